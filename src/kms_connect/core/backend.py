@@ -1,0 +1,65 @@
+"""The small interface the UI talks to; the local store and (later) KMS instances implement it.
+
+All methods are async so the UI can await them from workers: the local store runs its blocking
+file and keyring work in a thread, a KMS instance does HTTP.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from kms_connect.core.models import (
+    CheckResult,
+    Connection,
+    ConnectionDraft,
+    OAuthAvailability,
+    Project,
+    ProjectSummary,
+)
+
+
+class Backend(ABC):
+    #: Shown in the header, e.g. "Local store" or an instance name.
+    label: str = ""
+    #: Projects on a KMS instance are read-only here (deleting one would delete its secrets).
+    can_manage_projects: bool = True
+
+    @abstractmethod
+    async def list_projects(self) -> list[ProjectSummary]: ...
+
+    @abstractmethod
+    async def create_project(self, name: str, description: str = "") -> Project: ...
+
+    @abstractmethod
+    async def delete_project(self, project_id: str) -> int:
+        """Delete a project with its connections and their secrets; returns how many went."""
+
+    @abstractmethod
+    async def list_connections(self, project_id: str) -> list[Connection]: ...
+
+    @abstractmethod
+    async def create_connection(self, project_id: str, draft: ConnectionDraft) -> Connection: ...
+
+    @abstractmethod
+    async def update_connection(self, connection_id: str, name: str, description: str) -> Connection: ...
+
+    @abstractmethod
+    async def replace_credentials(self, connection_id: str, draft: ConnectionDraft) -> Connection:
+        """New credentials for an existing connection; the method cannot change."""
+
+    @abstractmethod
+    async def delete_connection(self, connection_id: str) -> None: ...
+
+    @abstractmethod
+    async def record_check(self, connection_id: str, result: CheckResult) -> Connection: ...
+
+    @abstractmethod
+    async def oauth_availability(self) -> OAuthAvailability: ...
+
+    def describe_secret_location(self, connection: Connection) -> str:
+        """Where this connection's secrets are kept, in words."""
+        return "not kept here"
+
+    def take_notice(self) -> str | None:
+        """A one-time notice for the operator (e.g. secrets went to a plaintext file), or None."""
+        return None

@@ -1,0 +1,329 @@
+"""The embedded local store: projects and connections in a versioned TOML file, secrets elsewhere.
+
+Every change is a read-modify-write under an inter-process lock, re-reading the file first, so two
+running copies never lose each other's changes. A damaged or newer file is reported, never
+overwritten. Secrets never enter the TOML: it only records which store holds each one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import tomllib
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import tomli_w
+from pydantic import BaseModel, Field, ValidationError
+
+from kms_connect.core.backend import Backend
+from kms_connect.core.config import CLIENT_SECRET_ENV, Settings
+from kms_connect.core.errors import ConflictError, NotFoundError, StoreError
+from kms_connect.core.files import atomic_write, file_lock
+from kms_connect.core.models import (
+    SECRET_FIELDS,
+    CheckResult,
+    Connection,
+    ConnectionDraft,
+    OAuthAvailability,
+    Project,
+    ProjectSummary,
+    SecretLocation,
+    utcnow,
+)
+from kms_connect.core.paths import Paths
+from kms_connect.core.secrets import SecretStore
+from kms_connect.core.validation import check_project_name, check_slug_name, slugify
+
+FORMAT_VERSION = 1
+OAUTH_SECRET_KEY = "oauth/client_secret"
+PLAINTEXT_NOTICE = "plaintext-secrets"
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class StoreData(BaseModel):
+    version: int = FORMAT_VERSION
+    projects: list[Project] = Field(default_factory=list)
+    connections: list[Connection] = Field(default_factory=list)
+    # Secrets that belong to the app rather than a connection (the OAuth client secret).
+    app_secrets: dict[str, SecretLocation] = Field(default_factory=dict)
+    # One-time notices already shown on this machine.
+    notices_shown: list[str] = Field(default_factory=list)
+
+    def connection(self, connection_id: str) -> Connection:
+        for conn in self.connections:
+            if conn.id == connection_id:
+                return conn
+        raise NotFoundError("That connection no longer exists (another kms-connect may have deleted it).")
+
+    def project(self, project_id: str) -> Project:
+        for project in self.projects:
+            if project.id == project_id:
+                return project
+        raise NotFoundError("That project no longer exists (another kms-connect may have deleted it).")
+
+
+def secret_key(connection_id: str, field: str) -> str:
+    return f"connection/{connection_id}/{field}"
+
+
+class LocalStore(Backend):
+    label = "Local store"
+    can_manage_projects = True
+
+    def __init__(self, paths: Paths, settings: Settings, secrets: SecretStore | None = None) -> None:
+        self.paths = paths
+        self.settings = settings
+        self.secrets = secrets or SecretStore(
+            paths.secrets_file, settings.secrets.backend, settings.secrets.keyring_timeout
+        )
+        self._notice: str | None = None
+
+    # --- file I/O ---------------------------------------------------------------------------
+    @property
+    def path(self) -> Path:
+        return self.paths.store_file
+
+    def read(self) -> StoreData:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return StoreData()
+        except OSError as exc:
+            raise StoreError(f"{self.path} cannot be read: {exc.strerror or exc}") from None
+        try:
+            doc = tomllib.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise StoreError(
+                f"{self.path} is damaged ({exc}). It was left untouched: fix it by hand or move it aside."
+            ) from None
+        version = doc.get("version")
+        if isinstance(version, int) and version > FORMAT_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer kms-connect (format {version}; this version reads "
+                f"format {FORMAT_VERSION}). It was left untouched: upgrade kms-connect."
+            )
+        try:
+            return StoreData.model_validate(doc)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{_loc(e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False, include_input=False)[:3]
+            )
+            raise StoreError(
+                f"{self.path} has unexpected content ({problems}). It was left untouched: fix it by hand or move it aside."
+            ) from None
+
+    def _write(self, data: StoreData) -> None:
+        doc = data.model_dump(mode="python", exclude_none=True)
+        atomic_write(self.path, tomli_w.dumps(doc).encode("utf-8"))
+
+    def _change(self, fn: Callable[[StoreData], T]) -> T:
+        """Run `fn` on freshly read data under the lock and write the result."""
+        with file_lock(self.paths.lock_file):
+            data = self.read()
+            result = fn(data)
+            self._write(data)
+            return result
+
+    # --- Backend ------------------------------------------------------------------------------
+    async def list_projects(self) -> list[ProjectSummary]:
+        return await asyncio.to_thread(self.list_projects_sync)
+
+    def list_projects_sync(self) -> list[ProjectSummary]:
+        data = self.read()
+        counts = Counter(c.project_id for c in data.connections)
+        return [ProjectSummary(project=p, connection_count=counts[p.id]) for p in data.projects]
+
+    async def create_project(self, name: str, description: str = "") -> Project:
+        def create(data: StoreData) -> Project:
+            error = check_project_name(name, {p.slug for p in data.projects})
+            if error:
+                raise ConflictError(error)
+            project = Project(id=str(uuid.uuid4()), name=name.strip(), slug=slugify(name), description=description.strip())
+            data.projects.append(project)
+            return project
+
+        return await asyncio.to_thread(self._change, create)
+
+    async def delete_project(self, project_id: str) -> int:
+        def delete(data: StoreData) -> list[Connection]:
+            data.project(project_id)
+            gone = [c for c in data.connections if c.project_id == project_id]
+            data.connections = [c for c in data.connections if c.project_id != project_id]
+            data.projects = [p for p in data.projects if p.id != project_id]
+            return gone
+
+        def run() -> int:
+            gone = self._change(delete)
+            for conn in gone:
+                self._delete_secrets(conn)
+            return len(gone)
+
+        return await asyncio.to_thread(run)
+
+    async def list_connections(self, project_id: str) -> list[Connection]:
+        def run() -> list[Connection]:
+            data = self.read()
+            data.project(project_id)
+            return [c for c in data.connections if c.project_id == project_id]
+
+        return await asyncio.to_thread(run)
+
+    async def create_connection(self, project_id: str, draft: ConnectionDraft) -> Connection:
+        def run() -> Connection:
+            conn_id = str(uuid.uuid4())
+            locations = self._put_secrets(conn_id, draft)
+            conn = Connection(
+                id=conn_id,
+                project_id=project_id,
+                name=draft.name,
+                description=draft.description,
+                method=draft.method,
+                org_name=draft.org_name,
+                tenant_id=draft.tenant_id,
+                client_id=draft.client_id,
+                secrets=locations,
+            )
+
+            def add(data: StoreData) -> None:
+                data.project(project_id)
+                _check_name(data, project_id, draft.name, None)
+                data.connections.append(conn)
+                self._maybe_notice(data, locations)
+
+            try:
+                self._change(add)
+            except BaseException:
+                self._delete_secrets(conn)  # don't leave orphans behind a failed save
+                raise
+            return conn
+
+        return await asyncio.to_thread(run)
+
+    async def update_connection(self, connection_id: str, name: str, description: str) -> Connection:
+        def update(data: StoreData) -> Connection:
+            conn = data.connection(connection_id)
+            _check_name(data, conn.project_id, name, connection_id)
+            conn.name, conn.description, conn.updated_at = name, description, utcnow()
+            return conn
+
+        return await asyncio.to_thread(self._change, update)
+
+    async def replace_credentials(self, connection_id: str, draft: ConnectionDraft) -> Connection:
+        def run() -> Connection:
+            old = self.read().connection(connection_id)
+            if draft.method is not old.method:
+                raise ConflictError("The method of a connection cannot change; add a new connection instead.")
+            locations = self._put_secrets(connection_id, draft)
+
+            def replace(data: StoreData) -> Connection:
+                conn = data.connection(connection_id)
+                conn.org_name, conn.tenant_id, conn.client_id = draft.org_name, draft.tenant_id, draft.client_id
+                conn.secrets, conn.last_check, conn.updated_at = locations, None, utcnow()
+                self._maybe_notice(data, locations)
+                return conn
+
+            conn = self._change(replace)
+            for field, where in old.secrets.items():
+                if locations.get(field) is not where:  # moved stores: remove the stale copy
+                    self._delete_secret(secret_key(connection_id, field), where)
+            return conn
+
+        return await asyncio.to_thread(run)
+
+    async def delete_connection(self, connection_id: str) -> None:
+        def delete(data: StoreData) -> Connection:
+            conn = data.connection(connection_id)
+            data.connections.remove(conn)
+            return conn
+
+        def run() -> None:
+            self._delete_secrets(self._change(delete))
+
+        await asyncio.to_thread(run)
+
+    async def record_check(self, connection_id: str, result: CheckResult) -> Connection:
+        def record(data: StoreData) -> Connection:
+            conn = data.connection(connection_id)
+            conn.last_check = result
+            return conn
+
+        return await asyncio.to_thread(self._change, record)
+
+    async def oauth_availability(self) -> OAuthAvailability:
+        return await asyncio.to_thread(self.oauth_availability_sync)
+
+    def oauth_availability_sync(self) -> OAuthAvailability:
+        client_id, source = self.settings.oauth_client_id()
+        has_secret = bool(os.environ.get(CLIENT_SECRET_ENV)) or OAUTH_SECRET_KEY in self.read().app_secrets
+        redirect = self.settings.oauth.redirect_uri
+        if client_id:
+            return OAuthAvailability(
+                available=True, client_id=client_id, source=source, has_client_secret=has_secret, redirect_uri=redirect
+            )
+        return OAuthAvailability(
+            available=False,
+            reason="No OAuth app is configured for kms-connect.",
+            fix=(
+                f"Set the env variable INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_ID, or client_id under [oauth] in "
+                f"{self.paths.config_file}, to your Entra app registration's Application (client) ID, "
+                "then restart kms-connect."
+            ),
+            redirect_uri=redirect,
+        )
+
+    def describe_secret_location(self, connection: Connection) -> str:
+        places = sorted({self.secrets.describe(where) for where in connection.secrets.values()})
+        return ", ".join(places) if places else "no secrets held"
+
+    def take_notice(self) -> str | None:
+        notice, self._notice = self._notice, None
+        return notice
+
+    # --- secrets ------------------------------------------------------------------------------
+    def _put_secrets(self, connection_id: str, draft: ConnectionDraft) -> dict[str, SecretLocation]:
+        locations: dict[str, SecretLocation] = {}
+        for field in SECRET_FIELDS[draft.method]:
+            value = draft.secrets[field].get_secret_value()
+            locations[field] = self.secrets.put(secret_key(connection_id, field), value)
+        return locations
+
+    def _delete_secrets(self, conn: Connection) -> None:
+        for field, where in conn.secrets.items():
+            self._delete_secret(secret_key(conn.id, field), where)
+
+    def _delete_secret(self, key: str, where: SecretLocation) -> None:
+        try:
+            self.secrets.delete(key, where)
+        except Exception as exc:  # the record is gone; an orphaned secret must not fail the delete
+            log.warning("could not delete secret %s from %s: %s", key, where.value, exc)
+            self._notice = f"A secret could not be removed from the {self.secrets.describe(where)}: {exc}"
+
+    def _maybe_notice(self, data: StoreData, locations: dict[str, SecretLocation]) -> None:
+        if SecretLocation.FILE in locations.values() and PLAINTEXT_NOTICE not in data.notices_shown:
+            data.notices_shown.append(PLAINTEXT_NOTICE)
+            why = f" because {self.secrets.fallback_reason}" if self.secrets.fallback_reason else ""
+            self._notice = (
+                f"Secrets are kept in a PLAINTEXT file, {self.paths.secrets_file} (mode 0600){why}. "
+                "Anyone who can read your files as you can read them. To use an OS keyring, run "
+                "kms-connect where a Secret Service is available, or set [secrets] backend."
+            )
+
+
+def _check_name(data: StoreData, project_id: str, name: str, own_id: str | None) -> None:
+    taken = {c.name for c in data.connections if c.project_id == project_id and c.id != own_id}
+    error = check_slug_name(name, taken)
+    if error:
+        raise ConflictError(error)
+
+
+def _loc(loc: tuple[object, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"

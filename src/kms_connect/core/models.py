@@ -1,0 +1,107 @@
+"""Pydantic models for what the store holds and what the forms produce."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from kms_connect.core.status import Method, Status
+
+
+def utcnow() -> datetime:
+    # Whole seconds: TOML round-trips them exactly and nobody needs more here.
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+class SecretLocation(str, Enum):
+    """Which store holds a secret; recorded so every process reads and deletes in the right place."""
+
+    KEYRING = "keyring"
+    FILE = "file"
+
+
+class Project(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    name: str
+    slug: str
+    description: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ProjectSummary(BaseModel):
+    project: Project
+    connection_count: int
+
+
+class CheckResult(BaseModel):
+    """The outcome of the last check of a connection (steps arrive with the live checks)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status
+    checked_at: datetime | None = None
+    summary: str = ""
+
+
+class Connection(BaseModel):
+    """An Azure DevOps App Connection, without its secrets (they live in the secret store)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    project_id: str
+    name: str
+    description: str = ""
+    app: Literal["azure-devops"] = "azure-devops"
+    method: Method
+    org_name: str
+    tenant_id: str | None = None
+    client_id: str | None = None
+    # secret field name -> the store that holds it
+    secrets: dict[str, SecretLocation] = Field(default_factory=dict)
+    last_check: CheckResult | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def status(self) -> Status:
+        if self.last_check is not None:
+            return self.last_check.status
+        if not self.secrets:
+            return Status.NOT_CHECKABLE
+        return Status.NOT_CHECKED
+
+
+# Which secret fields each method carries (the names used as secret-store keys).
+SECRET_FIELDS: dict[Method, tuple[str, ...]] = {
+    Method.OAUTH: (),
+    Method.ACCESS_TOKEN: ("access_token",),
+    Method.CLIENT_SECRET: ("client_secret",),
+}
+
+
+class ConnectionDraft(BaseModel):
+    """What a form produced: validated fields, secrets kept as SecretStr so they never print."""
+
+    name: str
+    description: str = ""
+    method: Method
+    org_name: str
+    tenant_id: str | None = None
+    client_id: str | None = None
+    secrets: dict[str, SecretStr] = Field(default_factory=dict)
+
+
+class OAuthAvailability(BaseModel):
+    available: bool
+    client_id: str | None = None
+    source: str = ""
+    has_client_secret: bool = False
+    reason: str = ""
+    fix: str = ""
+    redirect_uri: str = "http://localhost"

@@ -1,0 +1,47 @@
+"""Where kms-connect keeps its files (XDG dirs via platformdirs, overridable by env)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from kms_connect import APP_NAME
+
+CONFIG_ENV = "KMS_CONNECT_CONFIG"
+
+
+@dataclass(frozen=True)
+class Paths:
+    config_file: Path
+    data_dir: Path
+    state_dir: Path
+
+    @property
+    def store_file(self) -> Path:
+        return self.data_dir / "store.toml"
+
+    @property
+    def secrets_file(self) -> Path:
+        # Named for what it is: the fallback when no OS keyring can be reached.
+        return self.data_dir / "plaintext-secrets.json"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.data_dir / "store.lock"
+
+    @property
+    def debug_log(self) -> Path:
+        return self.state_dir / "debug.log"
+
+
+def default_paths() -> Paths:
+    import platformdirs  # deferred: only needed once, off the first-paint path
+
+    config = os.environ.get(CONFIG_ENV)
+    config_file = Path(config).expanduser() if config else Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+    return Paths(
+        config_file=config_file,
+        data_dir=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+        state_dir=Path(platformdirs.user_state_dir(APP_NAME, appauthor=False)),
+    )

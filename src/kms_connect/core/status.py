@@ -1,0 +1,75 @@
+"""The one status set that every screen, counter and JSON output reuses.
+
+Kept free of pydantic so the UI can import it before the heavy modules load.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Status(str, Enum):
+    """A connection's status: always shown as a glyph plus a word, never colour alone."""
+
+    VALID = "valid"
+    WARNING = "warning"
+    FAILED = "failed"
+    CHECKING = "checking"
+    NOT_CHECKED = "not-checked"
+    NOT_CHECKABLE = "not-checkable"
+    CANCELLED = "cancelled"
+
+    @property
+    def glyph(self) -> str:
+        return _GLYPHS[self]
+
+    @property
+    def word(self) -> str:
+        return _WORDS[self]
+
+    @property
+    def label(self) -> str:
+        """Glyph and word, e.g. ``✓ Valid``."""
+        return f"{self.glyph} {self.word}"
+
+
+_GLYPHS = {
+    Status.VALID: "✓",
+    Status.WARNING: "!",
+    Status.FAILED: "✗",
+    Status.CHECKING: "…",
+    Status.NOT_CHECKED: "–",
+    Status.NOT_CHECKABLE: "?",
+    Status.CANCELLED: "⊘",
+}
+
+_WORDS = {
+    Status.VALID: "Valid",
+    Status.WARNING: "Warning",
+    Status.FAILED: "Failed",
+    Status.CHECKING: "Checking",
+    Status.NOT_CHECKED: "Not checked",
+    Status.NOT_CHECKABLE: "Not checkable",
+    Status.CANCELLED: "Cancelled",
+}
+
+
+class Method(str, Enum):
+    """Azure DevOps connection methods, with the values the KMS API uses."""
+
+    OAUTH = "oauth"
+    ACCESS_TOKEN = "access-token"
+    CLIENT_SECRET = "client-secret"
+
+    @property
+    def label(self) -> str:
+        return _METHOD_LABELS[self]
+
+
+_METHOD_LABELS = {
+    Method.OAUTH: "OAuth",
+    Method.ACCESS_TOKEN: "Access Token",
+    Method.CLIENT_SECRET: "Client Secret",
+}
+
+APP_LABEL = "Azure DevOps"
