@@ -277,6 +277,28 @@ class LocalStore(Backend):
             redirect_uri=redirect,
         )
 
+    def set_app_secret(self, value: str) -> SecretLocation:
+        """Keep the OAuth app's client secret in the secret store (never the config file)."""
+        where = self.secrets.put(OAUTH_SECRET_KEY, value)
+
+        def record(data: StoreData) -> None:
+            old = data.app_secrets.get(OAUTH_SECRET_KEY)
+            data.app_secrets[OAUTH_SECRET_KEY] = where
+            self._maybe_notice(data, {OAUTH_SECRET_KEY: where})
+            if old is not None and old is not where:
+                self._delete_secret(OAUTH_SECRET_KEY, old)
+
+        self._change(record)
+        return where
+
+    def clear_app_secret(self) -> None:
+        def remove(data: StoreData) -> SecretLocation | None:
+            return data.app_secrets.pop(OAUTH_SECRET_KEY, None)
+
+        where = self._change(remove)
+        if where is not None:
+            self._delete_secret(OAUTH_SECRET_KEY, where)
+
     def describe_secret_location(self, connection: Connection) -> str:
         places = sorted({self.secrets.describe(where) for where in connection.secrets.values()})
         return ", ".join(places) if places else "no secrets held"

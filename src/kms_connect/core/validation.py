@@ -104,6 +104,8 @@ def normalize_org(raw: str) -> OrgInput:
     """Reduce a pasted dev.azure.com or visualstudio.com URL to the organization name."""
     text = raw.strip()
     note = None
+    if "://" not in text and text.endswith("/"):
+        text = text.rstrip("/")
     if "://" in text or text.lower().startswith(("dev.azure.com", "www.dev.azure.com")) or ".visualstudio.com" in text.lower():
         url = urlsplit(text if "://" in text else f"https://{text}")
         host = (url.hostname or "").lower()

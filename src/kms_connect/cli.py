@@ -1,0 +1,52 @@
+"""Command line: `kms-connect` opens the TUI; `kms-connect config` shows where things are."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from kms_connect import APP_NAME, __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=APP_NAME,
+        description="Set up, check and watch Hanzo KMS Azure DevOps App Connections from the keyboard.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="write a redacted debug log to the XDG state dir")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("config", help="print file locations and the effective settings (secrets redacted)")
+    oauth = sub.add_parser("oauth-secret", help="keep the OAuth app's client secret in the secret store")
+    oauth.add_argument("action", choices=["set", "clear"], help="set reads the secret from the terminal or stdin")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from kms_connect.core.paths import default_paths
+
+    paths = default_paths()
+    if args.debug:
+        from kms_connect.core.redact import setup_debug_log
+
+        setup_debug_log(paths.debug_log)
+    if args.command == "config":
+        from kms_connect.commands import print_config
+
+        return print_config(paths)
+    if args.command == "oauth-secret":
+        from kms_connect.commands import oauth_secret
+
+        return oauth_secret(paths, args.action)
+
+    from kms_connect.ui.app import KmsConnectApp
+
+    app = KmsConnectApp(paths=paths, debug=args.debug)
+    app.run()
+    # App.run() returns normally even after a crash: pass its return code on.
+    return app.return_code or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""The Textual App: global keys, the palette, and the backend the screens talk to."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from kms_connect import APP_NAME
+from kms_connect.ui.errors import describe
+from kms_connect.ui.resources import stylesheet_paths
+from kms_connect.ui.screens.projects import ProjectsScreen
+
+if TYPE_CHECKING:
+    from kms_connect.core.backend import Backend
+    from kms_connect.core.checks import Checker
+    from kms_connect.core.config import Settings
+    from kms_connect.core.paths import Paths
+
+
+class KmsConnectApp(App[None]):
+    TITLE = APP_NAME
+    CSS_PATH = stylesheet_paths()
+    # Over SSH, animations cost bandwidth and feel laggy.
+    ENABLE_COMMAND_PALETTE = True
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        Binding("question_mark,f1", "help", "Help", id="app.help", key_display="?"),
+        Binding("ctrl+p", "command_palette", "Palette", show=False, id="app.palette"),
+    ]
+
+    def __init__(self, paths: Paths | None = None, *, debug: bool = False, backend: Backend | None = None,
+                 settings: Settings | None = None, checker: Checker | None = None) -> None:
+        super().__init__()
+        self.animation_level = "none"
+        self.paths = paths
+        self.debug_mode = debug
+        self.backend: Backend | None = backend
+        self.settings: Settings | None = settings
+        self.checker: Checker | None = checker
+        self.load_error: str | None = None
+
+    def on_mount(self) -> None:
+        self.push_screen(ProjectsScreen())
+        if self.backend is None:
+            # Load config and store off the UI thread: the screen paints first.
+            self.run_worker(self._load_backend, thread=True, name="load-backend", exit_on_error=False)
+        else:
+            self.call_after_refresh(self._backend_ready)
+
+    def _load_backend(self) -> None:
+        from kms_connect.core.checks import NoLiveChecks
+        from kms_connect.core.config import load_settings
+        from kms_connect.core.local_store import LocalStore
+        from kms_connect.core.paths import default_paths
+
+        paths = self.paths or default_paths()
+        settings = self.settings or load_settings(paths.config_file)
+        backend = LocalStore(paths, settings)
+        self.call_from_thread(self._install_backend, paths, settings, backend, self.checker or NoLiveChecks())
+
+    def _install_backend(self, paths: Paths, settings: Settings, backend: Backend, checker: Checker) -> None:
+        self.paths, self.settings, self.backend, self.checker = paths, settings, backend, checker
+        self._backend_ready()
+
+    def _backend_ready(self) -> None:
+        if self.checker is None:
+            from kms_connect.core.checks import NoLiveChecks
+
+            self.checker = NoLiveChecks()
+        if self.settings is not None:
+            theme = self.settings.ui.theme
+            if theme in self.available_themes:
+                self.theme = theme
+            else:
+                self.notify(f"Unknown theme {theme!r} in [ui] theme; using {self.theme}.", severity="warning")
+        if self.backend is not None:
+            self.sub_title = self.backend.label
+        for screen in self.screen_stack:
+            if isinstance(screen, ProjectsScreen):
+                screen.reload()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name == "load-backend" and event.state is WorkerState.ERROR:
+            self.load_error = describe(event.worker.error or RuntimeError("unknown"))
+            for screen in self.screen_stack:
+                if isinstance(screen, ProjectsScreen):
+                    screen.show_error(self.load_error)
+
+    def show_notice(self) -> None:
+        """Show the backend's one-time notice (e.g. plaintext secrets) where the operator looks."""
+        notice = self.backend.take_notice() if self.backend else None
+        if notice:
+            self.notify(notice, title="Where secrets are kept", severity="warning", timeout=20)
+
+    def action_help(self) -> None:
+        from kms_connect.ui.modals.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen.for_screen(self.screen))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every action of the current screen is in the palette, hidden footer ones included."""
+        seen: set[str] = set()
+        prefix = getattr(screen, "PALETTE_GROUP", "")
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not binding.description or binding.action in seen or not active.enabled:
+                continue
+            if active.node is self:
+                continue
+            seen.add(binding.action)
+            title = f"{prefix}: {binding.description}" if prefix else binding.description
+            help_text = binding.tooltip or f"Key: {self.get_key_display(binding)}"
+            yield SystemCommand(title, help_text, partial(self._run_from_palette, active.node, binding.action))
+        yield SystemCommand("Help", "Every key of this screen", self.action_help)
+        yield from super().get_system_commands(screen)
+
+    def _run_from_palette(self, node: object, action: str) -> None:
+        self.call_later(node.run_action, action)  # type: ignore[attr-defined]

@@ -1,0 +1,43 @@
+"""A yes/no confirmation for destructive actions; Cancel has the focus, so Enter is safe."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+
+class ConfirmModal(ModalScreen[bool]):
+    BINDINGS = [
+        Binding("y", "confirm", "Yes", id="confirm.yes"),
+        Binding("n,escape,ctrl+g", "cancel", "No", id="confirm.no"),
+        Binding("left,h", "app.focus_previous", "Previous button", show=False),
+        Binding("right,l", "app.focus_next", "Next button", show=False),
+    ]
+
+    def __init__(self, title: str, body: str, confirm_label: str = "Delete") -> None:
+        super().__init__()
+        self._title, self._body, self._confirm_label = title, body, confirm_label
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog confirm"):
+            yield Static(self._title, classes="dialog-title", markup=False)
+            yield Static(self._body, classes="dialog-body", markup=False)
+            yield Static("y confirms · n or Esc cancels", classes="dialog-hint")
+            with Horizontal(classes="buttons"):
+                yield Button(self._confirm_label, variant="error", id="confirm")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "confirm")
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

@@ -1,0 +1,80 @@
+"""A connection's details: every non-secret field and the last check result."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from kms_connect.core.status import APP_LABEL
+from kms_connect.ui.widgets.status_text import ago, status_text
+
+if TYPE_CHECKING:
+    from kms_connect.core.models import Connection, Project
+
+
+class ConnectionDetailsModal(ModalScreen[str | None]):
+    """Dismisses with an action name for the connections screen (edit, credentials) or None."""
+
+    BINDINGS = [
+        Binding("escape,ctrl+g,enter,q", "close", "Close", id="details.close"),
+        Binding("e", "then('edit')", "Edit", id="details.edit"),
+        Binding("c", "then('credentials')", "Credentials", id="details.credentials"),
+    ]
+
+    def __init__(self, connection: Connection, project: Project, secret_location: str) -> None:
+        super().__init__()
+        self.connection, self.project, self.secret_location = connection, project, secret_location
+
+    def compose(self) -> ComposeResult:
+        c = self.connection
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column()
+        rows: list[tuple[str, str | Text]] = [
+            ("Name", c.name),
+            ("Description", c.description or "–"),
+            ("Project", self.project.name),
+            ("App", APP_LABEL),
+            ("Method", c.method.label),
+            ("Organization", f"{c.org_name}  (https://dev.azure.com/{c.org_name})"),
+        ]
+        if c.tenant_id:
+            rows.append(("Tenant ID", c.tenant_id))
+        if c.client_id:
+            rows.append(("Client ID", c.client_id))
+        rows += [
+            ("Credentials", self.secret_location),
+            ("Status", status_text(c.status)),
+            ("Last checked", _when(c.last_check.checked_at if c.last_check else None)),
+        ]
+        if c.last_check and c.last_check.summary:
+            rows.append(("Result", c.last_check.summary))
+        rows += [("Created", _when(c.created_at)), ("Updated", _when(c.updated_at)), ("ID", c.id)]
+        for label, value in rows:
+            grid.add_row(label, value if isinstance(value, Text) else Text(value))
+        with Vertical(classes="dialog details"):
+            yield Static(Text(f"Connection · {c.name}"), classes="dialog-title")
+            with VerticalScroll():
+                yield Static(grid)
+            yield Static("e edit · c replace credentials · Esc closes", classes="dialog-hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_then(self, action: str) -> None:
+        self.dismiss(action)
+
+
+def _when(when: object) -> str:
+    from datetime import datetime
+
+    if not isinstance(when, datetime):
+        return "never"
+    return f"{when.astimezone().strftime('%Y-%m-%d %H:%M')} ({ago(when)})"

@@ -1,0 +1,92 @@
+"""Edit a connection's name and description (credentials are replaced with `c`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+from kms_connect.core.validation import DESCRIPTION_MAX, NAME_MAX, check_description, check_slug_name, slugify
+from kms_connect.ui.errors import describe
+from kms_connect.ui.widgets.form_field import FieldSpec, FormField
+
+if TYPE_CHECKING:
+    from kms_connect.core.models import Connection
+    from kms_connect.ui.app import KmsConnectApp
+
+
+class EditConnectionModal(ModalScreen["Connection | None"]):
+    BINDINGS = [Binding("escape,ctrl+g", "cancel", "Cancel", id="edit.cancel")]
+    app: KmsConnectApp
+
+    def __init__(self, connection: Connection, taken_names: set[str]) -> None:
+        super().__init__()
+        self.connection = connection
+        self.taken = taken_names
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog form-dialog"):
+            yield Static(f"Edit connection · {self.connection.name}", classes="dialog-title", markup=False)
+            yield FormField(FieldSpec("name", "Name", max_length=NAME_MAX), self.connection.name)
+            yield FormField(
+                FieldSpec("description", "Description", optional=True, max_length=DESCRIPTION_MAX),
+                self.connection.description,
+            )
+            yield Static("", id="form-status", classes="form-status", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Save", variant="primary", id="submit")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#input-name", Input).focus()
+
+    def _check(self, key: str, value: str) -> str | None:
+        return check_slug_name(value, self.taken) if key == "name" else check_description(value)
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        key = (event.input.id or "").removeprefix("input-")
+        self.query_one(f"#field-{key}", FormField).show(self._check(key, event.value))
+
+    @on(Input.Submitted)
+    def _enter(self, event: Input.Submitted) -> None:
+        field = self.query_one("#field-name", FormField)
+        if event.input.id == "input-name" and field.error:
+            suggestion = slugify(field.value)
+            if suggestion and check_slug_name(suggestion, self.taken) is None:
+                field.value = suggestion
+                return
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "submit":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def _submit(self) -> None:
+        for field in self.query(FormField):
+            field.show(self._check(field.spec.key, field.value))
+            if field.error:
+                field.input.focus()
+                return
+        self._save(self.query_one("#field-name", FormField).value,
+                   self.query_one("#field-description", FormField).value.strip())
+
+    @work(exclusive=True, exit_on_error=False)
+    async def _save(self, name: str, description: str) -> None:
+        assert self.app.backend is not None
+        try:
+            conn = await self.app.backend.update_connection(self.connection.id, name, description)
+        except Exception as exc:
+            self.query_one("#form-status", Static).update(f"✗ Not saved: {describe(exc)}")
+            return
+        self.dismiss(conn)

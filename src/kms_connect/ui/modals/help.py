@@ -1,0 +1,75 @@
+"""Help for the current screen: what it is for and every key it answers to, built from its bindings."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+GENERAL = [
+    ("Tab / shift+Tab", "Move between fields and buttons"),
+    ("Esc or ctrl+g", "Close the top dialog, or go back (ctrl+g is quicker inside tmux)"),
+    ("ctrl+p", "Command palette: every action of this screen, by name"),
+    ("ctrl+q", "Quit kms-connect"),
+]
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,ctrl+g,q,question_mark,f1,enter", "close", "Close", id="help.close"),
+        Binding("down,j", "scroll(1)", "Scroll down", show=False),
+        Binding("up,k", "scroll(-1)", "Scroll up", show=False),
+    ]
+
+    def __init__(self, title: str, about: str, keys: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self._title, self._about, self._keys = title, about, keys
+
+    @classmethod
+    def for_screen(cls, screen: Screen) -> HelpScreen:
+        """Collect the keys of the focused widget, the screen and the app, merging keys per action."""
+        by_action: dict[str, tuple[list[str], str]] = {}
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not binding.description:
+                continue
+            key = screen.app.get_key_display(binding)
+            entry = by_action.setdefault(f"{id(active.node)}:{binding.action}", ([], binding.description))
+            if key not in entry[0]:
+                entry[0].append(key)
+        keys = [(" / ".join(names), description) for names, description in by_action.values()]
+        title = screen.title or type(screen).__name__
+        about = getattr(screen, "HELP", "") or ""
+        return cls(str(title), about, keys)
+
+    def compose(self) -> ComposeResult:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column()
+        for key, description in self._keys:
+            table.add_row(key, description)
+        general = Table.grid(padding=(0, 2))
+        general.add_column(style="bold", no_wrap=True)
+        general.add_column()
+        for key, description in GENERAL:
+            general.add_row(key, description)
+        with Vertical(classes="dialog help"):
+            yield Static(Text(f"Help · {self._title}"), classes="dialog-title")
+            with VerticalScroll(id="help-body"):
+                if self._about:
+                    yield Static(Text(self._about), classes="dialog-body")
+                yield Static(Text("Keys on this screen", style="underline"))
+                yield Static(table)
+                yield Static(Text("Everywhere", style="underline"), classes="help-section")
+                yield Static(general)
+            yield Static("Esc, ? or q closes", classes="dialog-hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_scroll(self, delta: int) -> None:
+        self.query_one("#help-body", VerticalScroll).scroll_relative(y=delta, animate=False)

@@ -1,0 +1,94 @@
+"""New project: Name and an optional Description; the slug is derived and shown as you type."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+from kms_connect.core.validation import DESCRIPTION_MAX, NAME_MAX, check_description, check_project_name, slugify
+from kms_connect.ui.errors import describe
+from kms_connect.ui.widgets.form_field import FieldSpec, FormField
+
+if TYPE_CHECKING:
+    from kms_connect.ui.app import KmsConnectApp
+
+
+class NewProjectModal(ModalScreen[str | None]):
+    """Dismisses with the new project's id, or None when cancelled."""
+
+    BINDINGS = [Binding("escape,ctrl+g", "cancel", "Cancel", id="new-project.cancel")]
+    app: KmsConnectApp
+
+    def __init__(self, taken_slugs: set[str]) -> None:
+        super().__init__()
+        self.taken = taken_slugs
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog form-dialog"):
+            yield Static("New project", classes="dialog-title")
+            yield FormField(FieldSpec("name", "Name", "e.g. Payments Platform", max_length=NAME_MAX))
+            yield Static("Slug: –", id="slug", classes="slug-preview")
+            yield FormField(FieldSpec("description", "Description", optional=True, max_length=DESCRIPTION_MAX))
+            yield Static("", id="form-status", classes="form-status", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Create Project", variant="primary", id="submit")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#input-name", Input).focus()
+
+    @on(Input.Changed, "#input-name")
+    def _name_changed(self, event: Input.Changed) -> None:
+        self.query_one("#slug", Static).update(f"Slug: {slugify(event.value) or '–'}")
+        field = self.query_one("#field-name", FormField)
+        field.show(check_project_name(event.value, self.taken) if event.value else None)
+
+    @on(Input.Changed, "#input-description")
+    def _description_changed(self, event: Input.Changed) -> None:
+        self.query_one("#field-description", FormField).show(check_description(event.value))
+
+    @on(Input.Submitted)
+    def _enter(self, event: Input.Submitted) -> None:
+        if event.input.id == "input-name":
+            self.focus_next()
+        else:
+            self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "submit":
+            self._submit()
+        elif event.button.id == "cancel":
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def _submit(self) -> None:
+        name_field = self.query_one("#field-name", FormField)
+        desc_field = self.query_one("#field-description", FormField)
+        name_field.show(check_project_name(name_field.value, self.taken))
+        desc_field.show(check_description(desc_field.value))
+        for field in (name_field, desc_field):
+            if field.error:
+                field.input.focus()
+                return
+        self._create(name_field.value, desc_field.value)
+
+    @work(exclusive=True, exit_on_error=False)
+    async def _create(self, name: str, description: str) -> None:
+        assert self.app.backend is not None
+        status = self.query_one("#form-status", Static)
+        status.update("Creating…")
+        try:
+            project = await self.app.backend.create_project(name, description)
+        except Exception as exc:
+            status.update(f"✗ {describe(exc)}")
+            return
+        self.notify(f"Project “{project.name}” created.")
+        self.dismiss(project.id)

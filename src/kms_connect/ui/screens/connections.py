@@ -1,0 +1,257 @@
+"""App Connections of one project: list, add, inspect, edit, re-credential and delete."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
+
+from kms_connect.core.status import APP_LABEL, Method
+from kms_connect.ui.errors import describe
+from kms_connect.ui.widgets.filter_bar import FilterBar
+from kms_connect.ui.widgets.status_text import ago, status_text
+from kms_connect.ui.widgets.virtual_table import Column, VirtualTable
+
+if TYPE_CHECKING:
+    from kms_connect.core.models import Connection, Project
+    from kms_connect.ui.app import KmsConnectApp
+    from kms_connect.ui.forms.base import ConnectionForm
+
+EMPTY_TEXT = """[b]No App Connections in this project yet.[/b]
+
+Press [b]a[/b] to add an Azure DevOps connection: pick OAuth, Access Token
+or Client Secret, fill in the form, and connect.
+
+Press [b]Esc[/b] to go back to the projects."""
+
+
+def form_class(method: Method) -> type[ConnectionForm]:
+    if method is Method.OAUTH:
+        from kms_connect.ui.forms.oauth import OAuthForm
+
+        return OAuthForm
+    if method is Method.ACCESS_TOKEN:
+        from kms_connect.ui.forms.access_token import AccessTokenForm
+
+        return AccessTokenForm
+    from kms_connect.ui.forms.client_secret import ClientSecretForm
+
+    return ClientSecretForm
+
+
+class ConnectionsTable(VirtualTable):
+    BINDINGS = [Binding("enter", "select", "Details", id="connections.details")]
+
+
+class ConnectionsScreen(Screen[None]):
+    PALETTE_GROUP = "App Connections"
+    HELP = "The Azure DevOps App Connections of this project, with the status of their last check."
+    BINDINGS = [
+        Binding("a", "add", "Add", id="connections.add"),
+        Binding("e", "edit", "Edit", id="connections.edit"),
+        Binding("c", "credentials", "Credentials", id="connections.credentials"),
+        Binding("d", "delete", "Delete", id="connections.delete"),
+        Binding("escape,ctrl+g", "back", "Back", id="connections.back"),
+        Binding("slash", "filter", "Filter", show=False, id="connections.filter", key_display="/"),
+        Binding("r", "reload", "Reload", show=False, id="connections.reload"),
+    ]
+    app: KmsConnectApp
+
+    def __init__(self, project: Project) -> None:
+        super().__init__()
+        self.project = project
+        self.connections: dict[str, Connection] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield FilterBar(id="filter")
+        yield ConnectionsTable(
+            [
+                Column("name", "Name", min_width=8),
+                Column("app", "App", width=12),
+                Column("method", "Method", width=13),
+                Column("org", "Organization", min_width=8),
+                Column("status", "Status", width=15),
+                Column("checked", "Last checked", width=12),
+            ],
+            id="connections-table",
+        )
+        yield Static("Loading connections…", id="empty", classes="empty-state")
+        yield Static("", id="info", classes="info-line")
+        yield Footer(show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.title = f"App Connections · {self.project.name}"
+        self.table.display = False
+        self.table.focus()
+        self.reload()
+
+    @property
+    def table(self) -> VirtualTable:
+        return self.query_one("#connections-table", VirtualTable)
+
+    def reload(self, select: str | None = None) -> None:
+        self._load(select)
+
+    @work(exclusive=True, group="connections-load", exit_on_error=False)
+    async def _load(self, select: str | None) -> None:
+        assert self.app.backend is not None
+        empty = self.query_one("#empty", Static)
+        try:
+            connections = await self.app.backend.list_connections(self.project.id)
+        except Exception as exc:
+            self.table.display = False
+            empty.update(f"[b]✗ Cannot list the connections.[/b]\n\n{_escape(describe(exc))}\n\nPress [b]r[/b] to try again.")
+            empty.display = True
+            return
+        self.connections = {c.id: c for c in connections}
+        rows = [
+            (c.id, [c.name, APP_LABEL, c.method.label, c.org_name, status_text(c.status),
+                    ago(c.last_check.checked_at if c.last_check else None)])
+            for c in sorted(connections, key=lambda c: c.name)
+        ]
+        self.table.set_rows(rows)
+        if select:
+            self.table.move_cursor_to_key(select)
+        empty.update(EMPTY_TEXT)
+        empty.display = not rows
+        self.table.display = bool(rows)
+        self._update_info()
+
+    def _update_info(self) -> None:
+        total, needle = self.table.total_count, self.query_one(FilterBar).value
+        text = (f"{self.table.visible_count} of {total} connections match “{needle}”" if needle
+                else f"{total} connection{'s' if total != 1 else ''} · {self.app.backend.label if self.app.backend else ''}")
+        self.query_one("#info", Static).update(_escape(text))
+
+    def _selected(self) -> Connection | None:
+        key = self.table.cursor_key
+        return self.connections.get(key) if key and self.table.display else None
+
+    def _taken(self, except_id: str | None = None) -> set[str]:
+        return {c.name for c in self.connections.values() if c.id != except_id}
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.table.set_filter(event.value)
+        self._update_info()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self.table.focus()
+
+    def action_filter(self) -> None:
+        self.query_one(FilterBar).focus()
+
+    def action_reload(self) -> None:
+        self.reload(self.table.cursor_key)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    # --- add ----------------------------------------------------------------------------------
+    def action_add(self) -> None:
+        self._pick_method()
+
+    @work(exclusive=True, group="connections-add", exit_on_error=False)
+    async def _pick_method(self) -> None:
+        from kms_connect.ui.modals.method_picker import MethodPickerModal
+
+        assert self.app.backend is not None
+        try:
+            oauth = await self.app.backend.oauth_availability()
+        except Exception as exc:
+            self.notify(describe(exc), severity="error")
+            return
+        method = await self.app.push_screen_wait(MethodPickerModal(oauth))
+        if method is None:
+            return
+        form = form_class(method)(self.project.id, self._taken())
+        self.app.push_screen(form, self._saved)
+
+    def _saved(self, connection: Connection | None) -> None:
+        if connection is None:
+            return
+        self.query_one(FilterBar).value = ""
+        self.notify(f"Connection “{connection.name}” saved · {connection.status.label}.")
+        self.app.show_notice()
+        self.reload(select=connection.id)
+
+    # --- row actions --------------------------------------------------------------------------
+    @on(VirtualTable.RowSelected, "#connections-table")
+    def _row_selected(self) -> None:
+        self.action_details()
+
+    def action_details(self) -> None:
+        conn = self._selected()
+        if conn is None or self.app.backend is None:
+            return
+        from kms_connect.ui.modals.connection_details import ConnectionDetailsModal
+
+        self.app.push_screen(
+            ConnectionDetailsModal(conn, self.project, self.app.backend.describe_secret_location(conn)),
+            self._after_details,
+        )
+
+    def _after_details(self, action: str | None) -> None:
+        if action:
+            self.run_action(action)
+
+    def action_edit(self) -> None:
+        conn = self._selected()
+        if conn is None:
+            return
+        from kms_connect.ui.modals.edit_connection import EditConnectionModal
+
+        self.app.push_screen(EditConnectionModal(conn, self._taken(conn.id)), self._edited)
+
+    def _edited(self, connection: Connection | None) -> None:
+        if connection is not None:
+            self.notify(f"Connection “{connection.name}” updated.")
+            self.reload(select=connection.id)
+
+    def action_credentials(self) -> None:
+        conn = self._selected()
+        if conn is None:
+            return
+        form = form_class(conn.method)(self.project.id, self._taken(conn.id), existing=conn)
+        self.app.push_screen(form, self._saved)
+
+    def action_delete(self) -> None:
+        conn = self._selected()
+        if conn is None:
+            return
+        from kms_connect.ui.modals.confirm import ConfirmModal
+
+        secrets = " and its stored credentials" if conn.secrets else ""
+        self.app.push_screen(
+            ConfirmModal(
+                f"Delete connection “{conn.name}”?",
+                f"The {conn.method.label} connection to {conn.org_name}{secrets} will be removed. "
+                "Secret syncs that use it stop working. This cannot be undone.",
+                "Delete connection",
+            ),
+            lambda ok: self._delete(conn.id) if ok else None,
+        )
+
+    @work(exclusive=True, group="connections-change", exit_on_error=False)
+    async def _delete(self, connection_id: str) -> None:
+        assert self.app.backend is not None
+        try:
+            await self.app.backend.delete_connection(connection_id)
+        except Exception as exc:
+            self.notify(describe(exc), title="Not deleted", severity="error", timeout=10)
+            return
+        self.notify("Connection deleted.")
+        self.app.show_notice()
+        self.reload()
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

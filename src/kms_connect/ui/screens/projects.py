@@ -1,0 +1,213 @@
+"""Projects: the first screen. Filter, create, open and delete projects."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
+
+from kms_connect.ui.errors import describe
+from kms_connect.ui.widgets.filter_bar import FilterBar
+from kms_connect.ui.widgets.virtual_table import Column, VirtualTable
+
+if TYPE_CHECKING:
+    from kms_connect.core.models import ProjectSummary
+    from kms_connect.ui.app import KmsConnectApp
+
+EMPTY_TEXT = """[b]No projects yet.[/b]
+
+Press [b]n[/b] to create your first project. As in Hanzo KMS, a project holds
+App Connections: open it with [b]Enter[/b], then press [b]a[/b] to add an
+Azure DevOps connection.
+
+Press [b]?[/b] for every key, [b]ctrl+p[/b] for the command palette."""
+
+
+class ProjectsTable(VirtualTable):
+    # Enter's label in the footer says what it does here.
+    BINDINGS = [Binding("enter", "select", "Open", id="projects.open")]
+
+
+class ProjectsScreen(Screen[None]):
+    PALETTE_GROUP = "Projects"
+    HELP = "Your projects. Each one holds App Connections; open one to manage its Azure DevOps connections."
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="projects.filter", key_display="/"),
+        Binding("n", "new_project", "New", id="projects.new"),
+        Binding("d", "delete", "Delete", id="projects.delete"),
+        Binding("r", "reload", "Reload", show=False, id="projects.reload"),
+        Binding("q", "app.quit", "Quit", show=False, id="projects.quit"),
+    ]
+
+    app: KmsConnectApp
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.summaries: dict[str, ProjectSummary] = {}
+        self.loaded = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield FilterBar(id="filter")
+        yield ProjectsTable(
+            [Column("name", "Name"), Column("slug", "Slug"), Column("count", "Connections", width=11)],
+            id="projects-table",
+        )
+        yield Static("Loading projects…", id="empty", classes="empty-state")
+        yield Static("", id="info", classes="info-line")
+        yield Footer(show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.title = "Projects"
+        self.table.display = False
+        self.table.focus()
+        if self.app.load_error:
+            self.show_error(self.app.load_error)
+
+    @property
+    def table(self) -> VirtualTable:
+        return self.query_one("#projects-table", VirtualTable)
+
+    def on_screen_resume(self) -> None:
+        if self.loaded:
+            self.reload()
+
+    # --- data ---------------------------------------------------------------------------------
+    def reload(self, select: str | None = None) -> None:
+        if self.app.backend is not None:
+            self._load(select)
+
+    @work(exclusive=True, group="projects-load", exit_on_error=False)
+    async def _load(self, select: str | None) -> None:
+        assert self.app.backend is not None
+        try:
+            summaries = await self.app.backend.list_projects()
+        except Exception as exc:
+            self.show_error(describe(exc))
+            return
+        self.loaded = True
+        self.summaries = {s.project.id: s for s in summaries}
+        rows = [
+            (s.project.id, [s.project.name, s.project.slug, str(s.connection_count)])
+            for s in sorted(summaries, key=lambda s: s.project.name.lower())
+        ]
+        self.table.set_rows(rows)
+        if select:
+            self.table.move_cursor_to_key(select)
+        empty = self.query_one("#empty", Static)
+        empty.update(EMPTY_TEXT)
+        empty.display = not rows
+        self.table.display = bool(rows)
+        self._update_info()
+
+    def show_error(self, message: str) -> None:
+        self.table.display = False
+        empty = self.query_one("#empty", Static)
+        empty.update(f"[b]✗ Cannot open the local store.[/b]\n\n{_escape(message)}\n\nPress [b]r[/b] to try again.")
+        empty.display = True
+        self.query_one("#info", Static).update("")
+
+    def _update_info(self) -> None:
+        table, needle = self.table, self.query_one(FilterBar).value
+        total = table.total_count
+        if needle:
+            text = f"{table.visible_count} of {total} projects match “{needle}”"
+        else:
+            text = f"{total} project{'s' if total != 1 else ''}"
+        self.query_one("#info", Static).update(_escape(text))
+
+    def _selected(self) -> ProjectSummary | None:
+        key = self.table.cursor_key
+        return self.summaries.get(key) if key and self.table.display else None
+
+    # --- filter -------------------------------------------------------------------------------
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.table.set_filter(event.value)
+        self._update_info()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self.table.focus()
+
+    def action_filter(self) -> None:
+        self.query_one(FilterBar).focus()
+
+    # --- actions ------------------------------------------------------------------------------
+    @on(VirtualTable.RowSelected, "#projects-table")
+    def _row_selected(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        summary = self._selected()
+        if summary is None:
+            return
+        from kms_connect.ui.screens.connections import ConnectionsScreen
+
+        self.app.push_screen(ConnectionsScreen(summary.project))
+
+    def action_reload(self) -> None:
+        if self.app.backend is None and self.app.load_error:
+            self.app.load_error = None
+            self.query_one("#empty", Static).update("Loading projects…")
+            self.app.run_worker(self.app._load_backend, thread=True, name="load-backend", exit_on_error=False)
+            return
+        self.reload(self.table.cursor_key)
+
+    def action_new_project(self) -> None:
+        if self.app.backend is None:
+            return
+        if not self.app.backend.can_manage_projects:
+            self.notify("Projects on a KMS instance are managed in its web UI.", severity="warning")
+            return
+        from kms_connect.ui.modals.new_project import NewProjectModal
+
+        taken = {s.project.slug for s in self.summaries.values()}
+        self.app.push_screen(NewProjectModal(taken), self._project_created)
+
+    def _project_created(self, project_id: str | None) -> None:
+        if project_id:
+            self.query_one(FilterBar).value = ""
+            self.reload(select=project_id)
+
+    def action_delete(self) -> None:
+        summary = self._selected()
+        if summary is None or self.app.backend is None:
+            return
+        if not self.app.backend.can_manage_projects:
+            self.notify("Projects on a KMS instance cannot be deleted here: that would delete its secrets.",
+                        severity="warning")
+            return
+        from kms_connect.ui.modals.confirm import ConfirmModal
+
+        n = summary.connection_count
+        goes = (
+            f"Its {n} App Connection{'s' if n != 1 else ''} and their stored secrets go with it."
+            if n else "It has no App Connections."
+        )
+        self.app.push_screen(
+            ConfirmModal(f"Delete project “{summary.project.name}”?", f"{goes} This cannot be undone.", "Delete project"),
+            lambda ok: self._delete(summary.project.id) if ok else None,
+        )
+
+    @work(exclusive=True, group="projects-change", exit_on_error=False)
+    async def _delete(self, project_id: str) -> None:
+        assert self.app.backend is not None
+        try:
+            gone = await self.app.backend.delete_project(project_id)
+        except Exception as exc:
+            self.notify(describe(exc), title="Not deleted", severity="error", timeout=10)
+            return
+        self.notify(f"Project deleted with {gone} connection{'s' if gone != 1 else ''}.")
+        self.app.show_notice()
+        self.reload()
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
