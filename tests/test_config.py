@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kms_connect.core.config import load_settings
+from kms_connect.core.errors import ConfigError
+
+GUID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_missing_file_means_defaults(tmp_path: Path) -> None:
+    s = load_settings(tmp_path / "nope.toml")
+    assert s.azure.devops_url == "https://dev.azure.com"
+    assert s.azure.release_url == "https://vsrm.dev.azure.com"
+    assert s.azure.authority_host == "https://login.microsoftonline.com"
+    assert s.oauth.redirect_uri == "http://localhost"
+    assert s.secrets.backend == "auto"
+
+
+def test_values_read(tmp_path: Path) -> None:
+    bundle = write(tmp_path / "ca.pem", "x")
+    cfg = write(
+        tmp_path / "c.toml",
+        f'[azure]\ndevops_url = "https://ado.example.com/"\nca_bundle = "{bundle}"\n'
+        f'[oauth]\nclient_id = "{GUID}"\n[secrets]\nbackend = "file"\n',
+    )
+    s = load_settings(cfg)
+    assert s.azure.devops_url == "https://ado.example.com"
+    assert s.azure.ca_bundle == bundle
+    assert s.oauth_client_id() == (GUID, "config [oauth] client_id")
+    assert s.secrets.backend == "file"
+
+
+def test_env_client_id_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_ID", GUID)
+    assert load_settings(tmp_path / "x.toml").oauth_client_id()[1].startswith("env ")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[secrets]\nbackend = "vault"\n', "[secrets] backend"),
+        ('[azure]\ndevops_url = "ftp://x"\n', "[azure] devops_url: must be an http(s) URL"),
+        ('[azure]\nca_bundle = "/no/such.pem"\n', "[azure] ca_bundle: no such file"),
+        ('[oauth]\nclient_id = "abc"\n', "[oauth] client_id"),
+        ('[azure]\ndevops_ur = "https://x"\n', "[azure] devops_ur: unknown key"),
+        ("[azure\n", "is not valid TOML"),
+    ],
+)
+def test_bad_values_name_key_and_file(tmp_path: Path, text: str, expected: str) -> None:
+    cfg = write(tmp_path / "bad.toml", text)
+    with pytest.raises(ConfigError) as err:
+        load_settings(cfg)
+    assert str(cfg) in str(err.value)
+    assert expected in str(err.value)
+
+
+def test_config_command_prints_locations_and_redacts_proxy(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "c.toml", '[oauth]\nredirect_uri = "http://localhost:8400"\n')
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "KMS_CONNECT_CONFIG": str(cfg),
+        "HTTPS_PROXY": "http://user:hunter2pass@proxy.local:3128",
+        "NO_PROXY": "localhost",
+        "INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_SECRET": "s3cr3t-oauth-value",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+    out = subprocess.run([sys.executable, "-m", "kms_connect", "config"], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert str(cfg) in out.stdout
+    assert str(tmp_path / "data" / "kms-connect" / "store.toml") in out.stdout
+    assert "redirect_uri = http://localhost:8400" in out.stdout
+    assert "HTTPS_PROXY=http://user:•••@proxy.local:3128" in out.stdout
+    assert "hunter2pass" not in out.stdout and "s3cr3t-oauth-value" not in out.stdout
+    assert "client_secret  set (env)" in out.stdout
+    assert "unusable" in out.stdout  # the fail keyring is reported, not hidden
+
+
+def test_config_command_bad_file_exit_2(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "c.toml", '[secrets]\nbackend = "nope"\n')
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "KMS_CONNECT_CONFIG": str(cfg)}
+    out = subprocess.run([sys.executable, "-m", "kms_connect", "config"], env=env, capture_output=True, text=True)
+    assert out.returncode == 2
+    assert str(cfg) in out.stderr and "[secrets] backend" in out.stderr
+    assert "Traceback" not in out.stderr

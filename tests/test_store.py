@@ -1,0 +1,173 @@
+"""The local TOML store: round trips, atomic writes, the inter-process lock, damaged files."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from kms_connect.core.config import Settings
+from kms_connect.core.errors import ConflictError, StoreError
+from kms_connect.core.local_store import LocalStore, secret_key
+from kms_connect.core.models import CheckResult, ConnectionDraft, SecretLocation
+from kms_connect.core.paths import Paths
+from kms_connect.core.status import Method, Status
+
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+CLIENT = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
+PAT = "pat-value-7c1b9e2f4a6d8c0e"
+SECRET = "Abc8Q~client-secret-value-Xyz"
+
+
+def pat_draft(name: str = "prod-pat", token: str = PAT) -> ConnectionDraft:
+    return ConnectionDraft(name=name, method=Method.ACCESS_TOKEN, org_name="contoso",
+                           secrets={"access_token": SecretStr(token)})
+
+
+def sp_draft(name: str = "prod-sp") -> ConnectionDraft:
+    return ConnectionDraft(name=name, method=Method.CLIENT_SECRET, org_name="contoso", tenant_id=TENANT,
+                           client_id=CLIENT, secrets={"client_secret": SecretStr(SECRET)})
+
+
+async def test_projects_and_connections_round_trip(store: LocalStore, memory_keyring) -> None:
+    project = await store.create_project("Payments Platform", "team payments")
+    assert project.slug == "payments-platform"
+    pat = await store.create_connection(project.id, pat_draft())
+    sp = await store.create_connection(project.id, sp_draft())
+    [summary] = await store.list_projects()
+    assert summary.connection_count == 2
+    listed = {c.name: c for c in await store.list_connections(project.id)}
+    assert listed["prod-pat"].status is Status.NOT_CHECKED
+    assert listed["prod-sp"].tenant_id == TENANT and listed["prod-sp"].client_id == CLIENT
+    assert pat.secrets == {"access_token": SecretLocation.KEYRING}
+    assert memory_keyring.data[("kms-connect", secret_key(sp.id, "client_secret"))] == SECRET
+
+
+async def test_secrets_never_in_the_toml(store: LocalStore, paths: Paths) -> None:
+    project = await store.create_project("P")
+    await store.create_connection(project.id, pat_draft())
+    await store.create_connection(project.id, sp_draft())
+    raw = paths.store_file.read_bytes()
+    assert PAT.encode() not in raw and SECRET.encode() not in raw
+    assert b"access_token = \"keyring\"" in raw  # it records where the secret is, not the secret
+    assert stat.S_IMODE(paths.store_file.stat().st_mode) == 0o600
+
+
+async def test_names_unique_per_project(store: LocalStore) -> None:
+    a = await store.create_project("A")
+    b = await store.create_project("B")
+    await store.create_connection(a.id, pat_draft("x"))
+    await store.create_connection(b.id, pat_draft("x"))  # other project: fine
+    with pytest.raises(ConflictError, match="already used"):
+        await store.create_connection(a.id, pat_draft("x"))
+    with pytest.raises(ConflictError, match="exists already"):
+        await store.create_project("a")
+
+
+async def test_failed_save_leaves_no_orphan_secret(store: LocalStore, memory_keyring) -> None:
+    project = await store.create_project("A")
+    await store.create_connection(project.id, pat_draft("x"))
+    with pytest.raises(ConflictError):
+        await store.create_connection(project.id, pat_draft("x", token="other-token-value"))
+    assert "other-token-value" not in memory_keyring.data.values()
+
+
+async def test_edit_replace_check_delete(store: LocalStore, memory_keyring) -> None:
+    project = await store.create_project("A")
+    conn = await store.create_connection(project.id, pat_draft())
+    await store.create_connection(project.id, pat_draft("taken"))
+    with pytest.raises(ConflictError):
+        await store.update_connection(conn.id, "taken", "")
+    conn = await store.update_connection(conn.id, "renamed", "new description")
+    assert (conn.name, conn.description) == ("renamed", "new description")
+    await store.record_check(conn.id, CheckResult(status=Status.FAILED, summary="expired"))
+    conn = await store.replace_credentials(conn.id, pat_draft(token="fresh-token-value"))
+    assert conn.name == "renamed" and conn.last_check is None  # new credentials: old result no longer holds
+    assert memory_keyring.data[("kms-connect", secret_key(conn.id, "access_token"))] == "fresh-token-value"
+    with pytest.raises(ConflictError, match="method"):
+        await store.replace_credentials(conn.id, sp_draft())
+    await store.delete_connection(conn.id)
+    assert ("kms-connect", secret_key(conn.id, "access_token")) not in memory_keyring.data
+    assert [c.name for c in await store.list_connections(project.id)] == ["taken"]
+
+
+async def test_delete_project_takes_connections_and_secrets(store: LocalStore, memory_keyring) -> None:
+    project = await store.create_project("A")
+    keep = await store.create_project("B")
+    await store.create_connection(project.id, pat_draft())
+    await store.create_connection(project.id, sp_draft())
+    await store.create_connection(keep.id, pat_draft())
+    assert await store.delete_project(project.id) == 2
+    assert [s.project.name for s in await store.list_projects()] == ["B"]
+    assert len(memory_keyring.data) == 1
+
+
+async def test_atomic_write_keeps_old_file_on_failure(store: LocalStore, paths: Paths,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    await store.create_project("Before")
+    before = paths.store_file.read_bytes()
+
+    def broken_replace(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        await store.create_project("After")
+    assert paths.store_file.read_bytes() == before
+    assert [p.name for p in paths.data_dir.iterdir() if p.name.endswith(".tmp")] == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"version = 1\n[[projects]\nname = ", "is damaged"),
+        (b"version = 9\n", r"newer kms-connect \(format 9"),
+        (b'version = 1\n[[connections]]\nid = "x"\nmethod = "carrier-pigeon"\n', "unexpected content"),
+        (b"\xff\xfe garbage", "is damaged"),
+    ],
+)
+async def test_bad_file_reported_never_overwritten(store: LocalStore, paths: Paths, content: bytes, message: str) -> None:
+    paths.data_dir.mkdir(parents=True)
+    paths.store_file.write_bytes(content)
+    with pytest.raises(StoreError, match=message) as err:
+        await store.list_projects()
+    assert str(paths.store_file) in str(err.value)
+    with pytest.raises(StoreError):
+        await store.create_project("New")
+    assert paths.store_file.read_bytes() == content
+
+
+def _writer(data_dir: str, config: str, prefix: str, count: int) -> None:
+    import asyncio
+
+    import keyring
+    from keyring.backends import fail
+
+    keyring.set_keyring(fail.Keyring())
+    paths = Paths(config_file=Path(config), data_dir=Path(data_dir), state_dir=Path(data_dir) / "state")
+    store = LocalStore(paths, Settings())
+
+    async def run() -> None:
+        for i in range(count):
+            await store.create_project(f"{prefix} {i}")
+
+    asyncio.run(run())
+
+
+def test_lock_two_writer_processes_lose_nothing(paths: Paths, store: LocalStore) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    procs = [
+        ctx.Process(target=_writer, args=(str(paths.data_dir), str(paths.config_file), f"w{n}", 15))
+        for n in range(3)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    names = {s.project.name for s in store.list_projects_sync()}
+    assert names == {f"w{n} {i}" for n in range(3) for i in range(15)}

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import pytest
+
+from kms_connect.core import validation as v
+
+GUID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+
+
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [("My Project", "my-project"), ("  Prod / PAT #1 ", "prod-pat-1"), ("ÄÖ", ""), ("a" * 80, "a" * 64)],
+)
+def test_slugify(text: str, slug: str) -> None:
+    assert v.slugify(text) == slug
+
+
+def test_slug_name_rules() -> None:
+    assert v.check_slug_name("prod-pat") is None
+    assert v.check_slug_name("") == "Name is required."
+    assert "e.g. “prod-pat”" in (v.check_slug_name("Prod PAT") or "")
+    assert "65 characters" in (v.check_slug_name("a" * 65) or "")
+    assert "already used" in (v.check_slug_name("x", {"x"}) or "")
+
+
+def test_project_names() -> None:
+    assert v.check_project_name("Payments") is None
+    assert "slug “payments” exists" in (v.check_project_name("PAYMENTS", {"payments"}) or "")
+    assert "at least one letter" in (v.check_project_name("!!!") or "")
+
+
+def test_description_limit() -> None:
+    assert v.check_description("x" * 256) is None
+    assert "257 characters" in (v.check_description("x" * 257) or "")
+
+
+def test_tenant_and_client_ids() -> None:
+    assert v.check_tenant(GUID, allow_domain=False) is None
+    assert "GUID" in (v.check_tenant("contoso.onmicrosoft.com", allow_domain=False) or "")
+    assert v.check_tenant("contoso.onmicrosoft.com", allow_domain=True) is None
+    assert "tenant domain" in (v.check_tenant("not a tenant", allow_domain=True) or "")
+    assert "Client ID must be a GUID" in (v.check_guid("abc", "Client ID", v.CLIENT_WHERE) or "")
+
+
+@pytest.mark.parametrize(
+    ("raw", "org", "noted"),
+    [
+        ("contoso", "contoso", False),
+        ("https://dev.azure.com/contoso/", "contoso", True),
+        ("https://dev.azure.com/contoso/Project/_git/repo", "contoso", True),
+        ("dev.azure.com/fabrikam", "fabrikam", True),
+        ("https://fabrikam.visualstudio.com/", "fabrikam", True),
+        ("  contoso-2  ", "contoso-2", False),
+    ],
+)
+def test_org_urls_reduced(raw: str, org: str, noted: bool) -> None:
+    result = v.normalize_org(raw)
+    assert (result.value, result.error, bool(result.note)) == (org, None, noted)
+
+
+@pytest.mark.parametrize("bad", ["-contoso", "contoso-", "con_toso", "con toso", "a" * 51, ""])
+def test_org_rules(bad: str) -> None:
+    assert v.normalize_org(bad).error
+
+
+def test_foreign_url_rejected() -> None:
+    assert "dev.azure.com" in (v.normalize_org("https://github.com/contoso").error or "")
+
+
+def test_secrets() -> None:
+    assert v.clean_secret("  abc\n") == "abc"
+    assert v.check_access_token("") and v.check_access_token("ab cd")
+    assert v.check_access_token("abcd") is None
+    assert "Value" in (v.client_secret_hint(GUID) or "")
+    assert v.client_secret_hint("Abc8Q~somethingsecret") is None
