@@ -85,8 +85,8 @@ class ConnectionForm(ModalScreen["Connection | None"]):
             yield Static("", id="form-status", classes="form-status", markup=False)
             with Horizontal(classes="buttons"):
                 label = "Reconnect to Azure" if self.existing else "Connect to Azure"
-                yield Button(label, variant="primary", id="submit")
-                yield Button("Cancel", id="cancel")
+                yield Button(label, variant="primary", id="submit", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
 
     def _initial(self, key: str) -> str:
         if self.existing is None or key not in ("tenant_id", "client_id", "org_name"):
@@ -106,7 +106,10 @@ class ConnectionForm(ModalScreen["Connection | None"]):
     def check(self, key: str, value: str) -> FieldCheck:
         """Rules for one field; method forms extend this for their own fields."""
         if key == "name":
-            return FieldCheck(check_slug_name(value, self.taken))
+            error = check_slug_name(value, self.taken)
+            if error and "e.g." in error:
+                error += " Enter uses it."
+            return FieldCheck(error)
         if key == "description":
             return FieldCheck(check_description(value))
         if key == "tenant_id":

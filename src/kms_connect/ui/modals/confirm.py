@@ -27,8 +27,8 @@ class ConfirmModal(ModalScreen[bool]):
             yield Static(self._body, classes="dialog-body", markup=False)
             yield Static("y confirms · n or Esc cancels", classes="dialog-hint")
             with Horizontal(classes="buttons"):
-                yield Button(self._confirm_label, variant="error", id="confirm")
-                yield Button("Cancel", id="cancel")
+                yield Button(self._confirm_label, variant="error", id="confirm", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()

@@ -39,8 +39,8 @@ class EditConnectionModal(ModalScreen["Connection | None"]):
             )
             yield Static("", id="form-status", classes="form-status", markup=False)
             with Horizontal(classes="buttons"):
-                yield Button("Save", variant="primary", id="submit")
-                yield Button("Cancel", id="cancel")
+                yield Button("Save", variant="primary", id="submit", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#input-name", Input).focus()

@@ -10,6 +10,12 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+# Generic widget keys (horizontal scrolling, focus moves, copy) are covered by GENERAL below.
+GENERIC_ACTIONS = frozenset({
+    "scroll_left", "scroll_right", "page_left", "page_right", "focus_next", "focus_previous", "copy_text",
+    "command_palette", "quit",
+})
+
 GENERAL = [
     ("Tab / shift+Tab", "Move between fields and buttons"),
     ("Esc or ctrl+g", "Close the top dialog, or go back (ctrl+g is quicker inside tmux)"),
@@ -33,9 +39,12 @@ class HelpScreen(ModalScreen[None]):
     def for_screen(cls, screen: Screen) -> HelpScreen:
         """Collect the keys of the focused widget, the screen and the app, merging keys per action."""
         by_action: dict[str, tuple[list[str], str]] = {}
-        for active in screen.active_bindings.values():
+        # The screen's own keys first, then the focused widget's, then the app's.
+        order = {screen: 0, screen.app: 2}
+        actives = sorted(screen.active_bindings.values(), key=lambda a: order.get(a.node, 1))
+        for active in actives:
             binding = active.binding
-            if not binding.description:
+            if not binding.description or binding.action.split(".")[-1] in GENERIC_ACTIONS:
                 continue
             key = screen.app.get_key_display(binding)
             entry = by_action.setdefault(f"{id(active.node)}:{binding.action}", ([], binding.description))

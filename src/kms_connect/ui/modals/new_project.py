@@ -37,8 +37,8 @@ class NewProjectModal(ModalScreen[str | None]):
             yield FormField(FieldSpec("description", "Description", optional=True, max_length=DESCRIPTION_MAX))
             yield Static("", id="form-status", classes="form-status", markup=False)
             with Horizontal(classes="buttons"):
-                yield Button("Create Project", variant="primary", id="submit")
-                yield Button("Cancel", id="cancel")
+                yield Button("Create Project", variant="primary", id="submit", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#input-name", Input).focus()

@@ -167,11 +167,11 @@ class ConnectionsScreen(Screen[None]):
         except Exception as exc:
             self.notify(describe(exc), severity="error")
             return
-        method = await self.app.push_screen_wait(MethodPickerModal(oauth))
-        if method is None:
-            return
-        form = form_class(method)(self.project.id, self._taken())
-        self.app.push_screen(form, self._saved)
+        self.app.push_screen(MethodPickerModal(oauth), self._method_chosen)
+
+    def _method_chosen(self, method: Method | None) -> None:
+        if method is not None:
+            self.app.push_screen(form_class(method)(self.project.id, self._taken()), self._saved)
 
     def _saved(self, connection: Connection | None) -> None:
         if connection is None:

@@ -41,9 +41,10 @@ class FormField(Vertical):
                 max_length=self.spec.max_length,
                 id=f"input-{self.spec.key}",
                 disabled=self._disabled,
+                compact=True,  # one line per input: a whole form fits 80x24
             )
             if self.spec.secret:
-                yield Button("Show", id=f"toggle-{self.spec.key}", classes="toggle")
+                yield Button("Show", id=f"toggle-{self.spec.key}", classes="toggle", compact=True)
         yield Static("", classes="field-message", markup=False)
 
     @property
@@ -74,6 +75,13 @@ class FormField(Vertical):
 
     def on_mount(self) -> None:
         self.query_one(".field-message", Static).display = False
+
+    # A class rather than :focus-within, which did not always restyle when focus moved on.
+    def on_descendant_focus(self) -> None:
+        self.add_class("-focused")
+
+    def on_descendant_blur(self) -> None:
+        self.remove_class("-focused")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == f"toggle-{self.spec.key}":
