@@ -332,8 +332,9 @@ class LocalStore(Backend):
             why = f" because {self.secrets.fallback_reason}" if self.secrets.fallback_reason else ""
             self._notice = (
                 f"Secrets are kept in a PLAINTEXT file, {self.paths.secrets_file} (mode 0600){why}. "
-                "Anyone who can read your files as you can read them. To use an OS keyring, run "
-                "kms-connect where a Secret Service is available, or set [secrets] backend."
+                "Anyone who can read your files can read them.\n\nTo use an OS keyring instead, run kms-connect "
+                "where a Secret Service is reachable; [secrets] backend in the config file chooses explicitly. "
+                "This notice is shown once."
             )
 
 

@@ -46,13 +46,18 @@ class KmsConnectApp(App[None]):
         self.checker: Checker | None = checker
         self.load_error: str | None = None
 
+    def get_default_screen(self) -> Screen:
+        return ProjectsScreen()
+
     def on_mount(self) -> None:
-        self.push_screen(ProjectsScreen())
+        # Paint first, then load config and store in a thread (pydantic, keyring, the TOML).
+        self.call_after_refresh(self._start_loading)
+
+    def _start_loading(self) -> None:
         if self.backend is None:
-            # Load config and store off the UI thread: the screen paints first.
             self.run_worker(self._load_backend, thread=True, name="load-backend", exit_on_error=False)
         else:
-            self.call_after_refresh(self._backend_ready)
+            self._backend_ready()
 
     def _load_backend(self) -> None:
         from kms_connect.core.checks import NoLiveChecks
@@ -79,7 +84,7 @@ class KmsConnectApp(App[None]):
             if theme in self.available_themes:
                 self.theme = theme
             else:
-                self.notify(f"Unknown theme {theme!r} in [ui] theme; using {self.theme}.", severity="warning")
+                self.notify(f"Unknown theme {theme!r} in [ui] theme; using {self.theme}.", markup=False, severity="warning")
         if self.backend is not None:
             self.sub_title = self.backend.label
         for screen in self.screen_stack:
@@ -97,7 +102,9 @@ class KmsConnectApp(App[None]):
         """Show the backend's one-time notice (e.g. plaintext secrets) where the operator looks."""
         notice = self.backend.take_notice() if self.backend else None
         if notice:
-            self.notify(notice, title="Where secrets are kept", severity="warning", timeout=20)
+            from kms_connect.ui.modals.notice import NoticeModal
+
+            self.push_screen(NoticeModal("Where secrets are kept", notice))
 
     def action_help(self) -> None:
         from kms_connect.ui.modals.help import HelpScreen

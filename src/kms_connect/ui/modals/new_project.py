@@ -90,5 +90,5 @@ class NewProjectModal(ModalScreen[str | None]):
         except Exception as exc:
             status.update(f"✗ {describe(exc)}")
             return
-        self.notify(f"Project “{project.name}” created.")
+        self.notify(f"Project “{project.name}” created.", markup=False)
         self.dismiss(project.id)

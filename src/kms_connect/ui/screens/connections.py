@@ -165,7 +165,7 @@ class ConnectionsScreen(Screen[None]):
         try:
             oauth = await self.app.backend.oauth_availability()
         except Exception as exc:
-            self.notify(describe(exc), severity="error")
+            self.notify(describe(exc), markup=False, severity="error")
             return
         self.app.push_screen(MethodPickerModal(oauth), self._method_chosen)
 
@@ -177,7 +177,7 @@ class ConnectionsScreen(Screen[None]):
         if connection is None:
             return
         self.query_one(FilterBar).value = ""
-        self.notify(f"Connection “{connection.name}” saved · {connection.status.label}.")
+        self.notify(f"Connection “{connection.name}” saved · {connection.status.label}.", markup=False)
         self.app.show_notice()
         self.reload(select=connection.id)
 
@@ -211,7 +211,7 @@ class ConnectionsScreen(Screen[None]):
 
     def _edited(self, connection: Connection | None) -> None:
         if connection is not None:
-            self.notify(f"Connection “{connection.name}” updated.")
+            self.notify(f"Connection “{connection.name}” updated.", markup=False)
             self.reload(select=connection.id)
 
     def action_credentials(self) -> None:
@@ -244,9 +244,9 @@ class ConnectionsScreen(Screen[None]):
         try:
             await self.app.backend.delete_connection(connection_id)
         except Exception as exc:
-            self.notify(describe(exc), title="Not deleted", severity="error", timeout=10)
+            self.notify(describe(exc), markup=False, title="Not deleted", severity="error", timeout=10)
             return
-        self.notify("Connection deleted.")
+        self.notify("Connection deleted.", markup=False)
         self.app.show_notice()
         self.reload()
 

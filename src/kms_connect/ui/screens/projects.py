@@ -162,7 +162,7 @@ class ProjectsScreen(Screen[None]):
         if self.app.backend is None:
             return
         if not self.app.backend.can_manage_projects:
-            self.notify("Projects on a KMS instance are managed in its web UI.", severity="warning")
+            self.notify("Projects on a KMS instance are managed in its web UI.", markup=False, severity="warning")
             return
         from kms_connect.ui.modals.new_project import NewProjectModal
 
@@ -179,7 +179,7 @@ class ProjectsScreen(Screen[None]):
         if summary is None or self.app.backend is None:
             return
         if not self.app.backend.can_manage_projects:
-            self.notify("Projects on a KMS instance cannot be deleted here: that would delete its secrets.",
+            self.notify("Projects on a KMS instance cannot be deleted here: that would delete its secrets.", markup=False,
                         severity="warning")
             return
         from kms_connect.ui.modals.confirm import ConfirmModal
@@ -200,9 +200,9 @@ class ProjectsScreen(Screen[None]):
         try:
             gone = await self.app.backend.delete_project(project_id)
         except Exception as exc:
-            self.notify(describe(exc), title="Not deleted", severity="error", timeout=10)
+            self.notify(describe(exc), markup=False, title="Not deleted", severity="error", timeout=10)
             return
-        self.notify(f"Project deleted with {gone} connection{'s' if gone != 1 else ''}.")
+        self.notify(f"Project deleted with {gone} connection{'s' if gone != 1 else ''}.", markup=False)
         self.app.show_notice()
         self.reload()
 
