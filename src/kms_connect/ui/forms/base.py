@@ -64,6 +64,7 @@ class ConnectionForm(ModalScreen["Connection | None"]):
         self.taken = taken_names
         self.existing = existing
         self.submitted = False
+        self.saving = False  # a second Enter while saving must not save twice
 
     # --- layout -------------------------------------------------------------------------------
     @property
@@ -178,6 +179,8 @@ class ConnectionForm(ModalScreen["Connection | None"]):
             holder.toggle_mask()
 
     def action_submit(self) -> None:
+        if self.saving:
+            return
         self.submitted = True
         first_bad: FormField | None = None
         for field in self.query(FormField):
@@ -208,6 +211,7 @@ class ConnectionForm(ModalScreen["Connection | None"]):
         )
 
     def submit_valid(self, draft: ConnectionDraft) -> None:
+        self.saving = True
         self._save(draft)
 
     @work(exclusive=True, group="form-save", exit_on_error=False)
@@ -239,6 +243,7 @@ class ConnectionForm(ModalScreen["Connection | None"]):
             return
         finally:
             submit.disabled = False
+            self.saving = False
         if outcome.connection is None:
             status.update(f"✗ {outcome.result.summary}")
             return

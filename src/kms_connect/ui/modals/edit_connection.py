@@ -26,6 +26,7 @@ class EditConnectionModal(ModalScreen["Connection | None"]):
 
     def __init__(self, connection: Connection, taken_names: set[str]) -> None:
         super().__init__()
+        self.saving = False
         self.connection = connection
         self.taken = taken_names
 
@@ -73,11 +74,14 @@ class EditConnectionModal(ModalScreen["Connection | None"]):
         self.dismiss(None)
 
     def _submit(self) -> None:
+        if self.saving:  # a second Enter while saving must not save twice
+            return
         for field in self.query(FormField):
             field.show(self._check(field.spec.key, field.value))
             if field.error:
                 field.input.focus()
                 return
+        self.saving = True
         self._save(self.query_one("#field-name", FormField).value,
                    self.query_one("#field-description", FormField).value.strip())
 
@@ -89,4 +93,6 @@ class EditConnectionModal(ModalScreen["Connection | None"]):
         except Exception as exc:
             self.query_one("#form-status", Static).update(f"✗ Not saved: {describe(exc)}")
             return
+        finally:
+            self.saving = False
         self.dismiss(conn)

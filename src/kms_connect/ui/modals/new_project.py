@@ -27,6 +27,7 @@ class NewProjectModal(ModalScreen[str | None]):
 
     def __init__(self, taken_slugs: set[str]) -> None:
         super().__init__()
+        self.saving = False
         self.taken = taken_slugs
 
     def compose(self) -> ComposeResult:
@@ -70,6 +71,8 @@ class NewProjectModal(ModalScreen[str | None]):
         self.dismiss(None)
 
     def _submit(self) -> None:
+        if self.saving:  # a second Enter while saving must not save twice
+            return
         name_field = self.query_one("#field-name", FormField)
         desc_field = self.query_one("#field-description", FormField)
         name_field.show(check_project_name(name_field.value, self.taken))
@@ -78,6 +81,7 @@ class NewProjectModal(ModalScreen[str | None]):
             if field.error:
                 field.input.focus()
                 return
+        self.saving = True
         self._create(name_field.value, desc_field.value)
 
     @work(exclusive=True, exit_on_error=False)
@@ -90,5 +94,7 @@ class NewProjectModal(ModalScreen[str | None]):
         except Exception as exc:
             status.update(f"✗ {describe(exc)}")
             return
+        finally:
+            self.saving = False
         self.notify(f"Project “{project.name}” created.", markup=False)
         self.dismiss(project.id)
