@@ -56,3 +56,14 @@ def test_styles_ship_with_the_package() -> None:
 
     for sheet in stylesheet_paths():
         assert sheet.is_file(), sheet
+
+
+def test_installed_wheel_uses_packaged_styles() -> None:
+    """`pip install .` (not editable) must run with its styles: they ship inside the package."""
+    from kms_connect.ui.resources import styles_dir
+
+    if "site-packages" not in str(PKG_DIR):
+        import pytest
+
+        pytest.skip("editable install: styles come from the source tree")
+    assert styles_dir() == PKG_DIR / "styles"

@@ -106,6 +106,26 @@ class KmsConnectApp(App[None]):
 
             self.push_screen(NoticeModal("Where secrets are kept", notice))
 
+    def _fatal_error(self) -> None:
+        """A crash: a short message on the terminal, the redacted traceback (no locals) in a file.
+
+        Textual's own report prints local variables, which could hold secrets.
+        """
+        import sys
+
+        from rich.text import Text
+
+        from kms_connect.ui.errors import write_crash_report
+
+        error = sys.exc_info()[1] or self._exception
+        where = write_crash_report(error, self.paths)
+        self.bell()
+        self._exit_renderables.append(Text(
+            f"kms-connect stopped on an unexpected error: {type(error).__name__}.\n"
+            f"A report with secrets redacted is in {where}; please attach it to a bug report."
+        ))
+        self._close_messages_no_wait()
+
     def action_help(self) -> None:
         from kms_connect.ui.modals.help import HelpScreen
 

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import logging
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from kms_connect.core.errors import KmsConnectError
 from kms_connect.core.redact import redact
+
+if TYPE_CHECKING:
+    from kms_connect.core.paths import Paths
 
 log = logging.getLogger("kms_connect.ui")
 
@@ -18,3 +24,25 @@ def describe(exc: BaseException) -> str:
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
         return redact(f"{exc.strerror or exc}{where}")
     return redact(f"Unexpected error ({type(exc).__name__}: {exc}). Run with --debug for details in the debug log.")
+
+
+def write_crash_report(error: BaseException | None, paths: Paths | None) -> Path | str:
+    """Write the traceback (no local variables, secrets redacted) to the state dir, 0600."""
+    import os
+    import tempfile
+    import traceback
+
+    text = redact("".join(traceback.format_exception(error))) if error else "no exception recorded\n"
+    log.error("crash: %s", text)
+    try:
+        if paths is None:
+            from kms_connect.core.paths import default_paths
+
+            paths = default_paths()
+        paths.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, name = tempfile.mkstemp(prefix="crash-", suffix=".txt", dir=paths.state_dir)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        return Path(name)
+    except OSError:
+        return "the debug log (the state dir could not be written)"
