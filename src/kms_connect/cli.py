@@ -31,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
         from kms_connect.core.redact import setup_debug_log
 
         setup_debug_log(paths.debug_log)
+        import logging
+
+        logging.getLogger("kms_connect").debug("kms-connect %s starting; config %s, data %s",
+                                               __version__, paths.config_file, paths.data_dir)
     if args.command == "config":
         from kms_connect.commands import print_config
 

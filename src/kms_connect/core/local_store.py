@@ -121,6 +121,7 @@ class LocalStore(Backend):
     def _write(self, data: StoreData) -> None:
         doc = data.model_dump(mode="python", exclude_none=True)
         atomic_write(self.path, tomli_w.dumps(doc).encode("utf-8"))
+        log.debug("wrote %s: %d projects, %d connections", self.path, len(data.projects), len(data.connections))
 
     def _change(self, fn: Callable[[StoreData], T]) -> T:
         """Run `fn` on freshly read data under the lock and write the result."""
@@ -313,6 +314,7 @@ class LocalStore(Backend):
         for field in SECRET_FIELDS[draft.method]:
             value = draft.secrets[field].get_secret_value()
             locations[field] = self.secrets.put(secret_key(connection_id, field), value)
+            log.debug("secret %s of connection %s kept in %s", field, connection_id, locations[field].value)
         return locations
 
     def _delete_secrets(self, conn: Connection) -> None:
