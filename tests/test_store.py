@@ -171,3 +171,11 @@ def test_lock_two_writer_processes_lose_nothing(paths: Paths, store: LocalStore)
         assert p.exitcode == 0
     names = {s.project.name for s in store.list_projects_sync()}
     assert names == {f"w{n} {i}" for n in range(3) for i in range(15)}
+
+
+async def test_cached_reads_see_changes_made_elsewhere(store: LocalStore, paths: Paths) -> None:
+    await store.create_project("Mine")
+    assert len(await store.list_projects()) == 1
+    other = LocalStore(paths, Settings())  # another running copy
+    await other.create_project("Theirs")
+    assert {s.project.name for s in await store.list_projects()} == {"Mine", "Theirs"}

@@ -83,6 +83,9 @@ class LocalStore(Backend):
             paths.secrets_file, settings.secrets.backend, settings.secrets.keyring_timeout
         )
         self._notice: str | None = None
+        # Parsed file, keyed by (inode, size, mtime): tomllib is pure Python and slow on big stores,
+        # and every atomic write makes a new inode, so a changed file is never mistaken for this one.
+        self._cache: tuple[tuple[int, int, int], StoreData] | None = None
 
     # --- file I/O ---------------------------------------------------------------------------
     @property
@@ -118,6 +121,19 @@ class LocalStore(Backend):
                 f"{self.path} has unexpected content ({problems}). It was left untouched: fix it by hand or move it aside."
             ) from None
 
+    def snapshot(self) -> StoreData:
+        """The file's data for reading only (shared: callers must not change it)."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return StoreData()
+        except OSError:
+            return self.read()  # read() words the error
+        key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if self._cache is None or self._cache[0] != key:
+            self._cache = (key, self.read())
+        return self._cache[1]
+
     def _write(self, data: StoreData) -> None:
         doc = data.model_dump(mode="python", exclude_none=True)
         atomic_write(self.path, tomli_w.dumps(doc).encode("utf-8"))
@@ -136,7 +152,7 @@ class LocalStore(Backend):
         return await asyncio.to_thread(self.list_projects_sync)
 
     def list_projects_sync(self) -> list[ProjectSummary]:
-        data = self.read()
+        data = self.snapshot()
         counts = Counter(c.project_id for c in data.connections)
         return [ProjectSummary(project=p, connection_count=counts[p.id]) for p in data.projects]
 
@@ -169,7 +185,7 @@ class LocalStore(Backend):
 
     async def list_connections(self, project_id: str) -> list[Connection]:
         def run() -> list[Connection]:
-            data = self.read()
+            data = self.snapshot()
             data.project(project_id)
             return [c for c in data.connections if c.project_id == project_id]
 
@@ -261,7 +277,7 @@ class LocalStore(Backend):
 
     def oauth_availability_sync(self) -> OAuthAvailability:
         client_id, source = self.settings.oauth_client_id()
-        has_secret = bool(os.environ.get(CLIENT_SECRET_ENV)) or OAUTH_SECRET_KEY in self.read().app_secrets
+        has_secret = bool(os.environ.get(CLIENT_SECRET_ENV)) or OAUTH_SECRET_KEY in self.snapshot().app_secrets
         redirect = self.settings.oauth.redirect_uri
         if client_id:
             return OAuthAvailability(

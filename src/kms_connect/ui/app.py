@@ -50,14 +50,14 @@ class KmsConnectApp(App[None]):
         return ProjectsScreen()
 
     def on_mount(self) -> None:
-        # Paint first, then load config and store in a thread (pydantic, keyring, the TOML).
-        self.call_after_refresh(self._start_loading)
+        if self.backend is not None:  # given (tests, scripts): ready at once; the screen loads itself
+            self._backend_ready(reload=False)
+        else:
+            # Paint first, then load config and store in a thread (pydantic, keyring, the TOML).
+            self.call_after_refresh(self._start_loading)
 
     def _start_loading(self) -> None:
-        if self.backend is None:
-            self.run_worker(self._load_backend, thread=True, name="load-backend", exit_on_error=False)
-        else:
-            self._backend_ready()
+        self.run_worker(self._load_backend, thread=True, name="load-backend", exit_on_error=False)
 
     def _load_backend(self) -> None:
         from kms_connect.core.checks import NoLiveChecks
@@ -74,7 +74,7 @@ class KmsConnectApp(App[None]):
         self.paths, self.settings, self.backend, self.checker = paths, settings, backend, checker
         self._backend_ready()
 
-    def _backend_ready(self) -> None:
+    def _backend_ready(self, *, reload: bool = True) -> None:
         if self.checker is None:
             from kms_connect.core.checks import NoLiveChecks
 
@@ -87,7 +87,7 @@ class KmsConnectApp(App[None]):
                 self.notify(f"Unknown theme {theme!r} in [ui] theme; using {self.theme}.", markup=False, severity="warning")
         if self.backend is not None:
             self.sub_title = self.backend.label
-        for screen in self.screen_stack:
+        for screen in self.screen_stack if reload else ():
             if isinstance(screen, ProjectsScreen):
                 screen.reload()
 

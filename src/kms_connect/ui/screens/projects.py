@@ -67,6 +67,8 @@ class ProjectsScreen(Screen[None]):
         self.table.focus()
         if self.app.load_error:
             self.show_error(self.app.load_error)
+        elif self.app.backend is not None and not self.loaded:
+            self.reload()
 
     @property
     def table(self) -> VirtualTable:
