@@ -199,7 +199,7 @@ class ConnectionsScreen(Screen[None]):
 
     def _after_details(self, action: str | None) -> None:
         if action:
-            self.run_action(action)
+            self.call_later(self.run_action, action)
 
     def action_edit(self) -> None:
         conn = self._selected()
