@@ -1,16 +1,16 @@
 """Helpers shared by the UI tests (Pilot flows and snapshots).
 
-Synchronisation: `settle` waits for the app's workers, then lets pending messages run. The
-"add connection" worker (`_pick_method`) waits on the method picker with `push_screen_wait`, so
-it never finishes while the picker is open; `settle` leaves it out and `wait_for_screen` polls
-for the screen instead (each poll is a Pilot pause, not a bare sleep).
+Synchronisation: `settle` waits for the app's workers, then lets pending messages run. A worker
+that waits on a modal (`push_screen_wait`) never finishes while the modal is open, so `settle`
+leaves out the ones named in _WAITS_ON_SCREEN; `wait_for_screen` polls for a screen instead (each
+poll is a Pilot pause, not a bare sleep).
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -19,6 +19,8 @@ from rich.console import Console
 from textual import events
 from textual.screen import Screen
 from textual.widgets import Input, Static
+
+from conftest import FIXED  # 2026-01-15 09:30 UTC: older than a week, so tables show the date
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -53,7 +55,7 @@ async def settle(pilot: Pilot) -> None:
     await pilot.pause()
 
 
-async def wait_until(pilot: Pilot, predicate: Callable[[], bool], what: str, tries: int = 300) -> None:
+async def wait_until(pilot: Pilot, predicate: Callable[[], bool], what: str, tries: int = 1000) -> None:
     """Poll `predicate` between Pilot pauses (for work that finishes in a thread, e.g. keyring)."""
     for _ in range(tries):
         if predicate():
@@ -62,8 +64,8 @@ async def wait_until(pilot: Pilot, predicate: Callable[[], bool], what: str, tri
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def wait_for_screen(pilot: Pilot, screen_type: type[S]) -> S:
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, screen_type), screen_type.__name__)
+async def wait_for_screen(pilot: Pilot, screen_type: type[S], tries: int = 1000) -> S:
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, screen_type), screen_type.__name__, tries)
     await pilot.pause()
     screen = pilot.app.screen
     assert isinstance(screen, screen_type)
@@ -137,12 +139,7 @@ def notices(app: App) -> list[str]:
     return [f"{n.title}: {n.message}" if n.title else n.message for n in app._notifications]
 
 
-def contains_any(haystack: str, needles: Iterable[str]) -> bool:
-    return any(n in haystack for n in needles)
-
-
 # --- seeded store --------------------------------------------------------------------------------
-FIXED = datetime.fromisoformat("2026-01-15T09:30:00+00:00")
 
 PROJECT_IDS = {
     "Payments Platform": "00000000-0000-4000-8000-000000000001",

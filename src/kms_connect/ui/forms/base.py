@@ -16,9 +16,7 @@ from textual.widgets import Button, Input, Static
 
 from kms_connect.core.status import Method
 from kms_connect.core.validation import (
-    DESCRIPTION_MAX,
-    NAME_MAX,
-    check_description,
+        check_description,
     check_slug_name,
     check_tenant,
     clean_secret,
@@ -32,8 +30,8 @@ if TYPE_CHECKING:
     from kms_connect.core.models import Connection, ConnectionDraft
     from kms_connect.ui.app import KmsConnectApp
 
-NAME = FieldSpec("name", "Name", "lowercase letters, digits and hyphens", max_length=NAME_MAX)
-DESCRIPTION = FieldSpec("description", "Description", optional=True, max_length=DESCRIPTION_MAX)
+NAME = FieldSpec("name", "Name", "lowercase letters, digits and hyphens")
+DESCRIPTION = FieldSpec("description", "Description", optional=True)
 TENANT = FieldSpec("tenant_id", "Tenant ID", "Directory (tenant) ID, a GUID")
 ORG = FieldSpec("org_name", "Organization Name", "the <name> in https://dev.azure.com/<name>")
 
@@ -85,6 +83,7 @@ class ConnectionForm(ModalScreen["Connection | None"]):
                     yield FormField(spec, self._initial(spec.key))
             yield Static("", id="form-status", classes="form-status", markup=False)
             with Horizontal(classes="buttons"):
+                yield Static("^s connect · ^r show · esc cancel", classes="form-keys")
                 label = "Reconnect to Azure" if self.existing else "Connect to Azure"
                 yield Button(label, variant="primary", id="submit", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
@@ -96,6 +95,15 @@ class ConnectionForm(ModalScreen["Connection | None"]):
 
     def on_mount(self) -> None:
         self.query(Input).first().focus()
+        self._fit()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        # The fields scroll only when the terminal is too short for them: title, intro, status,
+        # buttons and borders take about 12 rows.
+        self.query_one("#fields").styles.max_height = max(4, self.size.height - 12)
 
     def field(self, key: str) -> FormField:
         return self.query_one(f"#field-{key}", FormField)
@@ -126,7 +134,8 @@ class ConnectionForm(ModalScreen["Connection | None"]):
         # Clean up a pasted URL at once, but not one being typed (it would be cut short): that
         # waits until the field is left or the form is submitted.
         if result.replace is not None and (final or pasted):
-            field.value = result.replace  # fires Changed again, which shows the note
+            with field.input.prevent(Input.Changed):  # keep the note: a second check would clear it
+                field.value = field.last_value = result.replace
             result = self.check(field.spec.key, result.replace)._replace(hint=result.hint)
         # While typing, an empty field is not an error yet; it is on submit.
         shown_error = result.error if (value or final or self.submitted) else None

@@ -77,4 +77,6 @@ def _when(when: object) -> str:
 
     if not isinstance(when, datetime):
         return "never"
-    return f"{when.astimezone().strftime('%Y-%m-%d %H:%M')} ({ago(when)})"
+    relative = ago(when)
+    stamp = when.astimezone().strftime("%Y-%m-%d %H:%M")
+    return f"{stamp} ({relative})" if "ago" in relative or relative == "just now" else stamp

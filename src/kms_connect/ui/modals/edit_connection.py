@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from kms_connect.core.validation import DESCRIPTION_MAX, NAME_MAX, check_description, check_slug_name, slugify
+from kms_connect.core.validation import check_description, check_slug_name, slugify
 from kms_connect.ui.errors import describe
 from kms_connect.ui.widgets.form_field import FieldSpec, FormField
 
@@ -33,9 +33,9 @@ class EditConnectionModal(ModalScreen["Connection | None"]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form-dialog"):
             yield Static(f"Edit connection · {self.connection.name}", classes="dialog-title", markup=False)
-            yield FormField(FieldSpec("name", "Name", max_length=NAME_MAX), self.connection.name)
+            yield FormField(FieldSpec("name", "Name"), self.connection.name)
             yield FormField(
-                FieldSpec("description", "Description", optional=True, max_length=DESCRIPTION_MAX),
+                FieldSpec("description", "Description", optional=True),
                 self.connection.description,
             )
             yield Static("", id="form-status", classes="form-status", markup=False)

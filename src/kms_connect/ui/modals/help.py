@@ -42,12 +42,16 @@ class HelpScreen(ModalScreen[None]):
         # The screen's own keys first, then the focused widget's, then the app's.
         order = {screen: 0, screen.app: 2}
         actives = sorted(screen.active_bindings.values(), key=lambda a: order.get(a.node, 1))
-        for active in actives:
-            binding = active.binding
+        pairs = [(a.node, a.binding) for a in actives]
+        # Tables keep their keys even when not focused (e.g. hidden behind an empty state).
+        for table in screen.query("VirtualTable"):
+            pairs += [(table, b) for bs in table._bindings.key_to_bindings.values() for b in bs]
+        pairs.sort(key=lambda pair: order.get(pair[0], 1))
+        for node, binding in pairs:
             if not binding.description or binding.action.split(".")[-1] in GENERIC_ACTIONS:
                 continue
             key = screen.app.get_key_display(binding)
-            entry = by_action.setdefault(f"{id(active.node)}:{binding.action}", ([], binding.description))
+            entry = by_action.setdefault(f"{id(node)}:{binding.action}", ([], binding.description))
             if key not in entry[0]:
                 entry[0].append(key)
         keys = [(" / ".join(names), description) for names, description in by_action.values()]

@@ -60,6 +60,7 @@ class MethodPickerModal(ModalScreen[Method | None]):
     def __init__(self, oauth: OAuthAvailability) -> None:
         super().__init__()
         self.oauth = oauth
+        self._refused: Method | None = None
 
     def compose(self) -> ComposeResult:
         options = []
@@ -82,7 +83,9 @@ class MethodPickerModal(ModalScreen[Method | None]):
 
     @on(OptionList.OptionHighlighted, "#methods")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        self._describe(Method(event.option.id))
+        method = Method(event.option.id)
+        # The highlight message can arrive after a digit's refusal: keep the refusal showing.
+        self._describe(method, refused=method is self._refused)
 
     def _describe(self, method: Method, *, refused: bool = False) -> None:
         prereq = self.query_one("#prereq", Static)
@@ -104,6 +107,7 @@ class MethodPickerModal(ModalScreen[Method | None]):
     def _choose(self, method: Method) -> None:
         if method is Method.OAUTH and not self.oauth.available:
             self.app.bell()
+            self._refused = method
             self._describe(method, refused=True)
             return
         self.dismiss(method)

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from kms_connect.core.validation import DESCRIPTION_MAX, NAME_MAX, check_description, check_project_name, slugify
+from kms_connect.core.validation import check_description, check_project_name, slugify
 from kms_connect.ui.errors import describe
 from kms_connect.ui.widgets.form_field import FieldSpec, FormField
 
@@ -33,9 +33,9 @@ class NewProjectModal(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form-dialog"):
             yield Static("New project", classes="dialog-title")
-            yield FormField(FieldSpec("name", "Name", "e.g. Payments Platform", max_length=NAME_MAX))
+            yield FormField(FieldSpec("name", "Name", "e.g. Payments Platform"))
             yield Static("Slug: –", id="slug", classes="slug-preview")
-            yield FormField(FieldSpec("description", "Description", optional=True, max_length=DESCRIPTION_MAX))
+            yield FormField(FieldSpec("description", "Description", optional=True))
             yield Static("", id="form-status", classes="form-status", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Create Project", variant="primary", id="submit", compact=True)

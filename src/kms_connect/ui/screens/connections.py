@@ -48,6 +48,7 @@ class ConnectionsTable(VirtualTable):
 
 
 class ConnectionsScreen(Screen[None]):
+    AUTO_FOCUS = "#connections-table"
     PALETTE_GROUP = "App Connections"
     HELP = "The Azure DevOps App Connections of this project, with the status of their last check."
     BINDINGS = [
@@ -120,13 +121,24 @@ class ConnectionsScreen(Screen[None]):
         empty.update(EMPTY_TEXT)
         empty.display = not rows
         self.table.display = bool(rows)
+        filter_bar = self.query_one(FilterBar)
+        if not rows and self.focused is self.table:
+            self.set_focus(None)
+        elif rows and (self.focused is None or self.focused is filter_bar and not filter_bar.value):
+            self.table.focus()
         self._update_info()
+        self.refresh_bindings()
 
     def _update_info(self) -> None:
         total, needle = self.table.total_count, self.query_one(FilterBar).value
         text = (f"{self.table.visible_count} of {total} connections match “{needle}”" if needle
                 else f"{total} connection{'s' if total != 1 else ''} · {self.app.backend.label if self.app.backend else ''}")
         self.query_one("#info", Static).update(_escape(text))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("edit", "credentials", "delete", "details") and self._selected() is None:
+            return None  # dimmed in the footer while there is no connection to act on
+        return True
 
     def _selected(self) -> Connection | None:
         key = self.table.cursor_key

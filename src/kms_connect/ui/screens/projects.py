@@ -33,6 +33,7 @@ class ProjectsTable(VirtualTable):
 
 
 class ProjectsScreen(Screen[None]):
+    AUTO_FOCUS = "#projects-table"
     PALETTE_GROUP = "Projects"
     HELP = "Your projects. Each one holds App Connections; open one to manage its Azure DevOps connections."
     BINDINGS = [
@@ -104,7 +105,13 @@ class ProjectsScreen(Screen[None]):
         empty.update(EMPTY_TEXT)
         empty.display = not rows
         self.table.display = bool(rows)
+        filter_bar = self.query_one(FilterBar)
+        if not rows and self.focused is self.table:
+            self.set_focus(None)  # nothing to open: Enter and Delete leave the footer
+        elif rows and (self.focused is None or self.focused is filter_bar and not filter_bar.value):
+            self.table.focus()
         self._update_info()
+        self.refresh_bindings()
 
     def show_error(self, message: str) -> None:
         self.table.display = False
@@ -121,6 +128,11 @@ class ProjectsScreen(Screen[None]):
         else:
             text = f"{total} project{'s' if total != 1 else ''}"
         self.query_one("#info", Static).update(_escape(text))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "delete" and self._selected() is None:
+            return None  # dimmed in the footer while there is nothing to delete
+        return True
 
     def _selected(self) -> ProjectSummary | None:
         key = self.table.cursor_key

@@ -16,7 +16,6 @@ class FieldSpec:
     placeholder: str = ""
     secret: bool = False
     optional: bool = False
-    max_length: int = 0
 
 
 class FormField(Vertical):
@@ -38,7 +37,6 @@ class FormField(Vertical):
                 self._initial,
                 placeholder=self.spec.placeholder,
                 password=self.spec.secret,
-                max_length=self.spec.max_length,
                 id=f"input-{self.spec.key}",
                 disabled=self._disabled,
                 compact=True,  # one line per input: a whole form fits 80x24
