@@ -1,0 +1,38 @@
+"""Every action of a screen is reachable from the command palette, hidden footer ones included."""
+
+from __future__ import annotations
+
+from ui_helpers import settle
+
+from kms_connect.ui.screens.connections import ConnectionsScreen
+
+
+async def test_palette_offers_the_projects_actions(make_app, store) -> None:
+    await store.create_project("Payments")
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        for expected in ("Projects: New", "Projects: Delete", "Projects: Filter", "Projects: Reload",
+                         "Projects: Open", "Help"):
+            assert expected in titles, titles
+
+
+async def test_palette_runs_a_hidden_action(make_app, store) -> None:
+    await store.create_project("Payments")
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConnectionsScreen)
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert "App Connections: Add" in commands and "App Connections: Filter" in commands
+        # Run "Filter" (show=False in the footer) through the palette's own machinery.
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"App Connections: Filter")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.focused is not None and app.focused.id == "filter"
