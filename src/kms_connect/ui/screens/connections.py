@@ -5,20 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual import on, work
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
 
 from kms_connect.core.status import APP_LABEL, Method
 from kms_connect.ui.errors import describe
-from kms_connect.ui.widgets.filter_bar import FilterBar
+from kms_connect.ui.screens.table_screen import TableScreen
 from kms_connect.ui.widgets.status_text import ago, status_text
 from kms_connect.ui.widgets.virtual_table import Column, VirtualTable
 
 if TYPE_CHECKING:
     from kms_connect.core.models import Connection, Project
-    from kms_connect.ui.app import KmsConnectApp
     from kms_connect.ui.forms.base import ConnectionForm
 
 EMPTY_TEXT = """[b]No App Connections in this project yet.[/b]
@@ -47,7 +43,7 @@ class ConnectionsTable(VirtualTable):
     BINDINGS = [Binding("enter", "select", "Details", id="connections.details")]
 
 
-class ConnectionsScreen(Screen[None]):
+class ConnectionsScreen(TableScreen):
     AUTO_FOCUS = "#connections-table"
     PALETTE_GROUP = "App Connections"
     HELP = "The Azure DevOps App Connections of this project, with the status of their last check."
@@ -60,40 +56,32 @@ class ConnectionsScreen(Screen[None]):
         Binding("slash", "filter", "Filter", show=False, id="connections.filter", key_display="/"),
         Binding("r", "reload", "Reload", show=False, id="connections.reload"),
     ]
-    app: KmsConnectApp
+    TABLE_CLASS = ConnectionsTable
+    TABLE_ID = "connections-table"
+    COLUMNS = (
+        Column("name", "Name", min_width=8),
+        Column("app", "App", width=12),
+        Column("method", "Method", width=13),
+        Column("org", "Organization", min_width=8),
+        Column("status", "Status", width=15),
+        Column("checked", "Last checked", width=12),
+    )
+    NOUNS = ("connection", "connections")
+    EMPTY_TEXT = EMPTY_TEXT
+    LOADING_TEXT = "Loading connections…"
 
     def __init__(self, project: Project) -> None:
         super().__init__()
         self.project = project
         self.connections: dict[str, Connection] = {}
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield FilterBar(id="filter")
-        yield ConnectionsTable(
-            [
-                Column("name", "Name", min_width=8),
-                Column("app", "App", width=12),
-                Column("method", "Method", width=13),
-                Column("org", "Organization", min_width=8),
-                Column("status", "Status", width=15),
-                Column("checked", "Last checked", width=12),
-            ],
-            id="connections-table",
-        )
-        yield Static("Loading connections…", id="empty", classes="empty-state")
-        yield Static("", id="info", classes="info-line")
-        yield Footer(show_command_palette=False)
-
     def on_mount(self) -> None:
+        super().on_mount()
         self.title = f"App Connections · {self.project.name}"
-        self.table.display = False
-        self.table.focus()
         self.reload()
 
-    @property
-    def table(self) -> VirtualTable:
-        return self.query_one("#connections-table", VirtualTable)
+    def info_suffix(self) -> str:
+        return f" · {self.app.backend.label}" if self.app.backend else ""
 
     def reload(self, select: str | None = None) -> None:
         self._load(select)
@@ -101,13 +89,10 @@ class ConnectionsScreen(Screen[None]):
     @work(exclusive=True, group="connections-load", exit_on_error=False)
     async def _load(self, select: str | None) -> None:
         assert self.app.backend is not None
-        empty = self.query_one("#empty", Static)
         try:
             connections = await self.app.backend.list_connections(self.project.id)
         except Exception as exc:
-            self.table.display = False
-            empty.update(f"[b]✗ Cannot list the connections.[/b]\n\n{_escape(describe(exc))}\n\nPress [b]r[/b] to try again.")
-            empty.display = True
+            self.show_problem("Cannot list the connections.", describe(exc))
             return
         self.connections = {c.id: c for c in connections}
         rows = [
@@ -115,25 +100,7 @@ class ConnectionsScreen(Screen[None]):
                     ago(c.last_check.checked_at if c.last_check else None)])
             for c in sorted(connections, key=lambda c: c.name)
         ]
-        self.table.set_rows(rows)
-        if select:
-            self.table.move_cursor_to_key(select)
-        empty.update(EMPTY_TEXT)
-        empty.display = not rows
-        self.table.display = bool(rows)
-        filter_bar = self.query_one(FilterBar)
-        if not rows and self.focused is self.table:
-            self.set_focus(None)
-        elif rows and (self.focused is None or self.focused is filter_bar and not filter_bar.value):
-            self.table.focus()
-        self._update_info()
-        self.refresh_bindings()
-
-    def _update_info(self) -> None:
-        total, needle = self.table.total_count, self.query_one(FilterBar).value
-        text = (f"{self.table.visible_count} of {total} connections match “{needle}”" if needle
-                else f"{total} connection{'s' if total != 1 else ''} · {self.app.backend.label if self.app.backend else ''}")
-        self.query_one("#info", Static).update(_escape(text))
+        self.show_rows(rows, select)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("edit", "credentials", "delete", "details") and self._selected() is None:
@@ -146,18 +113,6 @@ class ConnectionsScreen(Screen[None]):
 
     def _taken(self, except_id: str | None = None) -> set[str]:
         return {c.name for c in self.connections.values() if c.id != except_id}
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.table.set_filter(event.value)
-        self._update_info()
-
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self) -> None:
-        self.table.focus()
-
-    def action_filter(self) -> None:
-        self.query_one(FilterBar).focus()
 
     def action_reload(self) -> None:
         self.reload(self.table.cursor_key)
@@ -188,7 +143,7 @@ class ConnectionsScreen(Screen[None]):
     def _saved(self, connection: Connection | None) -> None:
         if connection is None:
             return
-        self.query_one(FilterBar).value = ""
+        self.filter_bar.value = ""
         self.notify(f"Connection “{connection.name}” saved · {connection.status.label}.", markup=False)
         self.app.show_notice()
         self.reload(select=connection.id)
@@ -262,8 +217,3 @@ class ConnectionsScreen(Screen[None]):
         self.app.show_notice()
         self.reload()
 
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)

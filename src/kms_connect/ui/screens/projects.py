@@ -5,18 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual import on, work
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Static
 
 from kms_connect.ui.errors import describe
-from kms_connect.ui.widgets.filter_bar import FilterBar
+from kms_connect.ui.screens.table_screen import TableScreen
 from kms_connect.ui.widgets.virtual_table import Column, VirtualTable
 
 if TYPE_CHECKING:
     from kms_connect.core.models import ProjectSummary
-    from kms_connect.ui.app import KmsConnectApp
 
 EMPTY_TEXT = """[b]No projects yet.[/b]
 
@@ -32,7 +29,7 @@ class ProjectsTable(VirtualTable):
     BINDINGS = [Binding("enter", "select", "Open", id="projects.open")]
 
 
-class ProjectsScreen(Screen[None]):
+class ProjectsScreen(TableScreen):
     AUTO_FOCUS = "#projects-table"
     PALETTE_GROUP = "Projects"
     HELP = "Your projects. Each one holds App Connections; open one to manage its Azure DevOps connections."
@@ -43,37 +40,25 @@ class ProjectsScreen(Screen[None]):
         Binding("r", "reload", "Reload", show=False, id="projects.reload"),
         Binding("q", "app.quit", "Quit", show=False, id="projects.quit"),
     ]
-
-    app: KmsConnectApp
+    TABLE_CLASS = ProjectsTable
+    TABLE_ID = "projects-table"
+    COLUMNS = (Column("name", "Name"), Column("slug", "Slug"), Column("count", "Connections", width=11))
+    NOUNS = ("project", "projects")
+    EMPTY_TEXT = EMPTY_TEXT
+    LOADING_TEXT = "Loading projects…"
 
     def __init__(self) -> None:
         super().__init__()
         self.summaries: dict[str, ProjectSummary] = {}
         self.loaded = False
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield FilterBar(id="filter")
-        yield ProjectsTable(
-            [Column("name", "Name"), Column("slug", "Slug"), Column("count", "Connections", width=11)],
-            id="projects-table",
-        )
-        yield Static("Loading projects…", id="empty", classes="empty-state")
-        yield Static("", id="info", classes="info-line")
-        yield Footer(show_command_palette=False)
-
     def on_mount(self) -> None:
+        super().on_mount()
         self.title = "Projects"
-        self.table.display = False
-        self.table.focus()
         if self.app.load_error:
             self.show_error(self.app.load_error)
         elif self.app.backend is not None and not self.loaded:
             self.reload()
-
-    @property
-    def table(self) -> VirtualTable:
-        return self.query_one("#projects-table", VirtualTable)
 
     def on_screen_resume(self) -> None:
         if self.loaded:
@@ -98,36 +83,10 @@ class ProjectsScreen(Screen[None]):
             (s.project.id, [s.project.name, s.project.slug, str(s.connection_count)])
             for s in sorted(summaries, key=lambda s: s.project.name.lower())
         ]
-        self.table.set_rows(rows)
-        if select:
-            self.table.move_cursor_to_key(select)
-        empty = self.query_one("#empty", Static)
-        empty.update(EMPTY_TEXT)
-        empty.display = not rows
-        self.table.display = bool(rows)
-        filter_bar = self.query_one(FilterBar)
-        if not rows and self.focused is self.table:
-            self.set_focus(None)  # nothing to open: Enter and Delete leave the footer
-        elif rows and (self.focused is None or self.focused is filter_bar and not filter_bar.value):
-            self.table.focus()
-        self._update_info()
-        self.refresh_bindings()
+        self.show_rows(rows, select)
 
     def show_error(self, message: str) -> None:
-        self.table.display = False
-        empty = self.query_one("#empty", Static)
-        empty.update(f"[b]✗ Cannot open the local store.[/b]\n\n{_escape(message)}\n\nPress [b]r[/b] to try again.")
-        empty.display = True
-        self.query_one("#info", Static).update("")
-
-    def _update_info(self) -> None:
-        table, needle = self.table, self.query_one(FilterBar).value
-        total = table.total_count
-        if needle:
-            text = f"{table.visible_count} of {total} projects match “{needle}”"
-        else:
-            text = f"{total} project{'s' if total != 1 else ''}"
-        self.query_one("#info", Static).update(_escape(text))
+        self.show_problem("Cannot open the local store.", message)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "delete" and self._selected() is None:
@@ -137,19 +96,6 @@ class ProjectsScreen(Screen[None]):
     def _selected(self) -> ProjectSummary | None:
         key = self.table.cursor_key
         return self.summaries.get(key) if key and self.table.display else None
-
-    # --- filter -------------------------------------------------------------------------------
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.table.set_filter(event.value)
-        self._update_info()
-
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self) -> None:
-        self.table.focus()
-
-    def action_filter(self) -> None:
-        self.query_one(FilterBar).focus()
 
     # --- actions ------------------------------------------------------------------------------
     @on(VirtualTable.RowSelected, "#projects-table")
@@ -185,7 +131,7 @@ class ProjectsScreen(Screen[None]):
 
     def _project_created(self, project_id: str | None) -> None:
         if project_id:
-            self.query_one(FilterBar).value = ""
+            self.filter_bar.value = ""
             self.reload(select=project_id)
 
     def action_delete(self) -> None:
@@ -220,8 +166,3 @@ class ProjectsScreen(Screen[None]):
         self.app.show_notice()
         self.reload()
 
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)

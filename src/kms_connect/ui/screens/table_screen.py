@@ -1,0 +1,98 @@
+"""What the list screens share: a filter bar, a virtual table, an empty state and an info line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.markup import escape
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
+
+from kms_connect.ui.widgets.filter_bar import FilterBar
+from kms_connect.ui.widgets.virtual_table import Column, VirtualTable
+
+if TYPE_CHECKING:
+    from kms_connect.ui.app import KmsConnectApp
+
+
+class TableScreen(Screen[None]):
+    TABLE_CLASS: ClassVar[type[VirtualTable]] = VirtualTable
+    TABLE_ID: ClassVar[str]
+    COLUMNS: ClassVar[Sequence[Column]]
+    NOUNS: ClassVar[tuple[str, str]]  # singular, plural
+    EMPTY_TEXT: ClassVar[str]
+    LOADING_TEXT: ClassVar[str] = "Loading…"
+    app: KmsConnectApp
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield FilterBar(id="filter")
+        yield self.TABLE_CLASS(self.COLUMNS, id=self.TABLE_ID)
+        yield Static(self.LOADING_TEXT, id="empty", classes="empty-state")
+        yield Static("", id="info", classes="info-line")
+        yield Footer(show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.table.display = False
+
+    @property
+    def table(self) -> VirtualTable:
+        return self.query_one(f"#{self.TABLE_ID}", VirtualTable)
+
+    @property
+    def filter_bar(self) -> FilterBar:
+        return self.query_one(FilterBar)
+
+    def info_suffix(self) -> str:
+        return ""
+
+    def show_rows(self, rows: Sequence[tuple[str, Sequence[str | Text]]], select: str | None = None) -> None:
+        """Fill the table, or show the empty state; keep focus where the operator expects it."""
+        table = self.table
+        table.set_rows(rows)
+        if select:
+            table.move_cursor_to_key(select)
+        empty = self.query_one("#empty", Static)
+        empty.update(self.EMPTY_TEXT)
+        empty.display = not rows
+        table.display = bool(rows)
+        focused, filter_bar = self.focused, self.filter_bar
+        if not rows and focused is table:
+            self.set_focus(None)
+        elif rows and (focused is None or focused is filter_bar and not filter_bar.value):
+            table.focus()
+        self.update_info()
+        self.refresh_bindings()  # row actions are dimmed in the footer while there is no row
+
+    def show_problem(self, title: str, message: str) -> None:
+        self.table.display = False
+        empty = self.query_one("#empty", Static)
+        empty.update(f"[b]✗ {escape(title)}[/b]\n\n{escape(message)}\n\nPress [b]r[/b] to try again.")
+        empty.display = True
+        self.query_one("#info", Static).update("")
+
+    def update_info(self) -> None:
+        table, needle = self.table, self.filter_bar.value
+        one, many = self.NOUNS
+        total = table.total_count
+        if needle:
+            text = f"{table.visible_count} of {total} {many} match “{needle}”"
+        else:
+            text = f"{total} {one if total == 1 else many}{self.info_suffix()}"
+        self.query_one("#info", Static).update(escape(text))
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.table.set_filter(event.value)
+        self.update_info()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self.table.focus()
+
+    def action_filter(self) -> None:
+        self.filter_bar.focus()
