@@ -552,7 +552,7 @@ async def test_edit_modal_validates_and_enter_applies_suggestion(make_app, store
         await pilot.pause()
         assert message_of(modal, "name") == "✗ Name is required."
         await type_text(pilot, "New Name")
-        assert message_of(modal, "name") == "✗ Use lowercase letters, digits and hyphens only, e.g. “new-name”."
+        assert message_of(modal, "name") == "✗ Use lowercase letters, digits and hyphens only, e.g. “new-name”. Enter uses it."
         await pilot.press("enter")
         assert name.value == "new-name"
         assert app.screen is modal

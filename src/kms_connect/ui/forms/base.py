@@ -36,6 +36,21 @@ TENANT = FieldSpec("tenant_id", "Tenant ID", "Directory (tenant) ID, a GUID")
 ORG = FieldSpec("org_name", "Organization Name", "the <name> in https://dev.azure.com/<name>")
 
 
+def check_name(value: str, taken: set[str]) -> str | None:
+    """The slug rule, saying that Enter applies the suggestion when there is one."""
+    error = check_slug_name(value, taken)
+    return error + " Enter uses it." if error and "e.g." in error else error
+
+
+def use_name_suggestion(field: FormField, taken: set[str]) -> bool:
+    """Enter on an invalid Name puts the slugified suggestion in; True when it did."""
+    suggestion = slugify(field.value)
+    if field.error and suggestion and check_slug_name(suggestion, taken) is None:
+        field.value = suggestion
+        return True
+    return False
+
+
 class FieldCheck(NamedTuple):
     error: str | None = None
     hint: str | None = None
@@ -115,10 +130,7 @@ class ConnectionForm(ModalScreen["Connection | None"]):
     def check(self, key: str, value: str) -> FieldCheck:
         """Rules for one field; method forms extend this for their own fields."""
         if key == "name":
-            error = check_slug_name(value, self.taken)
-            if error and "e.g." in error:
-                error += " Enter uses it."
-            return FieldCheck(error)
+            return FieldCheck(check_name(value, self.taken))
         if key == "description":
             return FieldCheck(check_description(value))
         if key == "tenant_id":
@@ -164,11 +176,8 @@ class ConnectionForm(ModalScreen["Connection | None"]):
     def _enter(self, event: Input.Submitted) -> None:
         event.stop()
         field = event.input.parent.parent
-        if isinstance(field, FormField) and field.spec.key == "name" and field.error:
-            suggestion = slugify(field.value)
-            if suggestion and check_slug_name(suggestion, self.taken) is None:
-                field.value = suggestion
-                return
+        if isinstance(field, FormField) and field.spec.key == "name" and use_name_suggestion(field, self.taken):
+            return
         self.focus_next()
 
     # --- actions ------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from kms_connect.core.validation import check_description, check_slug_name, slugify
+from kms_connect.core.validation import check_description
+from kms_connect.ui.forms.base import check_name, use_name_suggestion
 from kms_connect.ui.errors import describe
 from kms_connect.ui.widgets.form_field import FieldSpec, FormField
 
@@ -47,7 +48,7 @@ class EditConnectionModal(ModalScreen["Connection | None"]):
         self.query_one("#input-name", Input).focus()
 
     def _check(self, key: str, value: str) -> str | None:
-        return check_slug_name(value, self.taken) if key == "name" else check_description(value)
+        return check_name(value, self.taken) if key == "name" else check_description(value)
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
@@ -56,12 +57,8 @@ class EditConnectionModal(ModalScreen["Connection | None"]):
 
     @on(Input.Submitted)
     def _enter(self, event: Input.Submitted) -> None:
-        field = self.query_one("#field-name", FormField)
-        if event.input.id == "input-name" and field.error:
-            suggestion = slugify(field.value)
-            if suggestion and check_slug_name(suggestion, self.taken) is None:
-                field.value = suggestion
-                return
+        if event.input.id == "input-name" and use_name_suggestion(self.query_one("#field-name", FormField), self.taken):
+            return
         self._submit()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
