@@ -74,6 +74,8 @@ def main() -> None:
                    XDG_CONFIG_HOME=f"{tmp}/config", XDG_STATE_HOME=f"{tmp}/state",
                    PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
         env.pop("TEXTUAL", None)
+        # As installed for an operator: compiled .pyc files kept (this sandbox sets the opposite).
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         bare_cmd = [sys.executable, "-c", BARE_APP]
         app_cmd = [sys.executable, "-m", "kms_connect"]
         # Warm the OS file cache and .pyc files once, outside the measurement.
