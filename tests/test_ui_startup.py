@@ -1,0 +1,64 @@
+"""The real start-up path: config and store load in a worker after the first paint, errors shown in place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ui_helpers import screen_text, settle
+
+from kms_connect.core.paths import Paths
+from kms_connect.ui.app import KmsConnectApp
+from kms_connect.ui.screens.projects import ProjectsScreen
+
+
+async def _started(app: KmsConnectApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    # The load worker starts after the first refresh; wait for it by name, then for its messages.
+    for _ in range(50):
+        if any(w.name == "load-backend" for w in app.workers) or app.backend or app.load_error:
+            break
+        await pilot.pause()
+    await settle(pilot)
+
+
+async def test_loads_store_and_applies_theme(paths: Paths) -> None:
+    paths.config_file.parent.mkdir(parents=True)
+    paths.config_file.write_text('[ui]\ntheme = "nord"\n')
+    app = KmsConnectApp(paths=paths)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _started(app, pilot)
+        assert app.backend is not None and app.theme == "nord"
+        assert "No projects yet" in screen_text(app)
+
+
+async def test_bad_config_is_explained_on_the_projects_screen(paths: Paths) -> None:
+    paths.config_file.parent.mkdir(parents=True)
+    paths.config_file.write_text('[secrets]\nbackend = "vault"\n')
+    app = KmsConnectApp(paths=paths)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _started(app, pilot)
+        assert app.backend is None
+        text = screen_text(app)
+        assert "Cannot open the local store" in text and "[secrets] backend" in text
+        assert "Traceback" not in text
+        # Fix the file, press r: it loads without a restart.
+        paths.config_file.write_text('[secrets]\nbackend = "auto"\n')
+        await pilot.press("r")
+        await _started(app, pilot)
+        assert app.backend is not None
+        assert "No projects yet" in screen_text(app)
+
+
+async def test_damaged_store_is_named_and_left_alone(paths: Paths, tmp_path: Path) -> None:
+    paths.data_dir.mkdir(parents=True)
+    paths.store_file.write_bytes(b"version = 1\n[[projects]\n")
+    app = KmsConnectApp(paths=paths)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _started(app, pilot)
+        assert isinstance(app.screen, ProjectsScreen)
+        text = screen_text(app)
+        assert "is damaged" in text and "left untouched" in text
+        await pilot.press("n", *"New", "enter", "enter")  # try to create a project anyway
+        await settle(pilot)
+        assert "is damaged" in screen_text(app)  # said in the dialog, which stays open
+        assert app.screen.query_one("#input-name").value == "New"
+    assert paths.store_file.read_bytes() == b"version = 1\n[[projects]\n"
