@@ -36,3 +36,28 @@ async def test_palette_runs_a_hidden_action(make_app, store) -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert app.focused is not None and app.focused.id == "filter"
+
+
+async def test_escape_clears_an_active_filter_before_going_back(make_app, store) -> None:
+    project = await store.create_project("Payments")
+    await store.create_project("Warehouse")
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"pay", "enter")
+        await settle(pilot)
+        assert app.screen.table.visible_count == 1
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen.table.visible_count == 2 and app.screen.filter_bar.value == ""
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConnectionsScreen) and app.screen.project.id == project.id
+        await pilot.press("slash", *"zzz", "enter")
+        await settle(pilot)
+        await pilot.press("escape")  # clears the filter, stays
+        await settle(pilot)
+        assert isinstance(app.screen, ConnectionsScreen) and app.screen.filter_bar.value == ""
+        await pilot.press("escape")  # now goes back
+        await settle(pilot)
+        assert not isinstance(app.screen, ConnectionsScreen)

@@ -118,7 +118,8 @@ class ConnectionsScreen(TableScreen):
         self.reload(self.table.cursor_key)
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        if not self.clear_filter():
+            self.app.pop_screen()
 
     # --- add ----------------------------------------------------------------------------------
     def action_add(self) -> None:

@@ -39,6 +39,7 @@ class ProjectsScreen(TableScreen):
         Binding("d", "delete", "Delete", id="projects.delete"),
         Binding("r", "reload", "Reload", show=False, id="projects.reload"),
         Binding("q", "app.quit", "Quit", show=False, id="projects.quit"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="projects.clear-filter"),
     ]
     TABLE_CLASS = ProjectsTable
     TABLE_ID = "projects-table"
@@ -109,6 +110,9 @@ class ProjectsScreen(TableScreen):
         from kms_connect.ui.screens.connections import ConnectionsScreen
 
         self.app.push_screen(ConnectionsScreen(summary.project))
+
+    def action_clear_filter(self) -> None:
+        self.clear_filter()
 
     def action_reload(self) -> None:
         if self.app.backend is None and self.app.load_error:

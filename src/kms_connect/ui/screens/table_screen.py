@@ -96,3 +96,11 @@ class TableScreen(Screen[None]):
 
     def action_filter(self) -> None:
         self.filter_bar.focus()
+
+    def clear_filter(self) -> bool:
+        """Esc first clears an active filter; True when there was one."""
+        if not self.filter_bar.value:
+            return False
+        self.filter_bar.value = ""
+        self.table.focus()
+        return True
