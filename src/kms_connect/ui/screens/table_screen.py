@@ -89,6 +89,7 @@ class TableScreen(Screen[None]):
     def _filter_changed(self, event: Input.Changed) -> None:
         self.table.set_filter(event.value)
         self.update_info()
+        self.refresh_bindings()  # a filter that hides every row dims the row actions
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:

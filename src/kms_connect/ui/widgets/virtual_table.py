@@ -287,6 +287,11 @@ class VirtualTable(ScrollView, can_focus=True):
     def action_last(self) -> None:
         self._move_cursor(len(self._visible) - 1)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "select" and self.cursor_key is None:
+            return None  # dimmed in the footer: there is no row to act on
+        return True
+
     def action_select(self) -> None:
         key = self.cursor_key
         if key is not None:
