@@ -29,8 +29,9 @@ async def test_no_keyring_falls_back_to_plaintext_file_once(store: LocalStore, p
     assert mode == 0o600
     assert json.loads(paths.secrets_file.read_text())["secrets"][secret_key(conn.id, "access_token")] == PAT
     notice = store.take_notice()
-    assert notice and "PLAINTEXT" in notice and str(paths.secrets_file) in notice
-    assert PAT not in notice
+    assert notice and notice.title == "Where secrets are kept"
+    assert "PLAINTEXT" in notice.body and str(paths.secrets_file) in notice.body
+    assert PAT not in notice.body
     await store.create_connection(project.id, pat_draft("second"))
     assert store.take_notice() is None  # one-time: recorded in the store
     assert PAT.encode() not in paths.store_file.read_bytes()
@@ -151,3 +152,16 @@ def test_oauth_client_secret_goes_to_secret_store(store: LocalStore, paths: Path
 
 def test_secret_file_path_is_named_plaintext(paths: Paths) -> None:
     assert "plaintext" in Path(paths.secrets_file).name
+
+
+async def test_delete_when_keyring_unreachable_removes_record_and_says_what_is_left(store: LocalStore) -> None:
+    project = await store.create_project("P")
+    conn = await store.create_connection(project.id, pat_draft())
+    from keyring.backends import fail
+
+    keyring.set_keyring(fail.Keyring())
+    await store.delete_connection(conn.id)  # the record goes; the orphan is reported, not raised
+    assert await store.list_connections(project.id) == []
+    notice = store.take_notice()
+    assert notice and notice.title == "A secret was left behind"
+    assert secret_key(conn.id, "access_token") in notice.body and PAT not in notice.body

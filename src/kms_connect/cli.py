@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from kms_connect.ui.app import KmsConnectApp
 
-    app = KmsConnectApp(paths=paths, debug=args.debug)
+    app = KmsConnectApp(paths=paths)
     app.run()
     # App.run() returns normally even after a crash: pass its return code on.
     return app.return_code or 0

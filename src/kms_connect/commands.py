@@ -89,5 +89,5 @@ def oauth_secret(paths: Paths, action: str) -> int:
         return 1
     notice = store.take_notice()
     if notice:
-        print(notice, file=sys.stderr)
+        print(f"! {notice.title}: {notice.body}", file=sys.stderr)
     return 0

@@ -7,6 +7,7 @@ file and keyring work in a thread, a KMS instance does HTTP.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import NamedTuple
 
 from kms_connect.core.models import (
     CheckResult,
@@ -16,6 +17,13 @@ from kms_connect.core.models import (
     Project,
     ProjectSummary,
 )
+
+
+class Notice(NamedTuple):
+    """Something the operator must read once, e.g. that secrets went to a plaintext file."""
+
+    title: str
+    body: str
 
 
 class Backend(ABC):
@@ -60,6 +68,6 @@ class Backend(ABC):
         """Where this connection's secrets are kept, in words."""
         return "not kept here"
 
-    def take_notice(self) -> str | None:
+    def take_notice(self) -> Notice | None:
         """A one-time notice for the operator (e.g. secrets went to a plaintext file), or None."""
         return None

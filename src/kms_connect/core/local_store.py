@@ -20,7 +20,7 @@ from typing import TypeVar
 import tomli_w
 from pydantic import BaseModel, Field, ValidationError
 
-from kms_connect.core.backend import Backend
+from kms_connect.core.backend import Backend, Notice
 from kms_connect.core.config import CLIENT_SECRET_ENV, Settings
 from kms_connect.core.errors import ConflictError, NotFoundError, StoreError
 from kms_connect.core.files import atomic_write, file_lock
@@ -82,7 +82,7 @@ class LocalStore(Backend):
         self.secrets = secrets or SecretStore(
             paths.secrets_file, settings.secrets.backend, settings.secrets.keyring_timeout
         )
-        self._notice: str | None = None
+        self._notice: Notice | None = None
         # Parsed file, keyed by (inode, size, mtime): tomllib is pure Python and slow on big stores,
         # and every atomic write makes a new inode, so a changed file is never mistaken for this one.
         self._cache: tuple[tuple[int, int, int], StoreData] | None = None
@@ -320,7 +320,7 @@ class LocalStore(Backend):
         places = sorted({self.secrets.describe(where) for where in connection.secrets.values()})
         return ", ".join(places) if places else "no secrets held"
 
-    def take_notice(self) -> str | None:
+    def take_notice(self) -> Notice | None:
         notice, self._notice = self._notice, None
         return notice
 
@@ -342,18 +342,22 @@ class LocalStore(Backend):
             self.secrets.delete(key, where)
         except Exception as exc:  # the record is gone; an orphaned secret must not fail the delete
             log.warning("could not delete secret %s from %s: %s", key, where.value, exc)
-            self._notice = f"A secret could not be removed from the {self.secrets.describe(where)}: {exc}"
+            self._notice = Notice(
+                "A secret was left behind",
+                f"The record is gone, but a secret could not be removed from the {self.secrets.describe(where)}: "
+                f"{exc}. Remove it there by hand (key {key!r}).",
+            )
 
     def _maybe_notice(self, data: StoreData, locations: dict[str, SecretLocation]) -> None:
         if SecretLocation.FILE in locations.values() and PLAINTEXT_NOTICE not in data.notices_shown:
             data.notices_shown.append(PLAINTEXT_NOTICE)
             why = f" because {self.secrets.fallback_reason}" if self.secrets.fallback_reason else ""
-            self._notice = (
+            self._notice = Notice("Where secrets are kept", (
                 f"Secrets are kept in a PLAINTEXT file, {self.paths.secrets_file} (mode 0600){why}. "
                 "Anyone who can read your files can read them.\n\nTo use an OS keyring instead, run kms-connect "
                 "where a Secret Service is reachable; [secrets] backend in the config file chooses explicitly. "
                 "This notice is shown once."
-            )
+            ))
 
 
 def _check_name(data: StoreData, project_id: str, name: str, own_id: str | None) -> None:

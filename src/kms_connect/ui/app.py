@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 class KmsConnectApp(App[None]):
     TITLE = APP_NAME
     CSS_PATH = stylesheet_paths()
-    # Over SSH, animations cost bandwidth and feel laggy.
     ENABLE_COMMAND_PALETTE = True
     COMMAND_PALETTE_BINDING = "ctrl+p"
     BINDINGS = [
@@ -35,12 +34,12 @@ class KmsConnectApp(App[None]):
         Binding("ctrl+p", "command_palette", "Palette", show=False, id="app.palette"),
     ]
 
-    def __init__(self, paths: Paths | None = None, *, debug: bool = False, backend: Backend | None = None,
+    def __init__(self, paths: Paths | None = None, *, backend: Backend | None = None,
                  settings: Settings | None = None, checker: Checker | None = None) -> None:
         super().__init__()
+        # Over SSH, animations cost bandwidth and feel laggy.
         self.animation_level = "none"
         self.paths = paths
-        self.debug_mode = debug
         self.backend: Backend | None = backend
         self.settings: Settings | None = settings
         self.checker: Checker | None = checker
@@ -54,9 +53,11 @@ class KmsConnectApp(App[None]):
             self._backend_ready(reload=False)
         else:
             # Paint first, then load config and store in a thread (pydantic, keyring, the TOML).
-            self.call_after_refresh(self._start_loading)
+            self.call_after_refresh(self.start_loading)
 
-    def _start_loading(self) -> None:
+    def start_loading(self) -> None:
+        """Load config and store in a thread; the Projects screen hears back either way."""
+        self.load_error = None
         self.run_worker(self._load_backend, thread=True, name="load-backend", exit_on_error=False)
 
     def _load_backend(self) -> None:
@@ -104,7 +105,7 @@ class KmsConnectApp(App[None]):
         if notice:
             from kms_connect.ui.modals.notice import NoticeModal
 
-            self.push_screen(NoticeModal("Where secrets are kept", notice))
+            self.push_screen(NoticeModal(notice.title, notice.body))
 
     def _fatal_error(self) -> None:
         """A crash: a short message on the terminal, the redacted traceback (no locals) in a file.

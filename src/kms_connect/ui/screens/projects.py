@@ -116,9 +116,8 @@ class ProjectsScreen(TableScreen):
 
     def action_reload(self) -> None:
         if self.app.backend is None and self.app.load_error:
-            self.app.load_error = None
-            self.query_one("#empty", Static).update("Loading projects…")
-            self.app.run_worker(self.app._load_backend, thread=True, name="load-backend", exit_on_error=False)
+            self.query_one("#empty", Static).update(self.LOADING_TEXT)
+            self.app.start_loading()
             return
         self.reload(self.table.cursor_key)
 
