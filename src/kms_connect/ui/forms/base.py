@@ -156,8 +156,8 @@ class ConnectionForm(ModalScreen["Connection | None"]):
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
-        field = event.input.parent.parent if event.input.parent else None
-        if not isinstance(field, FormField):
+        field = FormField.of(event.input)
+        if field is None:
             return
         if field.spec.secret and event.value != clean_secret(event.value):
             field.value = clean_secret(event.value)  # pasted newline or spaces: never part of a secret
@@ -168,15 +168,15 @@ class ConnectionForm(ModalScreen["Connection | None"]):
 
     @on(Input.Blurred)
     def _left(self, event: Input.Blurred) -> None:
-        field = event.input.parent.parent if event.input.parent else None
-        if isinstance(field, FormField) and field.value and self.is_mounted:
+        field = FormField.of(event.input)
+        if field is not None and field.value and self.is_mounted:
             self._validate(field, final=True)
 
     @on(Input.Submitted)
     def _enter(self, event: Input.Submitted) -> None:
         event.stop()
-        field = event.input.parent.parent
-        if isinstance(field, FormField) and field.spec.key == "name" and use_name_suggestion(field, self.taken):
+        field = FormField.of(event.input)
+        if field is not None and field.spec.key == "name" and use_name_suggestion(field, self.taken):
             return
         self.focus_next()
 
@@ -191,9 +191,8 @@ class ConnectionForm(ModalScreen["Connection | None"]):
         self.dismiss(None)
 
     def action_toggle_mask(self) -> None:
-        focused = self.focused
-        holder = focused.parent.parent if focused and focused.parent else None
-        if isinstance(holder, FormField) and holder.spec.secret:
+        holder = FormField.of(self.focused)
+        if holder is not None and holder.spec.secret:
             holder.toggle_mask()
 
     def action_submit(self) -> None:

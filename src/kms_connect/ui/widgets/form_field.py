@@ -45,6 +45,14 @@ class FormField(Vertical):
                 yield Button("Show", id=f"toggle-{self.spec.key}", classes="toggle", compact=True)
         yield Static("", classes="field-message", markup=False)
 
+    @staticmethod
+    def of(widget: object) -> FormField | None:
+        """The field a widget (its input or toggle) belongs to, if any."""
+        for node in getattr(widget, "ancestors", ()):
+            if isinstance(node, FormField):
+                return node
+        return None
+
     @property
     def input(self) -> Input:
         return self.query_one(Input)
