@@ -165,3 +165,11 @@ async def test_delete_when_keyring_unreachable_removes_record_and_says_what_is_l
     notice = store.take_notice()
     assert notice and notice.title == "A secret was left behind"
     assert secret_key(conn.id, "access_token") in notice.body and PAT not in notice.body
+
+
+def test_hung_keyring_is_not_waited_for_twice(paths: Paths, hanging_keyring: HangingKeyring) -> None:
+    secrets = SecretStore(paths.secrets_file, keyring_timeout=0.3)
+    secrets.put("a", "value-123456")
+    assert secrets.keyring.unusable_reason() == "the OS keyring did not answer within 0.3 s"
+    with pytest.raises(SecretUnavailable, match="did not answer"):
+        secrets.keyring.get("a")  # refused at once, from the recorded verdict

@@ -56,7 +56,9 @@ class KeyringAccess:
 
         threading.Thread(target=run, name="kms-connect-keyring", daemon=True).start()
         if not done.wait(self.timeout):
-            raise SecretUnavailable(f"the OS keyring did not answer within {self.timeout:g} s")
+            # A hung keyring stays hung: don't make every later call wait again.
+            self._checked, self._unusable = True, f"the OS keyring did not answer within {self.timeout:g} s"
+            raise SecretUnavailable(self._unusable)
         if "error" in box:
             exc = box["error"]
             raise SecretUnavailable(f"the OS keyring failed ({type(exc).__name__}: {exc})")
