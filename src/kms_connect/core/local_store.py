@@ -233,7 +233,7 @@ class LocalStore(Backend):
 
     async def replace_credentials(self, connection_id: str, draft: ConnectionDraft) -> Connection:
         def run() -> Connection:
-            old = self.read().connection(connection_id)
+            old = self.snapshot().connection(connection_id)  # only read; _change re-reads under the lock
             if draft.method is not old.method:
                 raise ConflictError("The method of a connection cannot change; add a new connection instead.")
             locations = self._put_secrets(connection_id, draft)
