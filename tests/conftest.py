@@ -102,11 +102,16 @@ def env_without(*names: str) -> dict[str, str]:
 
 @pytest.fixture
 def make_app(paths: Paths, settings, store):  # type: ignore[no-untyped-def]
-    """The real app on the test's local store, already loaded (no startup worker race)."""
+    """The real app on the test's local store, already loaded (no startup worker race).
 
-    def make():  # type: ignore[no-untyped-def]
+    Live checks are off unless a checker is given (the live-check tests pass one pointed at the
+    loopback simulators): the flow tests must never try to reach Azure.
+    """
+
+    def make(checker=None):  # type: ignore[no-untyped-def]
+        from kms_connect.core.checks import NoLiveChecks
         from kms_connect.ui.app import KmsConnectApp
 
-        return KmsConnectApp(paths=paths, settings=settings, backend=store)
+        return KmsConnectApp(paths=paths, settings=settings, backend=store, checker=checker or NoLiveChecks())
 
     return make

@@ -9,6 +9,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import NamedTuple
 
+from pydantic import SecretStr
+
 from kms_connect.core.models import (
     CheckResult,
     Connection,
@@ -63,6 +65,19 @@ class Backend(ABC):
 
     @abstractmethod
     async def oauth_availability(self) -> OAuthAvailability: ...
+
+    async def read_secrets(self, connection_id: str) -> dict[str, SecretStr]:
+        """The connection's secrets, for a re-check. Raises SecretError when they can't be read."""
+        from kms_connect.core.errors import SecretUnavailable
+
+        raise SecretUnavailable(f"{self.label or 'this source'} does not give out credentials")
+
+    async def update_secret(self, connection_id: str, field: str, value: SecretStr) -> None:
+        """Replace one kept secret (a refreshed OAuth token cache)."""
+
+    def oauth_app_secret(self) -> str | None:
+        """The OAuth app's client secret, when one is configured (blocking: call it in a thread)."""
+        return None
 
     def describe_secret_location(self, connection: Connection) -> str:
         """Where this connection's secrets are kept, in words."""

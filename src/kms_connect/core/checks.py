@@ -1,28 +1,40 @@
 """The "run checks, then save" seam used by every form.
 
-A checker turns a draft into a CheckResult. The live Entra ID / Azure DevOps checker arrives with
-the live-check issue; until then `NoLiveChecks` says plainly that nothing was checked.
+A checker turns a draft (or a stored connection's target) into a CheckResult. `LiveChecker`
+(core/live_check) talks to Entra ID and Azure DevOps; `NoLiveChecks` says plainly that nothing
+was checked (scripts and tests that must not touch the network).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kms_connect.core.backend import Backend
 from kms_connect.core.models import CheckResult, Connection, ConnectionDraft
 from kms_connect.core.status import Status
 
 
+if TYPE_CHECKING:
+    from kms_connect.core.live_check import CheckRun, CheckTarget
+
+
 class Checker(Protocol):
     async def check(self, draft: ConnectionDraft) -> CheckResult: ...
 
+    async def run(self, target: CheckTarget, listener: Any = None) -> CheckRun: ...
+
 
 class NoLiveChecks:
-    """Records connections as `Not checked`: this build makes no calls to Azure."""
+    """Records connections as `Not checked`: makes no calls to Azure."""
 
     async def check(self, draft: ConnectionDraft) -> CheckResult:
         return CheckResult(status=Status.NOT_CHECKED, summary="Saved without a live check.")
+
+    async def run(self, target: CheckTarget, listener: Any = None) -> CheckRun:
+        from kms_connect.core.live_check import CheckRun
+
+        return CheckRun(CheckResult(status=Status.NOT_CHECKED, summary="Live checks are off."))
 
 
 # Statuses that stop a save unless the operator explicitly chooses "Save anyway".
@@ -48,12 +60,27 @@ async def check_then_save(
     result = await checker.check(draft)
     if result.status in BLOCKING and not save_anyway:
         return SaveOutcome(result, None)
+    return await save_checked(backend, draft, result, project_id=project_id, connection_id=connection_id)
+
+
+async def save_checked(
+    backend: Backend,
+    draft: ConnectionDraft,
+    result: CheckResult | None,
+    *,
+    project_id: str | None = None,
+    connection_id: str | None = None,
+) -> SaveOutcome:
+    """Create or re-credential the connection, keeping the check's result when one really ran.
+
+    `result=None` is "Save anyway": saved as Not checked, whatever a failed check said.
+    """
     if connection_id is not None:
         conn = await backend.replace_credentials(connection_id, draft)
     elif project_id is not None:
         conn = await backend.create_connection(project_id, draft)
     else:
         raise ValueError("check_then_save needs a project_id or a connection_id")
-    if result.checked_at is not None:  # a real check ran: keep its outcome with the connection
+    if result is not None and result.checked_at is not None:  # a real check ran: keep its outcome
         conn = await backend.record_check(conn.id, result)
-    return SaveOutcome(result, conn)
+    return SaveOutcome(result or CheckResult(status=Status.NOT_CHECKED, summary="Saved without a check."), conn)

@@ -68,6 +68,18 @@ class SecretsSettings(_Section):
     keyring_timeout: float = 5.0
 
 
+class StatusSettings(_Section):
+    # How many live checks run at once (a `V` re-check of a whole project, the dashboard).
+    concurrency: int = 8
+
+    @field_validator("concurrency")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if not 1 <= value <= 64:
+            raise ValueError("must be between 1 and 64")
+        return value
+
+
 class UISettings(_Section):
     theme: str = "textual-dark"
 
@@ -76,6 +88,7 @@ class Settings(_Section):
     azure: AzureSettings = AzureSettings()
     oauth: OAuthSettings = OAuthSettings()
     secrets: SecretsSettings = SecretsSettings()
+    status: StatusSettings = StatusSettings()
     ui: UISettings = UISettings()
 
     def oauth_client_id(self) -> tuple[str | None, str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import tomli_w
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 
 from kms_connect.core.backend import Backend, Notice
 from kms_connect.core.config import CLIENT_SECRET_ENV, Settings
@@ -36,6 +36,7 @@ from kms_connect.core.models import (
     utcnow,
 )
 from kms_connect.core.paths import Paths
+from kms_connect.core.redact import register_secret
 from kms_connect.core.secrets import SecretStore
 from kms_connect.core.validation import check_project_name, check_slug_name, slugify
 
@@ -315,6 +316,39 @@ class LocalStore(Backend):
         where = self._change(remove)
         if where is not None:
             self._delete_secret(OAUTH_SECRET_KEY, where)
+
+    async def read_secrets(self, connection_id: str) -> dict[str, SecretStr]:
+        def run() -> dict[str, SecretStr]:
+            conn = self.snapshot().connection(connection_id)
+            values = {f: self.secrets.get(secret_key(conn.id, f), where) for f, where in conn.secrets.items()}
+            for value in values.values():
+                register_secret(value)  # the debug log must redact it from now on
+            return {f: SecretStr(v) for f, v in values.items()}
+
+        return await asyncio.to_thread(run)
+
+    async def update_secret(self, connection_id: str, field: str, value: SecretStr) -> None:
+        def run() -> None:
+            conn = self.snapshot().connection(connection_id)
+            where = conn.secrets.get(field)
+            if where is None:
+                return
+            new = self.secrets.put(secret_key(conn.id, field), value.get_secret_value())
+            if new is not where:  # the keyring came or went since: record the new place, drop the stale copy
+                def move(data: StoreData) -> None:
+                    data.connection(connection_id).secrets[field] = new
+
+                self._change(move)
+                self._delete_secret(secret_key(conn.id, field), where)
+
+        await asyncio.to_thread(run)
+
+    def oauth_app_secret(self) -> str | None:
+        env = os.environ.get(CLIENT_SECRET_ENV, "").strip()
+        if env:
+            return env
+        where = self.snapshot().app_secrets.get(OAUTH_SECRET_KEY)
+        return self.secrets.get(OAUTH_SECRET_KEY, where) if where is not None else None
 
     def describe_secret_location(self, connection: Connection) -> str:
         places = sorted({self.secrets.describe(where) for where in connection.secrets.values()})

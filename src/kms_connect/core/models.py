@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from kms_connect.core.status import Method, Status
+from kms_connect.core.status import Method, Status, StepState
 
 
 def utcnow() -> datetime:
@@ -38,14 +38,39 @@ class ProjectSummary(BaseModel):
     connection_count: int
 
 
+class CheckStep(BaseModel):
+    """One step of a live check. Never holds a secret: results and explanations are prose."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    title: str
+    state: StepState = StepState.PENDING
+    result: str = ""
+    explanation: str = ""
+    field: str | None = None  # the form field this step's failure concerns
+    duration_ms: int | None = None
+
+
 class CheckResult(BaseModel):
-    """The outcome of the last check of a connection (steps arrive with the live checks)."""
+    """The outcome of the last check of a connection, kept with it (never secrets)."""
 
     model_config = ConfigDict(extra="forbid")
 
     status: Status
     checked_at: datetime | None = None
     summary: str = ""
+    steps: list[CheckStep] = Field(default_factory=list)
+    duration_ms: int | None = None
+
+    def failing_step(self) -> CheckStep | None:
+        for step in self.steps:
+            if step.state is StepState.FAILED:
+                return step
+        for step in self.steps:
+            if step.state in (StepState.WARNING, StepState.CANCELLED):
+                return step
+        return None
 
 
 class Connection(BaseModel):
@@ -79,7 +104,7 @@ class Connection(BaseModel):
 
 # Which secret fields each method carries (the names used as secret-store keys).
 SECRET_FIELDS: dict[Method, tuple[str, ...]] = {
-    Method.OAUTH: (),
+    Method.OAUTH: ("token_cache",),  # msal's cache: the refresh token of the sign-in
     Method.ACCESS_TOKEN: ("access_token",),
     Method.CLIENT_SECRET: ("client_secret",),
 }

@@ -73,3 +73,34 @@ _METHOD_LABELS = {
 }
 
 APP_LABEL = "Azure DevOps"
+
+
+class StepState(str, Enum):
+    """One step of a live check, as the checklist shows it (glyph and word, never colour alone)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+    WARNING = "warning"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+    @property
+    def glyph(self) -> str:
+        return _STEP_GLYPHS[self]
+
+    @property
+    def done(self) -> bool:
+        return self not in (StepState.PENDING, StepState.RUNNING)
+
+
+_STEP_GLYPHS = {
+    StepState.PENDING: "·",
+    StepState.RUNNING: "…",
+    StepState.OK: "✓",
+    StepState.FAILED: "✗",
+    StepState.WARNING: "!",
+    StepState.SKIPPED: "–",
+    StepState.CANCELLED: "⊘",
+}

@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from kms_connect import APP_NAME
+from kms_connect.ui.check_coordinator import CheckCoordinator
 from kms_connect.ui.errors import describe
 from kms_connect.ui.resources import stylesheet_paths
 from kms_connect.ui.screens.projects import ProjectsScreen
@@ -44,6 +45,7 @@ class KmsConnectApp(App[None]):
         self.settings: Settings | None = settings
         self.checker: Checker | None = checker
         self.load_error: str | None = None
+        self.checks = CheckCoordinator(self, settings.status.concurrency if settings else 8)
 
     def get_default_screen(self) -> Screen:
         return ProjectsScreen()
@@ -61,7 +63,8 @@ class KmsConnectApp(App[None]):
         self.run_worker(self._load_backend, thread=True, name="load-backend", exit_on_error=False)
 
     def _load_backend(self) -> None:
-        from kms_connect.core.checks import NoLiveChecks
+        import importlib
+
         from kms_connect.core.config import load_settings
         from kms_connect.core.local_store import LocalStore
         from kms_connect.core.paths import default_paths
@@ -69,17 +72,19 @@ class KmsConnectApp(App[None]):
         paths = self.paths or default_paths()
         settings = self.settings or load_settings(paths.config_file)
         backend = LocalStore(paths, settings)
-        self.call_from_thread(self._install_backend, paths, settings, backend, self.checker or NoLiveChecks())
+        importlib.import_module("kms_connect.core.live_check")  # httpx & co: imported here, off the UI thread
+        self.call_from_thread(self._install_backend, paths, settings, backend)
 
-    def _install_backend(self, paths: Paths, settings: Settings, backend: Backend, checker: Checker) -> None:
-        self.paths, self.settings, self.backend, self.checker = paths, settings, backend, checker
+    def _install_backend(self, paths: Paths, settings: Settings, backend: Backend) -> None:
+        self.paths, self.settings, self.backend = paths, settings, backend
+        self.checks.concurrency = settings.status.concurrency
         self._backend_ready()
 
     def _backend_ready(self, *, reload: bool = True) -> None:
-        if self.checker is None:
-            from kms_connect.core.checks import NoLiveChecks
+        if self.checker is None and self.settings is not None and self.backend is not None:
+            from kms_connect.core.live_check import LiveChecker
 
-            self.checker = NoLiveChecks()
+            self.checker = LiveChecker(self.settings, app_secret=self.backend.oauth_app_secret)
         if self.settings is not None:
             theme = self.settings.ui.theme
             if theme in self.available_themes:

@@ -14,9 +14,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from kms_connect.core.status import Method
+from kms_connect.core.status import Method, Status, StepState
 from kms_connect.core.validation import (
-        check_description,
+    check_description,
     check_slug_name,
     check_tenant,
     clean_secret,
@@ -24,11 +24,13 @@ from kms_connect.core.validation import (
     slugify,
 )
 from kms_connect.ui.errors import describe
+from kms_connect.ui.widgets.checklist import Checklist
 from kms_connect.ui.widgets.form_field import FieldSpec, FormField
 
 if TYPE_CHECKING:
-    from kms_connect.core.models import Connection, ConnectionDraft
+    from kms_connect.core.models import CheckResult, Connection, ConnectionDraft
     from kms_connect.ui.app import KmsConnectApp
+    from kms_connect.ui.check_coordinator import LiveCheck
 
 NAME = FieldSpec("name", "Name", "lowercase letters, digits and hyphens")
 DESCRIPTION = FieldSpec("description", "Description", optional=True)
@@ -68,6 +70,7 @@ class ConnectionForm(ModalScreen["Connection | None"]):
         Binding("escape,ctrl+g", "cancel", "Cancel", id="form.cancel"),
         Binding("ctrl+r", "toggle_mask", "Show/hide secret", show=False, id="form.reveal"),
         Binding("ctrl+s", "submit", "Connect", id="form.submit"),
+        Binding("ctrl+o", "save_anyway", "Save anyway (not checked)", show=False, id="form.save_anyway"),
     ]
     app: KmsConnectApp
 
@@ -78,6 +81,9 @@ class ConnectionForm(ModalScreen["Connection | None"]):
         self.existing = existing
         self.submitted = False
         self.saving = False  # a second Enter while saving must not save twice
+        self.check_key = f"form:{id(self)}"
+        self.draft: ConnectionDraft | None = None  # what the running/last check was about
+        self.failed_check: CheckResult | None = None  # set while "Save anyway" is on offer
 
     # --- layout -------------------------------------------------------------------------------
     @property
@@ -92,16 +98,26 @@ class ConnectionForm(ModalScreen["Connection | None"]):
         with Vertical(classes="dialog form-dialog"):
             yield Static(title, classes="dialog-title", markup=False)
             if self.INTRO:
-                yield Static(self.INTRO, classes="dialog-body")
+                yield Static(self.INTRO, classes="dialog-body", id="intro")
             with VerticalScroll(id="fields"):
                 for spec in self.specs:
                     yield FormField(spec, self._initial(spec.key))
+            yield from self.compose_extra()
+            with VerticalScroll(id="check-scroll"):
+                yield Checklist(id="checklist")
             yield Static("", id="form-status", classes="form-status", markup=False)
             with Horizontal(classes="buttons"):
-                yield Static("^s connect · ^r show · esc cancel", classes="form-keys")
+                yield Static(self.KEYS, classes="form-keys", id="form-keys")
+                yield Button("Save anyway", id="save-anyway", compact=True)
                 label = "Reconnect to Azure" if self.existing else "Connect to Azure"
                 yield Button(label, variant="primary", id="submit", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
+
+    KEYS = "^s connect · ^r show · esc cancel"
+
+    def compose_extra(self) -> ComposeResult:
+        """Method forms add widgets between the fields and the checklist (the OAuth sign-in)."""
+        yield from ()
 
     def _initial(self, key: str) -> str:
         if self.existing is None or key not in ("tenant_id", "client_id", "org_name"):
@@ -110,7 +126,13 @@ class ConnectionForm(ModalScreen["Connection | None"]):
 
     def on_mount(self) -> None:
         self.query(Input).first().focus()
+        self.query_one("#check-scroll").display = False
+        self.query_one("#save-anyway").display = False
+        self.app.checks.subscribe(self, self._on_live)
         self._fit()
+
+    def on_unmount(self) -> None:
+        self.app.checks.cancel(self.check_key)  # a check nobody can see any more is wasted work
 
     def on_resize(self) -> None:
         self._fit()
@@ -118,7 +140,13 @@ class ConnectionForm(ModalScreen["Connection | None"]):
     def _fit(self) -> None:
         # The fields scroll only when the terminal is too short for them: title, intro, status,
         # buttons and borders take about 12 rows.
-        self.query_one("#fields").styles.max_height = max(4, self.size.height - 12)
+        checks = self.query_one("#check-scroll")
+        used = 12
+        if checks.display:
+            check_rows = min(self.query_one(Checklist).virtual_size.height or 9, max(6, self.size.height // 2))
+            checks.styles.max_height = check_rows
+            used += check_rows
+        self.query_one("#fields").styles.max_height = max(3, self.size.height - used)
 
     def field(self, key: str) -> FormField:
         return self.query_one(f"#field-{key}", FormField)
@@ -182,12 +210,16 @@ class ConnectionForm(ModalScreen["Connection | None"]):
 
     # --- actions ------------------------------------------------------------------------------
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "submit":
-            self.action_submit()
-        elif event.button.id == "cancel":
-            self.action_cancel()
+        actions = {"submit": self.action_submit, "cancel": self.action_cancel, "save-anyway": self.action_save_anyway}
+        if event.button.id in actions:
+            event.stop()
+            actions[event.button.id]()
 
     def action_cancel(self) -> None:
+        """Esc cancels a running check first; pressed again, it closes the form."""
+        if self.app.checks.cancel(self.check_key):
+            self.status("⊘ Cancelling the check…")
+            return
         self.dismiss(None)
 
     def action_toggle_mask(self) -> None:
@@ -195,28 +227,36 @@ class ConnectionForm(ModalScreen["Connection | None"]):
         if holder is not None and holder.spec.secret:
             holder.toggle_mask()
 
-    def action_submit(self) -> None:
-        if self.saving:
-            return
+    def status(self, text: str) -> None:
+        self.query_one("#form-status", Static).update(text)
+
+    def validated_draft(self) -> ConnectionDraft | None:
+        """Every field checked as on submit; None (and the first bad field focused) if any is wrong."""
         self.submitted = True
         first_bad: FormField | None = None
         for field in self.query(FormField):
             if self._validate(field, final=True).error and first_bad is None:
                 first_bad = field
-        status = self.query_one("#form-status", Static)
         if first_bad is not None:
-            status.update("✗ Fix the marked fields first; nothing was saved.")
+            self.status("✗ Fix the marked fields first; nothing was saved.")
             first_bad.input.focus()
             first_bad.scroll_visible(animate=False)
+            return None
+        return self.to_draft(self.values())
+
+    def action_submit(self) -> None:
+        if self.saving or self.app.checks.is_running(self.check_key):
             return
-        self.submit_valid(self.to_draft(self.values()))
+        draft = self.validated_draft()
+        if draft is not None:
+            self.submit_valid(draft)
 
     def to_draft(self, values: dict[str, str]) -> ConnectionDraft:
         from pydantic import SecretStr
 
         from kms_connect.core.models import SECRET_FIELDS, ConnectionDraft
 
-        secrets = {k: SecretStr(clean_secret(values[k])) for k in SECRET_FIELDS[self.METHOD]}
+        secrets = {k: SecretStr(clean_secret(values[k])) for k in SECRET_FIELDS[self.METHOD] if k in values}
         return ConnectionDraft(
             name=values.get("name", self.existing.name if self.existing else ""),
             description=values.get("description", self.existing.description if self.existing else "").strip(),
@@ -228,40 +268,112 @@ class ConnectionForm(ModalScreen["Connection | None"]):
         )
 
     def submit_valid(self, draft: ConnectionDraft) -> None:
+        self.start_check(draft)
+
+    # --- the live check -----------------------------------------------------------------------
+    def start_check(self, draft: ConnectionDraft) -> None:
+        """Run the live check in the App's coordinator; the form only shows it."""
+        from kms_connect.core.live_check import CheckTarget
+
+        self.draft, self.failed_check = draft, None
+        self.query_one("#save-anyway").display = False
+        self.query_one("#submit", Button).disabled = True
+        self.query_one("#fields").disabled = True  # what is checked is what gets saved
+        if self.INTRO:
+            self.query_one("#intro").display = False
+        self.query_one("#check-scroll").display = True
+        self.query_one(Checklist).reset("… Checking with Azure · Esc cancels")
+        self.status("")
+        self.app.checks.check(self.check_key, CheckTarget.of(draft, draft.secrets))
+
+    def _on_live(self, live: LiveCheck) -> None:
+        if live.key != self.check_key or not self.is_mounted:
+            return
+        checklist = self.query_one(Checklist)
+        if live.done:
+            assert live.result is not None
+            checklist.finish(live.result)
+            self._fit()
+            self._check_done(live)
+            return
+        heading = "… Waiting for a free check slot · Esc cancels" if live.queued else "… Checking with Azure · Esc cancels"
+        checklist.show_steps(live.steps.values(), heading)
+        self._fit()
+
+    def _check_done(self, live: LiveCheck) -> None:
+        from kms_connect.core.checks import BLOCKING
+
+        result = live.result
+        assert result is not None and self.draft is not None
+        self.query_one("#fields").disabled = False
+        self.query_one("#submit", Button).disabled = False
+        if live.token_cache is not None and "token_cache" in self.draft.secrets:
+            self.draft.secrets["token_cache"] = live.token_cache  # keep the refreshed sign-in
+        if result.status not in BLOCKING:
+            self.saving = True
+            self._save(self.draft, result)
+            return
+        self.failed_check = result
+        self.query_one("#save-anyway").display = True
+        step = result.failing_step()
+        if result.status is Status.CANCELLED:
+            self.status("⊘ Check cancelled; nothing was saved. ^s checks again, ^o saves without a check, Esc closes.")
+        else:
+            where = f"{step.title}: {step.result}" if step else result.summary
+            self.status(f"✗ Not saved · {where}. Fix it and press ^s, or ^o to save anyway as Not checked.")
+        if step is not None and step.state is StepState.FAILED and step.field:
+            self.highlight(step.field, f"{step.result}. See the check above.")
+
+    def highlight(self, key: str, message: str) -> None:
+        """Point at the field a failed step concerns, keeping what was typed."""
+        try:
+            field = self.field(key)
+        except Exception:
+            return
+        field.show(message)
+        field.input.focus()
+        field.scroll_visible(animate=False)
+
+    def action_save_anyway(self) -> None:
+        """Save without a passing check (e.g. this box can't reach Azure): recorded as Not checked."""
+        if self.saving or self.app.checks.is_running(self.check_key):
+            return
+        if self.failed_check is None:
+            self.status("ℹ Save anyway is offered after a check fails or is cancelled: press ^s to check first.")
+            return
+        draft = self.validated_draft()
+        if draft is None:
+            return
+        if self.draft is not None and "token_cache" in self.draft.secrets:
+            draft.secrets["token_cache"] = self.draft.secrets["token_cache"]
         self.saving = True
-        self._save(draft)
+        self._save(draft, None)
 
     @work(exclusive=True, group="form-save", exit_on_error=False)
-    async def _save(self, draft: ConnectionDraft) -> None:
-        from kms_connect.core.checks import check_then_save
+    async def _save(self, draft: ConnectionDraft, result: CheckResult | None) -> None:
+        from kms_connect.core.checks import save_checked
         from kms_connect.core.errors import ConflictError
 
-        assert self.app.backend is not None and self.app.checker is not None
-        status = self.query_one("#form-status", Static)
+        assert self.app.backend is not None
         submit = self.query_one("#submit", Button)
         submit.disabled = True
-        status.update("… Saving")
+        self.status("… Saving")
         try:
-            outcome = await check_then_save(
-                self.app.backend,
-                self.app.checker,
-                draft,
+            outcome = await save_checked(
+                self.app.backend, draft, result,
                 project_id=None if self.existing else self.project_id,
                 connection_id=self.existing.id if self.existing else None,
             )
         except ConflictError as exc:
-            status.update(f"✗ {exc}")
+            self.status(f"✗ {exc}")
             if "name" in str(exc).lower() and not self.existing:
                 self.field("name").show(str(exc))
                 self.field("name").input.focus()
             return
         except Exception as exc:
-            status.update(f"✗ Not saved: {describe(exc)}")
+            self.status(f"✗ Not saved: {describe(exc)}")
             return
         finally:
             submit.disabled = False
             self.saving = False
-        if outcome.connection is None:
-            status.update(f"✗ {outcome.result.summary}")
-            return
         self.dismiss(outcome.connection)

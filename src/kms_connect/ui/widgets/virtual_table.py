@@ -186,6 +186,23 @@ class VirtualTable(ScrollView, can_focus=True):
         self._haystacks = _haystacks(self._cells)
         self._apply_filter(old_key, old_cursor)
 
+    def update_row(self, key: str, cells: Sequence[Cell]) -> bool:
+        """Replace one row's cells in place (live status); False if the key is unknown.
+
+        The row stays where it is even if it no longer matches the filter: rows jumping away while
+        a check runs would be worse than a briefly stale filter.
+        """
+        try:
+            row = self._keys.index(key)
+        except ValueError:
+            return False
+        self._cells[row] = cells
+        self._haystacks[row] = _haystacks([cells])[0]
+        for cache_key in [k for k in self._line_cache.keys() if k and k[0] == row]:
+            self._line_cache.discard(cache_key)
+        self.refresh()
+        return True
+
     def set_filter(self, text: str) -> None:
         """Show only rows whose cells contain `text` (case-insensitive); "" shows all."""
         self._filter = text.lower()

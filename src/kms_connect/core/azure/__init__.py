@@ -1,0 +1,1 @@
+"""Talking to Microsoft Entra ID and Azure DevOps (no Textual here)."""

@@ -1,0 +1,165 @@
+"""Azure DevOps REST probes over async httpx: read-only calls that prove what a credential can do.
+
+Every call sends `Accept: application/json` and `X-TFS-FedAuthRedirect: Suppress` (without it a
+bad credential gets a 203 sign-in page) and never follows redirects. 429 waits for Retry-After and
+5xx backs off, both a bounded number of times; the caller hears about every wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, unquote_plus, urlsplit
+
+import httpx
+from pydantic import SecretStr
+
+from kms_connect.core.azure.explain import DevOpsAnswer, Problem, ProblemError, devops_problem, transport_problem
+
+API_VERSION = "7.1"
+MSA_TENANT = "00000000-0000-0000-0000-000000000000"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_429: int = 3  # retries after a 429
+    max_wait: float = 60.0  # a longer Retry-After is reported rather than waited out
+    max_5xx: int = 2
+    backoff: float = 0.5  # first 5xx wait; doubles
+
+
+def pat_header(pat: str) -> str:
+    """Basic auth with an empty user name and the PAT as password."""
+    return "Basic " + base64.b64encode(f":{pat}".encode()).decode()
+
+
+def bearer_header(token: str) -> str:
+    return f"Bearer {token}"
+
+
+def answer_of(resp: httpx.Response) -> DevOpsAnswer:
+    ctype = resp.headers.get("content-type", "")
+    message, type_key = "", ""
+    if "json" in ctype:
+        try:
+            body = resp.json()
+            if isinstance(body, dict):
+                message, type_key = str(body.get("message") or ""), str(body.get("typeKey") or "")
+        except ValueError:
+            pass
+    if not message and resp.headers.get("x-tfs-serviceerror"):
+        message = unquote_plus(resp.headers["x-tfs-serviceerror"])
+    return DevOpsAnswer(
+        status=resp.status_code, content_type=ctype, message=message[:300], type_key=type_key,
+        tenant=resp.headers.get("x-vss-resourcetenant"), retry_after=resp.headers.get("retry-after"),
+        activity_id=resp.headers.get("activityid", ""),
+    )
+
+
+class DevOpsClient:
+    """Probes of one organization with one credential (or none, for the tenant lookup)."""
+
+    def __init__(self, client: httpx.AsyncClient, devops_url: str, release_url: str, org: str,
+                 auth: SecretStr | None, *, bearer: bool, retry: RetryPolicy = RetryPolicy(),
+                 on_wait: Callable[[str, str], None] | None = None) -> None:
+        self.client = client
+        self.base = f"{devops_url.rstrip('/')}/{quote(org)}"
+        self.release_base = f"{release_url.rstrip('/')}/{quote(org)}"
+        self.org = org
+        self.auth = auth
+        self.bearer = bearer
+        self.retry = retry
+        self.on_wait = on_wait  # (step key, message): shown live while waiting
+
+    async def get(self, url: str, *, step: str, authenticated: bool = True) -> httpx.Response:
+        headers = {"Accept": "application/json", "X-TFS-FedAuthRedirect": "Suppress"}
+        if authenticated and self.auth is not None:
+            headers["Authorization"] = self.auth.get_secret_value()
+        waits_429 = waits_5xx = 0
+        while True:
+            try:
+                resp = await self.client.get(url, headers=headers)
+            except httpx.HTTPError as exc:
+                raise ProblemError(transport_problem(exc, "Azure DevOps", urlsplit(url).netloc,
+                                                     "[azure] devops_url / release_url")) from None
+            if resp.status_code == 429 and waits_429 < self.retry.max_429:
+                wait = _seconds(resp.headers.get("retry-after"), 1.0)
+                if wait > self.retry.max_wait:
+                    return resp
+                waits_429 += 1
+                self._tell(step, f"Rate limited (429): waiting {wait:g} s as Azure DevOps asks (Retry-After), "
+                                 f"retry {waits_429} of {self.retry.max_429}")
+                await asyncio.sleep(wait)
+                continue
+            if resp.status_code >= 500 and waits_5xx < self.retry.max_5xx:
+                wait = self.retry.backoff * (2 ** waits_5xx)
+                waits_5xx += 1
+                self._tell(step, f"Azure DevOps error {resp.status_code}: retry {waits_5xx} of "
+                                 f"{self.retry.max_5xx} in {wait:g} s")
+                await asyncio.sleep(wait)
+                continue
+            return resp
+
+    def _tell(self, step: str, message: str) -> None:
+        if self.on_wait is not None:
+            self.on_wait(step, message)
+
+    def _fail(self, resp: httpx.Response, what: str) -> ProblemError:
+        return ProblemError(devops_problem(answer_of(resp), what, org=self.org, bearer=self.bearer))
+
+    def _json(self, resp: httpx.Response, what: str) -> dict[str, Any]:
+        ctype = resp.headers.get("content-type", "")
+        if resp.status_code != 200 or "json" not in ctype:
+            raise self._fail(resp, what)
+        try:
+            body = resp.json()
+        except ValueError:
+            raise ProblemError(Problem(f"{what}: unreadable answer", "Azure DevOps sent JSON that cannot be "
+                                       "read. A proxy in between may be rewriting answers.")) from None
+        return body if isinstance(body, dict) else {}
+
+    # --- probes -----------------------------------------------------------------------------
+    async def resource_tenant(self) -> str:
+        """The Entra tenant behind the organization, from an unauthenticated call (all zeros: MSA)."""
+        resp = await self.get(f"{self.base}/_apis/connectionData", step="org", authenticated=False)
+        tenant = resp.headers.get("x-vss-resourcetenant")
+        if tenant:
+            return tenant.lower()
+        if resp.status_code == 404:
+            raise ProblemError(Problem(
+                f"No organization named “{self.org}”",
+                f"{urlsplit(self.base).netloc} knows no organization “{self.org}”. Check the spelling: it is "
+                "the <name> in https://dev.azure.com/<name>.", "org_name"))
+        raise self._fail(resp, "connection")
+
+    async def connection_data(self) -> tuple[str, str]:
+        """(display name, account) of the identity the credential authenticates as."""
+        body = self._json(await self.get(f"{self.base}/_apis/connectionData", step="credentials"), "connection")
+        user = body.get("authenticatedUser") or {}
+        name = str(user.get("providerDisplayName") or "")
+        account = str(((user.get("properties") or {}).get("Account") or {}).get("$value") or "")
+        if not name and not account:
+            raise ProblemError(Problem("Not authenticated", "Azure DevOps answered as to an anonymous caller: "
+                                       "the credentials were not accepted.", None if self.bearer else "access_token"))
+        return name, account
+
+    async def projects(self) -> list[str]:
+        url = f"{self.base}/_apis/projects?api-version={API_VERSION}&$top=100"
+        body = self._json(await self.get(url, step="projects"), "Projects")
+        return [str(p.get("name")) for p in body.get("value") or [] if isinstance(p, dict) and p.get("name")]
+
+    async def count(self, step: str, what: str, path: str, project: str, *, release: bool = False) -> int:
+        base = self.release_base if release else self.base
+        url = f"{base}/{quote(project)}/_apis/{path}?api-version={API_VERSION}"
+        body = self._json(await self.get(url, step=step), what)
+        return int(body.get("count", len(body.get("value") or [])))
+
+
+def _seconds(value: str | None, default: float) -> float:
+    try:
+        return max(0.0, float(value)) if value is not None else default
+    except ValueError:
+        return default

@@ -1,0 +1,340 @@
+"""Microsoft Entra ID through msal: client credentials, device code, redirect paste-back, refresh.
+
+Every function here blocks (msal does network I/O even in its constructors), so callers run them
+in threads. msal talks through our own httpx client (core/http), which honours `ca_bundle` and the
+proxy variables and is immune to REQUESTS_CA_BUNDLE overriding `verify`. A fresh msal app is built
+for every attempt: msal replays a POST that got HTTP 400 from memory for 60 s, which would hide a
+fix the operator just made in the portal.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from pydantic import SecretStr
+
+from kms_connect.core.azure.explain import Problem, ProblemError, entra_problem, transport_problem
+from kms_connect.core.redact import register_secret
+
+ADO_SCOPE = "499b84ac-1321-427f-aa17-267ca6975798/.default"
+CACHE_VERSION = 1
+
+# Paste-back cannot use form_post (the code would travel in a POST body the operator can't copy).
+warnings.filterwarnings("ignore", message=".*form_post.*", category=UserWarning)
+
+
+@dataclass(frozen=True)
+class EntraConfig:
+    authority_host: str
+    ca_bundle: Any = None  # Path | None
+
+    def authority(self, tenant: str) -> str:
+        return f"{self.authority_host.rstrip('/')}/{tenant}"
+
+
+@dataclass
+class Token:
+    """An access token for Azure DevOps, with its (unverified) claims and the cache to keep."""
+
+    access_token: SecretStr
+    claims: dict[str, Any]
+    cache_blob: SecretStr | None = None  # the msal cache (refresh token) to keep, if it changed
+
+    @property
+    def tenant(self) -> str | None:
+        return self.claims.get("tid")
+
+    @property
+    def who(self) -> str:
+        c = self.claims
+        return str(c.get("upn") or c.get("unique_name") or c.get("name") or c.get("appid") or c.get("oid") or "?")
+
+    @property
+    def scopes(self) -> list[str]:
+        return sorted(str(self.claims.get("scp", "")).split()) if "scp" in self.claims else []
+
+    @property
+    def is_user(self) -> bool:
+        return "scp" in self.claims or self.claims.get("idtyp") == "user"
+
+
+def jwt_claims(token: str) -> dict[str, Any]:
+    """The payload of a JWT, unverified: only to show who signed in and which scopes were granted."""
+    try:
+        payload = token.split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return {}
+
+
+class _RecordingClient:
+    """msal's http_client: our httpx client, remembering the last error body.
+
+    msal turns a failed OIDC discovery into a bare ValueError; the recorded body lets us show
+    Entra's own error code and IDs instead.
+    """
+
+    def __init__(self, config: EntraConfig) -> None:
+        from kms_connect.core.http import sync_client
+
+        self.client = sync_client(config.ca_bundle)
+        self.last_error: dict[str, Any] | None = None
+
+    def _record(self, resp: Any) -> Any:
+        if resp.status_code >= 400:
+            try:
+                body = resp.json()
+                self.last_error = body if isinstance(body, dict) else None
+            except ValueError:
+                self.last_error = None
+        return resp
+
+    def get(self, url: str, **kw: Any) -> Any:
+        return self._record(self.client.get(url, **kw))
+
+    def post(self, url: str, **kw: Any) -> Any:
+        return self._record(self.client.post(url, **kw))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _build(config: EntraConfig, client_id: str, tenant: str, *, secret: str | None = None,
+           cache: Any = None) -> tuple[Any, _RecordingClient]:
+    import msal
+
+    http = _RecordingClient(config)
+    kwargs = dict(authority=config.authority(tenant), http_client=http, token_cache=cache,
+                  instance_discovery=False)
+    try:
+        if secret is not None:
+            app = msal.ConfidentialClientApplication(client_id, client_credential=secret, **kwargs)
+        else:
+            app = msal.PublicClientApplication(client_id, **kwargs)
+    except ValueError as exc:
+        http.close()
+        if http.last_error:
+            raise ProblemError(entra_problem(http.last_error)) from None
+        raise ProblemError(Problem("Entra ID: tenant not usable",
+                                   f"Entra ID did not describe tenant {tenant!r}: {str(exc)[:160]}",
+                                   "tenant_id")) from None
+    except Exception as exc:
+        http.close()
+        raise ProblemError(_transport(exc, config)) from None
+    return app, http
+
+
+def _transport(exc: BaseException, config: EntraConfig) -> Problem:
+    import httpx
+
+    if isinstance(exc, httpx.HTTPError):
+        return transport_problem(exc, "Entra ID", urlsplit(config.authority_host).netloc, "[azure] authority_host")
+    return Problem("Entra ID: unexpected failure", f"{type(exc).__name__}: {str(exc)[:160]}")
+
+
+def _token(result: dict[str, Any] | None, http: _RecordingClient, *, secret_typed: str | None = None,
+           cache: Any = None, meta: dict[str, Any] | None = None) -> Token:
+    if not result:
+        raise ProblemError(Problem("No saved sign-in", "There is no usable sign-in for this connection. Replace "
+                                   "the credentials (c) and sign in again."))
+    if "access_token" not in result:
+        raise ProblemError(entra_problem(result, secret_typed=secret_typed))
+    access = result["access_token"]
+    register_secret(access)
+    blob = None
+    if cache is not None and meta is not None and cache.has_state_changed:
+        blob = SecretStr(json.dumps({**meta, "v": CACHE_VERSION, "msal": cache.serialize()}))
+    return Token(SecretStr(access), jwt_claims(access), blob)
+
+
+def client_credentials(config: EntraConfig, tenant: str, client_id: str, secret: str) -> Token:
+    """The Client Secret method: a service principal's token for Azure DevOps."""
+    app, http = _build(config, client_id, tenant, secret=secret)
+    try:
+        return _token(app.acquire_token_for_client(scopes=[ADO_SCOPE]), http, secret_typed=secret)
+    except ProblemError:
+        raise
+    except Exception as exc:
+        raise ProblemError(_transport(exc, config)) from None
+    finally:
+        http.close()
+
+
+@dataclass
+class DeviceSignIn:
+    """A device-code sign-in in progress: show `user_code` and `verification_uri`, then `wait()`."""
+
+    user_code: str
+    verification_uri: str
+    expires_at: float
+    interval: int
+    message: str
+    _app: Any = field(repr=False)
+    _http: _RecordingClient = field(repr=False)
+    _flow: dict[str, Any] = field(repr=False)
+    _cache: Any = field(repr=False)
+    _meta: dict[str, Any] = field(repr=False)
+    _config: EntraConfig = field(repr=False)
+    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    polls: int = 0
+
+    def cancel(self) -> None:
+        """Stops `wait()` within about a second (msal checks its exit condition every second)."""
+        self._cancel.set()
+        self._flow["expires_at"] = 0
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def wait(self) -> Token:
+        def done(flow: dict[str, Any]) -> bool:
+            self.polls += 1
+            return self._cancel.is_set() or flow.get("expires_at", 0) < time.time()
+
+        try:
+            result = self._app.acquire_token_by_device_flow(self._flow, exit_condition=done)
+        except Exception as exc:
+            raise ProblemError(_transport(exc, self._config)) from None
+        finally:
+            self._http.close()
+        if self._cancel.is_set():
+            raise SignInCancelled()
+        if result.get("error") == "authorization_pending":  # the poll loop ran out of time
+            result = {**result, "error": "expired_token", "error_codes": [70019]}
+        return _token(result, self._http, cache=self._cache, meta=self._meta)
+
+
+class SignInCancelled(Exception):
+    """The operator cancelled a sign-in."""
+
+
+def start_device_flow(config: EntraConfig, client_id: str, tenant: str) -> DeviceSignIn:
+    import msal
+
+    cache = msal.SerializableTokenCache()
+    app, http = _build(config, client_id, tenant, cache=cache)
+    try:
+        flow = app.initiate_device_flow(scopes=[ADO_SCOPE])
+    except Exception as exc:
+        http.close()
+        raise ProblemError(_transport(exc, config)) from None
+    if "user_code" not in flow:
+        http.close()
+        raise ProblemError(entra_problem(flow))
+    meta = {"client_id": client_id, "tenant": tenant, "confidential": False}
+    return DeviceSignIn(flow["user_code"], flow["verification_uri"], float(flow["expires_at"]),
+                        int(flow.get("interval", 5)), flow.get("message", ""), app, http, flow, cache, meta, config)
+
+
+@dataclass
+class RedirectSignIn:
+    """A browser sign-in elsewhere: show `auth_uri`, then `complete()` with what the operator pasted."""
+
+    auth_uri: str
+    redirect_uri: str
+    state: str
+    confidential: bool
+    _app: Any = field(repr=False)
+    _http: _RecordingClient = field(repr=False)
+    _flow: dict[str, Any] = field(repr=False)
+    _cache: Any = field(repr=False)
+    _meta: dict[str, Any] = field(repr=False)
+    _config: EntraConfig = field(repr=False)
+
+    def complete(self, pasted: str) -> Token:
+        response = parse_pasted(pasted, self.state, self.redirect_uri)
+        try:
+            # msal pops keys from the flow: give it a copy so a second paste can retry.
+            result = self._app.acquire_token_by_auth_code_flow(dict(self._flow), response, scopes=[ADO_SCOPE])
+        except ValueError as exc:
+            raise ProblemError(Problem("Address not accepted", f"{str(exc)[:200]}", "pasted")) from None
+        except Exception as exc:
+            raise ProblemError(_transport(exc, self._config)) from None
+        return _token(result, self._http, cache=self._cache, meta=self._meta)
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def start_redirect(config: EntraConfig, client_id: str, tenant: str, redirect_uri: str,
+                   app_secret: str | None) -> RedirectSignIn:
+    """With the app's secret this is a confidential client (a Web redirect URI); without, a public one."""
+    import msal
+
+    cache = msal.SerializableTokenCache()
+    app, http = _build(config, client_id, tenant, secret=app_secret, cache=cache)
+    state = secrets.token_urlsafe(16)
+    try:
+        flow = app.initiate_auth_code_flow([ADO_SCOPE], redirect_uri=redirect_uri, state=state)
+    except Exception as exc:
+        http.close()
+        raise ProblemError(_transport(exc, config)) from None
+    meta = {"client_id": client_id, "tenant": tenant, "confidential": app_secret is not None}
+    return RedirectSignIn(flow["auth_uri"], redirect_uri, state, app_secret is not None, app, http, flow, cache,
+                          meta, config)
+
+
+def parse_pasted(pasted: str, state: str, redirect_uri: str) -> dict[str, str]:
+    """The query of the address the browser landed on, or a bare code; errors say what to paste."""
+    text = pasted.strip()
+    if not text:
+        raise ProblemError(Problem("Nothing pasted", "Paste the address of the page the browser landed on.",
+                                   "pasted"))
+    if "://" not in text and "=" not in text and " " not in text:
+        return {"code": text, "state": state}  # a bare code
+    parts = urlsplit(text if "://" in text else "x://x/" + text.lstrip("?"))
+    params = dict(parse_qsl(parts.query)) | dict(parse_qsl(parts.fragment))
+    if "error" in params:
+        return {**params, "state": params.get("state", state)}
+    if "code" not in params:
+        raise ProblemError(Problem(
+            "No code in this address",
+            f"This address has no code=… in it. Paste the address of the page you land on after signing in: it "
+            f"starts with {redirect_uri}. If the browser moved on to another page, find that address in its "
+            "history.", "pasted"))
+    if params.get("state") != state:
+        raise ProblemError(Problem(
+            "Address from another sign-in (state mismatch)",
+            "This address belongs to a different sign-in: its state does not match the one started here. Open "
+            "the URL shown here, sign in, and paste the address you land on.", "pasted"))
+    register_secret(params["code"])
+    return params
+
+
+def silent(config: EntraConfig, blob: str, app_secret: str | None = None) -> Token:
+    """A token from the kept sign-in, refreshed when it is near expiry (msal's rule: < 5 min left)."""
+    import msal
+
+    try:
+        data = json.loads(blob)
+        cache = msal.SerializableTokenCache()
+        cache.deserialize(data["msal"])
+        client_id, tenant, confidential = data["client_id"], data["tenant"], bool(data.get("confidential"))
+    except (ValueError, KeyError, TypeError):
+        raise ProblemError(Problem("Saved sign-in unreadable", "The kept sign-in cannot be read. Replace the "
+                                   "credentials (c) and sign in again.")) from None
+    if confidential and not app_secret:
+        raise ProblemError(Problem("App secret missing", "This sign-in was made with the app's client secret, "
+                                   "which kms-connect no longer holds. Run kms-connect oauth-secret set, or sign in "
+                                   "again with a device code."))
+    app, http = _build(config, client_id, tenant, secret=app_secret if confidential else None, cache=cache)
+    meta = {"client_id": client_id, "tenant": tenant, "confidential": confidential}
+    try:
+        accounts = app.get_accounts()
+        result = app.acquire_token_silent_with_error([ADO_SCOPE], accounts[0]) if accounts else None
+        return _token(result, http, cache=cache, meta=meta)
+    except ProblemError:
+        raise
+    except Exception as exc:
+        raise ProblemError(_transport(exc, config)) from None
+    finally:
+        http.close()

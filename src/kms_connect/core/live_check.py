@@ -1,0 +1,301 @@
+"""The live check: a connection's credentials tried against Entra ID and Azure DevOps, step by step.
+
+Steps that do not depend on each other run concurrently, so a check costs about one round trip per
+dependency level: (Entra token ∥ organization) → (credentials ∥ projects) → (the three project
+reads). Every step reports pending → running → ok/failed/warning/skipped with a short result, an
+explanation and its duration, through `listener`, as it happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, SecretStr
+
+from kms_connect.core.azure.devops import MSA_TENANT, DevOpsClient, RetryPolicy, bearer_header, pat_header
+from kms_connect.core.azure.entra import EntraConfig, Token, client_credentials, silent
+from kms_connect.core.azure.explain import Problem, ProblemError
+from kms_connect.core.config import Settings
+from kms_connect.core.models import CheckResult, CheckStep, Connection, ConnectionDraft, utcnow
+from kms_connect.core.status import Method, Status, StepState
+from kms_connect.core.validation import is_guid
+
+Listener = Callable[[CheckStep], None]
+
+TITLES = {
+    "token": "Entra ID token",
+    "org": "Organization and tenant",
+    "credentials": "Credentials accepted",
+    "projects": "Project and Team read",
+    "variablegroups": "Variable Groups read",
+    "serviceendpoints": "Service Connections read",
+    "release": "Release read",
+    "write": "Write and manage",
+}
+ACCEPTANCE = ("token", "org", "credentials", "projects")  # a failure here means the credentials don't work
+WRITE_NOTE = ("kms-connect only reads. Proving create or manage rights would change the organization, so "
+              "they are not claimed. Secret syncs need Variable Groups manage: make sure it is granted.")
+
+
+class CheckTarget(BaseModel):
+    """What to check: the connection's fields and its secrets (SecretStr: never printed)."""
+
+    method: Method
+    org_name: str
+    tenant_id: str | None = None
+    client_id: str | None = None
+    access_token: SecretStr | None = None
+    client_secret: SecretStr | None = None
+    token_cache: SecretStr | None = None
+
+    @classmethod
+    def of(cls, conn: Connection | ConnectionDraft, secrets: dict[str, SecretStr]) -> CheckTarget:
+        return cls(method=conn.method, org_name=conn.org_name, tenant_id=conn.tenant_id,
+                   client_id=conn.client_id, **{k: v for k, v in secrets.items() if k in cls.model_fields})
+
+
+@dataclass
+class CheckRun:
+    result: CheckResult
+    token_cache: SecretStr | None = None  # a refreshed OAuth cache to keep
+
+
+class LiveChecker:
+    """Runs checks. One instance serves the whole app; each run has its own HTTP client."""
+
+    def __init__(self, settings: Settings, *, app_secret: Callable[[], str | None] = lambda: None,
+                 retry: RetryPolicy = RetryPolicy()) -> None:
+        self.settings = settings
+        self.entra = EntraConfig(settings.azure.authority_host, settings.azure.ca_bundle)
+        self.app_secret = app_secret
+        self.retry = retry
+
+    async def check(self, draft: ConnectionDraft) -> CheckResult:
+        """The Checker protocol used by check_then_save."""
+        return (await self.run(CheckTarget.of(draft, draft.secrets))).result
+
+    async def run(self, target: CheckTarget, listener: Listener | None = None) -> CheckRun:
+        return await _Run(self, target, listener).go()
+
+
+class _Run:
+    def __init__(self, checker: LiveChecker, target: CheckTarget, listener: Listener | None) -> None:
+        self.c, self.t, self.listener = checker, target, listener
+        keys = ["org", "credentials", "projects", "variablegroups", "serviceendpoints", "release", "write"]
+        if target.method is not Method.ACCESS_TOKEN:
+            keys.insert(0, "token")
+        self.steps = {k: CheckStep(key=k, title=TITLES[k]) for k in keys}
+        self.token: Token | None = None
+
+    def emit(self, key: str, **changes: Any) -> None:
+        step = self.steps[key]
+        for name, value in changes.items():
+            setattr(step, name, value)
+        if self.listener is not None:
+            self.listener(step.model_copy())
+
+    def note(self, key: str, message: str) -> None:
+        """A live message on a running step (e.g. waiting for Retry-After)."""
+        self.emit(key, result=message)
+
+    async def step(self, key: str, work: Callable[[], Awaitable[tuple[StepState, str, str]]]) -> bool:
+        start = time.perf_counter()
+        self.emit(key, state=StepState.RUNNING, result="")
+        try:
+            state, result, explanation = await work()
+            field = None
+        except ProblemError as exc:
+            p = exc.problem
+            state = StepState.WARNING if p.warning else StepState.FAILED
+            result, explanation, field = p.result, p.text(), p.field
+        except asyncio.CancelledError:
+            self.emit(key, state=StepState.CANCELLED, result="Cancelled",
+                      duration_ms=round((time.perf_counter() - start) * 1000))
+            raise
+        self.emit(key, state=state, result=result, explanation=explanation, field=field,
+                  duration_ms=round((time.perf_counter() - start) * 1000))
+        return state in (StepState.OK, StepState.WARNING)
+
+    def skip(self, keys: tuple[str, ...], why: str) -> None:
+        for key in keys:
+            if not self.steps[key].state.done:
+                self.emit(key, state=StepState.SKIPPED, result=why)
+
+    async def go(self) -> CheckRun:
+        from kms_connect.core.http import async_client
+
+        started = time.perf_counter()
+        for key in self.steps:
+            self.emit(key)
+        try:
+            async with async_client(self.c.settings.azure.ca_bundle) as http:
+                await self._checks(http)
+        except asyncio.CancelledError:
+            for step in self.steps.values():
+                if not step.state.done:
+                    self.emit(step.key, state=StepState.CANCELLED, result="Cancelled")
+            raise
+        result = self._result(round((time.perf_counter() - started) * 1000))
+        cache = self.token.cache_blob if self.token else None
+        return CheckRun(result, cache)
+
+    async def _checks(self, http: Any) -> None:
+        a = self.c.settings.azure
+        tenant_future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        anon = DevOpsClient(http, a.devops_url, a.release_url, self.t.org_name, None, bearer=False,
+                            retry=self.c.retry, on_wait=self.note)
+        org_task = asyncio.ensure_future(self.step("org", lambda: self._org(anon, tenant_future)))
+        try:
+            if "token" in self.steps:
+                got = await self.step("token", self._token)
+                tenant_future.set_result(self.token.tenant if self.token else None)
+                if not got:
+                    self.skip(("credentials", "projects", "variablegroups", "serviceendpoints", "release"),
+                              "Not run: no token")
+                    await org_task
+                    self.skip(("write",), "Not run")
+                    return
+                auth, bearer = SecretStr(bearer_header(self.token.access_token.get_secret_value())), True
+            else:
+                tenant_future.set_result(None)
+                auth, bearer = SecretStr(pat_header(self._secret("access_token"))), False
+            api = DevOpsClient(http, a.devops_url, a.release_url, self.t.org_name, auth, bearer=bearer,
+                               retry=self.c.retry, on_wait=self.note)
+            projects: list[str] = []
+
+            async def read_projects() -> tuple[StepState, str, str]:
+                projects.extend(await api.projects())
+                if not projects:
+                    return StepState.WARNING, "No projects visible", "The identity sees no project, so the " \
+                        "project-level reads below cannot be tried. Give it access to a project."
+                shown = ", ".join(projects[:3]) + (" …" if len(projects) > 3 else "")
+                return StepState.OK, f"{len(projects)} project{'s' if len(projects) != 1 else ''}: {shown}", ""
+
+            cred_ok, proj_ok, org_ok = await asyncio.gather(
+                self.step("credentials", lambda: self._credentials(api)), self.step("projects", read_projects),
+                org_task)
+        except BaseException:
+            org_task.cancel()
+            raise
+        if not org_ok and self.steps["org"].field == "org_name":  # unknown org: the rest is noise
+            self._demote(("credentials", "projects"), "Not run: the organization is not reachable")
+        elif not cred_ok:
+            self._demote(("projects",), "Not run: the credentials were not accepted")
+        if not (proj_ok and projects):
+            self.skip(("variablegroups", "serviceendpoints", "release"),
+                      "Not run: needs a readable project" if not projects else "Not run")
+        else:
+            project = projects[0]
+            await asyncio.gather(
+                self.step("variablegroups", lambda: self._count(api, "variablegroups", "Variable groups",
+                                                                "distributedtask/variablegroups", project)),
+                self.step("serviceendpoints", lambda: self._count(api, "serviceendpoints", "Service connections",
+                                                                  "serviceendpoint/endpoints", project)),
+                self.step("release", lambda: self._count(api, "release", "Release definitions",
+                                                         "release/definitions", project, release=True)),
+            )
+        self._write_note()
+
+    def _demote(self, keys: tuple[str, ...], why: str) -> None:
+        # These ran concurrently with the step that explains the real cause; don't repeat it.
+        for key in keys:
+            if self.steps[key].state is StepState.FAILED:
+                self.emit(key, state=StepState.SKIPPED, result=why, explanation="", field=None)
+
+    def _secret(self, name: str) -> str:
+        value = getattr(self.t, name)
+        if value is None:
+            raise ProblemError(Problem("Secret not available", f"This connection's {name.replace('_', ' ')} is "
+                                       "not held here."))
+        return value.get_secret_value()
+
+    async def _token(self) -> tuple[StepState, str, str]:
+        if self.t.method is Method.CLIENT_SECRET:
+            secret = self._secret("client_secret")
+            self.token = await asyncio.to_thread(client_credentials, self.c.entra, self.t.tenant_id or "",
+                                                 self.t.client_id or "", secret)
+            return StepState.OK, f"Token issued to service principal {self.token.who}", ""
+        blob = self._secret("token_cache")
+        app_secret = await asyncio.to_thread(self.c.app_secret)
+        self.token = await asyncio.to_thread(silent, self.c.entra, blob, app_secret)
+        return StepState.OK, f"Signed in as {self.token.who}", ""
+
+    async def _org(self, anon: DevOpsClient, tenant_future: asyncio.Future[str | None]) -> tuple[StepState, str, str]:
+        tenant = await anon.resource_tenant()
+        org = self.t.org_name
+        if self.t.method is Method.ACCESS_TOKEN:
+            kind = "a Microsoft-account organization" if tenant == MSA_TENANT else f"tenant {tenant}"
+            return StepState.OK, f"{org} is reachable ({kind})", ""
+        if tenant == MSA_TENANT:
+            raise ProblemError(Problem(
+                "Microsoft-account organization",
+                f"{org} is backed by Microsoft accounts, not Entra ID, and Entra OAuth and service principals "
+                "cannot be used with it. Connect the organization to Entra ID (Organization settings → Microsoft "
+                "Entra) or use an Access Token connection.", "org_name"))
+        typed = (self.t.tenant_id or "").lower()
+        if is_guid(typed):
+            expected, how = typed, ""
+        else:  # a domain: its GUID is the token's tid
+            expected = (await tenant_future) or ""
+            how = f" ({typed} is tenant {expected})" if expected else ""
+            if not expected:
+                return StepState.SKIPPED, f"{org} is reachable; tenant {tenant}", "The typed domain could not " \
+                    "be resolved without a token."
+        if tenant != expected:
+            raise ProblemError(Problem(
+                "Organization is in another tenant",
+                f"{org} is connected to tenant {tenant}, but the Tenant ID here is {expected}{how}. Use the "
+                "Directory (tenant) ID of the tenant the organization is connected to (Organization settings → "
+                "Microsoft Entra).", "tenant_id"))
+        return StepState.OK, f"{org} is in tenant {tenant}{how}", ""
+
+    async def _credentials(self, api: DevOpsClient) -> tuple[StepState, str, str]:
+        name, account = await api.connection_data()
+        who = f"{name} ({account})" if name and account and name != account else (name or account)
+        explanation = ""
+        if self.token is not None and self.token.is_user:
+            scopes = self.token.scopes
+            explanation = "Granted scopes: " + (", ".join(scopes) if scopes else "none listed")
+        return StepState.OK, f"Authenticated as {who}", explanation
+
+    async def _count(self, api: DevOpsClient, key: str, what: str, path: str, project: str,
+                     release: bool = False) -> tuple[StepState, str, str]:
+        n = await api.count(key, what, path, project, release=release)
+        return StepState.OK, f"{n} {what.lower() if n != 1 else what.lower()[:-1]} in {project}", ""
+
+    def _write_note(self) -> None:
+        scopes = self.token.scopes if self.token is not None and self.token.is_user else []
+        manage = [s for s in scopes if s.endswith(("_manage", "_write", "_execute"))]
+        extra = f" The token lists: {', '.join(manage)}." if manage else ""
+        self.emit("write", state=StepState.SKIPPED, result="Not proven (read-only checks)",
+                  explanation=WRITE_NOTE + extra)
+
+    def _result(self, duration_ms: int) -> CheckResult:
+        steps = list(self.steps.values())
+        failed = [s for s in steps if s.state is StepState.FAILED]
+        if any(s.key in ACCEPTANCE for s in failed):
+            status = Status.FAILED
+        elif failed or any(s.state is StepState.WARNING for s in steps):
+            status = Status.WARNING
+        else:
+            status = Status.VALID
+        result = CheckResult(status=status, checked_at=utcnow(), steps=[s.model_copy() for s in steps],
+                             duration_ms=duration_ms)
+        bad = result.failing_step()
+        if bad is not None:
+            result.summary = f"{bad.title}: {bad.result}"
+        else:
+            who = self.steps["credentials"].result.removeprefix("Authenticated as ")
+            result.summary = f"All reads work, as {who}"
+        return result
+
+
+def cancelled_result(steps: list[CheckStep]) -> CheckResult:
+    """What a cancelled check leaves: the steps as far as they got, and a clear word."""
+    return CheckResult(status=Status.CANCELLED, checked_at=utcnow(), summary="Cancelled before it finished.",
+                       steps=steps)
+

@@ -1,0 +1,172 @@
+"""The App's check coordinator: every live check runs here, not in a screen or a modal.
+
+A worker dies with the node that started it, so checks are started on the App: leaving a screen
+never cancels a `V` run, and two screens show the same live state. Each connection (or form) has
+its own worker group, so re-checking one row cancels only that row's previous run; a semaphore
+bounds how many run at once. Screens subscribe to `updates` and get a `LiveCheck` on every step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
+from textual.signal import Signal
+from textual.worker import Worker
+
+from kms_connect.core.models import CheckResult, CheckStep
+from kms_connect.core.status import Status
+from kms_connect.ui.errors import describe
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.dom import DOMNode
+
+    from kms_connect.core.backend import Backend
+    from kms_connect.core.live_check import CheckTarget
+    from kms_connect.core.models import Connection
+
+
+@dataclass
+class LiveCheck:
+    """What one check looks like right now: its steps so far and, once done, the result."""
+
+    key: str
+    status: Status = Status.CHECKING
+    steps: dict[str, CheckStep] = field(default_factory=dict)
+    result: CheckResult | None = None
+    queued: bool = True
+    started: float = field(default_factory=time.monotonic)
+    saved: bool = False  # the result was recorded with the connection
+    token_cache: SecretStr | None = None  # a form's OAuth sign-in, refreshed by the check
+
+    @property
+    def done(self) -> bool:
+        return self.result is not None
+
+
+class CheckCoordinator:
+    def __init__(self, app: App, concurrency: int = 8) -> None:
+        self.app = app
+        self.updates: Signal[LiveCheck] = Signal(app, "check-updates")
+        self.live: dict[str, LiveCheck] = {}
+        self.concurrency = max(1, concurrency)
+        self._slots: asyncio.Semaphore | None = None
+
+    @property
+    def slots(self) -> asyncio.Semaphore:
+        if self._slots is None:  # made on the app's loop, on first use
+            self._slots = asyncio.Semaphore(self.concurrency)
+        return self._slots
+
+    def subscribe(self, node: DOMNode, callback: Callable[[LiveCheck], None]) -> None:
+        self.updates.subscribe(node, callback)
+
+    def is_running(self, key: str) -> bool:
+        live = self.live.get(key)
+        return live is not None and not live.done
+
+    def running_count(self) -> int:
+        return sum(1 for live in self.live.values() if not live.done)
+
+    def cancel(self, key: str) -> bool:
+        """Cancel the check of `key`; False when none was running."""
+        if not self.is_running(key):
+            return False
+        self.app.workers.cancel_group(self.app, _group(key))
+        return True
+
+    def cancel_all(self) -> int:
+        keys = [k for k, live in self.live.items() if not live.done]
+        for key in keys:
+            self.cancel(key)
+        return len(keys)
+
+    # --- starting checks -------------------------------------------------------------------
+    def check(self, key: str, target: CheckTarget) -> Worker[CheckResult | None]:
+        """Check credentials not saved yet (a form): nothing is recorded."""
+        return self._start(key, self._run_target(key, target))
+
+    def recheck(self, backend: Backend, conn: Connection) -> Worker[CheckResult | None]:
+        """Re-check a stored connection with its stored credentials and record the result."""
+        return self._start(conn.id, self._run_stored(key=conn.id, backend=backend, conn=conn))
+
+    def _start(self, key: str, coro: object) -> Worker[CheckResult | None]:
+        self.live[key] = LiveCheck(key)
+        self._publish(self.live[key])
+        return self.app.run_worker(coro, group=_group(key), exclusive=True, exit_on_error=False,
+                                   name=f"check {key}")  # type: ignore[arg-type]
+
+    def _publish(self, live: LiveCheck) -> None:
+        self.updates.publish(live)
+
+    def _listener(self, live: LiveCheck) -> Callable[[CheckStep], None]:
+        def on_step(step: CheckStep) -> None:
+            if self.live.get(live.key) is live:  # a newer run replaced this one: stay quiet
+                live.steps[step.key] = step
+                self._publish(live)
+
+        return on_step
+
+    def _finish(self, live: LiveCheck, result: CheckResult) -> CheckResult:
+        live.result, live.status, live.queued = result, result.status, False
+        if self.live.get(live.key) is live:
+            self._publish(live)
+        return result
+
+    async def _run_target(self, key: str, target: CheckTarget) -> CheckResult | None:
+        live = self.live[key]
+        try:
+            async with self.slots:
+                live.queued = False
+                self._publish(live)
+                run = await self.app.checker.run(target, self._listener(live))  # type: ignore[attr-defined]
+                live.token_cache = run.token_cache
+                return self._finish(live, run.result)
+        except asyncio.CancelledError:
+            self._cancelled(live)
+            raise
+        except Exception as exc:  # never a traceback on screen: the check failed, say why
+            return self._finish(live, CheckResult(status=Status.FAILED, summary=f"The check failed: {describe(exc)}"))
+
+    async def _run_stored(self, *, key: str, backend: Backend, conn: Connection) -> CheckResult | None:
+        from kms_connect.core.errors import SecretError
+        from kms_connect.core.live_check import CheckTarget
+
+        live = self.live[key]
+        try:
+            async with self.slots:
+                live.queued = False
+                self._publish(live)
+                try:
+                    secrets = await backend.read_secrets(conn.id)
+                except SecretError as exc:
+                    return self._finish(live, CheckResult(status=Status.NOT_CHECKABLE,
+                                                          summary=f"Cannot re-check: {exc}"))
+                run = await self.app.checker.run(CheckTarget.of(conn, secrets),  # type: ignore[attr-defined]
+                                                 self._listener(live))
+                if run.token_cache is not None:
+                    await backend.update_secret(conn.id, "token_cache", run.token_cache)
+                if run.result.checked_at is not None:
+                    await backend.record_check(conn.id, run.result)
+                    live.saved = True
+                return self._finish(live, run.result)
+        except asyncio.CancelledError:
+            self._cancelled(live)
+            raise
+        except Exception as exc:
+            return self._finish(live, CheckResult(status=Status.FAILED, summary=f"The check failed: {describe(exc)}"))
+
+    def _cancelled(self, live: LiveCheck) -> None:
+        from kms_connect.core.live_check import cancelled_result
+
+        # The stored result is left alone: a cancelled run proves nothing either way.
+        self._finish(live, cancelled_result(list(live.steps.values())))
+
+
+def _group(key: str) -> str:
+    return f"check:{key}"

@@ -1,0 +1,109 @@
+"""The live checklist: each step pending → running (spinner) → ✓ / ✗ / ! with result, explanation, time.
+
+Glyph and word carry the meaning; colour only helps. The spinner timer runs only while a step is
+running, so an idle checklist costs nothing (and nothing repaints over SSH).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.text import Text
+from textual.widgets import Static
+
+from kms_connect.core.models import CheckResult, CheckStep
+from kms_connect.core.status import Status, StepState
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+_STYLES = {
+    StepState.PENDING: "dim",
+    StepState.RUNNING: "bold cyan",
+    StepState.OK: "bold green",
+    StepState.FAILED: "bold red",
+    StepState.WARNING: "bold yellow",
+    StepState.SKIPPED: "dim",
+    StepState.CANCELLED: "yellow",
+}
+TITLE_WIDTH = 26
+
+
+def step_lines(steps: Iterable[CheckStep], *, frame: int = 0, explain: bool = True) -> Text:
+    """The checklist as text (also used by the details modal for a stored result)."""
+    out = Text()
+    for step in steps:
+        glyph = SPINNER[frame % len(SPINNER)] if step.state is StepState.RUNNING else step.state.glyph
+        if out:
+            out.append("\n")
+        out.append(f"{glyph} ", style=_STYLES[step.state])
+        out.append(f"{step.title:<{TITLE_WIDTH}}", style="bold" if step.state is StepState.FAILED else "")
+        result = step.result or ("waiting" if step.state is StepState.PENDING else "")
+        out.append(result, style="dim" if step.state in (StepState.PENDING, StepState.SKIPPED) else "")
+        if step.duration_ms is not None and step.state is not StepState.SKIPPED:
+            out.append(f"  {_duration(step.duration_ms)}", style="dim")
+        if explain and step.explanation and step.state in (StepState.FAILED, StepState.WARNING, StepState.OK):
+            style = "" if step.state is not StepState.OK else "dim"
+            out.append("\n")
+            out.append(f"  {step.explanation}", style=style)
+    return out
+
+
+def _duration(ms: int) -> str:
+    return f"{ms} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
+class Checklist(Static):
+    """Shows one check, live. Feed it steps with `update_step`, the end with `finish`."""
+
+    DEFAULT_CSS = """
+    Checklist { height: auto; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__("", id=id, classes=classes, markup=False)
+        self.steps: dict[str, CheckStep] = {}
+        self.heading = ""
+        self.result: CheckResult | None = None
+        self._frame = 0
+        self._timer = None
+
+    def reset(self, heading: str = "… Checking") -> None:
+        self.steps, self.heading, self.result = {}, heading, None
+        self._redraw()
+
+    def show_steps(self, steps: Iterable[CheckStep], heading: str | None = None) -> None:
+        for step in steps:
+            self.steps[step.key] = step
+        if heading is not None:
+            self.heading = heading
+        self._redraw()
+
+    def finish(self, result: CheckResult) -> None:
+        self.result = result
+        if result.steps:
+            self.steps = {s.key: s for s in result.steps}
+        glyph_word = result.status.label
+        extra = f" · {_duration(result.duration_ms)}" if result.duration_ms is not None else ""
+        self.heading = f"{glyph_word}{extra} · {result.summary}" if result.summary else glyph_word + extra
+        self._redraw()
+
+    @property
+    def running(self) -> bool:
+        return any(s.state is StepState.RUNNING for s in self.steps.values())
+
+    def _redraw(self) -> None:
+        text = Text()
+        if self.heading:
+            style = "bold" if self.result is None or self.result.status is not Status.FAILED else "bold red"
+            text.append(self.heading, style=style)
+            text.append("\n")
+        text.append_text(step_lines(self.steps.values(), frame=self._frame))
+        self.update(text)
+        if self.running and self._timer is None:
+            self._timer = self.set_interval(0.1, self._spin)
+        elif not self.running and self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+
+    def _spin(self) -> None:
+        self._frame += 1
+        self._redraw()
