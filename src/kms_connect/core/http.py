@@ -17,7 +17,7 @@ CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
 
 
-def _options(ca_bundle: Path | None) -> dict[str, object]:
+def _options(ca_bundle: Path | None, timeout: httpx.Timeout | None = None) -> dict[str, object]:
     import httpx
 
     verify: object = True
@@ -29,15 +29,15 @@ def _options(ca_bundle: Path | None) -> dict[str, object]:
         "trust_env": True,
         "verify": verify,
         "follow_redirects": False,
-        "timeout": httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+        "timeout": timeout or httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
         "headers": {"User-Agent": "kms-connect"},
     }
 
 
-def async_client(ca_bundle: Path | None = None) -> httpx.AsyncClient:
+def async_client(ca_bundle: Path | None = None, timeout: httpx.Timeout | None = None) -> httpx.AsyncClient:
     import httpx
 
-    return httpx.AsyncClient(**_options(ca_bundle))  # type: ignore[arg-type]
+    return httpx.AsyncClient(**_options(ca_bundle, timeout))  # type: ignore[arg-type]
 
 
 def sync_client(ca_bundle: Path | None = None) -> httpx.Client:

@@ -68,8 +68,9 @@ class LiveChecker:
     """Runs checks. One instance serves the whole app; each run has its own HTTP client."""
 
     def __init__(self, settings: Settings, *, app_secret: Callable[[], str | None] = lambda: None,
-                 retry: RetryPolicy = RetryPolicy()) -> None:
+                 retry: RetryPolicy = RetryPolicy(), timeout: Any = None) -> None:
         self.settings = settings
+        self.timeout = timeout  # httpx.Timeout; None: core/http's defaults
         self.entra = EntraConfig(settings.azure.authority_host, settings.azure.ca_bundle)
         self.app_secret = app_secret
         self.retry = retry
@@ -132,7 +133,7 @@ class _Run:
         for key in self.steps:
             self.emit(key)
         try:
-            async with async_client(self.c.settings.azure.ca_bundle) as http:
+            async with async_client(self.c.settings.azure.ca_bundle, self.c.timeout) as http:
                 await self._checks(http)
         except asyncio.CancelledError:
             for step in self.steps.values():

@@ -15,6 +15,7 @@ import secrets
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -27,8 +28,6 @@ from kms_connect.core.redact import register_secret
 ADO_SCOPE = "499b84ac-1321-427f-aa17-267ca6975798/.default"
 CACHE_VERSION = 1
 
-# Paste-back cannot use form_post (the code would travel in a POST body the operator can't copy).
-warnings.filterwarnings("ignore", message=".*form_post.*", category=UserWarning)
 
 
 @dataclass(frozen=True)
@@ -195,9 +194,13 @@ class DeviceSignIn:
     def cancelled(self) -> bool:
         return self._cancel.is_set()
 
-    def wait(self) -> Token:
+    def wait(self, should_stop: Callable[[], bool] | None = None) -> Token:
+        """Poll until signed in; `should_stop` (e.g. the worker's is_cancelled) is asked every second."""
+
         def done(flow: dict[str, Any]) -> bool:
             self.polls += 1
+            if should_stop is not None and should_stop():
+                self._cancel.set()
             return self._cancel.is_set() or flow.get("expires_at", 0) < time.time()
 
         try:
@@ -274,7 +277,10 @@ def start_redirect(config: EntraConfig, client_id: str, tenant: str, redirect_ur
     app, http = _build(config, client_id, tenant, secret=app_secret, cache=cache)
     state = secrets.token_urlsafe(16)
     try:
-        flow = app.initiate_auth_code_flow([ADO_SCOPE], redirect_uri=redirect_uri, state=state)
+        with warnings.catch_warnings():
+            # Paste-back cannot use form_post: the code would travel in a POST body nobody can copy.
+            warnings.filterwarnings("ignore", message=".*form_post.*", category=UserWarning)
+            flow = app.initiate_auth_code_flow([ADO_SCOPE], redirect_uri=redirect_uri, state=state)
     except Exception as exc:
         http.close()
         raise ProblemError(_transport(exc, config)) from None

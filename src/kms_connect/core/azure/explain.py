@@ -188,7 +188,7 @@ def transport_problem(exc: BaseException, service: str, url_hint: str, config_ke
                                "temporary failure in name resolution", "no address associated", "name resolution")):
         return Problem(f"{service}: host name not found",
                        f"This box cannot resolve {host}. Check DNS, or {config_key} in the config file.", None)
-    if "refused" in text:
+    if "refused" in text or any(isinstance(e, ConnectionRefusedError) for e in chain):
         return Problem(f"{service}: connection refused",
                        f"{host} refused the connection. Check {config_key} and any proxy settings.", None)
     if isinstance(exc, httpx.ProxyError):

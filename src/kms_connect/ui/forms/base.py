@@ -106,7 +106,7 @@ class ConnectionForm(ModalScreen["Connection | None"]):
             with VerticalScroll(id="check-scroll"):
                 yield Checklist(id="checklist")
             yield Static("", id="form-status", classes="form-status", markup=False)
-            with Horizontal(classes="buttons"):
+            with Horizontal(classes="buttons", id="buttons-row"):
                 yield Static(self.KEYS, classes="form-keys", id="form-keys")
                 yield Button("Save anyway", id="save-anyway", compact=True)
                 label = "Reconnect to Azure" if self.existing else "Connect to Azure"

@@ -1,31 +1,260 @@
-"""OAuth form: the Entra tenant (GUID or domain) and the organization; sign-in follows."""
+"""OAuth form: sign in through Microsoft Entra ID with no browser on this box, then check and save.
+
+Device code (the default without a display): show the code, the URL and a QR code, poll until the
+operator signs in elsewhere. Browser redirect: show the authorize URL; the operator signs in
+anywhere and pastes back the address they land on (state checked, PKCE). The sign-in runs in a
+thread worker of this form, so closing the form cancels it; the checks then run in the App's
+coordinator like every other method's.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+from typing import TYPE_CHECKING, Any
 
-from textual.widgets import Static
+from textual import on, work
+from textual.worker import get_current_worker
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Button, Input, RadioButton, RadioSet
 
 from kms_connect.core.status import Method
 from kms_connect.ui.forms.base import ORG, ConnectionForm
-from kms_connect.ui.widgets.form_field import FieldSpec
+from kms_connect.ui.widgets.form_field import FieldSpec, FormField
 
 if TYPE_CHECKING:
-    from kms_connect.core.models import ConnectionDraft
+    from kms_connect.core.azure.entra import DeviceSignIn, RedirectSignIn, Token
+    from kms_connect.core.models import ConnectionDraft, OAuthAvailability
 
 TENANT_OR_DOMAIN = FieldSpec("tenant_id", "Tenant ID", "GUID, or a domain like contoso.onmicrosoft.com")
+
+
+def has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 class OAuthForm(ConnectionForm):
     METHOD = Method.OAUTH
     FIELDS = (TENANT_OR_DOMAIN, ORG)
     TENANT_ALLOWS_DOMAIN = True
-    INTRO = "You will sign in with a Microsoft Entra ID account; no browser is needed on this box."
+    INTRO = "Sign in with a Microsoft Entra ID account; no browser is needed on this box."
+    KEYS = "^s sign in · esc cancel"
+    BINDINGS = [
+        Binding("ctrl+y", "copy", "Copy code / URL", show=False, id="oauth.copy"),
+        Binding("ctrl+t", "save_url", "Save URL to a file", show=False, id="oauth.save_url"),
+    ]
 
+    def __init__(self, project_id: str, taken_names: set[str], **kw: Any) -> None:
+        super().__init__(project_id, taken_names, **kw)
+        self.oauth: OAuthAvailability | None = None
+        self.device: DeviceSignIn | None = None
+        self.redirect: RedirectSignIn | None = None
+        self.pending: ConnectionDraft | None = None  # the fields, while the sign-in runs
+
+    def compose_extra(self) -> ComposeResult:
+        with Horizontal(classes="mode-row", id="mode-row"):
+            with RadioSet(id="mode"):
+                yield RadioButton("Device code", value=not has_display(), id="mode-device")
+                yield RadioButton("Browser redirect (paste back)", value=has_display(), id="mode-redirect")
+        yield Horizontal(id="signin")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._load_oauth()
+
+    def on_unmount(self) -> None:
+        super().on_unmount()
+        self._stop_signin()
+
+    @work(exclusive=True, group="oauth-config", exit_on_error=False)
+    async def _load_oauth(self) -> None:
+        assert self.app.backend is not None
+        self.oauth = await self.app.backend.oauth_availability()
+
+    @property
+    def device_mode(self) -> bool:
+        return self.query_one("#mode-device", RadioButton).value
+
+    @property
+    def signing_in(self) -> bool:
+        return self.device is not None or self.redirect is not None
+
+    # --- sign-in ------------------------------------------------------------------------------
     def submit_valid(self, draft: ConnectionDraft) -> None:
-        # The Entra sign-in (device code or paste-back) arrives with the live checks.
-        self.query_one("#form-status", Static).update(
-            "ℹ The fields are valid. Signing in through Microsoft Entra ID (device code, or a pasted-back "
-            "redirect) arrives with live checks in the next release, so nothing was saved. Use an Access "
-            "Token or Client Secret connection for now."
-        )
+        if self.signing_in:
+            return
+        if self.oauth is None or not self.oauth.available or not self.oauth.client_id:
+            reason = self.oauth.reason + " " + self.oauth.fix if self.oauth else "The OAuth settings are loading."
+            self.status(f"✗ {reason}")
+            return
+        self.pending = draft
+        self._show_signin(True)
+        if self.device_mode:
+            self.status("… Asking Entra ID for a device code")
+            self._device_signin(draft)
+        else:
+            self.status("… Preparing the sign-in address")
+            self._redirect_start(draft)
+
+    def _entra(self) -> Any:
+        from kms_connect.core.azure.entra import EntraConfig
+
+        assert self.app.settings is not None
+        return EntraConfig(self.app.settings.azure.authority_host, self.app.settings.azure.ca_bundle)
+
+    def _show_signin(self, on: bool) -> None:
+        self.query_one("#fields").display = not on
+        self.query_one("#mode-row").display = not on
+        if self.INTRO:
+            self.query_one("#intro").display = not on
+        self.query_one("#submit", Button).disabled = on
+        if not on:
+            self.query_one("#signin").remove_children()
+
+    @work(thread=True, exclusive=True, group="oauth-signin", exit_on_error=False)
+    def _device_signin(self, draft: ConnectionDraft) -> None:
+        from kms_connect.core.azure.entra import SignInCancelled, start_device_flow
+        from kms_connect.core.azure.explain import ProblemError
+
+        assert self.oauth is not None and self.oauth.client_id
+        try:
+            sign = start_device_flow(self._entra(), self.oauth.client_id, draft.tenant_id or "")
+        except ProblemError as exc:
+            self.app.call_from_thread(self._signin_failed, exc.problem)
+            return
+        worker = get_current_worker()
+        if worker.is_cancelled:  # the form closed while Entra answered
+            sign.cancel()
+            return
+        self.device = sign
+        self.app.call_from_thread(self._show_device, sign)
+        try:
+            token = sign.wait(lambda: worker.is_cancelled)
+        except SignInCancelled:
+            return
+        except ProblemError as exc:
+            self.app.call_from_thread(self._signin_failed, exc.problem)
+            return
+        self.app.call_from_thread(self._signed_in, token)
+
+    def _show_device(self, sign: DeviceSignIn) -> None:
+        from kms_connect.ui.widgets.device_code_panel import DeviceCodePanel
+
+        if self.device is not sign:  # cancelled meanwhile
+            return
+        self.status("")
+        self.query_one("#buttons-row").display = False
+        border = 2 if self.app.size.height >= 28 else 1
+        self.query_one("#signin").mount(DeviceCodePanel(sign, qr_border=border))
+
+    @work(thread=True, exclusive=True, group="oauth-signin", exit_on_error=False)
+    def _redirect_start(self, draft: ConnectionDraft) -> None:
+        from kms_connect.core.azure.entra import start_redirect
+        from kms_connect.core.azure.explain import ProblemError
+
+        assert self.oauth is not None and self.oauth.client_id and self.app.backend is not None
+        secret = self.app.backend.oauth_app_secret() if self.oauth.has_client_secret else None
+        try:
+            sign = start_redirect(self._entra(), self.oauth.client_id, draft.tenant_id or "",
+                                  self.oauth.redirect_uri, secret)
+        except ProblemError as exc:
+            self.app.call_from_thread(self._signin_failed, exc.problem)
+            return
+        self.app.call_from_thread(self._show_redirect, sign)
+
+    def _show_redirect(self, sign: RedirectSignIn) -> None:
+        from kms_connect.ui.widgets.redirect_panel import RedirectPanel
+
+        self.redirect = sign
+        kind = "confidential client, Web redirect URI" if sign.confidential else "public client, no secret sent"
+        self.status(f"ℹ Sign-in as a {kind}; the code works once, for a few minutes.")
+        panel = RedirectPanel(sign.auth_uri, sign.redirect_uri)
+        self.query_one("#signin").mount(panel)
+        self.call_after_refresh(lambda: panel.query_one(Input).focus())
+
+    @on(Input.Submitted)
+    def _pasted(self, event: Input.Submitted) -> None:
+        field = FormField.of(event.input)
+        if field is None or field.spec.key != "pasted":
+            return  # the base form handles the other fields
+        event.stop()
+        if self.redirect is not None:
+            field.show(None, "… Redeeming the code with Entra ID")
+            self._redeem(self.redirect, field.value)
+
+    @work(thread=True, exclusive=True, group="oauth-redeem", exit_on_error=False)
+    def _redeem(self, sign: RedirectSignIn, pasted: str) -> None:
+        from kms_connect.core.azure.explain import ProblemError
+
+        try:
+            token = sign.complete(pasted)
+        except ProblemError as exc:
+            self.app.call_from_thread(self._paste_failed, exc.problem)
+            return
+        self.app.call_from_thread(self._signed_in, token)
+
+    def _paste_failed(self, problem: Any) -> None:
+        # The panel stays, with what was pasted: fix it or paste the address again.
+        field = self.query_one("#field-pasted", FormField)
+        field.show(f"{problem.result}. {problem.text()}")
+        field.input.focus()
+
+    def _signin_failed(self, problem: Any) -> None:
+        self._stop_signin()
+        self.status(f"✗ Sign-in failed · {problem.result}. {problem.text()}")
+
+    def _signed_in(self, token: Token) -> None:
+        draft = self.pending
+        self._stop_signin(cancel=False)
+        if draft is None or token.cache_blob is None:
+            return
+        draft.secrets["token_cache"] = token.cache_blob
+        self.status(f"✓ Signed in as {token.who}")
+        self.start_check(draft)
+
+    def _stop_signin(self, *, cancel: bool = True) -> None:
+        if cancel and self.device is not None:
+            self.device.cancel()  # msal's poll loop notices within a second
+        if self.redirect is not None:
+            self.redirect.close()
+        self.device = self.redirect = None
+        if self.is_mounted:
+            self.query_one("#buttons-row").display = True
+            self._show_signin(False)
+
+    # --- keys ---------------------------------------------------------------------------------
+    def action_cancel(self) -> None:
+        if self.signing_in:
+            self._stop_signin()
+            self.status("⊘ Sign-in cancelled. ^s starts again; Esc closes.")
+            self.query(Input).first().focus()
+            return
+        super().action_cancel()
+
+    def action_copy(self) -> None:
+        if self.device is not None:
+            self.app.copy_to_clipboard(self.device.user_code)
+            self.notify("Code copied to the clipboard (OSC 52).", markup=False)
+        elif self.redirect is not None:
+            self.app.copy_to_clipboard(self.redirect.auth_uri)
+            self.notify("Sign-in address copied to the clipboard (OSC 52).", markup=False)
+
+    def action_save_url(self) -> None:
+        if self.redirect is None or self.app.paths is None:
+            return
+        from kms_connect.core.files import atomic_write
+
+        path = self.app.paths.state_dir / "oauth-sign-in-url.txt"
+        try:
+            atomic_write(path, (self.redirect.auth_uri + "\n").encode())
+        except OSError as exc:
+            self.notify(f"Could not write {path}: {exc.strerror or exc}", markup=False, severity="error")
+            return
+        self.notify(f"Sign-in address saved to {path} (mode 0600).", markup=False, timeout=10)
+
+    def action_save_anyway(self) -> None:
+        if self.draft is None or "token_cache" not in self.draft.secrets:
+            self.status("ℹ An OAuth connection needs a sign-in before it can be saved: press ^s to sign in.")
+            return
+        super().action_save_anyway()

@@ -26,6 +26,7 @@ class ConnectionDetailsModal(ModalScreen[str | None]):
         Binding("escape,ctrl+g,enter,q", "close", "Close", id="details.close"),
         Binding("e", "then('edit')", "Edit", id="details.edit"),
         Binding("c", "then('credentials')", "Credentials", id="details.credentials"),
+        Binding("v", "then('recheck')", "Check", id="details.check"),
     ]
 
     def __init__(self, connection: Connection, project: Project, secret_location: str) -> None:
@@ -63,7 +64,12 @@ class ConnectionDetailsModal(ModalScreen[str | None]):
             yield Static(Text(f"Connection · {c.name}"), classes="dialog-title")
             with VerticalScroll():
                 yield Static(grid)
-            yield Static("e edit · c replace credentials · Esc closes", classes="dialog-hint")
+                if c.last_check and c.last_check.steps:
+                    from kms_connect.ui.widgets.checklist import step_lines
+
+                    yield Static(Text("Last check", style="bold"), classes="details-heading")
+                    yield Static(step_lines(c.last_check.steps), classes="details-steps")
+            yield Static("e edit · c replace credentials · v check · Esc closes", classes="dialog-hint")
 
     def action_close(self) -> None:
         self.dismiss(None)

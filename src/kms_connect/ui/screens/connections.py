@@ -15,6 +15,7 @@ from kms_connect.ui.widgets.virtual_table import Column, VirtualTable
 
 if TYPE_CHECKING:
     from kms_connect.core.models import Connection, Project
+    from kms_connect.ui.check_coordinator import LiveCheck
     from kms_connect.ui.forms.base import ConnectionForm
 
 EMPTY_TEXT = """[b]No App Connections in this project yet.[/b]
@@ -52,6 +53,11 @@ class ConnectionsScreen(TableScreen):
         Binding("e", "edit", "Edit", id="connections.edit"),
         Binding("c", "credentials", "Credentials", id="connections.credentials"),
         Binding("d", "delete", "Delete", id="connections.delete"),
+        Binding("v", "recheck", "Check", id="connections.check",
+                tooltip="Re-check the selected connection with its stored credentials"),
+        Binding("V", "recheck_all", "Check all", show=False, id="connections.check_all", key_display="V",
+                tooltip="Re-check every connection of this project"),
+        Binding("x", "cancel_check", "Cancel check", show=False, id="connections.cancel_check"),
         Binding("escape,ctrl+g", "back", "Back", id="connections.back"),
         Binding("slash", "filter", "Filter", show=False, id="connections.filter", key_display="/"),
         Binding("r", "reload", "Reload", show=False, id="connections.reload"),
@@ -78,6 +84,7 @@ class ConnectionsScreen(TableScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.title = f"App Connections · {self.project.name}"
+        self.app.checks.subscribe(self, self._on_live)
         self.reload()
 
     def info_suffix(self) -> str:
@@ -95,16 +102,52 @@ class ConnectionsScreen(TableScreen):
             self.show_problem("Cannot list the connections.", describe(exc))
             return
         self.connections = {c.id: c for c in connections}
-        rows = [
-            (c.id, [c.name, APP_LABEL, c.method.label, c.org_name, status_text(c.status),
-                    ago(c.last_check.checked_at if c.last_check else None)])
-            for c in sorted(connections, key=lambda c: c.name)
-        ]
+        rows = [(c.id, self._cells(c)) for c in sorted(connections, key=lambda c: c.name)]
         self.show_rows(rows, select)
 
+    def _cells(self, conn: Connection) -> list[object]:
+        """A row, with a running or just-finished live check shown over the stored result."""
+        status, checked = conn.status, conn.last_check.checked_at if conn.last_check else None
+        live = self.app.checks.live.get(conn.id)
+        if live is not None and not live.done:
+            status = live.status
+        elif live is not None and live.result is not None and not live.saved:
+            status = live.result.status  # cancelled / not checkable: shown, not stored
+        return [conn.name, APP_LABEL, conn.method.label, conn.org_name, status_text(status), ago(checked)]
+
+    def _on_live(self, live: LiveCheck) -> None:
+        conn = self.connections.get(live.key)
+        if conn is None:
+            return
+        if live.done and live.saved and live.result is not None:
+            conn.last_check = live.result  # what the store now holds, without re-reading it
+        self.table.update_row(conn.id, self._cells(conn))
+
+    # --- live checks --------------------------------------------------------------------------
+    def action_recheck(self) -> None:
+        conn = self._selected()
+        if conn is not None and self.app.backend is not None:
+            self.app.checks.recheck(self.app.backend, conn)
+
+    def action_recheck_all(self) -> None:
+        if self.app.backend is None or not self.connections:
+            return
+        for conn in sorted(self.connections.values(), key=lambda c: c.name):
+            self.app.checks.recheck(self.app.backend, conn)
+        n = len(self.connections)
+        self.notify(f"Checking {n} connection{'s' if n != 1 else ''}, {self.app.checks.concurrency} at a time. "
+                    "They go on if you leave this screen.", markup=False)
+
+    def action_cancel_check(self) -> None:
+        conn = self._selected()
+        if conn is not None and not self.app.checks.cancel(conn.id):
+            self.notify("No check is running for this connection.", markup=False)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("edit", "credentials", "delete", "details") and self._selected() is None:
+        if action in ("edit", "credentials", "delete", "details", "recheck", "cancel_check") and self._selected() is None:
             return None  # dimmed in the footer while there is no connection to act on
+        if action == "recheck_all" and not self.connections:
+            return None
         return True
 
     def _selected(self) -> Connection | None:
@@ -209,6 +252,7 @@ class ConnectionsScreen(TableScreen):
     @work(exclusive=True, group="connections-change", exit_on_error=False)
     async def _delete(self, connection_id: str) -> None:
         assert self.app.backend is not None
+        self.app.checks.cancel(connection_id)
         try:
             await self.app.backend.delete_connection(connection_id)
         except Exception as exc:

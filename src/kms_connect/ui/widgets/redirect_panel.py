@@ -1,0 +1,36 @@
+"""Browser-redirect sign-in: the authorize URL in full, to copy or save, and the paste-back field.
+
+The URL is far too long for a QR code at 80x24. It is shown without a border or wrap marks, so a
+terminal selection copies it intact; ^y copies it through OSC 52, ^t writes it to a 0600 file.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from kms_connect.ui.widgets.form_field import FieldSpec, FormField
+
+PASTED = FieldSpec("pasted", "Address you landed on", "paste the whole address (or just the code)", secret=True)
+
+
+class RedirectPanel(Vertical):
+    DEFAULT_CSS = "RedirectPanel { height: auto; }"
+
+    def __init__(self, auth_uri: str, redirect_uri: str) -> None:
+        super().__init__(id="redirect-panel")
+        self.auth_uri, self.redirect_uri = auth_uri, redirect_uri
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            "1. Open this address in a browser on any machine and sign in "
+            "(^y copies it, ^t saves it to a file):", markup=False,
+        )
+        yield Static(Text(self.auth_uri, overflow="fold", no_wrap=False), classes="auth-url", id="auth-url")
+        yield Static(
+            f"2. The browser ends on {self.redirect_uri}… (it may show an error page: that is expected). "
+            "Copy that page's address from the address bar and paste it here, then Enter:", markup=False,
+        )
+        yield FormField(PASTED)
