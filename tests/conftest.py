@@ -115,3 +115,6 @@ def make_app(paths: Paths, settings, store):  # type: ignore[no-untyped-def]
         return KmsConnectApp(paths=paths, settings=settings, backend=store, checker=checker or NoLiveChecks())
 
     return make
+
+
+from sim_fixtures import *  # noqa: E402,F401,F403  (the Entra ID / Azure DevOps simulator fixtures)

@@ -105,7 +105,7 @@ class DeviceFlow:
     tenant_id: str
     scope: str
     expires_at: float
-    state: str = "pending"  # pending | approved | declined | expired
+    state: str = "pending"  # pending | approved | declined | expired | redeemed (tokens issued once)
     user_upn: str | None = None
     polls: int = 0
 

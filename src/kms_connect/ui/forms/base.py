@@ -204,9 +204,13 @@ class ConnectionForm(ModalScreen["Connection | None"]):
     def _enter(self, event: Input.Submitted) -> None:
         event.stop()
         field = FormField.of(event.input)
-        if field is not None and field.spec.key == "name" and use_name_suggestion(field, self.taken):
+        if field is not None and self.field_entered(field):
             return
         self.focus_next()
+
+    def field_entered(self, field: FormField) -> bool:
+        """Enter in a field; True when handled (method forms add their own, e.g. the OAuth paste)."""
+        return field.spec.key == "name" and use_name_suggestion(field, self.taken)
 
     # --- actions ------------------------------------------------------------------------------
     def on_button_pressed(self, event: Button.Pressed) -> None:

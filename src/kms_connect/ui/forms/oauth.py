@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from textual import on, work
+from textual import work
 from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -65,7 +65,7 @@ class OAuthForm(ConnectionForm):
 
     def on_unmount(self) -> None:
         super().on_unmount()
-        self._stop_signin()
+        self._stop_signin(ui=False)
 
     @work(exclusive=True, group="oauth-config", exit_on_error=False)
     async def _load_oauth(self) -> None:
@@ -173,15 +173,13 @@ class OAuthForm(ConnectionForm):
         self.query_one("#signin").mount(panel)
         self.call_after_refresh(lambda: panel.query_one(Input).focus())
 
-    @on(Input.Submitted)
-    def _pasted(self, event: Input.Submitted) -> None:
-        field = FormField.of(event.input)
-        if field is None or field.spec.key != "pasted":
-            return  # the base form handles the other fields
-        event.stop()
+    def field_entered(self, field: FormField) -> bool:
+        if field.spec.key != "pasted":
+            return super().field_entered(field)
         if self.redirect is not None:
             field.show(None, "… Redeeming the code with Entra ID")
             self._redeem(self.redirect, field.value)
+        return True
 
     @work(thread=True, exclusive=True, group="oauth-redeem", exit_on_error=False)
     def _redeem(self, sign: RedirectSignIn, pasted: str) -> None:
@@ -213,13 +211,13 @@ class OAuthForm(ConnectionForm):
         self.status(f"✓ Signed in as {token.who}")
         self.start_check(draft)
 
-    def _stop_signin(self, *, cancel: bool = True) -> None:
+    def _stop_signin(self, *, cancel: bool = True, ui: bool = True) -> None:
         if cancel and self.device is not None:
             self.device.cancel()  # msal's poll loop notices within a second
         if self.redirect is not None:
             self.redirect.close()
         self.device = self.redirect = None
-        if self.is_mounted:
+        if ui:
             self.query_one("#buttons-row").display = True
             self._show_signin(False)
 

@@ -1,0 +1,298 @@
+"""The loopback HTTPS server the Entra ID and Azure DevOps simulators share.
+
+One thread per connection (HTTP/1.1 keep-alive, so a client's pool reuses it), a request log,
+injected latency and injected faults (429, 503, slow answers) so clients' error paths can be
+exercised without the real services. Subclasses implement `handle()`.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import threading
+import traceback
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+from urllib.parse import parse_qsl, urlsplit
+
+from .tls import TlsFiles
+
+HANDSHAKE_TIMEOUT = 10.0
+IDLE_TIMEOUT = 120.0  # an idle keep-alive connection holds a thread this long at most
+POLL_INTERVAL = 0.05  # how quickly shutdown() is noticed by the accept loop
+MAX_LOGGED = 20_000  # request log entries kept (the oldest half goes when full)
+
+JSON = "application/json; charset=utf-8"
+HTML = "text/html; charset=utf-8"
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str  # as sent, still percent-encoded, without the query
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-case names
+    form: dict[str, str]  # application/x-www-form-urlencoded bodies only
+    body: bytes = b""
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def json_response(status: int, obj: Any, headers: dict[str, str] | None = None, *, content_type: str = JSON) -> Response:
+    return Response(status, json.dumps(obj).encode(), {"Content-Type": content_type, **(headers or {})})
+
+
+def html_response(status: int, html: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(status, html.encode(), {"Content-Type": HTML, **(headers or {})})
+
+
+def redirect(location: str, status: int = 302) -> Response:
+    return Response(status, b"", {"Location": location})
+
+
+@dataclass
+class _Fault:
+    match: str
+    status: int
+    times: int
+    headers: dict[str, str]
+    body: str | bytes | dict[str, Any] | None
+    delay: float
+
+    def response(self) -> Response:
+        if isinstance(self.body, dict):
+            resp = json_response(self.status, self.body)
+        elif isinstance(self.body, str):
+            resp = Response(self.status, self.body.encode(), {"Content-Type": "text/plain; charset=utf-8"})
+        else:
+            resp = Response(self.status, self.body or b"", {"Content-Type": "application/octet-stream"})
+        resp.headers.update(self.headers)
+        return resp
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive; every answer carries Content-Length
+    server_version, sys_version = "kms-connect-simulator", ""
+    timeout = IDLE_TIMEOUT
+    server: _TlsServer
+
+    def _dispatch(self) -> None:
+        self.server.sim._serve(self)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _dispatch
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base signature
+        pass  # tests and the TUI own the terminal
+
+
+class _TlsServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # stop() closes live connections and joins the threads itself
+
+    def __init__(self, sim: SimServer, context: ssl.SSLContext) -> None:
+        self.sim = sim
+        self.context = context
+        self.live: set[socket.socket] = set()
+        self.threads: set[threading.Thread] = set()
+        self.live_lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        thread = threading.Thread(target=self.process_request_thread, args=(request, client_address), daemon=True)
+        with self.live_lock:
+            self.threads.add(thread)
+        thread.start()
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        # The TLS handshake happens here, in the connection's thread, so a slow client cannot
+        # stall the accept loop.
+        try:
+            request.settimeout(HANDSHAKE_TIMEOUT)
+            conn = self.context.wrap_socket(request, server_side=True)
+        except (OSError, ValueError):
+            request.close()
+            self._forget()
+            return
+        with self.live_lock:
+            self.live.add(conn)
+        try:
+            super().process_request_thread(conn, client_address)
+        finally:
+            with self.live_lock:
+                self.live.discard(conn)
+            self._forget()
+
+    def _forget(self) -> None:
+        with self.live_lock:
+            self.threads.discard(threading.current_thread())
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients hanging up mid-answer are normal (cancelled probes); stay quiet
+
+
+class SimServer:
+    """Base class: override `handle(request) -> Response` (and `common_headers` if needed)."""
+
+    def __init__(self, tls: TlsFiles) -> None:
+        self.tls = tls
+        self.latency: float = 0.0
+        self.requests: list[RecordedRequest] = []
+        self.errors: list[str] = []  # tracebacks of handler bugs, answered with 500
+        self.lock = threading.Lock()
+        self._faults: list[_Fault] = []
+        self._stopping = threading.Event()
+        self._server: _TlsServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- life cycle ------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._server is not None:
+            raise RuntimeError("already started")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(self.tls.cert_pem), str(self.tls.key_pem))
+        self._stopping.clear()
+        self._server = _TlsServer(self, context)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL},
+            name=f"{type(self).__name__}-{self.port}", daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()  # wakes handler threads sleeping for latency or an injected delay
+        server.shutdown()
+        with server.live_lock:
+            live, threads = list(server.live), list(server.threads)
+        for conn in live:
+            try:  # the plain socket call: unblocks a reader without touching the TLS object
+                socket.socket.shutdown(conn, socket.SHUT_RDWR)
+            except OSError:
+                pass
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+        for thread in threads:
+            thread.join(5)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError(f"{type(self).__name__} is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    # --- test controls ---------------------------------------------------------------------------
+    def inject(
+        self,
+        match: str,
+        *,
+        status: int,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        body: str | bytes | dict[str, Any] | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        """The next `times` requests whose path contains `match` get this answer (status 0: the
+        normal answer, after `delay`)."""
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        with self.lock:
+            self._faults.append(_Fault(match, status, times, dict(headers or {}), body, delay))
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self._faults.clear()
+
+    def requests_to(self, match: str) -> list[RecordedRequest]:
+        """A snapshot of the logged requests whose path contains `match`."""
+        with self.lock:
+            return [r for r in self.requests if match in r.path]
+
+    # --- for subclasses --------------------------------------------------------------------------
+    def handle(self, request: RecordedRequest) -> Response:
+        return html_response(404, "<html><body>Not found</body></html>")
+
+    def common_headers(self, request: RecordedRequest) -> dict[str, str]:
+        """Headers added to every answer, injected faults included (a real 429 has them too)."""
+        return {}
+
+    # --- plumbing --------------------------------------------------------------------------------
+    def _take_fault(self, path: str) -> _Fault | None:
+        with self.lock:
+            for fault in self._faults:
+                if fault.match in path:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def _serve(self, h: _Handler) -> None:
+        request = self._parse(h)
+        with self.lock:
+            self.requests.append(request)
+            if len(self.requests) > MAX_LOGGED:  # a demo may run for hours
+                del self.requests[: MAX_LOGGED // 2]
+        if self.latency > 0:
+            self._stopping.wait(self.latency)
+        fault = self._take_fault(request.path)
+        if fault is not None and fault.delay > 0:
+            self._stopping.wait(fault.delay)
+        if fault is not None and fault.status:
+            response = fault.response()
+        else:
+            try:
+                response = self.handle(request)
+            except Exception:  # a simulator bug: answer it visibly instead of dropping the connection
+                text = traceback.format_exc()
+                with self.lock:
+                    self.errors.append(text)
+                response = Response(500, text.encode(), {"Content-Type": "text/plain; charset=utf-8"})
+        headers = {**self.common_headers(request), **response.headers}
+        h.send_response(response.status)
+        for name, value in headers.items():
+            h.send_header(name, value)
+        h.send_header("Content-Length", str(len(response.body)))
+        h.end_headers()
+        h.wfile.write(response.body)
+
+    @staticmethod
+    def _parse(h: _Handler) -> RecordedRequest:
+        split = urlsplit(h.path)
+        headers = {k.lower(): v for k, v in h.headers.items()}
+        body = b""
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            chunks = []
+            while (size := int(h.rfile.readline().split(b";")[0].strip() or b"0", 16)) > 0:
+                chunks.append(h.rfile.read(size))
+                h.rfile.readline()
+            while h.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            body = b"".join(chunks)
+        elif length := int(headers.get("content-length") or 0):
+            body = h.rfile.read(length)
+        form: dict[str, str] = {}
+        if headers.get("content-type", "").lower().startswith("application/x-www-form-urlencoded"):
+            form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        query = dict(parse_qsl(split.query, keep_blank_values=True))
+        return RecordedRequest(h.command, split.path, query, headers, form, body)

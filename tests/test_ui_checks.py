@@ -1,0 +1,309 @@
+"""Live checks in the UI, with Pilot, against the loopback simulators over real HTTPS.
+
+Forms check before they save, show every step, keep what was typed on failure and point at the
+field; re-checks run in the App's coordinator and outlive the screen that started them.
+"""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Button, Input, RadioButton
+
+from kms_connect.core.azure.devops import RetryPolicy
+from kms_connect.core.config import AzureSettings, OAuthSettings, Settings
+from kms_connect.core.live_check import LiveChecker
+from kms_connect.core.local_store import LocalStore
+from kms_connect.core.models import ConnectionDraft
+from kms_connect.core.simulators.sandbox import CONTOSO_TENANT
+from kms_connect.core.status import Method, Status, StepState
+from kms_connect.ui.app import KmsConnectApp
+from kms_connect.ui.forms.access_token import AccessTokenForm
+from kms_connect.ui.forms.client_secret import ClientSecretForm
+from kms_connect.ui.forms.oauth import OAuthForm
+from kms_connect.ui.modals.connection_details import ConnectionDetailsModal
+from kms_connect.ui.screens.connections import ConnectionsScreen
+from kms_connect.ui.screens.projects import ProjectsScreen
+from kms_connect.ui.widgets.checklist import Checklist
+from ui_helpers import data_lines, fill, message_of, screen_text, settle, static_text, wait_for_screen, wait_until
+
+SIZE = (80, 24)
+
+
+@pytest.fixture
+def sim_app(sandbox, sample, paths):
+    """The real app on a local store, its Azure URLs pointed at the sandbox."""
+    settings = Settings(
+        azure=AzureSettings(authority_host=sandbox.authority_host, devops_url=sandbox.devops_url,
+                            release_url=sandbox.release_url, ca_bundle=sandbox.ca_bundle),
+        oauth=OAuthSettings(client_id=sample[1].oauth_app.client_id),
+    )
+    store = LocalStore(paths, settings)
+
+    def make() -> KmsConnectApp:
+        checker = LiveChecker(settings, app_secret=store.oauth_app_secret, retry=RetryPolicy(backoff=0.01))
+        return KmsConnectApp(paths=paths, settings=settings, backend=store, checker=checker)
+
+    make.store = store  # type: ignore[attr-defined]
+    return make
+
+
+async def project_screen(pilot, store: LocalStore) -> ConnectionsScreen:
+    project = await store.create_project("payments")
+    pilot.app.screen.reload()
+    await settle(pilot)
+    pilot.app.push_screen(ConnectionsScreen(project))
+    screen = await wait_for_screen(pilot, ConnectionsScreen)
+    await settle(pilot)
+    return screen
+
+
+async def open_form(pilot, screen: ConnectionsScreen, form_type, method: Method):
+    from kms_connect.ui.screens.connections import form_class
+
+    assert form_class(method) is form_type
+    screen._method_chosen(method)
+    return await wait_for_screen(pilot, form_type)
+
+
+async def wait_check(pilot, form) -> None:
+    await wait_until(pilot, lambda: form.app.checks.live.get(form.check_key) is not None
+                     and form.app.checks.live[form.check_key].done, "the check to finish", tries=3000)
+    await settle(pilot)
+
+
+def checklist_text(form) -> str:
+    return static_text(form.query_one(Checklist))
+
+
+# --- forms -------------------------------------------------------------------------------------
+async def test_access_token_checked_then_saved(sim_app, sample) -> None:
+    app = sim_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await project_screen(pilot, sim_app.store)
+        form = await open_form(pilot, screen, AccessTokenForm, Method.ACCESS_TOKEN)
+        await fill(pilot, form, "name", "prod")
+        await fill(pilot, form, "access_token", sample[1].pat_ok.token, how="paste")
+        await fill(pilot, form, "org_name", "contoso-dev")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConnectionsScreen), "the form to close", 3000)
+        await settle(pilot)
+        [line] = data_lines(screen.table)
+        assert "✓ Valid" in line and "just now" in line
+        [conn] = await sim_app.store.list_connections(screen.project.id)
+        assert conn.last_check.status is Status.VALID
+        assert [s.state for s in conn.last_check.steps][:6] == [StepState.OK] * 6
+        assert sample[1].pat_ok.token not in sim_app.store.path.read_text()
+
+
+async def test_failed_check_keeps_the_form_points_at_the_field_then_save_anyway(sim_app, sample) -> None:
+    app = sim_app()
+    token = sample[1].pat_expired.token
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await project_screen(pilot, sim_app.store)
+        form = await open_form(pilot, screen, AccessTokenForm, Method.ACCESS_TOKEN)
+        await fill(pilot, form, "name", "old-pat")
+        await fill(pilot, form, "access_token", token, how="paste")
+        await fill(pilot, form, "org_name", "contoso-dev")
+        await pilot.press("ctrl+s")
+        await wait_check(pilot, form)
+        assert app.screen is form
+        text = checklist_text(form)
+        assert "✗ Credentials accepted" in text and "Token expired" in text and "has expired" in text
+        assert message_of(form, "access_token").startswith("✗ Token expired")
+        assert app.focused is form.query_one("#input-access_token", Input)
+        assert form.query_one("#input-name", Input).value == "old-pat"  # nothing typed is lost
+        assert form.query_one("#input-access_token", Input).value == token
+        assert form.query_one("#save-anyway", Button).display
+        shown = screen_text(app)
+        assert "Token expired" in shown and token not in shown
+        assert await sim_app.store.list_connections(screen.project.id) == []
+        await pilot.press("ctrl+o")  # Save anyway
+        await wait_until(pilot, lambda: isinstance(app.screen, ConnectionsScreen), "the form to close", 3000)
+        [conn] = await sim_app.store.list_connections(screen.project.id)
+        assert conn.status is Status.NOT_CHECKED and conn.last_check is None
+
+
+async def test_escape_cancels_a_running_check_then_closes(sim_app, sample, sandbox) -> None:
+    sandbox.devops.latency = 1.0  # long enough to press Escape while it runs
+    app = sim_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await project_screen(pilot, sim_app.store)
+        form = await open_form(pilot, screen, AccessTokenForm, Method.ACCESS_TOKEN)
+        await fill(pilot, form, "name", "slow")
+        await fill(pilot, form, "access_token", sample[1].pat_ok.token, how="paste")
+        await fill(pilot, form, "org_name", "contoso-dev")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: any(s.state is StepState.RUNNING for s in
+                                            app.checks.live[form.check_key].steps.values()), "a running step")
+        await pilot.press("escape")
+        await wait_check(pilot, form)
+        assert app.screen is form  # the first Escape only cancelled
+        assert app.checks.live[form.check_key].status is Status.CANCELLED
+        assert "⊘ Cancelled" in checklist_text(form)
+        assert "cancelled" in static_text(form.query_one("#form-status")).lower()
+        await pilot.press("escape")
+        await wait_for_screen(pilot, ConnectionsScreen)
+        assert await sim_app.store.list_connections(screen.project.id) == []
+
+
+async def test_client_secret_id_pasted_highlights_the_secret(sim_app, sample) -> None:
+    app = sim_app()
+    s = sample[1]
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await project_screen(pilot, sim_app.store)
+        form = await open_form(pilot, screen, ClientSecretForm, Method.CLIENT_SECRET)
+        await fill(pilot, form, "name", "ci")
+        await fill(pilot, form, "tenant_id", CONTOSO_TENANT, how="paste")
+        await fill(pilot, form, "client_id", s.sp_app.client_id, how="paste")
+        await fill(pilot, form, "client_secret", s.sp_app.secrets[0].id, how="paste")
+        await fill(pilot, form, "org_name", "contoso-dev")
+        await pilot.press("ctrl+s")
+        await wait_check(pilot, form)
+        text = checklist_text(form)
+        assert "Secret ID pasted, not the Value (AADSTS7000215)" in text and "Trace ID" in text
+        assert message_of(form, "client_secret").startswith("✗ Secret ID pasted")
+        # Fix it and submit again: checked, saved, closed.
+        secret = form.query_one("#input-client_secret", Input)
+        secret.value = s.sp_secret
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConnectionsScreen), "the form to close", 3000)
+        await settle(pilot)
+        assert "✓ Valid" in data_lines(screen.table)[0]
+
+
+# --- OAuth -------------------------------------------------------------------------------------
+async def test_oauth_device_code_pending_to_saved(sim_app, sample, sandbox) -> None:
+    world, s = sample
+    app = sim_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await project_screen(pilot, sim_app.store)
+        form = await open_form(pilot, screen, OAuthForm, Method.OAUTH)
+        assert form.query_one("#mode-device", RadioButton).value  # no display here: device code first
+        await fill(pilot, form, "name", "alice-oauth")
+        await fill(pilot, form, "tenant_id", "contoso.onmicrosoft.com")
+        await fill(pilot, form, "org_name", "contoso-dev")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: bool(form.query("#user-code")), "the device code", 3000)
+        await pilot.pause()
+        [flow] = world.pending_device_flows()
+        shown = screen_text(app)
+        assert " ".join(flow.user_code) in shown and "/devicelogin" in shown and "expires in" in shown
+        assert "▀" in shown or "▄" in shown  # the QR code
+        world.set_device_flow(flow.user_code, "approved", s.alice.upn)
+        await wait_until(pilot, lambda: isinstance(app.screen, ConnectionsScreen), "the save", 3000)
+        await settle(pilot)
+        [conn] = await sim_app.store.list_connections(screen.project.id)
+        assert conn.status is Status.VALID and conn.secrets.keys() == {"token_cache"}
+        assert "refresh" not in sim_app.store.path.read_text().lower()
+        # Later re-checks refresh silently from the kept sign-in.
+        await pilot.press("v")
+        await wait_until(pilot, lambda: app.checks.live.get(conn.id) is not None and app.checks.live[conn.id].done,
+                         "the re-check", 3000)
+        assert app.checks.live[conn.id].status is Status.VALID
+
+
+async def test_closing_the_form_cancels_the_device_poll(sim_app, sample) -> None:
+    app = sim_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await project_screen(pilot, sim_app.store)
+        form = await open_form(pilot, screen, OAuthForm, Method.OAUTH)
+        await fill(pilot, form, "name", "x")
+        await fill(pilot, form, "tenant_id", CONTOSO_TENANT, how="paste")
+        await fill(pilot, form, "org_name", "contoso-dev")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: form.device is not None and bool(form.query("#user-code")), "the code", 3000)
+        sign = form.device
+        await pilot.press("escape")  # cancels the sign-in, back to the fields
+        assert sign.cancelled and form.device is None
+        assert form.query_one("#input-name", Input).value == "x"
+        await pilot.press("escape")
+        await wait_for_screen(pilot, ConnectionsScreen)
+        workers = [w for w in app.workers if w.group == "oauth-signin"]
+        await app.workers.wait_for_complete(workers)  # returns: the poll stopped (msal checks each second)
+
+
+async def test_oauth_redirect_paste_back(sim_app, sample, sim_http) -> None:
+    app = sim_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await project_screen(pilot, sim_app.store)
+        form = await open_form(pilot, screen, OAuthForm, Method.OAUTH)
+        form.query_one("#mode-redirect", RadioButton).value = True
+        await fill(pilot, form, "name", "redirect")
+        await fill(pilot, form, "tenant_id", CONTOSO_TENANT, how="paste")
+        await fill(pilot, form, "org_name", "contoso-dev")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: bool(form.query("#field-pasted")), "the paste field", 3000)
+        url = form.redirect.auth_uri
+        assert url in screen_text(app).replace("\n", "").replace(" ", "") or static_text(form.query_one("#auth-url")) == url
+        landed = sim_http.get(url).headers["location"]
+        # A pasted address from elsewhere (wrong state) is explained, and the field keeps it.
+        bad = landed.replace("state=", "state=x")
+        await fill(pilot, form, "pasted", bad, how="paste")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "state mismatch" in message_of(form, "pasted"), "the state message", 3000)
+        form.query_one("#input-pasted", Input).value = landed
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConnectionsScreen), "the save", 3000)
+        [conn] = await sim_app.store.list_connections(screen.project.id)
+        assert conn.status is Status.VALID
+
+
+# --- re-checks in the coordinator --------------------------------------------------------------
+async def stored(store: LocalStore, project_id: str, name: str, pat: str) -> str:
+    from pydantic import SecretStr
+
+    draft = ConnectionDraft(name=name, method=Method.ACCESS_TOKEN, org_name="contoso-dev",
+                            secrets={"access_token": SecretStr(pat)})
+    return (await store.create_connection(project_id, draft)).id
+
+
+async def test_recheck_all_outlives_the_screen_and_updates_rows(sim_app, sample, sandbox) -> None:
+    s = sample[1]
+    app = sim_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await project_screen(pilot, sim_app.store)
+        good = await stored(sim_app.store, screen.project.id, "good", s.pat_ok.token)
+        bad = await stored(sim_app.store, screen.project.id, "expired", s.pat_expired.token)
+        screen.reload()
+        await settle(pilot)
+        assert all("– Not checked" in line for line in data_lines(screen.table))
+        sandbox.devops.latency = 0.3
+        await pilot.press("V")
+        await wait_until(pilot, lambda: "… Checking" in "".join(data_lines(screen.table)), "live status")
+        await pilot.press("escape")  # leave while they run: they must go on
+        await wait_for_screen(pilot, ProjectsScreen)
+        await wait_until(pilot, lambda: app.checks.running_count() == 0, "the checks", 3000)
+        conns = {c.id: c for c in await sim_app.store.list_connections(screen.project.id)}
+        assert conns[good].status is Status.VALID and conns[bad].status is Status.FAILED
+        # Back on the screen: the rows show the stored results; details show the steps.
+        pilot.app.push_screen(ConnectionsScreen(screen.project))
+        again = await wait_for_screen(pilot, ConnectionsScreen)
+        await settle(pilot)
+        lines = data_lines(again.table)
+        assert "✗ Failed" in lines[0] and "✓ Valid" in lines[1]
+        await pilot.press("enter")
+        details = await wait_for_screen(pilot, ConnectionDetailsModal)
+        text = screen_text(app)
+        assert "Last check" in text and "Token expired" in text
+        assert details.connection.id == bad
+
+
+async def test_recheck_one_row_cancels_only_its_previous_run(sim_app, sample, sandbox) -> None:
+    s = sample[1]
+    app = sim_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await project_screen(pilot, sim_app.store)
+        first = await stored(sim_app.store, screen.project.id, "a-first", s.pat_ok.token)
+        second = await stored(sim_app.store, screen.project.id, "b-second", s.pat_ok.token)
+        screen.reload()
+        await settle(pilot)
+        sandbox.devops.latency = 0.5
+        await pilot.press("V")
+        await wait_until(pilot, lambda: not app.checks.live[first].queued, "the first check to start")
+        runs = list(app.workers)
+        await pilot.press("v")  # cursor is on a-first: re-check it again
+        await wait_until(pilot, lambda: app.checks.running_count() == 0, "the checks", 3000)
+        cancelled = [w for w in runs if w.group == f"check:{first}" and w.is_cancelled]
+        assert cancelled, "the earlier run of the same row was not cancelled"
+        assert not any(w.is_cancelled for w in runs if w.group == f"check:{second}")
+        assert app.checks.live[first].status is Status.VALID and app.checks.live[second].status is Status.VALID
