@@ -434,3 +434,40 @@ def test_redirect_uri_not_registered_is_explained(sandbox, sample, sim_http) -> 
     assert page.status_code == 400 and "AADSTS50011" in page.text
     problem = entra_problem({"error": "invalid_request", "error_description": page.text[:400]})
     assert problem.result == "Redirect URI not registered (AADSTS50011)"
+
+
+# --- secrets stay out of the debug log ---------------------------------------------------------
+async def test_debug_log_of_checks_and_sign_ins_holds_no_secret(sandbox, sample, sim_http, tmp_path) -> None:
+    import logging
+
+    from kms_connect.core.redact import setup_debug_log
+
+    world, s = sample
+    path = tmp_path / "debug.log"
+    setup_debug_log(path)
+    try:
+        sign = device_token(sandbox, sample)
+        world.set_device_flow(sign.user_code, "approved", s.alice.upn)
+        token = sign.wait()
+        redirect = entra.start_redirect(entra_config(sandbox), s.oauth_app.client_id, CONTOSO_TENANT,
+                                        "http://localhost", None)
+        landed = browser(sim_http, redirect.auth_uri)
+        code_token = redirect.complete(landed)
+        await run(sandbox, method=Method.OAUTH, tenant_id=CONTOSO_TENANT, token_cache=token.cache_blob)
+        await run(sandbox, method=Method.ACCESS_TOKEN, access_token=s.pat_ok.token)
+        await run(sandbox, **sp(sample))
+        # A careless log line of the whole Entra answer: still redacted.
+        logging.getLogger("kms_connect.test").debug("token answer %s", code_token.access_token.get_secret_value())
+    finally:
+        logger = logging.getLogger("kms_connect")
+        for handler in list(logger.handlers):
+            if isinstance(handler, logging.FileHandler):
+                logger.removeHandler(handler)
+                handler.close()
+    text = path.read_text()
+    assert "check contoso-dev/credentials: ok" in text  # the log has the checks...
+    refresh = list(sandbox.entra.refresh_tokens)
+    code = dict(p.split("=", 1) for p in landed.split("?", 1)[1].split("&"))["code"]
+    for secret in [s.pat_ok.token, s.sp_secret, token.access_token.get_secret_value(),
+                   code_token.access_token.get_secret_value(), code, *refresh]:
+        assert secret not in text  # ...and none of the secrets

@@ -272,7 +272,7 @@ async def test_recheck_all_outlives_the_screen_and_updates_rows(sim_app, sample,
         await wait_until(pilot, lambda: "… Checking" in "".join(data_lines(screen.table)), "live status")
         await pilot.press("escape")  # leave while they run: they must go on
         await wait_for_screen(pilot, ProjectsScreen)
-        await wait_until(pilot, lambda: app.checks.running_count() == 0, "the checks", 3000)
+        await wait_until(pilot, lambda: app.checks.idle(), "the checks", 3000)
         conns = {c.id: c for c in await sim_app.store.list_connections(screen.project.id)}
         assert conns[good].status is Status.VALID and conns[bad].status is Status.FAILED
         # Back on the screen: the rows show the stored results; details show the steps.
@@ -302,7 +302,7 @@ async def test_recheck_one_row_cancels_only_its_previous_run(sim_app, sample, sa
         await wait_until(pilot, lambda: not app.checks.live[first].queued, "the first check to start")
         runs = list(app.workers)
         await pilot.press("v")  # cursor is on a-first: re-check it again
-        await wait_until(pilot, lambda: app.checks.running_count() == 0, "the checks", 3000)
+        await wait_until(pilot, lambda: app.checks.idle(), "the checks", 3000)
         cancelled = [w for w in runs if w.group == f"check:{first}" and w.is_cancelled]
         assert cancelled, "the earlier run of the same row was not cancelled"
         assert not any(w.is_cancelled for w in runs if w.group == f"check:{second}")

@@ -658,9 +658,21 @@ async def test_picker_oauth_unavailable_digit_marks_the_refusal(make_app, store)
         assert prereq.has_class("-refused")
 
 
-async def test_picker_oauth_available_opens_oauth_form_that_saves_nothing(make_app, store, oauth_env) -> None:
+async def test_picker_oauth_available_opens_oauth_form_and_explains_an_unreachable_entra(paths, oauth_env) -> None:
+    import socket
+
+    from kms_connect.core.checks import NoLiveChecks
+    from kms_connect.core.config import AzureSettings, Settings
+    from kms_connect.core.local_store import LocalStore
+    from kms_connect.ui.app import KmsConnectApp
+
+    with socket.socket() as sock:  # a port nobody listens on: Entra ID is unreachable
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = Settings(azure=AzureSettings(authority_host=f"https://127.0.0.1:{port}"))
+    store = LocalStore(paths, settings)
     project = await store.create_project("Payments")
-    app = make_app()
+    app = KmsConnectApp(paths=paths, settings=settings, backend=store, checker=NoLiveChecks())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await open_project(pilot, "Payments")
@@ -676,10 +688,12 @@ async def test_picker_oauth_available_opens_oauth_form_that_saves_nothing(make_a
         await fill(pilot, form, "tenant_id", "contoso.onmicrosoft.com", how="paste")
         await fill(pilot, form, "org_name", "contoso", how="paste")
         await submit_form(pilot, form, "ctrl+s")
-        assert app.screen is form  # still open
+        assert app.screen is form  # still open, with everything typed
         status = static_text(form.query_one("#form-status", Static))
-        assert status.startswith("ℹ The fields are valid.")
-        assert "arrives with live checks in the next release, so nothing was saved" in status
+        assert status.startswith("✗ Sign-in failed · Entra ID: connection refused.")
+        assert "[azure] authority_host" in status
+        assert form.query_one("#input-tenant_id", Input).value == "contoso.onmicrosoft.com"
+        assert form.query_one("#fields").display
         assert await store.list_connections(project.id) == []
 
 

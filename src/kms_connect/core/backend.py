@@ -63,6 +63,16 @@ class Backend(ABC):
     @abstractmethod
     async def record_check(self, connection_id: str, result: CheckResult) -> Connection: ...
 
+    async def record_checks(self, results: dict[str, CheckResult]) -> None:
+        """Record many results at once (a `V` run); connections deleted meanwhile are skipped."""
+        from kms_connect.core.errors import NotFoundError
+
+        for connection_id, result in results.items():
+            try:
+                await self.record_check(connection_id, result)
+            except NotFoundError:
+                pass
+
     @abstractmethod
     async def oauth_availability(self) -> OAuthAvailability: ...
 

@@ -9,6 +9,7 @@ explanation and its duration, through `listener`, as it happens.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from kms_connect.core.status import Method, Status, StepState
 from kms_connect.core.validation import is_guid
 
 Listener = Callable[[CheckStep], None]
+log = logging.getLogger(__name__)
 
 TITLES = {
     "token": "Entra ID token",
@@ -65,15 +67,32 @@ class CheckRun:
 
 
 class LiveChecker:
-    """Runs checks. One instance serves the whole app; each run has its own HTTP client."""
+    """Runs checks. One instance serves the whole app, with one pooled HTTP client per event loop."""
 
     def __init__(self, settings: Settings, *, app_secret: Callable[[], str | None] = lambda: None,
                  retry: RetryPolicy = RetryPolicy(), timeout: Any = None) -> None:
         self.settings = settings
         self.timeout = timeout  # httpx.Timeout; None: core/http's defaults
+        self._http: Any = None  # one pooled client: re-checks reuse its TLS connections
+        self._http_loop: Any = None
         self.entra = EntraConfig(settings.azure.authority_host, settings.azure.ca_bundle)
         self.app_secret = app_secret
         self.retry = retry
+
+    def http(self) -> Any:
+        """The shared AsyncClient of the running event loop (made on first use)."""
+        from kms_connect.core.http import async_client
+
+        loop = asyncio.get_running_loop()
+        if self._http is None or self._http_loop is not loop or self._http.is_closed:
+            self._http = async_client(self.settings.azure.ca_bundle, self.timeout)
+            self._http_loop = loop
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None and self._http_loop is asyncio.get_running_loop():
+            await self._http.aclose()
+        self._http = None
 
     async def check(self, draft: ConnectionDraft) -> CheckResult:
         """The Checker protocol used by check_then_save."""
@@ -119,6 +138,7 @@ class _Run:
             raise
         self.emit(key, state=state, result=result, explanation=explanation, field=field,
                   duration_ms=round((time.perf_counter() - start) * 1000))
+        log.debug("check %s/%s: %s %s · %s", self.t.org_name, key, state.value, result, explanation)
         return state in (StepState.OK, StepState.WARNING)
 
     def skip(self, keys: tuple[str, ...], why: str) -> None:
@@ -127,14 +147,11 @@ class _Run:
                 self.emit(key, state=StepState.SKIPPED, result=why)
 
     async def go(self) -> CheckRun:
-        from kms_connect.core.http import async_client
-
         started = time.perf_counter()
         for key in self.steps:
             self.emit(key)
         try:
-            async with async_client(self.c.settings.azure.ca_bundle, self.c.timeout) as http:
-                await self._checks(http)
+            await self._checks(self.c.http())
         except asyncio.CancelledError:
             for step in self.steps.values():
                 if not step.state.done:

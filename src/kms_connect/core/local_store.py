@@ -273,6 +273,15 @@ class LocalStore(Backend):
 
         return await asyncio.to_thread(self._change, record)
 
+    async def record_checks(self, results: dict[str, CheckResult]) -> None:
+        # One read-modify-write for the whole batch: 50 results are one file write, not 50.
+        def record(data: StoreData) -> None:
+            for conn in data.connections:
+                if conn.id in results:
+                    conn.last_check = results[conn.id]
+
+        await asyncio.to_thread(self._change, record)
+
     async def oauth_availability(self) -> OAuthAvailability:
         return await asyncio.to_thread(self.oauth_availability_sync)
 

@@ -97,6 +97,9 @@ class KmsConnectApp(App[None]):
             if isinstance(screen, ProjectsScreen):
                 screen.reload()
 
+    def on_unmount(self) -> None:
+        self.checks.shutdown()
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.name == "load-backend" and event.state is WorkerState.ERROR:
             self.load_error = describe(event.worker.error or RuntimeError("unknown"))

@@ -18,16 +18,20 @@ from pydantic import SecretStr
 from textual.signal import Signal
 from textual.worker import Worker
 
+from kms_connect.core.background_loop import BackgroundLoop
 from kms_connect.core.models import CheckResult, CheckStep
 from kms_connect.core.status import Status
 from kms_connect.ui.errors import describe
+
+BATCH_WINDOW = 0.05  # seconds a finished result waits for others to share its store write
+WRITE_INTERVAL = 0.5  # at most two store writes a second during a big re-check
 
 if TYPE_CHECKING:
     from textual.app import App
     from textual.dom import DOMNode
 
     from kms_connect.core.backend import Backend
-    from kms_connect.core.live_check import CheckTarget
+    from kms_connect.core.live_check import CheckRun, CheckTarget
     from kms_connect.core.models import Connection
 
 
@@ -56,6 +60,13 @@ class CheckCoordinator:
         self.live: dict[str, LiveCheck] = {}
         self.concurrency = max(1, concurrency)
         self._slots: asyncio.Semaphore | None = None
+        # The checks' HTTP runs on its own loop and thread, so answers never queue up in front of
+        # key presses (see core/background_loop).
+        self.network = BackgroundLoop()
+        self._batch: dict[str, CheckResult] = {}
+        self._flush: asyncio.Future[None] | None = None
+        self._last_write = 0.0
+        self.writing = 0  # results waiting for (or in) a store write
 
     @property
     def slots(self) -> asyncio.Semaphore:
@@ -105,12 +116,29 @@ class CheckCoordinator:
         self.updates.publish(live)
 
     def _listener(self, live: LiveCheck) -> Callable[[CheckStep], None]:
+        loop = asyncio.get_running_loop()
+
         def on_step(step: CheckStep) -> None:
-            if self.live.get(live.key) is live:  # a newer run replaced this one: stay quiet
+            if self.live.get(live.key) is live and not live.done:  # replaced or finished: stay quiet
                 live.steps[step.key] = step
                 self._publish(live)
 
-        return on_step
+        # Called on the network thread: hand each step to the UI loop without waiting for it.
+        return lambda step: loop.call_soon_threadsafe(on_step, step)
+
+    async def _checked(self, target: CheckTarget, live: LiveCheck) -> CheckRun:
+        return await self.network.run(self.app.checker.run(target, self._listener(live)))  # type: ignore[attr-defined]
+
+    def shutdown(self) -> None:
+        """Stop the network thread (app exit); running checks are cancelled with it."""
+        checker = getattr(self.app, "checker", None)
+        close = getattr(checker, "aclose", None)
+        if close is not None and self.network._loop is not None:
+            try:
+                self.network.submit(close()).result(5)
+            except Exception:  # closing sockets at exit: nothing left to tell anyone
+                pass
+        self.network.stop()
 
     def _finish(self, live: LiveCheck, result: CheckResult) -> CheckResult:
         live.result, live.status, live.queued = result, result.status, False
@@ -124,7 +152,7 @@ class CheckCoordinator:
             async with self.slots:
                 live.queued = False
                 self._publish(live)
-                run = await self.app.checker.run(target, self._listener(live))  # type: ignore[attr-defined]
+                run = await self._checked(target, live)
                 live.token_cache = run.token_cache
                 return self._finish(live, run.result)
         except asyncio.CancelledError:
@@ -147,19 +175,55 @@ class CheckCoordinator:
                 except SecretError as exc:
                     return self._finish(live, CheckResult(status=Status.NOT_CHECKABLE,
                                                           summary=f"Cannot re-check: {exc}"))
-                run = await self.app.checker.run(CheckTarget.of(conn, secrets),  # type: ignore[attr-defined]
-                                                 self._listener(live))
-                if run.token_cache is not None:
-                    await backend.update_secret(conn.id, "token_cache", run.token_cache)
-                if run.result.checked_at is not None:
-                    await backend.record_check(conn.id, run.result)
-                    live.saved = True
-                return self._finish(live, run.result)
+                run = await self._checked(CheckTarget.of(conn, secrets), live)
+            # Outside the slot: the network is done, the store write should not hold up the next check.
+            # The result shows at once; "Last checked" follows when the store has it.
+            if run.token_cache is not None:
+                await backend.update_secret(conn.id, "token_cache", run.token_cache)
+            self._finish(live, run.result)
+            if run.result.checked_at is not None:
+                self.writing += 1
+                try:
+                    await self._record(backend, conn.id, run.result)
+                finally:
+                    self.writing -= 1
+                live.saved = True
+                if self.live.get(live.key) is live:
+                    self._publish(live)
+            return run.result
         except asyncio.CancelledError:
             self._cancelled(live)
             raise
         except Exception as exc:
             return self._finish(live, CheckResult(status=Status.FAILED, summary=f"The check failed: {describe(exc)}"))
+
+    def idle(self) -> bool:
+        """No check running and every result written."""
+        return self.running_count() == 0 and self.writing == 0
+
+    async def _record(self, backend: Backend, connection_id: str, result: CheckResult) -> None:
+        """Results share store writes, one at a time and at most every WRITE_INTERVAL.
+
+        The local store rewrites (and re-parses) its whole file on every change: one write per
+        result would keep a CPU busy for a big `V` run and slow everything else down.
+        """
+        self._batch[connection_id] = result
+        if self._flush is None:
+            self._flush = asyncio.ensure_future(self._write_batch(backend))
+        await asyncio.shield(self._flush)
+
+    async def _write_batch(self, backend: Backend) -> None:
+        wait = self._last_write + WRITE_INTERVAL - time.monotonic()
+        await asyncio.sleep(max(BATCH_WINDOW, wait))
+        batch, self._batch = self._batch, {}
+        try:
+            await backend.record_checks(batch)
+        finally:
+            self._last_write = time.monotonic()
+            # Results that came in during the write start the next batch (after this one: no overlap).
+            self._flush = asyncio.ensure_future(self._write_batch(backend)) if self._batch else None
+            if self._flush is not None:
+                await asyncio.shield(self._flush)
 
     def _cancelled(self, live: LiveCheck) -> None:
         from kms_connect.core.live_check import cancelled_result

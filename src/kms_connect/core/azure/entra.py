@@ -147,7 +147,8 @@ def _token(result: dict[str, Any] | None, http: _RecordingClient, *, secret_type
     if "access_token" not in result:
         raise ProblemError(entra_problem(result, secret_typed=secret_typed))
     access = result["access_token"]
-    register_secret(access)
+    for key in ("access_token", "refresh_token", "id_token"):
+        register_secret(result.get(key))
     blob = None
     if cache is not None and meta is not None and cache.has_state_changed:
         blob = SecretStr(json.dumps({**meta, "v": CACHE_VERSION, "msal": cache.serialize()}))

@@ -79,6 +79,9 @@ class _Fault:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive; every answer carries Content-Length
+    # Headers and body go out in separate writes; with Nagle on, the client's delayed ACK adds
+    # ~40 ms to every answer, which would swamp any injected latency.
+    disable_nagle_algorithm = True
     server_version, sys_version = "kms-connect-simulator", ""
     timeout = IDLE_TIMEOUT
     server: _TlsServer
@@ -94,6 +97,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _TlsServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops the SYNs of a burst of new connections (a `V`
+    # re-check opens dozens at once); each dropped SYN costs the client a 1 s retransmit.
+    request_queue_size = 128
     block_on_close = False  # stop() closes live connections and joins the threads itself
 
     def __init__(self, sim: SimServer, context: ssl.SSLContext) -> None:

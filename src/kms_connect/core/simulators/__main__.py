@@ -1,0 +1,50 @@
+"""Run the simulators on their own: `python -m kms_connect.core.simulators [--latency MS] [DIR]`.
+
+Prints one JSON line (URLs, the CA bundle, an `[azure]` config table and the sample's simulated
+credentials), then serves until stdin closes or the process is stopped. Benchmarks run them in
+their own process so the simulators' CPU does not compete with the app's; the same line lets an
+operator point kms-connect at them by hand (`--auto-approve` approves device codes by itself).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from kms_connect.core.simulators.sandbox import Sandbox
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kms_connect.core.simulators")
+    parser.add_argument("directory", nargs="?", type=Path, help="where the throwaway CA goes (default: a temp dir)")
+    parser.add_argument("--latency", type=float, default=0.0, help="ms added to every answer")
+    parser.add_argument("--auto-approve", action="store_true", help="device codes approve themselves")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp, Sandbox(args.directory or Path(tmp)) as box:
+        box.latency = args.latency / 1000
+        sample = box.sample
+        assert sample is not None
+        if args.auto_approve:
+            box.world.auto_approve_after = 2
+        info = {
+            "authority_host": box.authority_host, "devops_url": box.devops_url, "release_url": box.release_url,
+            "ca_bundle": str(box.ca_bundle), "config_toml": box.config_toml(),
+            "org": sample.org.name, "tenant_id": sample.tenant.id, "tenant_domain": sample.tenant.domains[0],
+            "oauth_client_id": sample.oauth_app.client_id,
+            "sp_client_id": sample.sp_app.client_id, "sp_secret": sample.sp_secret,
+            "pat_ok": sample.pat_ok.token, "pat_expired": sample.pat_expired.token,
+            "pat_no_release": sample.pat_no_release.token,
+        }
+        print(json.dumps(info), flush=True)
+        try:
+            sys.stdin.read()  # serve until the parent closes our stdin
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
