@@ -218,3 +218,43 @@ def test_confirm_delete_connection(snap_compare, snap_app, seeded, size) -> None
 def test_help_connections(snap_compare, snap_app, seeded, size) -> None:
     assert snap_compare(snap_app(), terminal_size=size, run_before=steps(
         open_payments, press("question_mark"), wait_for(HelpScreen)))
+
+
+# --- live checks -------------------------------------------------------------------------------
+def show_failed_check(pilot: Pilot) -> Awaitable[None]:
+    """The form as it looks after the live check failed (a fixed result: no timing, no random IDs)."""
+
+    async def run() -> None:
+        from kms_connect.ui.check_coordinator import LiveCheck
+        from ui_helpers import expired_pat_result
+
+        form = pilot.app.screen
+        assert isinstance(form, AccessTokenForm)
+        result = expired_pat_result()
+        form.draft = form.validated_draft()
+        form.start_check_view()
+        live = LiveCheck(form.check_key, status=result.status, steps={s.key: s for s in result.steps},
+                         result=result, queued=False)
+        form._on_live(live)
+        await pilot.pause()
+
+    return run()
+
+
+@SIZES
+def test_form_after_a_failed_check(snap_compare, snap_app, seeded, size) -> None:
+    assert snap_compare(snap_app(), terminal_size=size, run_before=steps(
+        open_payments, open_picker, pick("2", AccessTokenForm), fill("name", "legacy"),
+        fill("access_token", "expired0pat0value0abcdefghijklmnopqrstuvwxyz01234567"), fill("org_name", "fabrikam"),
+        show_failed_check))
+
+
+@SIZES
+def test_details_with_last_check_steps(snap_compare, snap_app, seeded, size) -> None:
+    async def to_legacy(pilot: Pilot) -> None:
+        screen = pilot.app.screen
+        assert isinstance(screen, ConnectionsScreen)
+        assert screen.table.move_cursor_to_key(seeded["legacy-vsts"])
+
+    assert snap_compare(snap_app(), terminal_size=size, run_before=steps(
+        open_payments, to_legacy, press("enter"), wait_for(ConnectionDetailsModal)))

@@ -72,7 +72,7 @@ async def wait_check(pilot, form) -> None:
 
 
 def checklist_text(form) -> str:
-    return static_text(form.query_one(Checklist))
+    return form.query_one(Checklist).plain_text()
 
 
 # --- forms -------------------------------------------------------------------------------------

@@ -139,6 +139,33 @@ def notices(app: App) -> list[str]:
     return [f"{n.title}: {n.message}" if n.title else n.message for n in app._notifications]
 
 
+# --- fixed check results (snapshots and screenshots must not depend on timing or random IDs) ----
+def expired_pat_result():  # type: ignore[no-untyped-def]
+    """What the live check says about an expired PAT, with fixed durations."""
+    from kms_connect.core.live_check import TITLES, WRITE_NOTE
+    from kms_connect.core.models import CheckResult, CheckStep
+    from kms_connect.core.status import Status, StepState
+
+    def step(key: str, state: StepState, result: str, explanation: str = "", ms: int | None = None,
+             field: str | None = None) -> CheckStep:
+        return CheckStep(key=key, title=TITLES[key], state=state, result=result, explanation=explanation,
+                         duration_ms=ms, field=field)
+
+    steps = [
+        step("org", StepState.OK, "fabrikam is reachable (tenant c0a75050-1d2e-4f60-8a9b-5e6f7a8b9c01)", ms=112),
+        step("credentials", StepState.FAILED, "Token expired", "This personal access token has expired. Create a "
+             "new one (User settings → Personal access tokens) and paste it here. (ActivityId 5d1c…)", 118,
+             "access_token"),
+        step("projects", StepState.SKIPPED, "Not run: the credentials were not accepted"),
+        step("variablegroups", StepState.SKIPPED, "Not run: needs a readable project"),
+        step("serviceendpoints", StepState.SKIPPED, "Not run: needs a readable project"),
+        step("release", StepState.SKIPPED, "Not run: needs a readable project"),
+        step("write", StepState.SKIPPED, "Not proven (read-only checks)", WRITE_NOTE),
+    ]
+    return CheckResult(status=Status.FAILED, checked_at=FIXED, summary="Credentials accepted: Token expired",
+                       steps=steps, duration_ms=131)
+
+
 # --- seeded store --------------------------------------------------------------------------------
 
 PROJECT_IDS = {
@@ -175,8 +202,7 @@ def seed_store(paths: Paths, keyring_data: dict[tuple[str, str], str] | None = N
             {"id": "10000000-0000-4000-8000-000000000003", "project_id": pay, "name": "legacy-vsts",
              "description": "", "app": "azure-devops", "method": "access-token", "org_name": "fabrikam",
              "secrets": {"access_token": "keyring"},
-             "last_check": {"status": "failed", "checked_at": FIXED,
-                            "summary": "Azure DevOps rejected the token (401)."},
+             "last_check": expired_pat_result().model_dump(mode="python", exclude_none=True),
              "created_at": FIXED, "updated_at": FIXED},
             {"id": "10000000-0000-4000-8000-000000000004", "project_id": PROJECT_IDS["Data Lake"],
              "name": "lake-sync", "description": "", "app": "azure-devops", "method": "access-token",

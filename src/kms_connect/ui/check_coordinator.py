@@ -107,7 +107,7 @@ class CheckCoordinator:
         return self._start(conn.id, self._run_stored(key=conn.id, backend=backend, conn=conn))
 
     def _start(self, key: str, coro: object) -> Worker[CheckResult | None]:
-        self.live[key] = LiveCheck(key)
+        self.live[key] = LiveCheck(key, queued=self.slots.locked())  # "waiting" only when it must wait
         self._publish(self.live[key])
         return self.app.run_worker(coro, group=_group(key), exclusive=True, exit_on_error=False,
                                    name=f"check {key}")  # type: ignore[arg-type]

@@ -109,11 +109,12 @@ class ConnectionForm(ModalScreen["Connection | None"]):
             with Horizontal(classes="buttons", id="buttons-row"):
                 yield Static(self.KEYS, classes="form-keys", id="form-keys")
                 yield Button("Save anyway", id="save-anyway", compact=True)
-                label = "Reconnect to Azure" if self.existing else "Connect to Azure"
+                label = self.SUBMIT_LABEL or ("Reconnect to Azure" if self.existing else "Connect to Azure")
                 yield Button(label, variant="primary", id="submit", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
 
     KEYS = "^s connect · ^r show · esc cancel"
+    SUBMIT_LABEL = ""
 
     def compose_extra(self) -> ComposeResult:
         """Method forms add widgets between the fields and the checklist (the OAuth sign-in)."""
@@ -279,16 +280,23 @@ class ConnectionForm(ModalScreen["Connection | None"]):
         """Run the live check in the App's coordinator; the form only shows it."""
         from kms_connect.core.live_check import CheckTarget
 
-        self.draft, self.failed_check = draft, None
+        self.draft = draft
+        self.start_check_view()
+        self.app.checks.check(self.check_key, CheckTarget.of(draft, draft.secrets))
+
+    def start_check_view(self) -> None:
+        """Fields locked, checklist shown: what the form looks like while its check runs."""
+        self.failed_check = None
         self.query_one("#save-anyway").display = False
+        self.query_one("#form-keys").display = True
         self.query_one("#submit", Button).disabled = True
         self.query_one("#fields").disabled = True  # what is checked is what gets saved
+        self.query_one("#fields").display = False  # room for the checklist; back if the check fails
         if self.INTRO:
             self.query_one("#intro").display = False
         self.query_one("#check-scroll").display = True
         self.query_one(Checklist).reset("… Checking with Azure · Esc cancels")
         self.status("")
-        self.app.checks.check(self.check_key, CheckTarget.of(draft, draft.secrets))
 
     def _on_live(self, live: LiveCheck) -> None:
         if live.key != self.check_key or not self.is_mounted:
@@ -310,6 +318,7 @@ class ConnectionForm(ModalScreen["Connection | None"]):
         result = live.result
         assert result is not None and self.draft is not None
         self.query_one("#fields").disabled = False
+        self.query_one("#fields").display = True
         self.query_one("#submit", Button).disabled = False
         if live.token_cache is not None and "token_cache" in self.draft.secrets:
             self.draft.secrets["token_cache"] = live.token_cache  # keep the refreshed sign-in
@@ -319,6 +328,7 @@ class ConnectionForm(ModalScreen["Connection | None"]):
             return
         self.failed_check = result
         self.query_one("#save-anyway").display = True
+        self.query_one("#form-keys").display = False  # the status line names the keys now
         step = result.failing_step()
         if result.status is Status.CANCELLED:
             self.status("⊘ Check cancelled; nothing was saved. ^s checks again, ^o saves without a check, Esc closes.")

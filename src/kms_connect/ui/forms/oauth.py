@@ -17,7 +17,7 @@ from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Button, Input, RadioButton, RadioSet
+from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 
 from kms_connect.core.status import Method
 from kms_connect.ui.forms.base import ORG, ConnectionForm
@@ -40,6 +40,7 @@ class OAuthForm(ConnectionForm):
     TENANT_ALLOWS_DOMAIN = True
     INTRO = "Sign in with a Microsoft Entra ID account; no browser is needed on this box."
     KEYS = "^s sign in · esc cancel"
+    SUBMIT_LABEL = "Sign in"
     BINDINGS = [
         Binding("ctrl+y", "copy", "Copy code / URL", show=False, id="oauth.copy"),
         Binding("ctrl+t", "save_url", "Save URL to a file", show=False, id="oauth.save_url"),
@@ -54,9 +55,11 @@ class OAuthForm(ConnectionForm):
 
     def compose_extra(self) -> ComposeResult:
         with Horizontal(classes="mode-row", id="mode-row"):
-            with RadioSet(id="mode"):
-                yield RadioButton("Device code", value=not has_display(), id="mode-device")
-                yield RadioButton("Browser redirect (paste back)", value=has_display(), id="mode-redirect")
+            yield Static("Sign in with", classes="field-label mode-label")
+            with RadioSet(id="mode", compact=True):
+                yield RadioButton("Device code", value=not has_display(), id="mode-device", compact=True)
+                yield RadioButton("Browser redirect (paste back)", value=has_display(), id="mode-redirect",
+                                  compact=True)
         yield Horizontal(id="signin")
 
     def on_mount(self) -> None:

@@ -44,7 +44,7 @@ class ConnectionDetailsModal(ModalScreen[str | None]):
             ("Project", self.project.name),
             ("App", APP_LABEL),
             ("Method", c.method.label),
-            ("Organization", f"{c.org_name}  (https://dev.azure.com/{c.org_name})"),
+            ("Organization", f"{c.org_name}  ({self._devops_url()}/{c.org_name})"),
         ]
         if c.tenant_id:
             rows.append(("Tenant ID", c.tenant_id))
@@ -70,6 +70,10 @@ class ConnectionDetailsModal(ModalScreen[str | None]):
                     yield Static(Text("Last check", style="bold"), classes="details-heading")
                     yield Static(step_lines(c.last_check.steps), classes="details-steps")
             yield Static("e edit · c replace credentials · v check · Esc closes", classes="dialog-hint")
+
+    def _devops_url(self) -> str:
+        settings = getattr(self.app, "settings", None)
+        return settings.azure.devops_url if settings is not None else "https://dev.azure.com"
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
@@ -24,27 +26,30 @@ _STYLES = {
     StepState.SKIPPED: "dim",
     StepState.CANCELLED: "yellow",
 }
-TITLE_WIDTH = 26
+TITLE_WIDTH = 25  # the longest title, "Service Connections read", and a space
 
 
-def step_lines(steps: Iterable[CheckStep], *, frame: int = 0, explain: bool = True) -> Text:
-    """The checklist as text (also used by the details modal for a stored result)."""
-    out = Text()
+def step_lines(steps: Iterable[CheckStep], *, frame: int = 0, explain: bool = True) -> Table:
+    """The checklist as a grid (also used by the details modal for a stored result).
+
+    Two columns, the glyph and the rest, so a long result or explanation wraps under the step's
+    title rather than under the glyph.
+    """
+    grid = Table.grid(padding=0)
+    grid.add_column(width=2, no_wrap=True)
+    grid.add_column(ratio=1)
     for step in steps:
         glyph = SPINNER[frame % len(SPINNER)] if step.state is StepState.RUNNING else step.state.glyph
-        if out:
-            out.append("\n")
-        out.append(f"{glyph} ", style=_STYLES[step.state])
-        out.append(f"{step.title:<{TITLE_WIDTH}}", style="bold" if step.state is StepState.FAILED else "")
+        body = Text()
+        body.append(f"{step.title:<{TITLE_WIDTH}}", style="bold" if step.state is StepState.FAILED else "")
         result = step.result or ("waiting" if step.state is StepState.PENDING else "")
-        out.append(result, style="dim" if step.state in (StepState.PENDING, StepState.SKIPPED) else "")
+        body.append(result, style="dim" if step.state in (StepState.PENDING, StepState.SKIPPED) else "")
         if step.duration_ms is not None and step.state is not StepState.SKIPPED:
-            out.append(f"  {_duration(step.duration_ms)}", style="dim")
+            body.append(f"  {_duration(step.duration_ms)}", style="dim")
+        grid.add_row(Text(glyph, style=_STYLES[step.state]), body)
         if explain and step.explanation and step.state in (StepState.FAILED, StepState.WARNING, StepState.OK):
-            style = "" if step.state is not StepState.OK else "dim"
-            out.append("\n")
-            out.append(f"  {step.explanation}", style=style)
-    return out
+            grid.add_row("", Text(step.explanation, style="" if step.state is not StepState.OK else "dim"))
+    return grid
 
 
 def _duration(ms: int) -> str:
@@ -86,18 +91,28 @@ class Checklist(Static):
         self.heading = f"{glyph_word}{extra} · {result.summary}" if result.summary else glyph_word + extra
         self._redraw()
 
+    def plain_text(self, width: int = 200) -> str:
+        """What the checklist shows, as plain text (tests, and copying a result)."""
+        import io
+
+        from rich.console import Console
+
+        console = Console(width=width, file=io.StringIO(), record=True, color_system=None)
+        parts: list[object] = [Text(self.heading)] if self.heading else []
+        console.print(Group(*parts, step_lines(self.steps.values())))
+        return console.export_text()
+
     @property
     def running(self) -> bool:
         return any(s.state is StepState.RUNNING for s in self.steps.values())
 
     def _redraw(self) -> None:
-        text = Text()
+        parts: list[object] = []
         if self.heading:
             style = "bold" if self.result is None or self.result.status is not Status.FAILED else "bold red"
-            text.append(self.heading, style=style)
-            text.append("\n")
-        text.append_text(step_lines(self.steps.values(), frame=self._frame))
-        self.update(text)
+            parts.append(Text(self.heading, style=style))
+        parts.append(step_lines(self.steps.values(), frame=self._frame))
+        self.update(Group(*parts))
         if self.running and self._timer is None:
             self._timer = self.set_interval(0.1, self._spin)
         elif not self.running and self._timer is not None:
