@@ -96,3 +96,15 @@ def test_config_command_bad_file_exit_2(tmp_path: Path) -> None:
     assert out.returncode == 2
     assert str(cfg) in out.stderr and "[secrets] backend" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_status_concurrency_is_bounded(tmp_path) -> None:
+    from kms_connect.core.config import load_settings
+    from kms_connect.core.errors import ConfigError
+
+    path = tmp_path / "config.toml"
+    path.write_text("[status]\nconcurrency = 16\n")
+    assert load_settings(path).status.concurrency == 16
+    path.write_text("[status]\nconcurrency = 0\n")
+    with pytest.raises(ConfigError, match=r"\[status\] concurrency: must be between 1 and 64"):
+        load_settings(path)

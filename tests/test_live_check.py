@@ -471,3 +471,39 @@ async def test_debug_log_of_checks_and_sign_ins_holds_no_secret(sandbox, sample,
     for secret in [s.pat_ok.token, s.sp_secret, token.access_token.get_secret_value(),
                    code_token.access_token.get_secret_value(), code, *refresh]:
         assert secret not in text  # ...and none of the secrets
+
+
+async def test_permission_denied_is_a_403_explained(sandbox, sample) -> None:
+    world, s = sample
+    s.org.denied[s.alice.oid] = {"serviceendpoints"}
+    out = await run(sandbox, method=Method.ACCESS_TOKEN, access_token=s.pat_ok.token)
+    step = steps(out.result)["serviceendpoints"]
+    assert step.state is StepState.FAILED and step.result == "Service connections: access denied (403)"
+    assert "needs the following permission" in step.explanation and "Project settings" in step.explanation
+    assert out.result.status is Status.WARNING  # the credentials work; one area is not readable
+
+
+async def test_sign_in_redirects_and_pages_are_not_mistaken_for_success(sandbox, sample) -> None:
+    import ssl
+
+    from kms_connect.core.azure.devops import answer_of, pat_header
+    from kms_connect.core.azure.explain import devops_problem
+
+    sandbox.devops.redirect_unauthenticated = True
+    with httpx.Client(verify=ssl.create_default_context(cafile=str(sandbox.ca_bundle))) as http:
+        url = f"{sandbox.devops_url}/contoso-dev/_apis/projects"
+        redirected = http.get(url)  # no Suppress header, no credentials: how a browser would be treated
+        assert redirected.status_code == 302
+        problem = devops_problem(answer_of(redirected), "connection", org="contoso-dev", bearer=False)
+        assert problem.result == "Redirected to sign-in (302)" and problem.field == "access_token"
+        sandbox.devops.redirect_unauthenticated = False
+        page = http.get(url)
+        assert page.status_code == 203
+        problem = devops_problem(answer_of(page), "connection", org="contoso-dev", bearer=False)
+        assert problem.result == "Sign-in page instead of data (not authenticated)"
+        missing = http.get(f"{sandbox.devops_url}/contoso-dev/Nope/_apis/distributedtask/variablegroups",
+                           headers={"Authorization": pat_header(sample[1].pat_ok.token),
+                                    "X-TFS-FedAuthRedirect": "Suppress", "Accept": "application/json"})
+        assert missing.status_code == 404
+        problem = devops_problem(answer_of(missing), "Variable groups", org="contoso-dev", bearer=False)
+        assert problem.result == "Project not visible (VS800075)"

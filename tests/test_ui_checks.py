@@ -307,3 +307,28 @@ async def test_recheck_one_row_cancels_only_its_previous_run(sim_app, sample, sa
         assert cancelled, "the earlier run of the same row was not cancelled"
         assert not any(w.is_cancelled for w in runs if w.group == f"check:{second}")
         assert app.checks.live[first].status is Status.VALID and app.checks.live[second].status is Status.VALID
+
+
+async def test_redirect_url_copied_and_saved_to_a_private_file(sim_app, sample, paths) -> None:
+    import os
+    import stat
+
+    app = sim_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await project_screen(pilot, sim_app.store)
+        form = await open_form(pilot, screen, OAuthForm, Method.OAUTH)
+        form.query_one("#mode-redirect", RadioButton).value = True
+        await fill(pilot, form, "name", "redirect")
+        await fill(pilot, form, "tenant_id", CONTOSO_TENANT, how="paste")
+        await fill(pilot, form, "org_name", "contoso-dev")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: bool(form.query("#field-pasted")), "the paste field", 3000)
+        await pilot.press("ctrl+t")
+        saved = paths.state_dir / "oauth-sign-in-url.txt"
+        assert saved.read_text().strip() == form.redirect.auth_uri
+        assert stat.S_IMODE(os.stat(saved).st_mode) == 0o600
+        await pilot.press("ctrl+y")
+        assert app.clipboard == form.redirect.auth_uri
+        # Esc gives the fields back (the sign-in is dropped), a second Esc closes.
+        await pilot.press("escape")
+        assert form.redirect is None and form.query_one("#fields").display
