@@ -345,8 +345,9 @@ class ConnectionForm(ModalScreen["Connection | None"]):
         except Exception:
             return
         field.show(message)
-        field.input.focus()
-        field.scroll_visible(animate=False)
+        field.input.focus(scroll_visible=False)
+        # The fields were hidden during the check: scroll once they are laid out again.
+        self.call_after_refresh(field.scroll_visible, animate=False)
 
     def action_save_anyway(self) -> None:
         """Save without a passing check (e.g. this box can't reach Azure): recorded as Not checked."""

@@ -53,6 +53,6 @@ class DeviceCodePanel(Vertical):
     def _tick(self) -> None:
         left = max(0, int(self.expires_at - time.time()))
         waited = int(time.time() - self.started)
-        status = (f"⏱ Code expires in {left // 60}:{left % 60:02d}\n"
+        status = (f"Code expires in {left // 60}:{left % 60:02d}\n"
                   f"… Waiting for you to sign in ({waited} s, polling Entra ID every {self.sign.interval} s)")
         self.query_one("#device-status", Static).update(status)
