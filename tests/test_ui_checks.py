@@ -225,14 +225,7 @@ async def test_closing_the_form_cancels_the_device_poll(sim_app, sample) -> None
 async def test_oauth_redirect_paste_back(sim_app, sample, sim_http) -> None:
     app = sim_app()
     async with app.run_test(size=(100, 40)) as pilot:
-        screen = await project_screen(pilot, sim_app.store)
-        form = await open_form(pilot, screen, OAuthForm, Method.OAUTH)
-        form.query_one("#mode-redirect", RadioButton).value = True
-        await fill(pilot, form, "name", "redirect")
-        await fill(pilot, form, "tenant_id", CONTOSO_TENANT, how="paste")
-        await fill(pilot, form, "org_name", "contoso-dev")
-        await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: bool(form.query("#field-pasted")), "the paste field", 3000)
+        screen, form = await start_redirect_signin(pilot, sim_app.store)
         url = form.redirect.auth_uri
         assert url in screen_text(app).replace("\n", "").replace(" ", "") or static_text(form.query_one("#auth-url")) == url
         landed = sim_http.get(url).headers["location"]
@@ -246,6 +239,19 @@ async def test_oauth_redirect_paste_back(sim_app, sample, sim_http) -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, ConnectionsScreen), "the save", 3000)
         [conn] = await sim_app.store.list_connections(screen.project.id)
         assert conn.status is Status.VALID
+
+
+async def start_redirect_signin(pilot, store: LocalStore):  # type: ignore[no-untyped-def]
+    """The OAuth form in Browser redirect mode, filled in and submitted: the paste field is up."""
+    screen = await project_screen(pilot, store)
+    form = await open_form(pilot, screen, OAuthForm, Method.OAUTH)
+    form.query_one("#mode-redirect", RadioButton).value = True
+    await fill(pilot, form, "name", "redirect")
+    await fill(pilot, form, "tenant_id", CONTOSO_TENANT, how="paste")
+    await fill(pilot, form, "org_name", "contoso-dev")
+    await pilot.press("ctrl+s")
+    await wait_until(pilot, lambda: bool(form.query("#field-pasted")), "the paste field", 3000)
+    return screen, form
 
 
 # --- re-checks in the coordinator --------------------------------------------------------------
@@ -315,14 +321,7 @@ async def test_redirect_url_copied_and_saved_to_a_private_file(sim_app, sample, 
 
     app = sim_app()
     async with app.run_test(size=(100, 40)) as pilot:
-        screen = await project_screen(pilot, sim_app.store)
-        form = await open_form(pilot, screen, OAuthForm, Method.OAUTH)
-        form.query_one("#mode-redirect", RadioButton).value = True
-        await fill(pilot, form, "name", "redirect")
-        await fill(pilot, form, "tenant_id", CONTOSO_TENANT, how="paste")
-        await fill(pilot, form, "org_name", "contoso-dev")
-        await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: bool(form.query("#field-pasted")), "the paste field", 3000)
+        screen, form = await start_redirect_signin(pilot, sim_app.store)
         await pilot.press("ctrl+t")
         saved = paths.state_dir / "oauth-sign-in-url.txt"
         assert saved.read_text().strip() == form.redirect.auth_uri

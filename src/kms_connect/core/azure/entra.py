@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 from pydantic import SecretStr
 
 from kms_connect.core.azure.explain import Problem, ProblemError, entra_problem, transport_problem
-from kms_connect.core.redact import register_secret
+from kms_connect.core.redact import redact, register_secret
 
 ADO_SCOPE = "499b84ac-1321-427f-aa17-267ca6975798/.default"
 CACHE_VERSION = 1
@@ -169,6 +169,21 @@ def client_credentials(config: EntraConfig, tenant: str, client_id: str, secret:
 
 
 @dataclass
+class _Session:
+    """What a sign-in in progress holds on to (never shown: the flow and cache hold secrets)."""
+
+    app: Any
+    http: _RecordingClient
+    flow: dict[str, Any]
+    cache: Any
+    meta: dict[str, Any]
+    config: EntraConfig
+
+    def token(self, result: dict[str, Any] | None) -> Token:
+        return _token(result, self.http, cache=self.cache, meta=self.meta)
+
+
+@dataclass
 class DeviceSignIn:
     """A device-code sign-in in progress: show `user_code` and `verification_uri`, then `wait()`."""
 
@@ -177,19 +192,14 @@ class DeviceSignIn:
     expires_at: float
     interval: int
     message: str
-    _app: Any = field(repr=False)
-    _http: _RecordingClient = field(repr=False)
-    _flow: dict[str, Any] = field(repr=False)
-    _cache: Any = field(repr=False)
-    _meta: dict[str, Any] = field(repr=False)
-    _config: EntraConfig = field(repr=False)
+    _s: _Session = field(repr=False)
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
     polls: int = 0
 
     def cancel(self) -> None:
         """Stops `wait()` within about a second (msal checks its exit condition every second)."""
         self._cancel.set()
-        self._flow["expires_at"] = 0
+        self._s.flow["expires_at"] = 0
 
     @property
     def cancelled(self) -> bool:
@@ -205,16 +215,16 @@ class DeviceSignIn:
             return self._cancel.is_set() or flow.get("expires_at", 0) < time.time()
 
         try:
-            result = self._app.acquire_token_by_device_flow(self._flow, exit_condition=done)
+            result = self._s.app.acquire_token_by_device_flow(self._s.flow, exit_condition=done)
         except Exception as exc:
-            raise ProblemError(_transport(exc, self._config)) from None
+            raise ProblemError(_transport(exc, self._s.config)) from None
         finally:
-            self._http.close()
+            self._s.http.close()
         if self._cancel.is_set():
             raise SignInCancelled()
         if result.get("error") == "authorization_pending":  # the poll loop ran out of time
             result = {**result, "error": "expired_token", "error_codes": [70019]}
-        return _token(result, self._http, cache=self._cache, meta=self._meta)
+        return self._s.token(result)
 
 
 class SignInCancelled(Exception):
@@ -236,7 +246,8 @@ def start_device_flow(config: EntraConfig, client_id: str, tenant: str) -> Devic
         raise ProblemError(entra_problem(flow))
     meta = {"client_id": client_id, "tenant": tenant, "confidential": False}
     return DeviceSignIn(flow["user_code"], flow["verification_uri"], float(flow["expires_at"]),
-                        int(flow.get("interval", 5)), flow.get("message", ""), app, http, flow, cache, meta, config)
+                        int(flow.get("interval", 5)), flow.get("message", ""),
+                        _Session(app, http, flow, cache, meta, config))
 
 
 @dataclass
@@ -247,26 +258,21 @@ class RedirectSignIn:
     redirect_uri: str
     state: str
     confidential: bool
-    _app: Any = field(repr=False)
-    _http: _RecordingClient = field(repr=False)
-    _flow: dict[str, Any] = field(repr=False)
-    _cache: Any = field(repr=False)
-    _meta: dict[str, Any] = field(repr=False)
-    _config: EntraConfig = field(repr=False)
+    _s: _Session = field(repr=False)
 
     def complete(self, pasted: str) -> Token:
         response = parse_pasted(pasted, self.state, self.redirect_uri)
         try:
             # msal pops keys from the flow: give it a copy so a second paste can retry.
-            result = self._app.acquire_token_by_auth_code_flow(dict(self._flow), response, scopes=[ADO_SCOPE])
+            result = self._s.app.acquire_token_by_auth_code_flow(dict(self._s.flow), response, scopes=[ADO_SCOPE])
         except ValueError as exc:
-            raise ProblemError(Problem("Address not accepted", f"{str(exc)[:200]}", "pasted")) from None
+            raise ProblemError(Problem("Address not accepted", redact(str(exc))[:200], "pasted")) from None
         except Exception as exc:
-            raise ProblemError(_transport(exc, self._config)) from None
-        return _token(result, self._http, cache=self._cache, meta=self._meta)
+            raise ProblemError(_transport(exc, self._s.config)) from None
+        return self._s.token(result)
 
     def close(self) -> None:
-        self._http.close()
+        self._s.http.close()
 
 
 def start_redirect(config: EntraConfig, client_id: str, tenant: str, redirect_uri: str,
@@ -286,8 +292,8 @@ def start_redirect(config: EntraConfig, client_id: str, tenant: str, redirect_ur
         http.close()
         raise ProblemError(_transport(exc, config)) from None
     meta = {"client_id": client_id, "tenant": tenant, "confidential": app_secret is not None}
-    return RedirectSignIn(flow["auth_uri"], redirect_uri, state, app_secret is not None, app, http, flow, cache,
-                          meta, config)
+    return RedirectSignIn(flow["auth_uri"], redirect_uri, state, app_secret is not None,
+                          _Session(app, http, flow, cache, meta, config))
 
 
 def parse_pasted(pasted: str, state: str, redirect_uri: str) -> dict[str, str]:
