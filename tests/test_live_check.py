@@ -18,7 +18,7 @@ from kms_connect.core.azure.devops import RetryPolicy
 from kms_connect.core.azure.explain import ProblemError
 from kms_connect.core.config import AzureSettings, Settings
 from kms_connect.core.live_check import CheckTarget, LiveChecker
-from kms_connect.core.models import CheckStep
+from kms_connect.core.models import CheckStep, ConnectionDraft
 from kms_connect.core.simulators.sandbox import CONTOSO_TENANT, Sandbox
 from kms_connect.core.status import Method, Status, StepState
 
@@ -507,3 +507,45 @@ async def test_sign_in_redirects_and_pages_are_not_mistaken_for_success(sandbox,
         assert missing.status_code == 404
         problem = devops_problem(answer_of(missing), "Variable groups", org="contoso-dev", bearer=False)
         assert problem.result == "Project not visible (VS800075)"
+
+
+async def test_an_unexpected_error_fails_its_step_not_the_whole_check(sandbox, sample) -> None:
+    from kms_connect.core.errors import SecretUnavailable
+
+    world, s = sample
+    sign = device_token(sandbox, sample)
+    world.set_device_flow(sign.user_code, "approved", s.alice.upn)
+    token = sign.wait()
+
+    def no_keyring() -> str | None:
+        raise SecretUnavailable("the OS keyring did not answer")
+
+    checker = LiveChecker(sim_settings(sandbox), app_secret=no_keyring, retry=FAST)
+    out = await run(sandbox, checker=checker, method=Method.OAUTH, tenant_id=CONTOSO_TENANT,
+                    token_cache=token.cache_blob)
+    st = steps(out.result)
+    assert st["token"].state is StepState.FAILED and "SecretUnavailable" in st["token"].result
+    assert "did not answer" in st["token"].explanation
+    assert st["org"].state is StepState.OK  # the other steps still ran and said their piece
+    assert out.result.status is Status.FAILED
+
+
+async def test_results_about_replaced_credentials_are_not_recorded(store) -> None:
+    from kms_connect.core.models import CheckResult, utcnow
+
+    project = await store.create_project("P")
+    draft = ConnectionDraft(name="c", method=Method.ACCESS_TOKEN, org_name="o",
+                            secrets={"access_token": SecretStr("first-token-value")})
+    conn = await store.create_connection(project.id, draft)
+    stale = conn.updated_at
+    replaced = await store.replace_credentials(conn.id, draft.model_copy(
+        update={"secrets": {"access_token": SecretStr("second-token-value")}}))
+    result = CheckResult(status=Status.VALID, checked_at=utcnow(), summary="about the first token")
+    if replaced.updated_at == stale:  # same second: make the difference visible
+        stale = stale.replace(year=stale.year - 1)
+    await store.record_checks({conn.id: result}, as_of={conn.id: stale})
+    [after] = await store.list_connections(project.id)
+    assert after.last_check is None
+    await store.record_checks({conn.id: result}, as_of={conn.id: after.updated_at})
+    [after] = await store.list_connections(project.id)
+    assert after.last_check is not None and after.last_check.summary == "about the first token"

@@ -138,8 +138,11 @@ async def test_escape_cancels_a_running_check_then_closes(sim_app, sample, sandb
         await pilot.press("escape")
         await wait_check(pilot, form)
         assert app.screen is form  # the first Escape only cancelled
-        assert app.checks.live[form.check_key].status is Status.CANCELLED
+        live = app.checks.live[form.check_key]
+        assert live.status is Status.CANCELLED
+        assert not any(step.state in (StepState.RUNNING, StepState.PENDING) for step in live.steps.values())
         assert "⊘ Cancelled" in checklist_text(form)
+        assert not form.query_one(Checklist).running  # the spinner stopped
         assert "cancelled" in static_text(form.query_one("#form-status")).lower()
         await pilot.press("escape")
         await wait_for_screen(pilot, ConnectionsScreen)
@@ -331,3 +334,42 @@ async def test_redirect_url_copied_and_saved_to_a_private_file(sim_app, sample, 
         # Esc gives the fields back (the sign-in is dropped), a second Esc closes.
         await pilot.press("escape")
         assert form.redirect is None and form.query_one("#fields").display
+
+
+async def test_a_failed_store_write_does_not_fail_a_passed_check(sim_app, sample, paths) -> None:
+    class FullDisk(LocalStore):  # our own backend, failing the way a full disk would
+        async def record_checks(self, results, *, as_of=None):  # type: ignore[no-untyped-def]
+            raise OSError(28, "No space left on device")
+
+    s = sample[1]
+    app = sim_app()
+    app.backend = FullDisk(paths, sim_app.store.settings)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await project_screen(pilot, app.backend)
+        conn_id = await stored(app.backend, screen.project.id, "good", s.pat_ok.token)
+        screen.reload()
+        await settle(pilot)
+        before = app.backend.path.read_bytes()
+        await pilot.press("v")
+        await wait_until(pilot, lambda: app.checks.idle() and conn_id in app.checks.live, "the check", 3000)
+        live = app.checks.live[conn_id]
+        assert live.status is Status.VALID and not live.saved
+        assert "✓ Valid" in data_lines(screen.table)[0]
+        assert app.backend.path.read_bytes() == before
+
+
+async def test_escape_while_the_sign_in_starts_keeps_the_form(sim_app, sample) -> None:
+    app = sim_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await project_screen(pilot, sim_app.store)
+        form = await open_form(pilot, screen, OAuthForm, Method.OAUTH)
+        await fill(pilot, form, "name", "x")
+        await fill(pilot, form, "tenant_id", CONTOSO_TENANT, how="paste")
+        await fill(pilot, form, "org_name", "contoso-dev")
+        await pilot.press("ctrl+s", "escape")  # before Entra has answered, or just after
+        await app.workers.wait_for_complete([w for w in app.workers if w.group == "oauth-signin"])
+        await pilot.pause()
+        assert app.screen is form and form.query_one("#fields").display
+        assert not form.query("#user-code") and form.device is None
+        assert "cancelled" in static_text(form.query_one("#form-status")).lower()
+        # (wait_for_complete above returned: the poll loop, if it had started, ended with the cancel)

@@ -7,6 +7,7 @@ file and keyring work in a thread, a KMS instance does HTTP.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from datetime import datetime
 from typing import NamedTuple
 
 from pydantic import SecretStr
@@ -63,8 +64,10 @@ class Backend(ABC):
     @abstractmethod
     async def record_check(self, connection_id: str, result: CheckResult) -> Connection: ...
 
-    async def record_checks(self, results: dict[str, CheckResult]) -> None:
-        """Record many results at once (a `V` run); connections deleted meanwhile are skipped."""
+    async def record_checks(self, results: dict[str, CheckResult], *,
+                            as_of: dict[str, datetime] | None = None) -> None:
+        """Record many results at once (a `V` run). Connections deleted meanwhile are skipped, and
+        so are those changed since `as_of` (the result is about credentials they no longer have)."""
         from kms_connect.core.errors import NotFoundError
 
         for connection_id, result in results.items():
@@ -82,8 +85,10 @@ class Backend(ABC):
 
         raise SecretUnavailable(f"{self.label or 'this source'} does not give out credentials")
 
-    async def update_secret(self, connection_id: str, field: str, value: SecretStr) -> None:
-        """Replace one kept secret (a refreshed OAuth token cache)."""
+    async def update_secret(self, connection_id: str, field: str, value: SecretStr, *,
+                            as_of: datetime | None = None) -> None:
+        """Replace one kept secret (a refreshed OAuth token cache), unless the connection changed
+        since `as_of` (its credentials were replaced meanwhile)."""
 
     def oauth_app_secret(self) -> str | None:
         """The OAuth app's client secret, when one is configured (blocking: call it in a thread)."""

@@ -22,6 +22,7 @@ from kms_connect.core.azure.entra import EntraConfig, Token, client_credentials,
 from kms_connect.core.azure.explain import Problem, ProblemError
 from kms_connect.core.config import Settings
 from kms_connect.core.models import CheckResult, CheckStep, Connection, ConnectionDraft, utcnow
+from kms_connect.core.redact import redact
 from kms_connect.core.status import Method, Status, StepState
 from kms_connect.core.validation import is_guid
 
@@ -136,6 +137,11 @@ class _Run:
             self.emit(key, state=StepState.CANCELLED, result="Cancelled",
                       duration_ms=round((time.perf_counter() - start) * 1000))
             raise
+        except Exception as exc:  # a surprise (keyring, odd JSON): this step failed, the others go on
+            log.warning("check step %s failed unexpectedly: %s", key, type(exc).__name__)
+            state, field = StepState.FAILED, None
+            result = f"Unexpected failure: {type(exc).__name__}"
+            explanation = redact(str(exc))[:200] or "No details. Run with --debug and see the log."
         self.emit(key, state=state, result=result, explanation=explanation, field=field,
                   duration_ms=round((time.perf_counter() - start) * 1000))
         log.debug("check %s/%s: %s %s · %s", self.t.org_name, key, state.value, result, explanation)

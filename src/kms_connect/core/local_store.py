@@ -14,6 +14,7 @@ import tomllib
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -273,11 +274,12 @@ class LocalStore(Backend):
 
         return await asyncio.to_thread(self._change, record)
 
-    async def record_checks(self, results: dict[str, CheckResult]) -> None:
+    async def record_checks(self, results: dict[str, CheckResult], *,
+                            as_of: dict[str, datetime] | None = None) -> None:
         # One read-modify-write for the whole batch: 50 results are one file write, not 50.
         def record(data: StoreData) -> None:
             for conn in data.connections:
-                if conn.id in results:
+                if conn.id in results and (as_of is None or as_of.get(conn.id) in (None, conn.updated_at)):
                     conn.last_check = results[conn.id]
 
         await asyncio.to_thread(self._change, record)
@@ -329,18 +331,17 @@ class LocalStore(Backend):
     async def read_secrets(self, connection_id: str) -> dict[str, SecretStr]:
         def run() -> dict[str, SecretStr]:
             conn = self.snapshot().connection(connection_id)
-            values = {f: self.secrets.get(secret_key(conn.id, f), where) for f, where in conn.secrets.items()}
-            for value in values.values():
-                register_secret(value)  # the debug log must redact it from now on
-            return {f: SecretStr(v) for f, v in values.items()}
+            # SecretStore.get registers each value for redaction in the debug log.
+            return {f: SecretStr(self.secrets.get(secret_key(conn.id, f), where)) for f, where in conn.secrets.items()}
 
         return await asyncio.to_thread(run)
 
-    async def update_secret(self, connection_id: str, field: str, value: SecretStr) -> None:
+    async def update_secret(self, connection_id: str, field: str, value: SecretStr, *,
+                            as_of: datetime | None = None) -> None:
         def run() -> None:
             conn = self.snapshot().connection(connection_id)
             where = conn.secrets.get(field)
-            if where is None:
+            if where is None or (as_of is not None and conn.updated_at != as_of):
                 return
             new = self.secrets.put(secret_key(conn.id, field), value.get_secret_value())
             if new is not where:  # the keyring came or went since: record the new place, drop the stale copy
@@ -355,6 +356,7 @@ class LocalStore(Backend):
     def oauth_app_secret(self) -> str | None:
         env = os.environ.get(CLIENT_SECRET_ENV, "").strip()
         if env:
+            register_secret(env)
             return env
         where = self.snapshot().app_secrets.get(OAUTH_SECRET_KEY)
         return self.secrets.get(OAUTH_SECRET_KEY, where) if where is not None else None

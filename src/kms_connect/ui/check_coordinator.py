@@ -9,9 +9,11 @@ bounds how many run at once. Screens subscribe to `updates` and get a `LiveCheck
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
@@ -20,9 +22,10 @@ from textual.worker import Worker
 
 from kms_connect.core.background_loop import BackgroundLoop
 from kms_connect.core.models import CheckResult, CheckStep
-from kms_connect.core.status import Status
+from kms_connect.core.status import Status, StepState
 from kms_connect.ui.errors import describe
 
+log = logging.getLogger(__name__)
 BATCH_WINDOW = 0.05  # seconds a finished result waits for others to share its store write
 WRITE_INTERVAL = 0.5  # at most two store writes a second during a big re-check
 
@@ -63,8 +66,10 @@ class CheckCoordinator:
         # The checks' HTTP runs on its own loop and thread, so answers never queue up in front of
         # key presses (see core/background_loop).
         self.network = BackgroundLoop()
-        self._batch: dict[str, CheckResult] = {}
-        self._flush: asyncio.Future[None] | None = None
+        self._batch: dict[str, tuple[CheckResult, datetime]] = {}
+        self._pending: asyncio.Future[bool] | None = None
+        self._write_lock = asyncio.Lock()
+        self._forget: set[str] = set()
         self._last_write = 0.0
         self.writing = 0  # results waiting for (or in) a store write
 
@@ -83,6 +88,14 @@ class CheckCoordinator:
 
     def running_count(self) -> int:
         return sum(1 for live in self.live.values() if not live.done)
+
+    def forget(self, key: str) -> None:
+        """Drop a closed form's state (it may hold a token cache), now or when its check ends."""
+        live = self.live.get(key)
+        if live is not None and live.done:
+            del self.live[key]
+        elif live is not None:
+            self._forget.add(key)
 
     def cancel(self, key: str) -> bool:
         """Cancel the check of `key`; False when none was running."""
@@ -141,9 +154,21 @@ class CheckCoordinator:
         self.network.stop()
 
     def _finish(self, live: LiveCheck, result: CheckResult) -> CheckResult:
+        # Steps still pending or running when the check ended (cancelled, or an unexpected error)
+        # must not spin forever: the network side's own last words may never be shown.
+        steps = result.steps or [s.model_copy() for s in live.steps.values()]
+        end = StepState.CANCELLED if result.status is Status.CANCELLED else StepState.SKIPPED
+        for step in steps:
+            if not step.state.done:
+                step.state, step.result = end, "Cancelled" if end is StepState.CANCELLED else "Not run"
+        result = result.model_copy(update={"steps": steps})
+        live.steps = {s.key: s for s in steps}
         live.result, live.status, live.queued = result, result.status, False
         if self.live.get(live.key) is live:
             self._publish(live)
+            if live.key in self._forget:
+                self._forget.discard(live.key)
+                del self.live[live.key]
         return result
 
     async def _run_target(self, key: str, target: CheckTarget) -> CheckResult | None:
@@ -177,17 +202,17 @@ class CheckCoordinator:
                                                           summary=f"Cannot re-check: {exc}"))
                 run = await self._checked(CheckTarget.of(conn, secrets), live)
             # Outside the slot: the network is done, the store write should not hold up the next check.
-            # The result shows at once; "Last checked" follows when the store has it.
+            # The result shows at once; "Last checked" follows when the store has it. `as_of`: if the
+            # credentials were replaced meanwhile, this result (and its token cache) is about the old ones.
             if run.token_cache is not None:
-                await backend.update_secret(conn.id, "token_cache", run.token_cache)
+                await backend.update_secret(conn.id, "token_cache", run.token_cache, as_of=conn.updated_at)
             self._finish(live, run.result)
             if run.result.checked_at is not None:
                 self.writing += 1
                 try:
-                    await self._record(backend, conn.id, run.result)
+                    live.saved = await self._record(backend, conn.id, run.result, conn.updated_at)
                 finally:
                     self.writing -= 1
-                live.saved = True
                 if self.live.get(live.key) is live:
                     self._publish(live)
             return run.result
@@ -201,29 +226,33 @@ class CheckCoordinator:
         """No check running and every result written."""
         return self.running_count() == 0 and self.writing == 0
 
-    async def _record(self, backend: Backend, connection_id: str, result: CheckResult) -> None:
+    async def _record(self, backend: Backend, connection_id: str, result: CheckResult, as_of: datetime) -> bool:
         """Results share store writes, one at a time and at most every WRITE_INTERVAL.
 
         The local store rewrites (and re-parses) its whole file on every change: one write per
-        result would keep a CPU busy for a big `V` run and slow everything else down.
+        result would keep a CPU busy for a big `V` run and slow everything else down. True when
+        this result was written; a failed write leaves the check's own result alone.
         """
-        self._batch[connection_id] = result
-        if self._flush is None:
-            self._flush = asyncio.ensure_future(self._write_batch(backend))
-        await asyncio.shield(self._flush)
+        self._batch[connection_id] = (result, as_of)
+        if self._pending is None:  # the first result of a new batch
+            self._pending = asyncio.get_running_loop().create_future()
+            asyncio.ensure_future(self._write_batch(backend, self._pending))
+        return await asyncio.shield(self._pending)
 
-    async def _write_batch(self, backend: Backend) -> None:
-        wait = self._last_write + WRITE_INTERVAL - time.monotonic()
-        await asyncio.sleep(max(BATCH_WINDOW, wait))
-        batch, self._batch = self._batch, {}
-        try:
-            await backend.record_checks(batch)
-        finally:
-            self._last_write = time.monotonic()
-            # Results that came in during the write start the next batch (after this one: no overlap).
-            self._flush = asyncio.ensure_future(self._write_batch(backend)) if self._batch else None
-            if self._flush is not None:
-                await asyncio.shield(self._flush)
+    async def _write_batch(self, backend: Backend, done: asyncio.Future[bool]) -> None:
+        async with self._write_lock:  # batches go out one after the other, in order
+            wait = self._last_write + WRITE_INTERVAL - time.monotonic()
+            await asyncio.sleep(max(BATCH_WINDOW, wait))
+            batch, self._batch, self._pending = self._batch, {}, None  # later results start the next batch
+            try:
+                await backend.record_checks({k: r for k, (r, _) in batch.items()},
+                                            as_of={k: t for k, (_, t) in batch.items()})
+                done.set_result(True)
+            except Exception as exc:  # the checks stand; only "Last checked" is not kept
+                log.warning("could not record %d check results: %s", len(batch), exc)
+                done.set_result(False)
+            finally:
+                self._last_write = time.monotonic()
 
     def _cancelled(self, live: LiveCheck) -> None:
         from kms_connect.core.live_check import cancelled_result

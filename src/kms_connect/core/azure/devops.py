@@ -133,7 +133,14 @@ class DevOpsClient:
                 f"No organization named “{self.org}”",
                 f"{urlsplit(self.base).netloc} knows no organization “{self.org}”. Check the spelling: it is "
                 "the <name> in https://dev.azure.com/<name>.", "org_name"))
-        raise self._fail(resp, "connection")
+        if resp.status_code == 429 or resp.status_code >= 500:
+            raise self._fail(resp, "connection")
+        # No credential was sent, so whatever this is, it is not about the credentials.
+        raise ProblemError(Problem(
+            f"Organization not recognised ({resp.status_code})",
+            f"{urlsplit(self.base).netloc} answered without naming the Entra tenant of “{self.org}”: this is "
+            "not an Azure DevOps organization address. Check the organization name and [azure] devops_url.",
+            "org_name"))
 
     async def connection_data(self) -> tuple[str, str]:
         """(display name, account) of the identity the credential authenticates as."""

@@ -86,6 +86,7 @@ class _RecordingClient:
 
         self.client = sync_client(config.ca_bundle)
         self.last_error: dict[str, Any] | None = None
+        self.posts = 0  # requests to the token endpoint: a device flow's polls
 
     def _record(self, resp: Any) -> Any:
         if resp.status_code >= 400:
@@ -100,6 +101,7 @@ class _RecordingClient:
         return self._record(self.client.get(url, **kw))
 
     def post(self, url: str, **kw: Any) -> Any:
+        self.posts += 1
         return self._record(self.client.post(url, **kw))
 
     def close(self) -> None:
@@ -110,7 +112,10 @@ def _build(config: EntraConfig, client_id: str, tenant: str, *, secret: str | No
            cache: Any = None) -> tuple[Any, _RecordingClient]:
     import msal
 
-    http = _RecordingClient(config)
+    try:
+        http = _RecordingClient(config)
+    except Exception as exc:  # e.g. a ca_bundle that is not a PEM file
+        raise ProblemError(_transport(exc, config)) from None
     kwargs = dict(authority=config.authority(tenant), http_client=http, token_cache=cache,
                   instance_discovery=False)
     try:
@@ -123,7 +128,7 @@ def _build(config: EntraConfig, client_id: str, tenant: str, *, secret: str | No
         if http.last_error:
             raise ProblemError(entra_problem(http.last_error)) from None
         raise ProblemError(Problem("Entra ID: tenant not usable",
-                                   f"Entra ID did not describe tenant {tenant!r}: {str(exc)[:160]}",
+                                   f"Entra ID did not describe tenant {tenant!r}: {redact(str(exc))[:160]}",
                                    "tenant_id")) from None
     except Exception as exc:
         http.close()
@@ -136,7 +141,10 @@ def _transport(exc: BaseException, config: EntraConfig) -> Problem:
 
     if isinstance(exc, httpx.HTTPError):
         return transport_problem(exc, "Entra ID", urlsplit(config.authority_host).netloc, "[azure] authority_host")
-    return Problem("Entra ID: unexpected failure", f"{type(exc).__name__}: {str(exc)[:160]}")
+    if isinstance(exc, OSError) or "ssl" in type(exc).__module__:
+        return Problem("Entra ID: TLS or file problem", f"{type(exc).__name__}: {redact(str(exc))[:160]}. Check "
+                       "[azure] ca_bundle.")
+    return Problem("Entra ID: unexpected failure", f"{type(exc).__name__}: {redact(str(exc))[:160]}")
 
 
 def _token(result: dict[str, Any] | None, http: _RecordingClient, *, secret_typed: str | None = None,
@@ -194,7 +202,16 @@ class DeviceSignIn:
     message: str
     _s: _Session = field(repr=False)
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
-    polls: int = 0
+
+    @property
+    def polls_sent(self) -> int:
+        """How many times Entra ID has been asked so far."""
+        return max(0, self._s.http.posts - 1)  # the first POST asked for the code
+
+    @property
+    def poll_interval(self) -> int:
+        """msal's current interval (Entra's `slow_down` adds 5 s)."""
+        return int(self._s.flow.get("interval", self.interval))
 
     def cancel(self) -> None:
         """Stops `wait()` within about a second (msal checks its exit condition every second)."""
@@ -205,11 +222,14 @@ class DeviceSignIn:
     def cancelled(self) -> bool:
         return self._cancel.is_set()
 
+    def close(self) -> None:
+        """For a sign-in dropped before `wait()` (which closes on its own)."""
+        self._s.http.close()
+
     def wait(self, should_stop: Callable[[], bool] | None = None) -> Token:
         """Poll until signed in; `should_stop` (e.g. the worker's is_cancelled) is asked every second."""
 
         def done(flow: dict[str, Any]) -> bool:
-            self.polls += 1
             if should_stop is not None and should_stop():
                 self._cancel.set()
             return self._cancel.is_set() or flow.get("expires_at", 0) < time.time()
@@ -303,6 +323,7 @@ def parse_pasted(pasted: str, state: str, redirect_uri: str) -> dict[str, str]:
         raise ProblemError(Problem("Nothing pasted", "Paste the address of the page the browser landed on.",
                                    "pasted"))
     if "://" not in text and "=" not in text and " " not in text:
+        register_secret(text)
         return {"code": text, "state": state}  # a bare code
     parts = urlsplit(text if "://" in text else "x://x/" + text.lstrip("?"))
     params = dict(parse_qsl(parts.query)) | dict(parse_qsl(parts.fragment))

@@ -134,6 +134,7 @@ class ConnectionForm(ModalScreen["Connection | None"]):
 
     def on_unmount(self) -> None:
         self.app.checks.cancel(self.check_key)  # a check nobody can see any more is wasted work
+        self.app.checks.forget(self.check_key)
 
     def on_resize(self) -> None:
         self._fit()
@@ -370,6 +371,8 @@ class ConnectionForm(ModalScreen["Connection | None"]):
         from kms_connect.core.errors import ConflictError
 
         assert self.app.backend is not None
+        if self.existing is not None:  # a re-check of the old credentials must not land after these
+            self.app.checks.cancel(self.existing.id)
         submit = self.query_one("#submit", Button)
         submit.disabled = True
         self.status("… Saving")

@@ -52,6 +52,9 @@ class OAuthForm(ConnectionForm):
         self.device: DeviceSignIn | None = None
         self.redirect: RedirectSignIn | None = None
         self.pending: ConnectionDraft | None = None  # the fields, while the sign-in runs
+        self.attempt = 0  # which sign-in is current; results of older ones are dropped
+        self.attempt_active = False
+        self.redeeming = False
 
     def compose_extra(self) -> ComposeResult:
         with Horizontal(classes="mode-row", id="mode-row"):
@@ -81,9 +84,11 @@ class OAuthForm(ConnectionForm):
 
     @property
     def signing_in(self) -> bool:
-        return self.device is not None or self.redirect is not None
+        return self.attempt_active
 
     # --- sign-in ------------------------------------------------------------------------------
+    # Each sign-in is an "attempt"; thread workers hand their results back through `_deliver`,
+    # which drops anything from an attempt that was cancelled (Esc, form closed) in the meantime.
     def submit_valid(self, draft: ConnectionDraft) -> None:
         if self.signing_in:
             return
@@ -91,14 +96,14 @@ class OAuthForm(ConnectionForm):
             reason = self.oauth.reason + " " + self.oauth.fix if self.oauth else "The OAuth settings are loading."
             self.status(f"✗ {reason}")
             return
-        self.pending = draft
+        self.pending, self.attempt, self.attempt_active = draft, self.attempt + 1, True
         self._show_signin(True)
         if self.device_mode:
             self.status("… Asking Entra ID for a device code")
-            self._device_signin(draft)
+            self._device_signin(draft, self.attempt)
         else:
             self.status("… Preparing the sign-in address")
-            self._redirect_start(draft)
+            self._redirect_start(draft, self.attempt)
 
     def _entra(self) -> Any:
         from kms_connect.core.azure.entra import EntraConfig
@@ -115,56 +120,74 @@ class OAuthForm(ConnectionForm):
         if not on:
             self.query_one("#signin").remove_children()
 
+    def _deliver(self, attempt: int, fn: Any, *args: Any) -> bool:
+        """From a thread worker: run fn on the UI, unless that attempt is over. False if it is."""
+        if attempt != self.attempt or not self.attempt_active:
+            return False
+        try:
+            self.app.call_from_thread(self._if_current, attempt, fn, *args)
+        except Exception:  # the app is shutting down
+            return False
+        return True
+
+    def _if_current(self, attempt: int, fn: Any, *args: Any) -> None:
+        if attempt == self.attempt and self.attempt_active and self.is_mounted:
+            fn(*args)
+
+    def _failed(self, attempt: int, exc: BaseException) -> None:
+        from kms_connect.core.azure.explain import Problem, ProblemError
+        from kms_connect.ui.errors import describe
+
+        problem = exc.problem if isinstance(exc, ProblemError) else Problem("Sign-in failed", describe(exc))
+        self._deliver(attempt, self._signin_failed, problem)
+
     @work(thread=True, exclusive=True, group="oauth-signin", exit_on_error=False)
-    def _device_signin(self, draft: ConnectionDraft) -> None:
+    def _device_signin(self, draft: ConnectionDraft, attempt: int) -> None:
         from kms_connect.core.azure.entra import SignInCancelled, start_device_flow
-        from kms_connect.core.azure.explain import ProblemError
 
         assert self.oauth is not None and self.oauth.client_id
+        worker = get_current_worker()
         try:
             sign = start_device_flow(self._entra(), self.oauth.client_id, draft.tenant_id or "")
-        except ProblemError as exc:
-            self.app.call_from_thread(self._signin_failed, exc.problem)
+        except Exception as exc:
+            self._failed(attempt, exc)
             return
-        worker = get_current_worker()
-        if worker.is_cancelled:  # the form closed while Entra answered
+        if worker.is_cancelled or not self._deliver(attempt, self._show_device, sign):
             sign.cancel()
+            sign.close()
             return
-        self.device = sign
-        self.app.call_from_thread(self._show_device, sign)
         try:
-            token = sign.wait(lambda: worker.is_cancelled)
+            token = sign.wait(lambda: worker.is_cancelled or attempt != self.attempt)
         except SignInCancelled:
             return
-        except ProblemError as exc:
-            self.app.call_from_thread(self._signin_failed, exc.problem)
+        except Exception as exc:
+            self._failed(attempt, exc)
             return
-        self.app.call_from_thread(self._signed_in, token)
+        self._deliver(attempt, self._signed_in, token)
 
     def _show_device(self, sign: DeviceSignIn) -> None:
         from kms_connect.ui.widgets.device_code_panel import DeviceCodePanel
 
-        if self.device is not sign:  # cancelled meanwhile
-            return
+        self.device = sign
         self.status("")
         self.query_one("#buttons-row").display = False
         border = 2 if self.app.size.height >= 28 else 1
         self.query_one("#signin").mount(DeviceCodePanel(sign, qr_border=border))
 
     @work(thread=True, exclusive=True, group="oauth-signin", exit_on_error=False)
-    def _redirect_start(self, draft: ConnectionDraft) -> None:
+    def _redirect_start(self, draft: ConnectionDraft, attempt: int) -> None:
         from kms_connect.core.azure.entra import start_redirect
-        from kms_connect.core.azure.explain import ProblemError
 
         assert self.oauth is not None and self.oauth.client_id and self.app.backend is not None
-        secret = self.app.backend.oauth_app_secret() if self.oauth.has_client_secret else None
         try:
+            secret = self.app.backend.oauth_app_secret() if self.oauth.has_client_secret else None
             sign = start_redirect(self._entra(), self.oauth.client_id, draft.tenant_id or "",
                                   self.oauth.redirect_uri, secret)
-        except ProblemError as exc:
-            self.app.call_from_thread(self._signin_failed, exc.problem)
+        except Exception as exc:
+            self._failed(attempt, exc)
             return
-        self.app.call_from_thread(self._show_redirect, sign)
+        if not self._deliver(attempt, self._show_redirect, sign):
+            sign.close()
 
     def _show_redirect(self, sign: RedirectSignIn) -> None:
         from kms_connect.ui.widgets.redirect_panel import RedirectPanel
@@ -179,24 +202,28 @@ class OAuthForm(ConnectionForm):
     def field_entered(self, field: FormField) -> bool:
         if field.spec.key != "pasted":
             return super().field_entered(field)
-        if self.redirect is not None:
+        if self.redirect is not None and not self.redeeming:
+            self.redeeming = True  # one redemption at a time: a code works once
             field.show(None, "… Redeeming the code with Entra ID")
-            self._redeem(self.redirect, field.value)
+            self._redeem(self.redirect, field.value, self.attempt)
         return True
 
-    @work(thread=True, exclusive=True, group="oauth-redeem", exit_on_error=False)
-    def _redeem(self, sign: RedirectSignIn, pasted: str) -> None:
-        from kms_connect.core.azure.explain import ProblemError
-
+    @work(thread=True, group="oauth-redeem", exit_on_error=False)
+    def _redeem(self, sign: RedirectSignIn, pasted: str, attempt: int) -> None:
         try:
             token = sign.complete(pasted)
-        except ProblemError as exc:
-            self.app.call_from_thread(self._paste_failed, exc.problem)
+        except Exception as exc:
+            from kms_connect.core.azure.explain import Problem, ProblemError
+            from kms_connect.ui.errors import describe
+
+            problem = exc.problem if isinstance(exc, ProblemError) else Problem("Not signed in", describe(exc))
+            self._deliver(attempt, self._paste_failed, problem)
             return
-        self.app.call_from_thread(self._signed_in, token)
+        self._deliver(attempt, self._signed_in, token)
 
     def _paste_failed(self, problem: Any) -> None:
         # The panel stays, with what was pasted: fix it or paste the address again.
+        self.redeeming = False
         field = self.query_one("#field-pasted", FormField)
         field.show(f"{problem.result}. {problem.text()}")
         field.input.focus()
@@ -207,6 +234,7 @@ class OAuthForm(ConnectionForm):
 
     def _signed_in(self, token: Token) -> None:
         draft = self.pending
+        self.redeeming = False  # done with the redirect's client: let _stop_signin close it
         self._stop_signin(cancel=False)
         if draft is None or token.cache_blob is None:
             return
@@ -215,11 +243,15 @@ class OAuthForm(ConnectionForm):
         self.start_check(draft)
 
     def _stop_signin(self, *, cancel: bool = True, ui: bool = True) -> None:
+        """End the current attempt: its workers' late results are dropped (see _deliver)."""
         if cancel and self.device is not None:
             self.device.cancel()  # msal's poll loop notices within a second
-        if self.redirect is not None:
-            self.redirect.close()
+        if self.redirect is not None and not self.redeeming:
+            self.redirect.close()  # (a running redemption still uses it; it ends on its own)
         self.device = self.redirect = None
+        self.attempt_active, self.redeeming = False, False
+        if cancel:
+            self.pending = None
         if ui:
             self.query_one("#buttons-row").display = True
             self._show_signin(False)

@@ -29,7 +29,6 @@ class DeviceCodePanel(Vertical):
         self.sign = sign
         self.user_code, self.url, self.expires_at = sign.user_code, sign.verification_uri, sign.expires_at
         self.qr_border = qr_border
-        self.started = time.time()
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="signin-row"):
@@ -52,7 +51,8 @@ class DeviceCodePanel(Vertical):
 
     def _tick(self) -> None:
         left = max(0, int(self.expires_at - time.time()))
-        waited = int(time.time() - self.started)
+        asked = self.sign.polls_sent
         status = (f"Code expires in {left // 60}:{left % 60:02d}\n"
-                  f"… Waiting for you to sign in ({waited} s, polling Entra ID every {self.sign.interval} s)")
+                  f"… Waiting for you to sign in: Entra ID asked {asked} time{'s' if asked != 1 else ''}, "
+                  f"every {self.sign.poll_interval} s")
         self.query_one("#device-status", Static).update(status)
