@@ -549,3 +549,16 @@ async def test_results_about_replaced_credentials_are_not_recorded(store) -> Non
     await store.record_checks({conn.id: result}, as_of={conn.id: after.updated_at})
     [after] = await store.list_connections(project.id)
     assert after.last_check is not None and after.last_check.summary == "about the first token"
+
+
+async def test_a_tenant_domain_is_resolved_through_discovery(sandbox, sample) -> None:
+    world, s = sample
+    sign = device_token(sandbox, sample)
+    world.set_device_flow(sign.user_code, "approved", s.alice.upn)
+    cache = sign.wait().cache_blob
+    out = await run(sandbox, method=Method.OAUTH, tenant_id="nope.onmicrosoft.com", token_cache=cache)
+    org = steps(out.result)["org"]
+    assert org.state is StepState.FAILED and org.field == "tenant_id"
+    assert org.result == "Tenant not found (AADSTS90002)" and "Trace ID" in org.explanation
+    discovery = [r for r in sandbox.entra.requests if "nope.onmicrosoft.com" in r.path]
+    assert discovery and discovery[0].path.endswith("/v2.0/.well-known/openid-configuration")

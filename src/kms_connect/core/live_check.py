@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 
 from kms_connect.core.azure.devops import MSA_TENANT, DevOpsClient, RetryPolicy, bearer_header, pat_header
-from kms_connect.core.azure.entra import EntraConfig, Token, client_credentials, silent
+from kms_connect.core.azure.entra import EntraConfig, Token, client_credentials, discover_tenant, silent
 from kms_connect.core.azure.explain import Problem, ProblemError
 from kms_connect.core.config import Settings
 from kms_connect.core.models import CheckResult, CheckStep, Connection, ConnectionDraft, utcnow
@@ -169,14 +169,12 @@ class _Run:
 
     async def _checks(self, http: Any) -> None:
         a = self.c.settings.azure
-        tenant_future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         anon = DevOpsClient(http, a.devops_url, a.release_url, self.t.org_name, None, bearer=False,
                             retry=self.c.retry, on_wait=self.note)
-        org_task = asyncio.ensure_future(self.step("org", lambda: self._org(anon, tenant_future)))
+        org_task = asyncio.ensure_future(self.step("org", lambda: self._org(anon, http)))
         try:
             if "token" in self.steps:
                 got = await self.step("token", self._token)
-                tenant_future.set_result(self.token.tenant if self.token else None)
                 if not got:
                     self.skip(("credentials", "projects", "variablegroups", "serviceendpoints", "release"),
                               "Not run: no token")
@@ -185,7 +183,6 @@ class _Run:
                     return
                 auth, bearer = SecretStr(bearer_header(self.token.access_token.get_secret_value())), True
             else:
-                tenant_future.set_result(None)
                 auth, bearer = SecretStr(pat_header(self._secret("access_token"))), False
             api = DevOpsClient(http, a.devops_url, a.release_url, self.t.org_name, auth, bearer=bearer,
                                retry=self.c.retry, on_wait=self.note)
@@ -248,8 +245,14 @@ class _Run:
         self.token = await asyncio.to_thread(silent, self.c.entra, blob, app_secret)
         return StepState.OK, f"Signed in as {self.token.who}", ""
 
-    async def _org(self, anon: DevOpsClient, tenant_future: asyncio.Future[str | None]) -> tuple[StepState, str, str]:
-        tenant = await anon.resource_tenant()
+    async def _org(self, anon: DevOpsClient, http: Any) -> tuple[StepState, str, str]:
+        typed = (self.t.tenant_id or "").lower()
+        if self.t.method is not Method.ACCESS_TOKEN and typed and not is_guid(typed):
+            # A domain: its GUID comes from Entra's discovery document, asked at the same time.
+            tenant, expected = await asyncio.gather(
+                anon.resource_tenant(), discover_tenant(http, self.c.settings.azure.authority_host, typed))
+        else:
+            tenant, expected = await anon.resource_tenant(), typed
         org = self.t.org_name
         if self.t.method is Method.ACCESS_TOKEN:
             kind = "a Microsoft-account organization" if tenant == MSA_TENANT else f"tenant {tenant}"
@@ -260,15 +263,7 @@ class _Run:
                 f"{org} is backed by Microsoft accounts, not Entra ID, and Entra OAuth and service principals "
                 "cannot be used with it. Connect the organization to Entra ID (Organization settings → Microsoft "
                 "Entra) or use an Access Token connection.", "org_name"))
-        typed = (self.t.tenant_id or "").lower()
-        if is_guid(typed):
-            expected, how = typed, ""
-        else:  # a domain: its GUID is the token's tid
-            expected = (await tenant_future) or ""
-            how = f" ({typed} is tenant {expected})" if expected else ""
-            if not expected:
-                return StepState.SKIPPED, f"{org} is reachable; tenant {tenant}", "The typed domain could not " \
-                    "be resolved without a token."
+        how = "" if expected == typed else f" ({typed} is tenant {expected})"
         if tenant != expected:
             raise ProblemError(Problem(
                 "Organization is in another tenant",

@@ -72,8 +72,10 @@ class KmsConnectApp(App[None]):
         paths = self.paths or default_paths()
         settings = self.settings or load_settings(paths.config_file)
         backend = LocalStore(paths, settings)
-        importlib.import_module("kms_connect.core.live_check")  # httpx & co: imported here, off the UI thread
         self.call_from_thread(self._install_backend, paths, settings, backend)
+        # Then warm the live checks' imports (httpx, msal's helpers) here, off the UI thread, so
+        # the first check does not stall a key press.
+        importlib.import_module("kms_connect.core.live_check")
 
     def _install_backend(self, paths: Paths, settings: Settings, backend: Backend) -> None:
         self.paths, self.settings, self.backend = paths, settings, backend
@@ -81,10 +83,6 @@ class KmsConnectApp(App[None]):
         self._backend_ready()
 
     def _backend_ready(self, *, reload: bool = True) -> None:
-        if self.checker is None and self.settings is not None and self.backend is not None:
-            from kms_connect.core.live_check import LiveChecker
-
-            self.checker = LiveChecker(self.settings, app_secret=self.backend.oauth_app_secret)
         if self.settings is not None:
             theme = self.settings.ui.theme
             if theme in self.available_themes:
@@ -96,6 +94,15 @@ class KmsConnectApp(App[None]):
         for screen in self.screen_stack if reload else ():
             if isinstance(screen, ProjectsScreen):
                 screen.reload()
+
+    def get_checker(self) -> Checker:
+        """The checker; the live one is made on first use (its imports are not needed to start)."""
+        if self.checker is None:
+            from kms_connect.core.live_check import LiveChecker
+
+            assert self.settings is not None and self.backend is not None
+            self.checker = LiveChecker(self.settings, app_secret=self.backend.oauth_app_secret)
+        return self.checker
 
     def on_unmount(self) -> None:
         self.checks.shutdown()

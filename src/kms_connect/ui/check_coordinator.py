@@ -16,12 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pydantic import SecretStr
 from textual.signal import Signal
 from textual.worker import Worker
 
 from kms_connect.core.background_loop import BackgroundLoop
-from kms_connect.core.models import CheckResult, CheckStep
 from kms_connect.core.status import Status, StepState
 from kms_connect.ui.errors import describe
 
@@ -30,12 +28,13 @@ BATCH_WINDOW = 0.05  # seconds a finished result waits for others to share its s
 WRITE_INTERVAL = 0.5  # at most two store writes a second during a big re-check
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
     from textual.app import App
     from textual.dom import DOMNode
 
     from kms_connect.core.backend import Backend
     from kms_connect.core.live_check import CheckRun, CheckTarget
-    from kms_connect.core.models import Connection
+    from kms_connect.core.models import CheckResult, CheckStep, Connection
 
 
 @dataclass
@@ -140,7 +139,8 @@ class CheckCoordinator:
         return lambda step: loop.call_soon_threadsafe(on_step, step)
 
     async def _checked(self, target: CheckTarget, live: LiveCheck) -> CheckRun:
-        return await self.network.run(self.app.checker.run(target, self._listener(live)))  # type: ignore[attr-defined]
+        checker = self.app.get_checker()  # type: ignore[attr-defined]
+        return await self.network.run(checker.run(target, self._listener(live)))
 
     def shutdown(self) -> None:
         """Stop the network thread (app exit); running checks are cancelled with it."""
@@ -184,7 +184,7 @@ class CheckCoordinator:
             self._cancelled(live)
             raise
         except Exception as exc:  # never a traceback on screen: the check failed, say why
-            return self._finish(live, CheckResult(status=Status.FAILED, summary=f"The check failed: {describe(exc)}"))
+            return self._finish(live, _result(Status.FAILED, f"The check failed: {describe(exc)}"))
 
     async def _run_stored(self, *, key: str, backend: Backend, conn: Connection) -> CheckResult | None:
         from kms_connect.core.errors import SecretError
@@ -198,8 +198,7 @@ class CheckCoordinator:
                 try:
                     secrets = await backend.read_secrets(conn.id)
                 except SecretError as exc:
-                    return self._finish(live, CheckResult(status=Status.NOT_CHECKABLE,
-                                                          summary=f"Cannot re-check: {exc}"))
+                    return self._finish(live, _result(Status.NOT_CHECKABLE, f"Cannot re-check: {exc}"))
                 run = await self._checked(CheckTarget.of(conn, secrets), live)
             # Outside the slot: the network is done, the store write should not hold up the next check.
             # The result shows at once; "Last checked" follows when the store has it. `as_of`: if the
@@ -220,7 +219,7 @@ class CheckCoordinator:
             self._cancelled(live)
             raise
         except Exception as exc:
-            return self._finish(live, CheckResult(status=Status.FAILED, summary=f"The check failed: {describe(exc)}"))
+            return self._finish(live, _result(Status.FAILED, f"The check failed: {describe(exc)}"))
 
     def idle(self) -> bool:
         """No check running and every result written."""
@@ -259,6 +258,12 @@ class CheckCoordinator:
 
         # The stored result is left alone: a cancelled run proves nothing either way.
         self._finish(live, cancelled_result(list(live.steps.values())))
+
+
+def _result(status: Status, summary: str) -> CheckResult:
+    from kms_connect.core.models import CheckResult  # pydantic: not needed before the first check
+
+    return CheckResult(status=status, summary=summary)
 
 
 def _group(key: str) -> str:

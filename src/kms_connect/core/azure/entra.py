@@ -372,3 +372,29 @@ def silent(config: EntraConfig, blob: str, app_secret: str | None = None) -> Tok
         raise ProblemError(_transport(exc, config)) from None
     finally:
         http.close()
+
+
+async def discover_tenant(http: Any, authority_host: str, domain: str) -> str:
+    """A tenant domain's GUID, from Entra's OIDC discovery document (no sign-in needed)."""
+    import re
+
+    import httpx
+
+    url = f"{authority_host.rstrip('/')}/{domain}/v2.0/.well-known/openid-configuration"
+    try:
+        resp = await http.get(url, headers={"Accept": "application/json"})
+    except httpx.HTTPError as exc:
+        raise ProblemError(transport_problem(exc, "Entra ID", urlsplit(authority_host).netloc,
+                                             "[azure] authority_host")) from None
+    try:
+        body = resp.json()
+    except ValueError:
+        body = {}
+    if resp.status_code != 200:
+        raise ProblemError(entra_problem(body if isinstance(body, dict) else {}))
+    found = re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+                      str(body.get("issuer") or body.get("token_endpoint") or ""))
+    if not found:
+        raise ProblemError(Problem("Tenant not resolved", f"Entra ID's discovery document for {domain} names "
+                                   "no tenant ID. Type the Directory (tenant) ID, a GUID.", "tenant_id"))
+    return found.group(0)
