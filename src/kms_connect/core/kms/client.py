@@ -1,0 +1,197 @@
+"""The instance's REST API: Universal Auth login, renewal, and requests with explained errors.
+
+A failed login is never retried on its own: three failures lock the machine identity for every
+program that uses it. After one, every call repeats that error until the operator asks again
+(`reset_login`, the `r` key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from kms_connect.core.azure.explain import transport_problem
+from kms_connect.core.errors import KmsConnectError
+from kms_connect.core.instances import TOKEN_ENV, Instance
+from kms_connect.core.redact import register_secret
+
+RENEW_MARGIN = 300.0  # renew when less than this many seconds are left (or 10% of the lifetime)
+
+
+class KmsApiError(KmsConnectError):
+    """An answer the instance gave (or could not give), explained; carries the server's reqId."""
+
+    def __init__(self, message: str, *, status: int | None = None, req_id: str = "", error: str = "",
+                 issues: list[tuple[str, str]] | None = None, server_message: str = "") -> None:
+        super().__init__(message)
+        self.status, self.req_id, self.error = status, req_id, error
+        self.issues = issues or []  # (field path, message) from a 422
+        self.server_message = server_message
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return f"{text} (reqId {self.req_id})" if self.req_id else text
+
+
+def _issues(message: Any) -> list[tuple[str, str]]:
+    out = []
+    for issue in message if isinstance(message, list) else []:
+        if isinstance(issue, dict):
+            path = ".".join(str(p) for p in issue.get("path") or []) or "(body)"
+            out.append((path, str(issue.get("message") or issue.get("code") or "invalid")))
+    return out
+
+
+def api_error(status: int, body: Any, *, during: str) -> KmsApiError:
+    """The instance's error body `{reqId, statusCode, message, error}`, in words."""
+    body = body if isinstance(body, dict) else {}
+    req_id, error, message = str(body.get("reqId") or ""), str(body.get("error") or ""), body.get("message")
+    issues = _issues(message)
+    server = "; ".join(f"{p}: {m}" for p, m in issues) if issues else str(message or "")
+    if status == 422 and issues:
+        text = f"The instance rejected the request ({len(issues)} field{'s' if len(issues) != 1 else ''}): {server}"
+    elif status == 401 and during == "login":
+        text = ("The instance rejected the machine identity's Client ID or Client Secret. Check both under "
+                "Access Control → Machine Identities → Universal Auth. kms-connect does not retry: three failed "
+                "logins lock the identity for everyone who uses it.")
+    elif "lock" in server.lower():
+        text = (f"The machine identity is locked out after failed logins ({server}). Wait for the lockout to end "
+                "or clear it on the instance, fix the Client Secret, then press r to log in again.")
+    elif status == 401:
+        text = f"The instance did not accept the access token: {server or 'token missing'}."
+    elif status == 403 and error in ("PermissionDenied",):
+        text = (f"The machine identity lacks a permission: {server}. Give it the app-connections permission "
+                "(organization role, or project membership) on the instance.")
+    elif status == 403 and error == "TokenError":
+        text = f"{server or 'The token expired.'} Press r to log in again."
+    elif status == 403:
+        text = (f"The instance refused this token ({server or error}). Use a machine identity (Universal Auth), "
+                "not a service token.")
+    elif status == 404:
+        text = f"Not found on the instance: {server or 'unknown path'}. Is this a Hanzo KMS / Infisical API URL?"
+    elif status >= 500:
+        text = f"The instance failed ({status}): {server or error}."
+    else:
+        text = server or f"The instance answered {status} {error}."
+    return KmsApiError(text, status=status, req_id=req_id, error=error, issues=issues, server_message=server)
+
+
+class KmsClient:
+    def __init__(self, instance: Instance, secret: Callable[[], str | None], *, timeout: Any = None) -> None:
+        self.instance = instance
+        self.secret = secret  # blocking (keyring): called in a thread
+        self.timeout = timeout
+        self._http: Any = None
+        self._http_loop: Any = None
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._lifetime = 0.0
+        self._login_error: KmsApiError | None = None
+        self._login_lock: asyncio.Lock | None = None
+        self.logged_in_as = ""
+
+    # --- plumbing -----------------------------------------------------------------------------
+    def http(self) -> Any:
+        from kms_connect.core.http import async_client
+
+        loop = asyncio.get_running_loop()
+        if self._http is None or self._http_loop is not loop or self._http.is_closed:
+            self._http = async_client(self.instance.ca_bundle, self.timeout)
+            self._http_loop, self._login_lock = loop, asyncio.Lock()
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None and self._http_loop is asyncio.get_running_loop():
+            await self._http.aclose()
+        self._http = None
+
+    async def _send(self, method: str, path: str, *, during: str, token: str | None = None,
+                    json: Any = None, params: dict[str, str] | None = None) -> Any:
+        import httpx
+
+        problem = self.instance.transport_problem()
+        if problem:
+            raise KmsApiError(problem)
+        headers = {"Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        try:
+            resp = await self.http().request(method, self.instance.url + path, headers=headers, json=json,
+                                             params=params)
+        except httpx.HTTPError as exc:
+            p = transport_problem(exc, "Hanzo KMS", urlsplit(self.instance.url).netloc, "the instance's url")
+            raise KmsApiError(f"{p.result}. {p.explanation}") from None
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        if resp.status_code >= 400:
+            raise api_error(resp.status_code, body, during=during)
+        if body is None:
+            raise KmsApiError(f"{self.instance.url} answered {resp.status_code} without JSON: is this the API URL "
+                              "of a Hanzo KMS instance?", status=resp.status_code)
+        return body
+
+    # --- auth ---------------------------------------------------------------------------------
+    def reset_login(self) -> None:
+        """The operator asks to try again after a failed login (never done automatically)."""
+        self._login_error = None
+
+    async def token(self) -> str:
+        env = os.environ.get(TOKEN_ENV, "").strip()
+        if env:
+            register_secret(env)
+            return env
+        self.http()
+        assert self._login_lock is not None
+        async with self._login_lock:  # one login for all the screen's concurrent calls
+            if self._login_error is not None:
+                raise self._login_error
+            left = self._expires_at - time.time()
+            if self._token and left > max(RENEW_MARGIN, self._lifetime * 0.1):
+                return self._token
+            if self._token and left > 0:
+                try:
+                    return await self._renew(self._token)
+                except KmsApiError:
+                    pass  # a renewal that fails falls back to one login
+            return await self._login()
+
+    async def _login(self) -> str:
+        if not self.instance.client_id:
+            raise KmsApiError(f"Instance {self.instance.name!r} has no machine identity (client_id) and "
+                              f"{TOKEN_ENV} is not set.")
+        secret = await asyncio.to_thread(self.secret)
+        if not secret:
+            raise KmsApiError(f"The Client Secret of {self.instance.name!r}'s machine identity is not in the "
+                              "secret store: edit the instance (i, then e) and enter it.")
+        body: dict[str, str] = {"clientId": self.instance.client_id, "clientSecret": secret}
+        if self.instance.organization_slug:
+            body["organizationSlug"] = self.instance.organization_slug
+        try:
+            answer = await self._send("POST", "/api/v1/auth/universal-auth/login", during="login", json=body)
+        except KmsApiError as exc:
+            if exc.status is not None and exc.status < 500:
+                self._login_error = exc  # never again on its own: lockout after three failures
+            raise
+        return self._took(answer)
+
+    async def _renew(self, token: str) -> str:
+        answer = await self._send("POST", "/api/v1/auth/token/renew", during="renew", json={"accessToken": token})
+        return self._took(answer)
+
+    def _took(self, answer: Any) -> str:
+        token = str(answer.get("accessToken") or "")
+        if not token:
+            raise KmsApiError("The instance's login answer had no accessToken.")
+        register_secret(token)
+        self._lifetime = float(answer.get("expiresIn") or 0)
+        self._token, self._expires_at = token, time.time() + self._lifetime
+        return token
+
+    async def call(self, method: str, path: str, *, json: Any = None, params: dict[str, str] | None = None) -> Any:
+        return await self._send(method, path, during="call", token=await self.token(), json=json, params=params)
