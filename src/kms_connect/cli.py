@@ -15,9 +15,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="write a redacted debug log to the XDG state dir")
+    instance = argparse.ArgumentParser(add_help=False)
+    # Accepted before or after a subcommand; SUPPRESS keeps the subcommand's default from hiding the main one.
+    instance.add_argument("--instance", metavar="NAME", default=argparse.SUPPRESS,
+                          help="work on this Hanzo KMS instance instead of the local store")
+    parser.add_argument("--instance", metavar="NAME", default="local",
+                        help="work on this Hanzo KMS instance instead of the local store")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("config", help="print file locations and the effective settings (secrets redacted)")
-    oauth = sub.add_parser("oauth-secret", help="keep the OAuth app's client secret in the secret store")
+    sub.add_parser("config", parents=[instance],
+                   help="print file locations and the effective settings (secrets redacted)")
+    oauth = sub.add_parser("oauth-secret", parents=[instance],
+                           help="keep the OAuth app's client secret in the secret store")
     oauth.add_argument("action", choices=["set", "clear"], help="set reads the secret from the terminal or stdin")
     return parser
 
@@ -46,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from kms_connect.ui.app import KmsConnectApp
 
-    app = KmsConnectApp(paths=paths)
+    app = KmsConnectApp(paths=paths, source=args.instance)
     app.run()
     # App.run() returns normally even after a crash: pass its return code on.
     return app.return_code or 0

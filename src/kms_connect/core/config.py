@@ -90,6 +90,8 @@ class Settings(_Section):
     secrets: SecretsSettings = SecretsSettings()
     status: StatusSettings = StatusSettings()
     ui: UISettings = UISettings()
+    # [[instances]] tables, checked by core/instances (errors name the entry); never rewritten.
+    instances: list[dict[str, object]] = []
 
     def oauth_client_id(self) -> tuple[str | None, str]:
         """The OAuth app's client ID and where it came from (env wins over the file)."""
@@ -116,9 +118,13 @@ def load_settings(path: Path) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: is not valid TOML: {exc}") from None
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{path}: " + "; ".join(_describe(err) for err in exc.errors())) from None
+    from kms_connect.core.instances import configured_instances
+
+    configured_instances(settings.instances, path)  # a bad [[instances]] entry is reported now
+    return settings
 
 
 def _describe(err: dict) -> str:

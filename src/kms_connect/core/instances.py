@@ -54,6 +54,7 @@ class Instance(BaseModel):
     ca_bundle: Path | None = None
     allow_http: bool = False
     source: Literal["store", "config"] = "store"
+    client_secret_at: Literal["keyring", "file"] | None = None  # where the secret store keeps it
 
     @field_validator("url", "site_url")
     @classmethod

@@ -35,7 +35,7 @@ class Project(BaseModel):
 
 class ProjectSummary(BaseModel):
     project: Project
-    connection_count: int
+    connection_count: int | None  # None: not visible to this identity (an instance without org permission)
 
 
 class CheckStep(BaseModel):
@@ -130,3 +130,4 @@ class OAuthAvailability(BaseModel):
     reason: str = ""
     fix: str = ""
     redirect_uri: str = "http://localhost"
+    redeemed_by_instance: bool = False  # OAuth on a KMS instance: it redeems the code (no PKCE, its redirect URI)

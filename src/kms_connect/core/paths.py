@@ -31,6 +31,18 @@ class Paths:
         return self.data_dir / "store.lock"
 
     @property
+    def instances_file(self) -> Path:
+        return self.data_dir / "instances.toml"
+
+    @property
+    def instances_lock(self) -> Path:
+        return self.data_dir / "instances.lock"
+
+    def instance_checks(self, name: str) -> Path:
+        """The local checks made before sending credentials to an instance (no secrets)."""
+        return self.data_dir / "instance-checks" / f"{name}.json"
+
+    @property
     def debug_log(self) -> Path:
         return self.state_dir / "debug.log"
 

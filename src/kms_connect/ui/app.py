@@ -36,8 +36,12 @@ class KmsConnectApp(App[None]):
     ]
 
     def __init__(self, paths: Paths | None = None, *, backend: Backend | None = None,
-                 settings: Settings | None = None, checker: Checker | None = None) -> None:
+                 settings: Settings | None = None, checker: Checker | None = None, source: str = "local",
+                 local: Backend | None = None) -> None:
         super().__init__()
+        self.source = source  # "local" or an instance name
+        # The local store: home of the secret store (instance secrets too) even while on an instance.
+        self.local: Backend | None = local or (backend if source == "local" else None)
         # Over SSH, animations cost bandwidth and feel laggy.
         self.animation_level = "none"
         self.paths = paths
@@ -69,9 +73,13 @@ class KmsConnectApp(App[None]):
         from kms_connect.core.local_store import LocalStore
         from kms_connect.core.paths import default_paths
 
+        from kms_connect.core.sources import open_source
+
         paths = self.paths or default_paths()
         settings = self.settings or load_settings(paths.config_file)
-        backend = LocalStore(paths, settings)
+        local = LocalStore(paths, settings)
+        self.paths, self.settings, self.local = paths, settings, local
+        backend = open_source(self.source, paths, settings, local)
         self.call_from_thread(self._install_backend, paths, settings, backend)
         # Then warm the live checks' imports (httpx, msal's helpers) here, off the UI thread, so
         # the first check does not stall a key press.
@@ -106,6 +114,40 @@ class KmsConnectApp(App[None]):
 
     def on_unmount(self) -> None:
         self.checks.shutdown()
+
+    # --- sources: the local store or a Hanzo KMS instance ----------------------------------------
+    def action_sources(self) -> None:
+        from kms_connect.ui.modals.sources import SourcesModal
+        from kms_connect.ui.screens.table_screen import TableScreen
+
+        if self.paths is None or self.settings is None or self.local is None:
+            return
+        if not isinstance(self.screen, TableScreen):
+            return  # not over a form or a dialog: finish that first
+        self.push_screen(SourcesModal(), lambda name: self.switch_source(name) if name else None)
+
+    def switch_source(self, name: str) -> None:
+        self.notify(f"Opening {'the local store' if name == 'local' else 'instance ' + name}…", markup=False)
+        self.run_worker(lambda: self._open_source(name), thread=True, group="switch-source", exclusive=True,
+                        exit_on_error=False, name="switch-source")
+
+    def _open_source(self, name: str) -> None:
+        from kms_connect.core.sources import open_source
+
+        assert self.paths is not None and self.settings is not None and self.local is not None
+        try:
+            backend = open_source(name, self.paths, self.settings, self.local)  # type: ignore[arg-type]
+        except Exception as exc:
+            self.call_from_thread(self.notify, describe(exc), markup=False, title="Not switched", severity="error",
+                                  timeout=10)
+            return
+        self.call_from_thread(self._switched, name, backend)
+
+    def _switched(self, name: str, backend: Backend) -> None:
+        self.source, self.backend = name, backend
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, ProjectsScreen):
+            self.pop_screen()
+        self._backend_ready()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.name == "load-backend" and event.state is WorkerState.ERROR:

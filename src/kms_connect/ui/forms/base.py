@@ -81,6 +81,7 @@ class ConnectionForm(ModalScreen["Connection | None"]):
         self.existing = existing
         self.submitted = False
         self.saving = False  # a second Enter while saving must not save twice
+        self.status_text = ""
         self.check_key = f"form:{id(self)}"
         self.draft: ConnectionDraft | None = None  # what the running/last check was about
         self.failed_check: CheckResult | None = None  # set while "Save anyway" is on offer
@@ -234,6 +235,7 @@ class ConnectionForm(ModalScreen["Connection | None"]):
             holder.toggle_mask()
 
     def status(self, text: str) -> None:
+        self.status_text = text
         self.query_one("#form-status", Static).update(text)
 
     def validated_draft(self) -> ConnectionDraft | None:
@@ -351,11 +353,8 @@ class ConnectionForm(ModalScreen["Connection | None"]):
         self.call_after_refresh(field.scroll_visible, animate=False)
 
     def action_save_anyway(self) -> None:
-        """Save without a passing check (e.g. this box can't reach Azure): recorded as Not checked."""
+        """Save without a (passing) check, e.g. this box can't reach Azure: recorded as Not checked."""
         if self.saving or self.app.checks.is_running(self.check_key):
-            return
-        if self.failed_check is None:
-            self.status("ℹ Save anyway is offered after a check fails or is cancelled: press ^s to check first.")
             return
         draft = self.validated_draft()
         if draft is None:
@@ -364,6 +363,22 @@ class ConnectionForm(ModalScreen["Connection | None"]):
             draft.secrets["token_cache"] = self.draft.secrets["token_cache"]
         self.saving = True
         self._save(draft, None)
+
+    def _show_issues(self, issues: list[tuple[str, str]]) -> None:
+        """A server's 422, field by field, where the operator is looking."""
+        from kms_connect.core.kms.backend import field_of
+
+        shown = False
+        for path, message in issues:
+            key = field_of(path)
+            if key and self.query(f"#field-{key}"):
+                self.field(key).show(message)
+                if not shown:
+                    self.field(key).input.focus()
+                shown = True
+
+    def save_failed(self, exc: BaseException) -> None:
+        """Method forms react to a refused save (the OAuth form: a code works once)."""
 
     @work(exclusive=True, group="form-save", exit_on_error=False)
     async def _save(self, draft: ConnectionDraft, result: CheckResult | None) -> None:
@@ -387,9 +402,12 @@ class ConnectionForm(ModalScreen["Connection | None"]):
             if "name" in str(exc).lower() and not self.existing:
                 self.field("name").show(str(exc))
                 self.field("name").input.focus()
+            self.save_failed(exc)
             return
         except Exception as exc:
+            self._show_issues(getattr(exc, "issues", None) or [])
             self.status(f"✗ Not saved: {describe(exc)}")
+            self.save_failed(exc)
             return
         finally:
             submit.disabled = False

@@ -55,6 +55,7 @@ class OAuthForm(ConnectionForm):
         self.attempt = 0  # which sign-in is current; results of older ones are dropped
         self.attempt_active = False
         self.redeeming = False
+        self.instance_flow: tuple[str, str] | None = None  # (authorize URL, state) on a KMS instance
 
     def compose_extra(self) -> ComposeResult:
         with Horizontal(classes="mode-row", id="mode-row"):
@@ -77,6 +78,12 @@ class OAuthForm(ConnectionForm):
     async def _load_oauth(self) -> None:
         assert self.app.backend is not None
         self.oauth = await self.app.backend.oauth_availability()
+        if self.oauth.redeemed_by_instance:  # the instance redeems the code: only a browser sign-in fits
+            self.query_one("#mode-redirect", RadioButton).value = True
+            self.query_one("#mode-row").display = False
+            if self.INTRO:
+                self.query_one("#intro", Static).update(
+                    "Sign in on any machine with a browser; the instance redeems the sign-in and keeps it.")
 
     @property
     def device_mode(self) -> bool:
@@ -98,7 +105,9 @@ class OAuthForm(ConnectionForm):
             return
         self.pending, self.attempt, self.attempt_active = draft, self.attempt + 1, True
         self._show_signin(True)
-        if self.device_mode:
+        if self.oauth.redeemed_by_instance:
+            self._instance_signin(draft)
+        elif self.device_mode:
             self.status("… Asking Entra ID for a device code")
             self._device_signin(draft, self.attempt)
         else:
@@ -199,7 +208,53 @@ class OAuthForm(ConnectionForm):
         self.query_one("#signin").mount(panel)
         self.call_after_refresh(lambda: panel.query_one(Input).focus())
 
+    # --- OAuth on a KMS instance: the URL is built here, the instance redeems the code ---------
+    def _instance_signin(self, draft: ConnectionDraft) -> None:
+        from kms_connect.core.kms.oauth import authorize_url
+        from kms_connect.ui.widgets.redirect_panel import RedirectPanel
+
+        assert self.oauth is not None and self.oauth.client_id and self.app.settings is not None
+        url, state = authorize_url(self.app.settings.azure.authority_host, draft.tenant_id or "",
+                                   self.oauth.client_id, self.oauth.redirect_uri)
+        self.instance_flow = (url, state)
+        self.status("ℹ The code works once, for a few minutes: paste it back soon.")
+        panel = RedirectPanel(url, self.oauth.redirect_uri, note=(
+            "If the browser was sent on to the KMS login page, the code is still in its history: look for "
+            f"the address starting with {self.oauth.redirect_uri}."))
+        self.query_one("#signin").mount(panel)
+        self.call_after_refresh(lambda: panel.query_one(Input).focus())
+
+    def _instance_pasted(self, field: FormField) -> None:
+        from pydantic import SecretStr
+
+        from kms_connect.core.azure.entra import parse_pasted
+        from kms_connect.core.azure.explain import ProblemError, entra_problem
+
+        assert self.instance_flow is not None and self.oauth is not None and self.pending is not None
+        try:
+            params = parse_pasted(field.value, self.instance_flow[1], self.oauth.redirect_uri)
+        except ProblemError as exc:
+            self._paste_failed(exc.problem)
+            return
+        if "error" in params:
+            self._paste_failed(entra_problem(params))
+            return
+        draft = self.pending
+        draft.secrets["code"] = SecretStr(params["code"])
+        self._stop_signin(cancel=False)
+        self.status("… Sending to the instance, which redeems the code with Entra ID")
+        self.saving = True
+        self._save(draft, None)
+
+    def save_failed(self, exc: BaseException) -> None:
+        if self.oauth is not None and self.oauth.redeemed_by_instance:
+            self.pending = None
+            self.status(f"{self.status_text} An authorization code works once: press ^s to sign in again.")
+
     def field_entered(self, field: FormField) -> bool:
+        if field.spec.key == "pasted" and self.instance_flow is not None and self.attempt_active:
+            self._instance_pasted(field)
+            return True
         if field.spec.key != "pasted":
             return super().field_entered(field)
         if self.redirect is not None and not self.redeeming:
@@ -249,7 +304,7 @@ class OAuthForm(ConnectionForm):
         if self.redirect is not None and not self.redeeming:
             self.redirect.close()  # (a running redemption still uses it; it ends on its own)
         self.device = self.redirect = None
-        self.attempt_active, self.redeeming = False, False
+        self.attempt_active, self.redeeming, self.instance_flow = False, False, None
         if cancel:
             self.pending = None
         if ui:
@@ -265,22 +320,28 @@ class OAuthForm(ConnectionForm):
             return
         super().action_cancel()
 
+    def _url(self) -> str | None:
+        if self.redirect is not None:
+            return self.redirect.auth_uri
+        return self.instance_flow[0] if self.instance_flow else None
+
     def action_copy(self) -> None:
         if self.device is not None:
             self.app.copy_to_clipboard(self.device.user_code)
             self.notify("Code copied to the clipboard (OSC 52).", markup=False)
-        elif self.redirect is not None:
-            self.app.copy_to_clipboard(self.redirect.auth_uri)
+        elif self._url():
+            self.app.copy_to_clipboard(self._url() or "")
             self.notify("Sign-in address copied to the clipboard (OSC 52).", markup=False)
 
     def action_save_url(self) -> None:
-        if self.redirect is None or self.app.paths is None:
+        url = self._url()
+        if url is None or self.app.paths is None:
             return
         from kms_connect.core.files import atomic_write
 
         path = self.app.paths.state_dir / "oauth-sign-in-url.txt"
         try:
-            atomic_write(path, (self.redirect.auth_uri + "\n").encode())
+            atomic_write(path, (url + "\n").encode())
         except OSError as exc:
             self.notify(f"Could not write {path}: {exc.strerror or exc}", markup=False, severity="error")
             return

@@ -59,6 +59,7 @@ class ConnectionsScreen(TableScreen):
         Binding("V", "recheck_all", "Check all", show=False, id="connections.check_all", key_display="V",
                 tooltip="Re-check every connection of this project"),
         Binding("x", "cancel_check", "Cancel check", show=False, id="connections.cancel_check"),
+        Binding("i", "app.sources", "Source", show=False, id="connections.source"),
         Binding("escape,ctrl+g", "back", "Back", id="connections.back"),
         Binding("slash", "filter", "Filter", show=False, id="connections.filter", key_display="/"),
         Binding("r", "reload", "Reload", show=False, id="connections.reload"),

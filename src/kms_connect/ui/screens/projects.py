@@ -37,6 +37,8 @@ class ProjectsScreen(TableScreen):
         Binding("slash", "filter", "Filter", id="projects.filter", key_display="/"),
         Binding("n", "new_project", "New", id="projects.new"),
         Binding("d", "delete", "Delete", id="projects.delete"),
+        Binding("i", "app.sources", "Source", id="projects.source",
+                tooltip="Switch between the local store and Hanzo KMS instances; add or edit instances"),
         Binding("r", "reload", "Reload", show=False, id="projects.reload"),
         Binding("q", "app.quit", "Quit", show=False, id="projects.quit"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="projects.clear-filter"),
@@ -81,13 +83,15 @@ class ProjectsScreen(TableScreen):
         self.loaded = True
         self.summaries = {s.project.id: s for s in summaries}
         rows = [
-            (s.project.id, [s.project.name, s.project.slug, str(s.connection_count)])
+            (s.project.id, [s.project.name, s.project.slug,
+                            "?" if s.connection_count is None else str(s.connection_count)])
             for s in sorted(summaries, key=lambda s: s.project.name.lower())
         ]
         self.show_rows(rows, select)
 
     def show_error(self, message: str) -> None:
-        self.show_problem("Cannot open the local store.", message)
+        where = self.app.backend.label if self.app.backend is not None else "the local store"
+        self.show_problem(f"Cannot open {where}.", message)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "delete" and self._selected() is None:

@@ -19,9 +19,9 @@ PASTED = FieldSpec("pasted", "Address you landed on", "paste the whole address (
 class RedirectPanel(Vertical):
     DEFAULT_CSS = "RedirectPanel { height: auto; }"
 
-    def __init__(self, auth_uri: str, redirect_uri: str) -> None:
+    def __init__(self, auth_uri: str, redirect_uri: str, note: str = "") -> None:
         super().__init__(id="redirect-panel")
-        self.auth_uri, self.redirect_uri = auth_uri, redirect_uri
+        self.auth_uri, self.redirect_uri, self.note = auth_uri, redirect_uri, note
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -33,4 +33,6 @@ class RedirectPanel(Vertical):
             f"2. The browser ends on {self.redirect_uri}… (it may show an error page: that is expected). "
             "Copy that page's address from the address bar and paste it here, then Enter:", markup=False,
         )
+        if self.note:
+            yield Static(self.note, classes="field-label", markup=False)
         yield FormField(PASTED)

@@ -1,0 +1,210 @@
+"""A Hanzo KMS instance as a Backend: its projects (read-only here) and Azure DevOps connections.
+
+The instance never returns credentials, so nothing secret is kept here: credentials go to the
+instance and are forgotten. What this box can know about a connection is the live check it made
+before sending; those results are kept locally, per instance, in a small JSON file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from kms_connect.core.backend import Backend
+from kms_connect.core.errors import ConflictError, SecretUnavailable
+from kms_connect.core.files import atomic_write
+from kms_connect.core.instances import Instance
+from kms_connect.core.kms.client import KmsApiError, KmsClient
+from kms_connect.core.models import (
+    CheckResult,
+    Connection,
+    ConnectionDraft,
+    OAuthAvailability,
+    Project,
+    ProjectSummary,
+    utcnow,
+)
+from kms_connect.core.status import Method
+
+ORG_SCOPE = "__organization__"  # the pseudo-project holding organization-scoped connections
+BASE = "/api/v1/app-connections/azure-devops"
+READ_ONLY = ("Projects on a Hanzo KMS instance are read-only here: deleting one would delete its secrets. "
+             "Manage projects in the instance's web UI.")
+NOT_CHECKABLE = ("The instance never returns credentials, and its only live check refuses machine-identity "
+                 "tokens, so this box cannot re-check it. Replace its credentials (c) to check them here first.")
+# Form field -> the instance's credentials key, per method.
+CREDENTIAL_KEYS = {
+    Method.ACCESS_TOKEN: {"access_token": "accessToken", "org_name": "orgName"},
+    Method.CLIENT_SECRET: {"client_id": "clientId", "client_secret": "clientSecret", "tenant_id": "tenantId",
+                           "org_name": "orgName"},
+    Method.OAUTH: {"code": "code", "tenant_id": "tenantId", "org_name": "orgName"},
+}
+FIELD_OF = {api: form for keys in CREDENTIAL_KEYS.values() for form, api in keys.items()}
+
+
+def field_of(path: str) -> str | None:
+    """A 422 issue's path (e.g. `credentials.tenantId`) as a form field key."""
+    last = path.split(".")[-1]
+    return {"name": "name", "description": "description"}.get(last) or FIELD_OF.get(last)
+
+
+def _time(value: Any) -> datetime:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return utcnow()
+
+
+class KmsBackend(Backend):
+    can_manage_projects = False
+
+    def __init__(self, instance: Instance, client: KmsClient, checks_file: Path) -> None:
+        self.instance, self.client, self.checks_file = instance, client, checks_file
+        self.label = f"Instance {instance.name}"
+        self.hidden_note = ""  # what this identity cannot see (org-scoped connections without permission)
+
+    # --- projects -----------------------------------------------------------------------------
+    async def _projects(self) -> list[dict[str, Any]]:
+        try:
+            return list((await self.client.call("GET", "/api/v1/projects")).get("projects") or [])
+        except KmsApiError as exc:
+            if exc.status != 404:
+                raise
+        # Older instances only know the deprecated name.
+        return list((await self.client.call("GET", "/api/v1/workspace")).get("workspaces") or [])
+
+    async def _all_connections(self) -> list[dict[str, Any]] | None:
+        """Every Azure DevOps connection of the organization; None when the identity may not see them."""
+        try:
+            answer = await self.client.call("GET", BASE)
+        except KmsApiError as exc:
+            if exc.status == 403:
+                self.hidden_note = ("Connection counts and organization-scoped connections are not visible: the "
+                                    "machine identity has no organization-level app-connections permission.")
+                return None
+            raise
+        self.hidden_note = ""
+        return list(answer.get("appConnections") or [])
+
+    async def list_projects(self) -> list[ProjectSummary]:
+        projects, connections = await asyncio.gather(self._projects(), self._all_connections())
+        counts = Counter(c.get("projectId") or ORG_SCOPE for c in connections or [])
+        out = [
+            ProjectSummary(project=Project(id=str(p.get("id") or p.get("_id")), name=str(p.get("name")),
+                                           slug=str(p.get("slug") or ""), description=str(p.get("description") or "")),
+                           connection_count=counts.get(str(p.get("id") or p.get("_id")), 0) if connections is not None
+                           else None)
+            for p in projects
+        ]
+        if counts.get(ORG_SCOPE):
+            out.append(ProjectSummary(project=Project(id=ORG_SCOPE, name="(organization-scoped connections)",
+                                                      slug="organization", description="Not in any project"),
+                                      connection_count=counts[ORG_SCOPE]))
+        return out
+
+    async def create_project(self, name: str, description: str = "") -> Project:
+        raise ConflictError(READ_ONLY)
+
+    async def delete_project(self, project_id: str) -> int:
+        raise ConflictError(READ_ONLY)
+
+    # --- connections --------------------------------------------------------------------------
+    def _connection(self, raw: dict[str, Any], checks: dict[str, CheckResult]) -> Connection:
+        creds = raw.get("credentials") or {}
+        conn_id = str(raw["id"])
+        return Connection(
+            id=conn_id, project_id=str(raw.get("projectId") or ORG_SCOPE), name=str(raw.get("name")),
+            description=str(raw.get("description") or ""), method=Method(raw.get("method")),
+            org_name=str(creds.get("orgName") or ""), tenant_id=creds.get("tenantId"), client_id=creds.get("clientId"),
+            last_check=checks.get(conn_id), created_at=_time(raw.get("createdAt")), updated_at=_time(raw.get("updatedAt")),
+        )
+
+    async def list_connections(self, project_id: str) -> list[Connection]:
+        if project_id == ORG_SCOPE:
+            raw = [c for c in await self._all_connections() or [] if not c.get("projectId")]
+        else:
+            raw = list((await self.client.call("GET", BASE, params={"projectId": project_id})).get("appConnections")
+                       or [])
+        checks = await asyncio.to_thread(self._read_checks)
+        return [self._connection(c, checks) for c in raw if c.get("method") in {m.value for m in Method}]
+
+    def _credentials(self, draft: ConnectionDraft) -> dict[str, str]:
+        values = {"org_name": draft.org_name, "tenant_id": draft.tenant_id or "", "client_id": draft.client_id or "",
+                  **{k: v.get_secret_value() for k, v in draft.secrets.items()}}
+        return {api: values.get(form, "") for form, api in CREDENTIAL_KEYS[draft.method].items()}
+
+    async def create_connection(self, project_id: str, draft: ConnectionDraft) -> Connection:
+        body: dict[str, Any] = {"name": draft.name, "method": draft.method.value,
+                                "credentials": self._credentials(draft)}
+        if draft.description:
+            body["description"] = draft.description
+        if project_id != ORG_SCOPE:
+            body["projectId"] = project_id
+        answer = await self.client.call("POST", BASE, json=body)
+        return self._connection(answer["appConnection"], {})
+
+    async def update_connection(self, connection_id: str, name: str, description: str) -> Connection:
+        answer = await self.client.call("PATCH", f"{BASE}/{connection_id}",
+                                        json={"name": name, "description": description or None})
+        return self._connection(answer["appConnection"], await asyncio.to_thread(self._read_checks))
+
+    async def replace_credentials(self, connection_id: str, draft: ConnectionDraft) -> Connection:
+        answer = await self.client.call("PATCH", f"{BASE}/{connection_id}",
+                                        json={"credentials": self._credentials(draft)})
+        await asyncio.to_thread(self._write_check, connection_id, None)  # the old result was about old credentials
+        return self._connection(answer["appConnection"], {})
+
+    async def delete_connection(self, connection_id: str) -> None:
+        await self.client.call("DELETE", f"{BASE}/{connection_id}")
+        await asyncio.to_thread(self._write_check, connection_id, None)
+
+    async def read_secrets(self, connection_id: str) -> dict[str, SecretStr]:
+        raise SecretUnavailable(NOT_CHECKABLE)
+
+    async def record_check(self, connection_id: str, result: CheckResult) -> Connection:
+        await asyncio.to_thread(self._write_check, connection_id, result)
+        answer = await self.client.call("GET", f"{BASE}/{connection_id}")
+        return self._connection(answer["appConnection"], {connection_id: result})
+
+    async def oauth_availability(self) -> OAuthAvailability:
+        answer = await self.client.call("GET", "/api/v1/app-connections/options")
+        option = next((o for o in answer.get("appConnectionOptions") or [] if o.get("app") == "azure-devops"), {})
+        client_id = option.get("oauthClientId")
+        redirect = self.instance.redirect_uri
+        if "oauth" in (option.get("methods") or []) and client_id:
+            return OAuthAvailability(available=True, client_id=client_id, source=f"instance {self.instance.name}",
+                                     has_client_secret=True, redirect_uri=redirect, redeemed_by_instance=True)
+        return OAuthAvailability(
+            available=False, redirect_uri=redirect, redeemed_by_instance=True,
+            reason=f"The instance {self.instance.name} has no Azure DevOps OAuth app configured.",
+            fix=("On the instance, set INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_ID and "
+                 f"INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_SECRET, and SITE_URL={self.instance.public_url}, then "
+                 f"restart it. Register {redirect} as a Web redirect URI of that Entra app registration."),
+        )
+
+    def describe_secret_location(self, connection: Connection) -> str:
+        return f"on the instance {self.instance.name} (it never returns them; shown redacted)"
+
+    # --- local check results ------------------------------------------------------------------
+    def _read_checks(self) -> dict[str, CheckResult]:
+        try:
+            raw = json.loads(self.checks_file.read_text("utf-8"))
+        except (FileNotFoundError, ValueError):
+            return {}
+        return {k: CheckResult.model_validate(v) for k, v in raw.items() if isinstance(v, dict)}
+
+    def _write_check(self, connection_id: str, result: CheckResult | None) -> None:
+        checks = self._read_checks()
+        if result is None:
+            if checks.pop(connection_id, None) is None:
+                return
+        else:
+            checks[connection_id] = result
+        data = {k: v.model_dump(mode="json") for k, v in checks.items()}
+        atomic_write(self.checks_file, json.dumps(data, indent=1).encode("utf-8"))
