@@ -1,4 +1,4 @@
-"""Fixtures for the Entra ID / Azure DevOps simulators (conftest imports them with `import *`)."""
+"""Fixtures for the Entra ID / Azure DevOps / KMS simulators (conftest imports them with `import *`)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from kms_connect.core.simulators.kms import KmsSimulator
+from kms_connect.core.simulators.kms_world import KmsIdentity, sample_kms_world
 from kms_connect.core.simulators.sandbox import Sample, Sandbox, sample_world
 from kms_connect.core.simulators.tls import TlsFiles, make_tls
 from kms_connect.core.simulators.world import World
 
-__all__ = ["sim_tls", "sample", "sandbox", "sim_http", "sim_ssl_context"]
+__all__ = ["sim_tls", "sample", "sandbox", "sim_http", "sim_ssl_context", "kms", "kms_identity", "kms_http"]
 
 
 def sim_ssl_context(ca_bundle: Path) -> ssl.SSLContext:
@@ -42,4 +44,29 @@ def sim_http(sandbox: Sandbox) -> Iterator[httpx.Client]:
     """An httpx client that trusts the sandbox CA and never follows redirects."""
     with httpx.Client(verify=sim_ssl_context(sandbox.ca_bundle), timeout=10, follow_redirects=False,
                       trust_env=False) as client:
+        yield client
+
+
+@pytest.fixture
+def kms(sandbox: Sandbox, sample: tuple[World, Sample]) -> Iterator[KmsSimulator]:
+    """A KMS instance over plain HTTP, checking credentials against the sandbox: projects "Payments"
+    and "Platform", one identity with org permission (`kms_identity`), OAuth configured with the
+    sample's web app (`oauth_web_app`), SITE_URL https://kms.example.test. `kms.kms_world` is its state."""
+    kms_world, _ = sample_kms_world(oauth_client_id=sample[1].oauth_web_app.client_id,
+                                    oauth_client_secret=sample[1].web_secret)
+    with KmsSimulator(kms_world, sandbox.world, entra_url=sandbox.entra.url, devops_url=sandbox.devops_url,
+                      ca_bundle=sandbox.ca_bundle) as sim:
+        yield sim
+
+
+@pytest.fixture
+def kms_identity(kms: KmsSimulator) -> KmsIdentity:
+    """The `kms` instance's machine identity (`.client_id`, `.client_secret`), with org permission."""
+    return next(iter(kms.kms_world.identities.values()))
+
+
+@pytest.fixture
+def kms_http(kms: KmsSimulator) -> Iterator[httpx.Client]:
+    """An httpx client with `base_url` = the `kms` instance, no proxies, no redirects."""
+    with httpx.Client(base_url=kms.url, timeout=10, follow_redirects=False, trust_env=False) as client:
         yield client

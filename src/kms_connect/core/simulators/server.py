@@ -1,8 +1,9 @@
-"""The loopback HTTPS server the Entra ID and Azure DevOps simulators share.
+"""The loopback HTTPS server the Entra ID, Azure DevOps and KMS simulators share.
 
 One thread per connection (HTTP/1.1 keep-alive, so a client's pool reuses it), a request log,
 injected latency and injected faults (429, 503, slow answers) so clients' error paths can be
-exercised without the real services. Subclasses implement `handle()`.
+exercised without the real services. Subclasses implement `handle()`. Without TLS files it
+serves plain HTTP (a KMS instance is often reached at http://localhost:8080).
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ class _TlsServer(ThreadingHTTPServer):
     request_queue_size = 128
     block_on_close = False  # stop() closes live connections and joins the threads itself
 
-    def __init__(self, sim: SimServer, context: ssl.SSLContext) -> None:
+    def __init__(self, sim: SimServer, context: ssl.SSLContext | None) -> None:
         self.sim = sim
         self.context = context
         self.live: set[socket.socket] = set()
@@ -121,7 +122,7 @@ class _TlsServer(ThreadingHTTPServer):
         # stall the accept loop.
         try:
             request.settimeout(HANDSHAKE_TIMEOUT)
-            conn = self.context.wrap_socket(request, server_side=True)
+            conn = request if self.context is None else self.context.wrap_socket(request, server_side=True)
         except (OSError, ValueError):
             request.close()
             self._forget()
@@ -144,9 +145,11 @@ class _TlsServer(ThreadingHTTPServer):
 
 
 class SimServer:
-    """Base class: override `handle(request) -> Response` (and `common_headers` if needed)."""
+    """Base class: override `handle(request) -> Response` (and `common_headers` if needed).
 
-    def __init__(self, tls: TlsFiles) -> None:
+    `tls` None: plain HTTP, and `url` starts with http://."""
+
+    def __init__(self, tls: TlsFiles | None) -> None:
         self.tls = tls
         self.latency: float = 0.0
         self.requests: list[RecordedRequest] = []
@@ -161,8 +164,10 @@ class SimServer:
     def start(self) -> None:
         if self._server is not None:
             raise RuntimeError("already started")
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(str(self.tls.cert_pem), str(self.tls.key_pem))
+        context = None
+        if self.tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(self.tls.cert_pem), str(self.tls.key_pem))
         self._stopping.clear()
         self._server = _TlsServer(self, context)
         self._thread = threading.Thread(
@@ -205,7 +210,7 @@ class SimServer:
 
     @property
     def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
+        return f"{'http' if self.tls is None else 'https'}://127.0.0.1:{self.port}"
 
     # --- test controls ---------------------------------------------------------------------------
     def inject(
