@@ -34,6 +34,8 @@ class Backend(ABC):
     label: str = ""
     #: Projects on a KMS instance are read-only here (deleting one would delete its secrets).
     can_manage_projects: bool = True
+    #: Why a connection without a local result cannot be checked from here ("" when it can).
+    not_checkable_reason: str = ""
 
     @abstractmethod
     async def list_projects(self) -> list[ProjectSummary]: ...

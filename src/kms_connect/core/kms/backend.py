@@ -63,6 +63,7 @@ def _time(value: Any) -> datetime:
 
 class KmsBackend(Backend):
     can_manage_projects = False
+    not_checkable_reason = NOT_CHECKABLE
 
     def __init__(self, instance: Instance, client: KmsClient, checks_file: Path) -> None:
         self.instance, self.client, self.checks_file = instance, client, checks_file

@@ -57,6 +57,9 @@ class ConnectionDetailsModal(ModalScreen[str | None]):
         ]
         if c.last_check and c.last_check.summary:
             rows.append(("Result", c.last_check.summary))
+        reason = getattr(getattr(self.app, "backend", None), "not_checkable_reason", "")
+        if reason and c.last_check is None:
+            rows.append(("Checks", reason))
         rows += [("Created", _when(c.created_at)), ("Updated", _when(c.updated_at)), ("ID", c.id)]
         for label, value in rows:
             grid.add_row(label, value if isinstance(value, Text) else Text(value))

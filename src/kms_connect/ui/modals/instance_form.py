@@ -58,8 +58,8 @@ class InstanceFormModal(ModalScreen[str | None]):
                         spec = FieldSpec(spec.key, spec.label, "leave empty to keep the stored one", secret=True,
                                          optional=True)
                     yield FormField(spec, value)
-                yield Checkbox("Allow plain http:// to a non-loopback host", e.allow_http if e else False,
-                               id="allow_http", compact=True)
+                allowed = e.allow_http if e else False
+                yield Checkbox(_allow_label(allowed), allowed, id="allow_http", compact=True)
             yield Static("", id="form-status", classes="form-status", markup=False)
             with Horizontal(classes="buttons"):
                 yield Static("^s save · esc cancel", classes="form-keys")
@@ -88,6 +88,10 @@ class InstanceFormModal(ModalScreen[str | None]):
         if v["client_id"] and not v["client_secret"] and not (self.existing and self.existing.client_secret_at):
             errors["client_secret"] = "Client Secret is required: it is shown once, when it is created."
         return errors
+
+    @on(Checkbox.Changed)
+    def _allow_changed(self, event: Checkbox.Changed) -> None:
+        event.checkbox.label = _allow_label(event.value)  # the state in words, not only the box's colour
 
     @on(Input.Submitted)
     def _enter(self, event: Input.Submitted) -> None:
@@ -157,3 +161,7 @@ class InstanceFormModal(ModalScreen[str | None]):
     def _failed(self, message: str) -> None:
         self.saving = False
         self.query_one("#form-status", Static).update(f"✗ Not saved: {message}")
+
+
+def _allow_label(allowed: bool) -> str:
+    return f"Allow plain http:// to a non-loopback host: {'yes' if allowed else 'no'} (Space toggles)"

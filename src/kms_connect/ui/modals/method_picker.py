@@ -28,6 +28,12 @@ SUMMARY = {
 
 
 def prerequisites(method: Method, oauth: OAuthAvailability) -> str:
+    if method is Method.OAUTH and oauth.redeemed_by_instance:
+        return (
+            f"Uses the instance's OAuth app (client ID {oauth.client_id}). You sign in with a browser on any "
+            f"machine; Entra sends you to {oauth.redirect_uri}, and you paste that address back here. The "
+            "instance redeems the code and keeps the sign-in."
+        )
     if method is Method.OAUTH:
         secret = "and its client secret, " if oauth.has_client_secret else ""
         client = f"client ID {oauth.client_id} ({oauth.source}) {secret}" if oauth.client_id else "its client ID "

@@ -51,7 +51,7 @@ class SourcesModal(ModalScreen[str | None]):
         from kms_connect.core.sources import instance_store
 
         assert self.app.paths is not None and self.app.settings is not None
-        options = [Option(Text.assemble(("Local store", "bold"), "  on this box, secrets in the OS keyring"), id=LOCAL)]
+        options = [Option(Text.assemble(("Local store", "bold"), "  on this box"), id=LOCAL)]
         try:
             listed = instance_store(self.app.paths, self.app.settings).list()
             note = "" if listed else "No Hanzo KMS instance yet: press a to add one."

@@ -81,6 +81,9 @@ class ProjectsScreen(TableScreen):
             self.show_error(describe(exc))
             return
         self.loaded = True
+        note = getattr(self.app.backend, "hidden_note", "")
+        if note:  # say what this identity cannot see, rather than show zeros
+            self.notify(note, markup=False, severity="warning", timeout=10)
         self.summaries = {s.project.id: s for s in summaries}
         rows = [
             (s.project.id, [s.project.name, s.project.slug,
