@@ -108,3 +108,47 @@ def test_status_concurrency_is_bounded(tmp_path) -> None:
     path.write_text("[status]\nconcurrency = 0\n")
     with pytest.raises(ConfigError, match=r"\[status\] concurrency: must be between 1 and 64"):
         load_settings(path)
+
+
+def test_instances_declared_in_the_config_are_read_and_never_rewritten(tmp_path) -> None:
+    from kms_connect.core.config import load_settings
+    from kms_connect.core.errors import ConfigError, ConflictError
+    from kms_connect.core.instances import Instance, InstanceStore, configured_instances
+
+    path = tmp_path / "config.toml"
+    text = ('[[instances]]\nname = "staging"\nurl = "https://kms.staging.example"\n'
+            'client_id = "11111111-2222-3333-4444-555555555555"\n')
+    path.write_text(text)
+    settings = load_settings(path)
+    store = InstanceStore(tmp_path / "instances.toml", tmp_path / "i.lock",
+                          configured_instances(settings.instances, path))
+    store.save(Instance(name="prod", url="http://localhost:8080"))
+    assert [(i.name, i.source) for i in store.list()] == [("prod", "store"), ("staging", "config")]
+    with pytest.raises(ConflictError, match="config file"):
+        store.remove("staging")
+    assert path.read_text() == text  # never rewritten
+    assert "staging" not in (tmp_path / "instances.toml").read_text()
+    path.write_text('[[instances]]\nname = "bad"\nurl = "ftp://x"\n')
+    with pytest.raises(ConfigError, match=r"\[\[instances\]\] #1 url: must be an http\(s\) URL"):
+        load_settings(path)
+
+
+def test_a_damaged_instances_file_is_reported_and_left_alone(tmp_path) -> None:
+    from kms_connect.core.errors import StoreError
+    from kms_connect.core.instances import Instance, InstanceStore
+
+    file = tmp_path / "instances.toml"
+    file.write_bytes(b"version = 1\ninstances = [ broken")
+    store = InstanceStore(file, tmp_path / "i.lock")
+    with pytest.raises(StoreError, match="damaged"):
+        store.save(Instance(name="prod", url="http://localhost:8080"))
+    assert file.read_bytes() == b"version = 1\ninstances = [ broken"
+
+
+def test_instance_option_before_or_after_a_subcommand() -> None:
+    from kms_connect.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["--instance", "prod", "config"]).instance == "prod"
+    assert parser.parse_args(["config", "--instance", "prod"]).instance == "prod"
+    assert parser.parse_args([]).instance == "local"

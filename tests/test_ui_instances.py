@@ -171,3 +171,37 @@ async def test_oauth_on_the_instance_round_trip(world, paths, kms, kms_identity,
         [remote] = kms.kms_world.connections.values()
         assert remote.method == "oauth" and remote.name == "ado-oauth"
         assert remote.credentials.get("tenantId") == CONTOSO_TENANT and remote.credentials.get("orgName") == "contoso-dev"
+
+
+async def test_edit_and_delete_on_the_instance_with_its_refusal_shown(world, paths, kms, kms_identity) -> None:
+    from kms_connect.ui.modals.confirm import ConfirmModal
+    from kms_connect.ui.modals.edit_connection import EditConnectionModal
+
+    settings, local = world
+    add_instance(paths, settings, local, kms, kms_identity)
+    conn = kms.kms_world.add_connection("ado-old", "access-token", {"accessToken": "x", "orgName": "contoso-dev"},
+                                        project_id=SAMPLE_PAYMENTS, in_use=True)
+    app = make_app(paths, settings, local, "prod")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_payments(pilot, app)
+        await pilot.press("e")
+        edit = await wait_for_screen(pilot, EditConnectionModal)
+        name = edit.query_one("#input-name", Input)
+        name.value = "ado-renamed"
+        await pilot.press("ctrl+s")
+        await wait_for_screen(pilot, ConnectionsScreen)
+        await settle(pilot)
+        assert kms.kms_world.connections[conn.id].name == "ado-renamed"
+        assert "ado-rena" in data_lines(screen.table)[0]  # (truncated at 80 columns)
+        await pilot.press("d")
+        await wait_for_screen(pilot, ConfirmModal)
+        await pilot.press("y")
+        await settle(pilot)
+        assert any("Cannot delete App Connection with existing connections" in n.message for n in app._notifications)
+        assert conn.id in kms.kms_world.connections  # refused: still there, still listed
+        kms.kms_world.connections[conn.id].in_use = False
+        await pilot.press("d")
+        await wait_for_screen(pilot, ConfirmModal)
+        await pilot.press("y")
+        await settle(pilot)
+        assert conn.id not in kms.kms_world.connections

@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 
 
 class EditConnectionModal(ModalScreen["Connection | None"]):
-    BINDINGS = [Binding("escape,ctrl+g", "cancel", "Cancel", id="edit.cancel")]
+    BINDINGS = [
+        Binding("escape,ctrl+g", "cancel", "Cancel", id="edit.cancel"),
+        Binding("ctrl+s", "submit", "Save", id="edit.save"),
+    ]
     app: KmsConnectApp
 
     def __init__(self, connection: Connection, taken_names: set[str]) -> None:
@@ -66,6 +69,9 @@ class EditConnectionModal(ModalScreen["Connection | None"]):
             self._submit()
         else:
             self.dismiss(None)
+
+    def action_submit(self) -> None:
+        self._submit()
 
     def action_cancel(self) -> None:
         self.dismiss(None)
