@@ -205,3 +205,21 @@ async def test_edit_and_delete_on_the_instance_with_its_refusal_shown(world, pat
         await pilot.press("y")
         await settle(pilot)
         assert conn.id not in kms.kms_world.connections
+
+
+async def test_a_refused_login_waits_for_r(world, paths, kms, kms_identity) -> None:
+    settings, local = world
+    save_instance(paths, settings, local, Instance(name="prod", url=kms.url, client_id=kms_identity.client_id),
+                  "not-the-secret")
+    app = make_app(paths, settings, local, "prod")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "does not retry" in screen_text(app).replace("\n", " ")
+        logins = lambda: len([r for r in kms.requests if r.path.endswith("/universal-auth/login")])  # noqa: E731
+        assert logins() == 1
+        app.screen.reload()  # a reload by itself (e.g. after a switch) does not log in again
+        await settle(pilot)
+        assert logins() == 1
+        await pilot.press("r")  # the operator asks: one more attempt
+        await settle(pilot)
+        assert logins() == 2

@@ -96,6 +96,9 @@ class Backend(ABC):
         """The OAuth app's client secret, when one is configured (blocking: call it in a thread)."""
         return None
 
+    def retry_login(self) -> None:
+        """The operator asked to try again (r) after a failed login; never done automatically."""
+
     def describe_secret_location(self, connection: Connection) -> str:
         """Where this connection's secrets are kept, in words."""
         return "not kept here"

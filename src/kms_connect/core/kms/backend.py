@@ -189,6 +189,9 @@ class KmsBackend(Backend):
                  f"restart it. Register {redirect} as a Web redirect URI of that Entra app registration."),
         )
 
+    def retry_login(self) -> None:
+        self.client.reset_login()
+
     def describe_secret_location(self, connection: Connection) -> str:
         return f"on the instance {self.instance.name} (it never returns them; shown redacted)"
 

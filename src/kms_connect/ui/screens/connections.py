@@ -171,6 +171,8 @@ class ConnectionsScreen(TableScreen):
         return {c.name for c in self.connections.values() if c.id != except_id}
 
     def action_reload(self) -> None:
+        if self.app.backend is not None:
+            self.app.backend.retry_login()  # r is the explicit "try again" after a refused login
         self.reload(self.table.cursor_key)
 
     def action_back(self) -> None:

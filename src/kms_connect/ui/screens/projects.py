@@ -122,6 +122,8 @@ class ProjectsScreen(TableScreen):
         self.clear_filter()
 
     def action_reload(self) -> None:
+        if self.app.backend is not None:
+            self.app.backend.retry_login()  # r is the explicit "try again" after a refused login
         if self.app.backend is None and self.app.load_error:
             self.query_one("#empty", Static).update(self.LOADING_TEXT)
             self.app.start_loading()
