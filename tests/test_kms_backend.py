@@ -209,3 +209,19 @@ async def test_options_without_an_oauth_app_say_what_to_set(backend, kms) -> Non
                    "SITE_URL=https://kms.example.test", "restart",
                    "https://kms.example.test/organization/app-connections/azure/oauth/callback"):
         assert needed in opts.fix
+
+
+async def test_a_token_without_expiry_is_not_renewed_or_replaced(backend, kms) -> None:
+    kms.kms_world.identities[next(iter(kms.kms_world.identities))].access_token_ttl = 0
+    await backend.list_projects()
+    await backend.list_projects()
+    assert logins(kms) == 1 and not any(r.path.endswith("/renew") for r in kms.requests)
+
+
+async def test_a_dead_token_is_dropped_and_the_next_call_logs_in(backend, kms) -> None:
+    await backend.list_projects()
+    kms.kms_world.tokens.clear()  # revoked on the instance
+    with pytest.raises(KmsApiError):
+        await backend.list_projects()
+    await backend.list_projects()  # a fresh login, not a retry of a refused one
+    assert logins(kms) == 2

@@ -96,6 +96,9 @@ class Backend(ABC):
         """The OAuth app's client secret, when one is configured (blocking: call it in a thread)."""
         return None
 
+    async def aclose(self) -> None:
+        """Release connections (an instance's HTTP client) when the app leaves this source."""
+
     def retry_login(self) -> None:
         """The operator asked to try again (r) after a failed login; never done automatically."""
 

@@ -92,6 +92,8 @@ class Instance(BaseModel):
 
 
 def check_instance_name(name: str, taken: set[str]) -> str | None:
+    if name == "local":
+        return "“local” is the local store's name (--instance local); choose another."
     return check_slug_name(name, taken)
 
 
@@ -136,18 +138,23 @@ class InstanceStore:
         known = ", ".join(i.name for i in self.list()) or "none yet"
         raise NotFoundError(f"No instance named {name!r} (known: {known}).")
 
+    def check_name(self, name: str, replacing: str | None = None) -> None:
+        """Raise ConflictError when `name` cannot be used (checked before any secret is written)."""
+        data = self._read()
+        others = [i for i in data.instances if i.name != (replacing or name)]
+        error = check_instance_name(name, {i.name for i in others} | {i.name for i in self.configured})
+        if error:
+            raise ConflictError(error)
+        if replacing is None and any(i.name == name for i in data.instances):
+            raise ConflictError(f"An instance named {name!r} already exists.")
+
     def save(self, instance: Instance, *, replacing: str | None = None) -> Instance:
         """Add (or, with `replacing`, edit) an instance kept in the data store."""
         instance = instance.model_copy(update={"source": "store"})
         with file_lock(self.lock_path):
+            self.check_name(instance.name, replacing)
             data = self._read()
             others = [i for i in data.instances if i.name != (replacing or instance.name)]
-            taken = {i.name for i in others} | {i.name for i in self.configured}
-            error = check_instance_name(instance.name, taken)
-            if error:
-                raise ConflictError(error)
-            if replacing is None and any(i.name == instance.name for i in data.instances):
-                raise ConflictError(f"An instance named {instance.name!r} already exists.")
             data.instances = sorted([*others, instance], key=lambda i: i.name)
             self._write(data)
         return instance

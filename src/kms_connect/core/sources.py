@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from kms_connect.core.backend import Backend
 from kms_connect.core.config import Settings
+from kms_connect.core.errors import SecretError
 from kms_connect.core.instances import Instance, InstanceStore, configured_instances, secret_key
 from kms_connect.core.local_store import LocalStore
 from kms_connect.core.models import SecretLocation
 from kms_connect.core.paths import Paths
 
 LOCAL = "local"
+log = logging.getLogger(__name__)
 
 
 def instance_store(paths: Paths, settings: Settings) -> InstanceStore:
@@ -27,9 +31,15 @@ def open_source(name: str, paths: Paths, settings: Settings, local: LocalStore) 
     instance = instance_store(paths, settings).get(name)
 
     def client_secret() -> str | None:
-        if instance.client_secret_at is None:
-            return None
-        return local.secrets.get(secret_key(instance.name), SecretLocation(instance.client_secret_at))
+        if instance.client_secret_at is not None:
+            return local.secrets.get(secret_key(instance.name), SecretLocation(instance.client_secret_at))
+        # A config-file instance records nowhere where its secret went: look in both places.
+        for where in (SecretLocation.KEYRING, SecretLocation.FILE):
+            try:
+                return local.secrets.get(secret_key(instance.name), where)
+            except SecretError:
+                continue
+        return None
 
     return KmsBackend(instance, KmsClient(instance, client_secret), paths.instance_checks(instance.name))
 
@@ -39,6 +49,11 @@ def save_instance(paths: Paths, settings: Settings, local: LocalStore, instance:
     """Add or edit an instance; its Client Secret goes to the secret store (None: keep the old one)."""
     store = instance_store(paths, settings)
     old = store.get(replacing) if replacing else None
+    if old is not None and old.source == "config":  # only its secret can be set here
+        if client_secret:
+            local.secrets.put(secret_key(old.name), client_secret)
+        return old
+    store.check_name(instance.name, replacing)  # before any secret is written under that name
     if client_secret:
         where = local.secrets.put(secret_key(instance.name), client_secret)
         instance = instance.model_copy(update={"client_secret_at": where.value})
@@ -49,13 +64,24 @@ def save_instance(paths: Paths, settings: Settings, local: LocalStore, instance:
             where = local.secrets.put(secret_key(instance.name), value)
             instance = instance.model_copy(update={"client_secret_at": where.value})
     saved = store.save(instance, replacing=replacing)
-    if old is not None and old.client_secret_at and (old.name != instance.name):
-        local.secrets.delete(secret_key(old.name), SecretLocation(old.client_secret_at))
+    if old is not None and old.name != instance.name:
+        if old.client_secret_at:
+            _forget_secret(local, old.name, old.client_secret_at)
+        checks = paths.instance_checks(old.name)
+        if checks.exists():  # the local check results follow the instance
+            checks.replace(paths.instance_checks(instance.name))
     return saved
+
+
+def _forget_secret(local: LocalStore, name: str, where: str) -> None:
+    try:
+        local.secrets.delete(secret_key(name), SecretLocation(where))
+    except SecretError as exc:  # best effort: the instance is gone either way
+        log.warning("could not delete the Client Secret of instance %s: %s", name, exc)
 
 
 def remove_instance(paths: Paths, settings: Settings, local: LocalStore, name: str) -> None:
     gone = instance_store(paths, settings).remove(name)
-    if gone.client_secret_at:
-        local.secrets.delete(secret_key(name), SecretLocation(gone.client_secret_at))
     paths.instance_checks(name).unlink(missing_ok=True)
+    if gone.client_secret_at:
+        _forget_secret(local, name, gone.client_secret_at)

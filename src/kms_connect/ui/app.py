@@ -109,7 +109,9 @@ class KmsConnectApp(App[None]):
             from kms_connect.core.live_check import LiveChecker
 
             assert self.settings is not None and self.backend is not None
-            self.checker = LiveChecker(self.settings, app_secret=self.backend.oauth_app_secret)
+            # The OAuth app's secret is a local setting, whichever source is shown when this is made.
+            owner = self.local or self.backend
+            self.checker = LiveChecker(self.settings, app_secret=owner.oauth_app_secret)
         return self.checker
 
     def on_unmount(self) -> None:
@@ -144,7 +146,10 @@ class KmsConnectApp(App[None]):
         self.call_from_thread(self._switched, name, backend)
 
     def _switched(self, name: str, backend: Backend) -> None:
+        old = self.backend
         self.source, self.backend = name, backend
+        if old is not None and old is not backend and old is not self.local:
+            self.run_worker(old.aclose(), exit_on_error=False)  # the old instance's HTTP connections
         while len(self.screen_stack) > 1 and not isinstance(self.screen, ProjectsScreen):
             self.pop_screen()
         self._backend_ready()

@@ -69,6 +69,7 @@ class KmsBackend(Backend):
         self.instance, self.client, self.checks_file = instance, client, checks_file
         self.label = f"Instance {instance.name}"
         self.hidden_note = ""  # what this identity cannot see (org-scoped connections without permission)
+        self._known: dict[str, Connection] = {}  # the last seen state of each connection
 
     # --- projects -----------------------------------------------------------------------------
     async def _projects(self) -> list[dict[str, Any]]:
@@ -85,7 +86,7 @@ class KmsBackend(Backend):
         try:
             answer = await self.client.call("GET", BASE)
         except KmsApiError as exc:
-            if exc.status == 403:
+            if exc.status == 403 and exc.error == "PermissionDenied":
                 self.hidden_note = ("Connection counts and organization-scoped connections are not visible: the "
                                     "machine identity has no organization-level app-connections permission.")
                 return None
@@ -119,12 +120,13 @@ class KmsBackend(Backend):
     def _connection(self, raw: dict[str, Any], checks: dict[str, CheckResult]) -> Connection:
         creds = raw.get("credentials") or {}
         conn_id = str(raw["id"])
-        return Connection(
+        self._known[conn_id] = conn = Connection(
             id=conn_id, project_id=str(raw.get("projectId") or ORG_SCOPE), name=str(raw.get("name")),
             description=str(raw.get("description") or ""), method=Method(raw.get("method")),
             org_name=str(creds.get("orgName") or ""), tenant_id=creds.get("tenantId"), client_id=creds.get("clientId"),
             last_check=checks.get(conn_id), created_at=_time(raw.get("createdAt")), updated_at=_time(raw.get("updatedAt")),
         )
+        return conn
 
     async def list_connections(self, project_id: str) -> list[Connection]:
         if project_id == ORG_SCOPE:
@@ -170,8 +172,14 @@ class KmsBackend(Backend):
 
     async def record_check(self, connection_id: str, result: CheckResult) -> Connection:
         await asyncio.to_thread(self._write_check, connection_id, result)
+        known = self._known.get(connection_id)
+        if known is not None:  # just created or listed: no second request that could fail after a save
+            return known.model_copy(update={"last_check": result})
         answer = await self.client.call("GET", f"{BASE}/{connection_id}")
         return self._connection(answer["appConnection"], {connection_id: result})
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
 
     async def oauth_availability(self) -> OAuthAvailability:
         answer = await self.client.call("GET", "/api/v1/app-connections/options")

@@ -54,13 +54,13 @@ def api_error(status: int, body: Any, *, during: str) -> KmsApiError:
     server = "; ".join(f"{p}: {m}" for p, m in issues) if issues else str(message or "")
     if status == 422 and issues:
         text = f"The instance rejected the request ({len(issues)} field{'s' if len(issues) != 1 else ''}): {server}"
+    elif "lock" in server.lower():  # before 401: the instance answers a lockout with a 401 too
+        text = (f"The machine identity is locked out after failed logins ({server}). Wait for the lockout to end "
+                "or clear it on the instance, fix the Client Secret, then press r to log in again.")
     elif status == 401 and during == "login":
         text = ("The instance rejected the machine identity's Client ID or Client Secret. Check both under "
                 "Access Control → Machine Identities → Universal Auth. kms-connect does not retry: three failed "
                 "logins lock the identity for everyone who uses it.")
-    elif "lock" in server.lower():
-        text = (f"The machine identity is locked out after failed logins ({server}). Wait for the lockout to end "
-                "or clear it on the instance, fix the Client Secret, then press r to log in again.")
     elif status == 401:
         text = f"The instance did not accept the access token: {server or 'token missing'}."
     elif status == 403 and error in ("PermissionDenied",):
@@ -140,6 +140,7 @@ class KmsClient:
     def reset_login(self) -> None:
         """The operator asks to try again after a failed login (never done automatically)."""
         self._login_error = None
+        self._token, self._expires_at = None, 0.0
 
     async def token(self) -> str:
         env = os.environ.get(TOKEN_ENV, "").strip()
@@ -190,8 +191,16 @@ class KmsClient:
             raise KmsApiError("The instance's login answer had no accessToken.")
         register_secret(token)
         self._lifetime = float(answer.get("expiresIn") or 0)
-        self._token, self._expires_at = token, time.time() + self._lifetime
+        # A TTL of 0 means the token does not expire: logging in again each call would use up the
+        # Client Secret's use limit.
+        expires = time.time() + self._lifetime if self._lifetime > 0 else float("inf")
+        self._token, self._expires_at = token, expires
         return token
 
     async def call(self, method: str, path: str, *, json: Any = None, params: dict[str, str] | None = None) -> Any:
-        return await self._send(method, path, during="call", token=await self.token(), json=json, params=params)
+        try:
+            return await self._send(method, path, during="call", token=await self.token(), json=json, params=params)
+        except KmsApiError as exc:
+            if exc.status == 401 or exc.error == "TokenError":
+                self._token, self._expires_at = None, 0.0  # dead token: the next action logs in afresh
+            raise

@@ -171,14 +171,14 @@ class KmsSimulator(SimServer):
             if identity is None:
                 raise unauthorized("Invalid credentials")
             if identity.locked:
-                raise KmsError(403, "IdentityLockedOut", LOCKED_OUT)
+                raise KmsError(401, "UnauthorizedError", LOCKED_OUT)  # upstream answers a lockout with a 401
             if not secrets.compare_digest(identity.client_secret.encode(), (secret or "").encode()):
                 identity.failed_logins += 1
                 identity.locked = identity.failed_logins >= LOCKOUT_THRESHOLD
                 raise unauthorized("Invalid credentials")
             identity.failed_logins = 0
             token = mint_token(world, identity)
-            expires_at = time.time() + identity.access_token_ttl
+            expires_at = _expiry(identity.access_token_ttl)
             world.tokens[token] = KmsToken(identity.client_id, expires_at)
             return token_answer(token, identity, expires_at)
 
@@ -194,7 +194,7 @@ class KmsSimulator(SimServer):
             if action == "revoke":
                 del world.tokens[token or ""]
                 return {"message": "Successfully revoked access token"}
-            entry.expires_at = time.time() + identity.access_token_ttl
+            entry.expires_at = _expiry(identity.access_token_ttl)
             return token_answer(token or "", identity, entry.expires_at)
 
     def _token(self, token: str) -> tuple[KmsIdentity, KmsToken]:
@@ -395,3 +395,7 @@ class KmsSimulator(SimServer):
             raise bad_request("Unable to validate connection: verify credentials") from None
         return {"tenantId": creds["tenantId"], "orgName": creds["orgName"], "accessToken": access,
                 "refreshToken": refresh, "expiresAt": expires_at}
+
+
+def _expiry(ttl: int) -> float:
+    return time.time() + ttl if ttl > 0 else float("inf")  # a TTL of 0: the token never expires

@@ -23,7 +23,8 @@ UPDATE_KEYS = ("name", "description", "credentials", "isPlatformManagedCredentia
 EXPIRED = "Your token has expired. Please re-authenticate."
 MALFORMED_TOKEN = ("The provided access token is malformed. Please use a valid token or generate a new one and "
                    "try again.")
-LOCKED_OUT = "Identity is locked out due to too many failed login attempts. Try again later."
+LOCKED_OUT = ("This identity auth method is temporarily locked due to too many failed login attempts. "
+              "Try again later.")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # what @sindresorhus/slugify leaves unchanged
 _MISSING = object()
@@ -349,5 +350,6 @@ def check_token_signature(world: KmsWorld, token: str) -> None:
 
 
 def token_answer(token: str, identity: KmsIdentity, expires_at: float) -> dict[str, Any]:
-    return {"accessToken": token, "expiresIn": max(0, round(expires_at - time.time())),
+    left = 0 if expires_at == float("inf") else max(1, round(expires_at - time.time()))
+    return {"accessToken": token, "expiresIn": left,
             "accessTokenMaxTTL": identity.access_token_ttl, "tokenType": "Bearer"}

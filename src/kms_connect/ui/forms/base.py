@@ -5,7 +5,7 @@ A form keeps everything typed after any error; only a successful save closes it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,15 +15,18 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from kms_connect.core.status import Method, Status, StepState
-from kms_connect.core.validation import (
-    check_description,
-    check_slug_name,
-    check_tenant,
-    clean_secret,
-    normalize_org,
-    slugify,
-)
+from kms_connect.core.validation import check_description, check_tenant, clean_secret, normalize_org
 from kms_connect.ui.errors import describe
+from kms_connect.ui.forms.fields import (  # re-exported: the method forms import them from here
+    DESCRIPTION,
+    NAME,
+    ORG,
+    TENANT,
+    FieldCheck,
+    check_name,
+    use_name_suggestion,
+)
+
 from kms_connect.ui.widgets.checklist import Checklist
 from kms_connect.ui.widgets.form_field import FieldSpec, FormField
 
@@ -32,31 +35,8 @@ if TYPE_CHECKING:
     from kms_connect.ui.app import KmsConnectApp
     from kms_connect.ui.check_coordinator import LiveCheck
 
-NAME = FieldSpec("name", "Name", "lowercase letters, digits and hyphens")
-DESCRIPTION = FieldSpec("description", "Description", optional=True)
-TENANT = FieldSpec("tenant_id", "Tenant ID", "Directory (tenant) ID, a GUID")
-ORG = FieldSpec("org_name", "Organization Name", "the <name> in https://dev.azure.com/<name>")
-
-
-def check_name(value: str, taken: set[str]) -> str | None:
-    """The slug rule, saying that Enter applies the suggestion when there is one."""
-    error = check_slug_name(value, taken)
-    return error + " Enter uses it." if error and "e.g." in error else error
-
-
-def use_name_suggestion(field: FormField, taken: set[str]) -> bool:
-    """Enter on an invalid Name puts the slugified suggestion in; True when it did."""
-    suggestion = slugify(field.value)
-    if field.error and suggestion and check_slug_name(suggestion, taken) is None:
-        field.value = suggestion
-        return True
-    return False
-
-
-class FieldCheck(NamedTuple):
-    error: str | None = None
-    hint: str | None = None
-    replace: str | None = None  # a cleaned-up value to put in the input (e.g. org from a URL)
+__all__ = ["DESCRIPTION", "NAME", "ORG", "TENANT", "ConnectionForm", "FieldCheck", "FieldSpec", "check_name",
+           "use_name_suggestion"]
 
 
 class ConnectionForm(ModalScreen["Connection | None"]):
@@ -224,6 +204,9 @@ class ConnectionForm(ModalScreen["Connection | None"]):
 
     def action_cancel(self) -> None:
         """Esc cancels a running check first; pressed again, it closes the form."""
+        if self.saving:  # the server may be creating it right now: closing would hide the outcome
+            self.status("… Saving: wait for the answer (it cannot be taken back half-way).")
+            return
         if self.app.checks.cancel(self.check_key):
             self.status("⊘ Cancelling the check…")
             return
@@ -406,6 +389,8 @@ class ConnectionForm(ModalScreen["Connection | None"]):
             return
         except Exception as exc:
             self._show_issues(getattr(exc, "issues", None) or [])
+            if "already exists" in str(exc) and not self.existing:  # a name taken meanwhile, on a server
+                self.field("name").show(str(getattr(exc, "server_message", "")) or str(exc))
             self.status(f"✗ Not saved: {describe(exc)}")
             self.save_failed(exc)
             return

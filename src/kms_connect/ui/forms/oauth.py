@@ -76,8 +76,18 @@ class OAuthForm(ConnectionForm):
 
     @work(exclusive=True, group="oauth-config", exit_on_error=False)
     async def _load_oauth(self) -> None:
+        from kms_connect.ui.errors import describe
+
         assert self.app.backend is not None
-        self.oauth = await self.app.backend.oauth_availability()
+        try:
+            self.oauth = await self.app.backend.oauth_availability()
+        except Exception as exc:
+            from kms_connect.core.models import OAuthAvailability
+
+            self.oauth = OAuthAvailability(available=False, reason="Cannot tell whether OAuth is available:",
+                                           fix=describe(exc))
+            self.status(f"✗ {self.oauth.reason} {self.oauth.fix}")
+            return
         if self.oauth.redeemed_by_instance:  # the instance redeems the code: only a browser sign-in fits
             self.query_one("#mode-redirect", RadioButton).value = True
             self.query_one("#mode-row").display = False

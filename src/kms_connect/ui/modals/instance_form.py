@@ -45,10 +45,13 @@ class InstanceFormModal(ModalScreen[str | None]):
         super().__init__(classes="connection-form")
         self.existing, self.taken = existing, taken
         self.saving = False
+        self.secret_only = existing is not None and existing.source == "config"
 
     def compose(self) -> ComposeResult:
         e = self.existing
         title = f"Edit instance · {e.name}" if e else "Add a Hanzo KMS instance"
+        if self.secret_only:
+            title = f"Client Secret of {e.name} (declared in the config file)"
         with Vertical(classes="dialog form-dialog"):
             yield Static(title, classes="dialog-title", markup=False)
             with VerticalScroll(id="fields"):
@@ -57,7 +60,7 @@ class InstanceFormModal(ModalScreen[str | None]):
                     if spec.secret and e is not None:
                         spec = FieldSpec(spec.key, spec.label, "leave empty to keep the stored one", secret=True,
                                          optional=True)
-                    yield FormField(spec, value)
+                    yield FormField(spec, value, disabled=self.secret_only and not spec.secret)
                 allowed = e.allow_http if e else False
                 yield Checkbox(_allow_label(allowed), allowed, id="allow_http", compact=True)
             yield Static("", id="form-status", classes="form-status", markup=False)
@@ -67,7 +70,8 @@ class InstanceFormModal(ModalScreen[str | None]):
                 yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#input-name", Input).focus()
+        self.query_one("#input-client_secret" if self.secret_only else "#input-name", Input).focus()
+        self.query_one(Checkbox).disabled = self.secret_only
         self.query_one("#fields").styles.max_height = max(4, self.app.size.height - 9)
 
     def values(self) -> dict[str, str]:
@@ -77,6 +81,8 @@ class InstanceFormModal(ModalScreen[str | None]):
         from kms_connect.core.instances import TOKEN_ENV
 
         errors: dict[str, str] = {}
+        if self.secret_only:
+            return {} if v["client_secret"] else {"client_secret": "Enter the identity's Client Secret."}
         if error := check_slug_name(v["name"], self.taken):
             errors["name"] = error
         if not v["url"]:
@@ -122,7 +128,9 @@ class InstanceFormModal(ModalScreen[str | None]):
         v = self.values()
         errors = self._errors(v)
         instance = None
-        if not errors:
+        if not errors and self.secret_only:
+            instance = self.existing
+        elif not errors:
             try:
                 instance = Instance(name=v["name"], url=v["url"], site_url=v["site_url"] or None,
                                     client_id=v["client_id"] or None, organization_slug=v["organization_slug"] or None,
@@ -141,9 +149,8 @@ class InstanceFormModal(ModalScreen[str | None]):
                 first.input.focus()
             self.query_one("#form-status", Static).update("✗ Fix the marked fields; nothing was saved.")
             return
-        note = instance.site_url_note()
         self.saving = True
-        self.query_one("#form-status", Static).update(f"… Saving{' · ' + note if note else ''}")
+        self.query_one("#form-status", Static).update("… Saving")
         self._save(instance, v["client_secret"] or None)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -156,6 +163,9 @@ class InstanceFormModal(ModalScreen[str | None]):
         except Exception as exc:
             self.app.call_from_thread(self._failed, describe(exc))
             return
+        note = saved.site_url_note()
+        if note:  # shown where it stays on screen long enough to read
+            self.app.call_from_thread(self.app.notify, note, markup=False, severity="warning", timeout=15)
         self.app.call_from_thread(self.dismiss, saved.name)
 
     def _failed(self, message: str) -> None:

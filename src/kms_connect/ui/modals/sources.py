@@ -98,15 +98,18 @@ class SourcesModal(ModalScreen[str | None]):
         inst = self.instances.get(self._highlighted() or "")
         if inst is None:
             return
-        if inst.source == "config":
+        if inst.source == "config":  # its fields live in the config file; only its secret is set here
             self.query_one("#sources-note", Static).update(
-                f"ℹ {inst.name} is declared in the config file; edit it there ({self.app.paths.config_file}).")
-            return
-        self.app.push_screen(InstanceFormModal(inst, set(self.instances) - {inst.name}), self._saved)
+                f"ℹ {inst.name} is declared in {self.app.paths.config_file}: edit its fields there.")
+        self.app.push_screen(InstanceFormModal(inst, set(self.instances) - {inst.name}),
+                             lambda name: self._saved(name, edited=inst.name))
 
-    def _saved(self, name: str | None) -> None:
-        if name:
-            self.refresh_list(select=name)
+    def _saved(self, name: str | None, edited: str | None = None) -> None:
+        if not name:
+            return
+        self.refresh_list(select=name)
+        if edited is not None and edited == self.app.source:  # the open instance changed: reopen it
+            self.app.switch_source(name)
 
     def action_remove(self) -> None:
         from kms_connect.ui.modals.confirm import ConfirmModal
