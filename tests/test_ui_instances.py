@@ -223,3 +223,22 @@ async def test_a_refused_login_waits_for_r(world, paths, kms, kms_identity) -> N
         await pilot.press("r")  # the operator asks: one more attempt
         await settle(pilot)
         assert logins() == 2
+
+
+async def test_methods_the_instance_does_not_offer_are_refused(world, paths, kms, kms_identity) -> None:
+    from kms_connect.ui.modals.method_picker import MethodPickerModal
+
+    settings, local = world
+    add_instance(paths, settings, local, kms, kms_identity)
+    kms.kms_world.devops_methods = ["oauth", "access-token"]  # an instance from before client-secret
+    app = make_app(paths, settings, local, "prod")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_payments(pilot, app)
+        await pilot.press("a")
+        picker = await wait_for_screen(pilot, MethodPickerModal)
+        await pilot.press("3")
+        await pilot.pause()
+        assert app.screen is picker  # refused, with the reason
+        assert "does not offer the Client Secret method" in screen_text(app).replace("\n", " ")
+        await pilot.press("2")
+        await wait_for_screen(pilot, AccessTokenForm)

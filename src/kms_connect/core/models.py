@@ -130,4 +130,6 @@ class OAuthAvailability(BaseModel):
     reason: str = ""
     fix: str = ""
     redirect_uri: str = "http://localhost"
+    # Methods the source offers (an instance's /app-connections/options); None: all of them.
+    methods: list[str] | None = None
     redeemed_by_instance: bool = False  # OAuth on a KMS instance: it redeems the code (no PKCE, its redirect URI)

@@ -186,11 +186,13 @@ class KmsBackend(Backend):
         option = next((o for o in answer.get("appConnectionOptions") or [] if o.get("app") == "azure-devops"), {})
         client_id = option.get("oauthClientId")
         redirect = self.instance.redirect_uri
+        offered = [str(m) for m in option.get("methods") or []]
         if "oauth" in (option.get("methods") or []) and client_id:
             return OAuthAvailability(available=True, client_id=client_id, source=f"instance {self.instance.name}",
-                                     has_client_secret=True, redirect_uri=redirect, redeemed_by_instance=True)
+                                     has_client_secret=True, redirect_uri=redirect, redeemed_by_instance=True,
+                                     methods=offered)
         return OAuthAvailability(
-            available=False, redirect_uri=redirect, redeemed_by_instance=True,
+            available=False, redirect_uri=redirect, redeemed_by_instance=True, methods=offered,
             reason=f"The instance {self.instance.name} has no Azure DevOps OAuth app configured.",
             fix=("On the instance, set INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_ID and "
                  f"INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_SECRET, and SITE_URL={self.instance.public_url}, then "

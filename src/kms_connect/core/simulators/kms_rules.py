@@ -317,7 +317,8 @@ def project_item(world: KmsWorld, project: KmsProject) -> dict[str, Any]:
 
 
 def options(world: KmsWorld, project_type: str | None) -> list[dict[str, Any]]:
-    devops: dict[str, Any] = {"name": "Azure DevOps", "app": AZURE_DEVOPS, "methods": list(METHODS)}
+    devops: dict[str, Any] = {"name": "Azure DevOps", "app": AZURE_DEVOPS,
+                              "methods": list(world.devops_methods or METHODS)}
     if world.oauth_client_id:
         devops["oauthClientId"] = world.oauth_client_id
     items = sorted([devops, *(dict(o) for o in _OTHER_OPTIONS)], key=lambda o: o["name"])

@@ -97,6 +97,8 @@ class KmsWorld:
     oauth_client_id: str | None = None
     oauth_client_secret: str | None = None
     site_url: str = "http://localhost:8080"  # SITE_URL; "" makes OAuth fail as unset SITE_URL does
+    # Older instances offer fewer Azure DevOps methods (client-secret came later): None = all.
+    devops_methods: list[str] | None = None
     legacy_projects_route: bool = False  # True: /api/v1/projects is 404, only /api/v1/workspace answers
     signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)  # AUTH_SECRET
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)

@@ -74,6 +74,9 @@ class MethodPickerModal(ModalScreen[Method | None]):
             label = Text.assemble((f"{n}  ", "bold"), (f"{method.label:<14}", "bold"), SUMMARY[method])
             if method is Method.OAUTH and not self.oauth.available:
                 label = Text.assemble((f"{n}  ", "bold"), (f"{method.label:<14}", "bold dim"), ("⊘ unavailable: no OAuth app configured", "dim"))
+            elif not self._offered(method):
+                label = Text.assemble((f"{n}  ", "bold"), (f"{method.label:<14}", "bold dim"),
+                                      ("⊘ not offered by this instance", "dim"))
             options.append(Option(label, id=method.value))
         with Vertical(classes="dialog picker"):
             yield Static("Add Connection · Azure DevOps", classes="dialog-title")
@@ -93,9 +96,16 @@ class MethodPickerModal(ModalScreen[Method | None]):
         # The highlight message can arrive after a digit's refusal: keep the refusal showing.
         self._describe(method, refused=method is self._refused)
 
+    def _offered(self, method: Method) -> bool:
+        return self.oauth.methods is None or method.value in self.oauth.methods
+
     def _describe(self, method: Method, *, refused: bool = False) -> None:
         prereq = self.query_one("#prereq", Static)
-        if method is Method.OAUTH and not self.oauth.available:
+        if not self._offered(method):
+            lead = "✗ " if refused else "⊘ "
+            prereq.update(Text(f"{lead}This instance does not offer the {method.label} method (its "
+                               "/app-connections/options lists only: " + ", ".join(self.oauth.methods or []) + ")."))
+        elif method is Method.OAUTH and not self.oauth.available:
             lead = "✗ OAuth cannot be chosen yet. " if refused else "⊘ Unavailable. "
             prereq.update(Text(f"{lead}{self.oauth.reason} {self.oauth.fix}"))
         else:
@@ -111,7 +121,7 @@ class MethodPickerModal(ModalScreen[Method | None]):
         self._choose(self.METHODS[index])
 
     def _choose(self, method: Method) -> None:
-        if method is Method.OAUTH and not self.oauth.available:
+        if not self._offered(method) or (method is Method.OAUTH and not self.oauth.available):
             self.app.bell()
             self._refused = method
             self._describe(method, refused=True)
