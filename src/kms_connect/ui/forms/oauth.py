@@ -215,8 +215,7 @@ class OAuthForm(ConnectionForm):
         kind = "confidential client, Web redirect URI" if sign.confidential else "public client, no secret sent"
         self.status(f"ℹ Sign-in as a {kind}; the code works once, for a few minutes.")
         panel = RedirectPanel(sign.auth_uri, sign.redirect_uri)
-        self.query_one("#signin").mount(panel)
-        self.call_after_refresh(lambda: panel.query_one(Input).focus())
+        self.query_one("#signin").mount(panel)  # it focuses its paste field itself
 
     # --- OAuth on a KMS instance: the URL is built here, the instance redeems the code ---------
     def _instance_signin(self, draft: ConnectionDraft) -> None:
@@ -231,8 +230,7 @@ class OAuthForm(ConnectionForm):
         panel = RedirectPanel(url, self.oauth.redirect_uri, note=(
             "If the browser was sent on to the KMS login page, the code is still in its history: look for "
             f"the address starting with {self.oauth.redirect_uri}."))
-        self.query_one("#signin").mount(panel)
-        self.call_after_refresh(lambda: panel.query_one(Input).focus())
+        self.query_one("#signin").mount(panel)  # it focuses its paste field itself
 
     def _instance_pasted(self, field: FormField) -> None:
         from pydantic import SecretStr

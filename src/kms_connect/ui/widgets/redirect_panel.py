@@ -9,7 +9,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from kms_connect.ui.widgets.form_field import FieldSpec, FormField
 
@@ -36,3 +36,13 @@ class RedirectPanel(Vertical):
         if self.note:
             yield Static(self.note, classes="field-label", markup=False)
         yield FormField(PASTED)
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self.focus_paste)
+
+    def focus_paste(self) -> None:
+        """Focus the paste field once it exists (it is composed a moment after the panel)."""
+        for inp in self.query(Input):
+            inp.focus()
+            return
+        self.call_after_refresh(self.focus_paste)
