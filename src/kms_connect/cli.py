@@ -24,6 +24,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("config", parents=[instance],
                    help="print file locations and the effective settings (secrets redacted)")
+    listing = sub.add_parser("list", parents=[instance], help="list connections and their last known status")
+    listing.add_argument("--json", action="store_true", help="print a JSON document on stdout (format: README)")
+    check = sub.add_parser("check", parents=[instance],
+                           help="check connections live; exit 0 valid, 1 failed, 2 usage, 3 not checkable")
+    check.add_argument("names", nargs="*", metavar="NAME", help="connections to check (project/name when ambiguous)")
+    check.add_argument("--project", metavar="P", help="only this project's connections")
+    check.add_argument("--json", action="store_true", help="print a JSON document on stdout (format: README)")
     oauth = sub.add_parser("oauth-secret", parents=[instance],
                            help="keep the OAuth app's client secret in the secret store")
     oauth.add_argument("action", choices=["set", "clear"], help="set reads the secret from the terminal or stdin")
@@ -47,6 +54,14 @@ def main(argv: list[str] | None = None) -> int:
         from kms_connect.commands import print_config
 
         return print_config(paths)
+    if args.command == "list":
+        from kms_connect.headless import run_list
+
+        return run_list(paths, args.instance, args.json)
+    if args.command == "check":
+        from kms_connect.headless import run_check
+
+        return run_check(paths, args.instance, args.names, args.project, args.json)
     if args.command == "oauth-secret":
         from kms_connect.commands import oauth_secret
 

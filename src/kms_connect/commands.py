@@ -35,6 +35,10 @@ def print_config(paths: Paths) -> int:
     print()
     print("Settings")
     for section, model in settings:
+        if section == "instances":
+            for item in model:
+                print(f"  [[instances]] {item.get('name')} = {item.get('url')}")
+            continue
         for key, value in model:
             shown = "(not set)" if value is None else value
             print(f"  [{section}] {key} = {shown}")

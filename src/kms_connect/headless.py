@@ -1,0 +1,204 @@
+"""`kms-connect list` and `kms-connect check`: connection status for cron and monitoring (no Textual).
+
+Exit codes (stable, documented in the README):
+  0  everything selected was checked and is valid (warnings are noted, not failures)
+  1  something failed its check
+  2  usage or configuration error: unknown or ambiguous name, empty selection, bad config, refused login
+  3  something selected could not be checked (no credentials held here, keyring unreachable, cancelled)
+Never green for what was not checked. With --json, stdout holds only the JSON document; progress goes
+to stderr, and only when stderr is a terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from kms_connect.core.errors import KmsConnectError
+from kms_connect.core.paths import Paths
+
+OK, FAILED, USAGE, UNCHECKED = 0, 1, 2, 3
+JSON_VERSION = 1
+
+
+class UsageError(Exception):
+    """Exit 2, with a message for stderr."""
+
+
+@dataclass
+class Selected:
+    project: str
+    conn: Any  # core.models.Connection
+
+
+def _open(paths: Paths, source: str) -> tuple[Any, Any, Any]:
+    from kms_connect.core.config import load_settings
+    from kms_connect.core.local_store import LocalStore
+    from kms_connect.core.sources import open_source
+
+    try:
+        settings = load_settings(paths.config_file)
+        local = LocalStore(paths, settings)
+        return settings, local, open_source(source, paths, settings, local)
+    except KmsConnectError as exc:
+        raise UsageError(str(exc)) from None
+
+
+async def _connections(backend: Any, project: str | None) -> list[Selected]:
+    try:
+        projects = [s.project for s in await backend.list_projects()]
+    except KmsConnectError as exc:  # a refused instance login is reported, never retried
+        raise UsageError(str(exc)) from None
+    if project is not None:
+        chosen = [p for p in projects if project in (p.name, p.slug, p.id)]
+        if not chosen:
+            raise UsageError(f"No project {project!r} (projects: {', '.join(p.name for p in projects) or 'none'}).")
+        projects = chosen
+    out: list[Selected] = []
+    for p in projects:
+        out += [Selected(p.name, c) for c in await backend.list_connections(p.id)]
+    return sorted(out, key=lambda s: (s.project.lower(), s.conn.name))
+
+
+def _select(all_: list[Selected], names: list[str]) -> list[Selected]:
+    if not names:
+        if not all_:
+            raise UsageError("Nothing to check: no connections in the selection.")
+        return all_
+    chosen: list[Selected] = []
+    for name in names:
+        project, _, conn = name.rpartition("/")
+        hits = [s for s in all_ if s.conn.name == conn and (not project or s.project in (project,))]
+        if not hits:
+            raise UsageError(f"No connection named {name!r}.")
+        if len(hits) > 1:
+            where = ", ".join(f"{s.project}/{s.conn.name}" for s in hits)
+            raise UsageError(f"{name!r} is in several projects ({where}): write it as project/name.")
+        chosen += [h for h in hits if h not in chosen]
+    return chosen
+
+
+def _row(s: Selected, result: Any | None = None) -> dict[str, Any]:
+    conn = s.conn
+    check = result or conn.last_check
+    status = check.status if check is not None else conn.status
+    row: dict[str, Any] = {
+        "project": s.project, "name": conn.name, "id": conn.id, "method": conn.method.value,
+        "organization": conn.org_name, "status": status.value,
+        "checked_at": check.checked_at.isoformat() if check is not None and check.checked_at else None,
+        "summary": check.summary if check is not None else "",
+    }
+    if result is not None:
+        row["duration_ms"] = result.duration_ms
+        bad = result.failing_step()
+        row["failing_step"] = ({"step": bad.key, "title": bad.title, "result": bad.result,
+                                "explanation": bad.explanation} if bad is not None else None)
+    return row
+
+
+def run_list(paths: Paths, source: str, as_json: bool) -> int:
+    async def main() -> list[dict[str, Any]]:
+        _, _, backend = _open(paths, source)
+        try:
+            return [_row(s) for s in await _connections(backend, None)]
+        finally:
+            await backend.aclose()
+
+    try:
+        rows = asyncio.run(main())
+    except UsageError as exc:
+        print(f"kms-connect: {exc}", file=sys.stderr)
+        return USAGE
+    if as_json:
+        print(json.dumps({"version": JSON_VERSION, "source": source, "connections": rows}, indent=2))
+    else:
+        _table(rows)
+    return OK
+
+
+def run_check(paths: Paths, source: str, names: list[str], project: str | None, as_json: bool) -> int:
+    from kms_connect.core.status import Status
+
+    async def main() -> tuple[list[Selected], list[Any]]:
+        settings, local, backend = _open(paths, source)
+        try:
+            selected = _select(await _connections(backend, project), names)
+            return selected, await _check_all(settings, local, backend, selected)
+        finally:
+            await backend.aclose()
+
+    try:
+        selected, results = asyncio.run(main())
+    except UsageError as exc:
+        print(f"kms-connect: {exc}", file=sys.stderr)
+        return USAGE
+    rows = [_row(s, r) for s, r in zip(selected, results)]
+    statuses = [r.status for r in results]
+    if any(st is Status.FAILED for st in statuses):
+        code = FAILED
+    elif any(st not in (Status.VALID, Status.WARNING) for st in statuses):
+        code = UNCHECKED
+    else:
+        code = OK
+    counts: dict[str, int] = {}
+    for st in statuses:
+        counts[st.value] = counts.get(st.value, 0) + 1
+    if as_json:
+        print(json.dumps({"version": JSON_VERSION, "source": source, "exit_code": code, "counts": counts,
+                          "results": rows}, indent=2))
+    else:
+        _table(rows)
+        print("; ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    return code
+
+
+async def _check_all(settings: Any, local: Any, backend: Any, selected: list[Selected]) -> list[Any]:
+    from kms_connect.core.errors import SecretError
+    from kms_connect.core.live_check import CheckTarget, LiveChecker
+    from kms_connect.core.models import CheckResult
+    from kms_connect.core.status import Status
+
+    checker = LiveChecker(settings, app_secret=local.oauth_app_secret)
+    slots = asyncio.Semaphore(settings.status.concurrency)
+    done = 0
+    tty = sys.stderr.isatty()
+
+    async def one(s: Selected) -> Any:
+        nonlocal done
+        async with slots:
+            try:
+                secrets = await backend.read_secrets(s.conn.id)
+            except SecretError as exc:
+                result = CheckResult(status=Status.NOT_CHECKABLE, summary=f"Cannot check: {exc}")
+            else:
+                run = await checker.run(CheckTarget.of(s.conn, secrets))
+                result = run.result
+                if run.token_cache is not None:
+                    await backend.update_secret(s.conn.id, "token_cache", run.token_cache, as_of=s.conn.updated_at)
+        done += 1
+        if tty:
+            print(f"\r{done}/{len(selected)} checked · {s.project}/{s.conn.name}: {result.status.label}\033[K",
+                  end="", file=sys.stderr, flush=True)
+        return result
+
+    try:
+        results = await asyncio.gather(*(one(s) for s in selected))
+    finally:
+        await checker.aclose()
+        if tty:
+            print(file=sys.stderr)
+    recorded = {s.conn.id: r for s, r in zip(selected, results) if r.checked_at is not None}
+    if recorded:
+        await backend.record_checks(recorded, as_of={s.conn.id: s.conn.updated_at for s in selected})
+    return results
+
+
+def _table(rows: list[dict[str, Any]]) -> None:
+    from kms_connect.core.status import Status
+
+    for row in rows:
+        status = Status(row["status"]).label
+        print(f"{row['project'][:20]:<20}  {row['name'][:28]:<28}  {status:<15}  {row['summary']}")
