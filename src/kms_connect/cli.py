@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("names", nargs="*", metavar="NAME", help="connections to check (project/name when ambiguous)")
     check.add_argument("--project", metavar="P", help="only this project's connections")
     check.add_argument("--json", action="store_true", help="print a JSON document on stdout (format: README)")
+    sub.add_parser("demo", help="the whole app against simulated Azure and KMS services (nothing real is touched)")
     oauth = sub.add_parser("oauth-secret", parents=[instance],
                            help="keep the OAuth app's client secret in the secret store")
     oauth.add_argument("action", choices=["set", "clear"], help="set reads the secret from the terminal or stdin")
@@ -62,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         from kms_connect.headless import run_check
 
         return run_check(paths, args.instance, args.names, args.project, args.json)
+    if args.command == "demo":
+        from kms_connect.demo import run_demo
+
+        return run_demo()
     if args.command == "oauth-secret":
         from kms_connect.commands import oauth_secret
 

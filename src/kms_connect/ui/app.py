@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -37,8 +37,10 @@ class KmsConnectApp(App[None]):
 
     def __init__(self, paths: Paths | None = None, *, backend: Backend | None = None,
                  settings: Settings | None = None, checker: Checker | None = None, source: str = "local",
-                 local: Backend | None = None) -> None:
+                 local: Backend | None = None, on_ready: Callable[[KmsConnectApp], None] | None = None) -> None:
         super().__init__()
+        self.on_ready = on_ready  # e.g. the demo opens the status dashboard
+        self.banner = ""  # added to the header's source label (the demo: " · SIMULATED")
         self.source = source  # "local" or an instance name
         # The local store: home of the secret store (instance secrets too) even while on an instance.
         self.local: Backend | None = local or (backend if source == "local" else None)
@@ -57,6 +59,8 @@ class KmsConnectApp(App[None]):
     def on_mount(self) -> None:
         if self.backend is not None:  # given (tests, scripts): ready at once; the screen loads itself
             self._backend_ready(reload=False)
+            if self.on_ready is not None:
+                self.call_after_refresh(self.on_ready, self)
         else:
             # Paint first, then load config and store in a thread (pydantic, keyring, the TOML).
             self.call_after_refresh(self.start_loading)
@@ -98,7 +102,7 @@ class KmsConnectApp(App[None]):
             else:
                 self.notify(f"Unknown theme {theme!r} in [ui] theme; using {self.theme}.", markup=False, severity="warning")
         if self.backend is not None:
-            self.sub_title = self.backend.label
+            self.sub_title = self.backend.label + self.banner
         for screen in self.screen_stack if reload else ():
             if isinstance(screen, ProjectsScreen):
                 screen.reload()
@@ -116,6 +120,12 @@ class KmsConnectApp(App[None]):
 
     def on_unmount(self) -> None:
         self.checks.shutdown()
+
+    def action_dashboard(self) -> None:
+        from kms_connect.ui.screens.dashboard import DashboardScreen
+
+        if self.backend is not None and not isinstance(self.screen, DashboardScreen):
+            self.push_screen(DashboardScreen())
 
     # --- sources: the local store or a Hanzo KMS instance ----------------------------------------
     def action_sources(self) -> None:

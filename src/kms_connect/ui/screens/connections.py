@@ -60,6 +60,7 @@ class ConnectionsScreen(TableScreen):
                 tooltip="Re-check every connection of this project"),
         Binding("x", "cancel_check", "Cancel check", show=False, id="connections.cancel_check"),
         Binding("i", "app.sources", "Source", show=False, id="connections.source"),
+        Binding("s", "app.dashboard", "Status of all", show=False, id="connections.status"),
         Binding("escape,ctrl+g", "back", "Back", id="connections.back"),
         Binding("slash", "filter", "Filter", show=False, id="connections.filter", key_display="/"),
         Binding("r", "reload", "Reload", show=False, id="connections.reload"),

@@ -37,6 +37,8 @@ class ProjectsScreen(TableScreen):
         Binding("slash", "filter", "Filter", id="projects.filter", key_display="/"),
         Binding("n", "new_project", "New", id="projects.new"),
         Binding("d", "delete", "Delete", id="projects.delete"),
+        Binding("s", "app.dashboard", "Status", id="projects.status",
+                tooltip="Every connection of this source with its live status"),
         Binding("i", "app.sources", "Source", id="projects.source",
                 tooltip="Switch between the local store and Hanzo KMS instances; add or edit instances"),
         Binding("r", "reload", "Reload", show=False, id="projects.reload"),

@@ -1,0 +1,174 @@
+"""Status at a glance: every connection of the current source, across its projects, live.
+
+Driven by the App's check coordinator like the App Connections screen, so a `V` started here goes
+on when you leave, and rows change as each check moves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.binding import Binding
+
+from kms_connect.core.status import Status
+from kms_connect.ui.errors import describe
+from kms_connect.ui.screens.table_screen import TableScreen
+from kms_connect.ui.widgets.status_text import ago, status_text
+from kms_connect.ui.widgets.virtual_table import Column, VirtualTable
+
+if TYPE_CHECKING:
+    from kms_connect.core.models import Connection, Project
+    from kms_connect.ui.check_coordinator import LiveCheck
+
+EMPTY_TEXT = """[b]No App Connections here yet.[/b]
+
+Open a project (Esc, then Enter) and press [b]a[/b] to add one."""
+FAILING = (Status.FAILED, Status.WARNING, Status.CANCELLED, Status.NOT_CHECKABLE)
+
+
+class DashboardTable(VirtualTable):
+    BINDINGS = [Binding("enter", "select", "Details", show=False, id="dashboard.details")]
+
+
+class DashboardScreen(TableScreen):
+    AUTO_FOCUS = "#dashboard-table"
+    PALETTE_GROUP = "Status"
+    HELP = "Every connection of this source with its live status; V re-checks them all."
+    BINDINGS = [
+        Binding("v", "recheck", "Check", id="dashboard.check"),
+        Binding("V", "recheck_all", "Check all", id="dashboard.check_all", key_display="V"),
+        Binding("f", "failing", "Failing only", id="dashboard.failing"),
+        Binding("escape,ctrl+g", "back", "Back", id="dashboard.back"),
+        Binding("slash", "filter", "Filter", show=False, id="dashboard.filter", key_display="/"),
+        Binding("r", "reload", "Reload", show=False, id="dashboard.reload"),
+    ]
+    TABLE_CLASS = DashboardTable
+    TABLE_ID = "dashboard-table"
+    COLUMNS = (
+        Column("project", "Project", min_width=8),
+        Column("name", "Name", min_width=8),
+        Column("status", "Status", width=15),
+        Column("checked", "Checked", width=10),
+        Column("time", "Took", width=6),
+        Column("problem", "Problem", min_width=10),
+    )
+    NOUNS = ("connection", "connections")
+    EMPTY_TEXT = EMPTY_TEXT
+    LOADING_TEXT = "Loading every project's connections…"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[str, tuple[Project, Connection]] = {}
+        self.failing_only = False
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.title = "Status of every connection"
+        self.app.checks.subscribe(self, self._on_live)
+        self.reload()
+
+    def reload(self) -> None:
+        self._load()
+
+    @work(exclusive=True, group="dashboard-load", exit_on_error=False)
+    async def _load(self) -> None:
+        backend = self.app.backend
+        assert backend is not None
+        try:
+            projects = [s.project for s in await backend.list_projects()]
+            lists = await asyncio.gather(*(backend.list_connections(p.id) for p in projects))
+        except Exception as exc:
+            self.show_problem("Cannot list the connections.", describe(exc))
+            return
+        self.entries = {c.id: (p, c) for p, conns in zip(projects, lists) for c in conns}
+        self._show()
+
+    def _status(self, conn: Connection) -> tuple[Status, LiveCheck | None]:
+        live = self.app.checks.live.get(conn.id)
+        if live is not None and (not live.done or not live.saved):
+            return live.status, live
+        return conn.status, None
+
+    def _cells(self, project: Project, conn: Connection) -> list[object]:
+        status, live = self._status(conn)
+        result = live.result if live is not None and live.result is not None else conn.last_check
+        took = f"{result.duration_ms / 1000:.1f}s" if result is not None and result.duration_ms else ""
+        problem = ""
+        if result is not None and status in FAILING:
+            bad = result.failing_step()
+            problem = f"{bad.title}: {bad.result}" if bad is not None else result.summary
+        elif status is Status.NOT_CHECKABLE and self.app.backend is not None:
+            problem = "credentials not held here"
+        checked = ago(conn.last_check.checked_at if conn.last_check else None)
+        return [project.name, conn.name, status_text(status), checked, took, problem]
+
+    def _show(self, select: str | None = None) -> None:
+        rows = [(cid, self._cells(p, c)) for cid, (p, c) in sorted(self.entries.items(),
+                                                                   key=lambda e: (e[1][0].name, e[1][1].name))
+                if not self.failing_only or self._status(c)[0] in FAILING]
+        self.show_rows(rows, select or self.table.cursor_key)
+
+    def info_suffix(self) -> str:
+        counts: dict[Status, int] = {}
+        for _, conn in self.entries.values():
+            status = self._status(conn)[0]
+            counts[status] = counts.get(status, 0) + 1
+        parts = [f"{st.glyph} {n} {st.word.lower()}" for st, n in sorted(counts.items(), key=lambda i: i[0].value)]
+        only = " · failing only (f: all)" if self.failing_only else ""
+        return (" · " + " · ".join(parts) if parts else "") + only
+
+    def _on_live(self, live: LiveCheck) -> None:
+        entry = self.entries.get(live.key)
+        if entry is None:
+            return
+        project, conn = entry
+        if live.done and live.saved and live.result is not None:
+            conn.last_check = live.result
+        if not self.table.update_row(conn.id, self._cells(project, conn)):
+            return
+        self.update_info()
+
+    # --- actions ------------------------------------------------------------------------------
+    def _cannot(self) -> bool:
+        reason = self.app.backend.not_checkable_reason if self.app.backend is not None else ""
+        if reason:
+            self.notify(reason, markup=False, title="Not checkable from here", severity="warning", timeout=10)
+        return bool(reason)
+
+    def action_recheck(self) -> None:
+        key = self.table.cursor_key
+        if key in self.entries and self.app.backend is not None and not self._cannot():
+            self.app.checks.recheck(self.app.backend, self.entries[key][1])
+
+    def action_recheck_all(self) -> None:
+        if self.app.backend is None or not self.entries or self._cannot():
+            return
+        for _, conn in self.entries.values():
+            self.app.checks.recheck(self.app.backend, conn)
+        self.notify(f"Checking {len(self.entries)} connections, {self.app.checks.concurrency} at a time.",
+                    markup=False)
+
+    def action_failing(self) -> None:
+        self.failing_only = not self.failing_only
+        self._show()
+
+    def action_reload(self) -> None:
+        if self.app.backend is not None:
+            self.app.backend.retry_login()
+        self.reload()
+
+    def action_back(self) -> None:
+        if not self.clear_filter():
+            self.app.pop_screen()
+
+    @on(VirtualTable.RowSelected, "#dashboard-table")
+    def _details(self) -> None:
+        from kms_connect.ui.modals.connection_details import ConnectionDetailsModal
+
+        key = self.table.cursor_key
+        if key in self.entries and self.app.backend is not None:
+            project, conn = self.entries[key]
+            self.app.push_screen(ConnectionDetailsModal(conn, project, self.app.backend.describe_secret_location(conn)),
+                                 lambda action: self.action_recheck() if action == "recheck" else None)
