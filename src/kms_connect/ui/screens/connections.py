@@ -132,25 +132,13 @@ class ConnectionsScreen(TableScreen):
         self.table.update_row(conn.id, self._cells(conn))
 
     # --- live checks --------------------------------------------------------------------------
-    def _cannot_recheck(self) -> bool:
-        reason = self.app.backend.not_checkable_reason if self.app.backend is not None else ""
-        if reason:
-            self.notify(reason, markup=False, title="Not checkable from here", severity="warning", timeout=10)
-        return bool(reason)
-
     def action_recheck(self) -> None:
         conn = self._selected()
-        if conn is not None and self.app.backend is not None and not self._cannot_recheck():
-            self.app.checks.recheck(self.app.backend, conn)
+        if conn is not None:
+            self.recheck([conn])
 
     def action_recheck_all(self) -> None:
-        if self.app.backend is None or not self.connections or self._cannot_recheck():
-            return
-        for conn in sorted(self.connections.values(), key=lambda c: c.name):
-            self.app.checks.recheck(self.app.backend, conn)
-        n = len(self.connections)
-        self.notify(f"Checking {n} connection{'s' if n != 1 else ''}, {self.app.checks.concurrency} at a time. "
-                    "They go on if you leave this screen.", markup=False)
+        self.recheck(sorted(self.connections.values(), key=lambda c: c.name))
 
     def action_cancel_check(self) -> None:
         conn = self._selected()

@@ -131,24 +131,13 @@ class DashboardScreen(TableScreen):
         self.update_info()
 
     # --- actions ------------------------------------------------------------------------------
-    def _cannot(self) -> bool:
-        reason = self.app.backend.not_checkable_reason if self.app.backend is not None else ""
-        if reason:
-            self.notify(reason, markup=False, title="Not checkable from here", severity="warning", timeout=10)
-        return bool(reason)
-
     def action_recheck(self) -> None:
         key = self.table.cursor_key
-        if key in self.entries and self.app.backend is not None and not self._cannot():
-            self.app.checks.recheck(self.app.backend, self.entries[key][1])
+        if key in self.entries:
+            self.recheck([self.entries[key][1]])
 
     def action_recheck_all(self) -> None:
-        if self.app.backend is None or not self.entries or self._cannot():
-            return
-        for _, conn in self.entries.values():
-            self.app.checks.recheck(self.app.backend, conn)
-        self.notify(f"Checking {len(self.entries)} connections, {self.app.checks.concurrency} at a time.",
-                    markup=False)
+        self.recheck([conn for _, conn in self.entries.values()])
 
     def action_failing(self) -> None:
         self.failing_only = not self.failing_only

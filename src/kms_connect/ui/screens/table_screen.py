@@ -16,6 +16,7 @@ from kms_connect.ui.widgets.filter_bar import FilterBar
 from kms_connect.ui.widgets.virtual_table import Column, VirtualTable
 
 if TYPE_CHECKING:
+    from kms_connect.core.models import Connection
     from kms_connect.ui.app import KmsConnectApp
 
 
@@ -49,6 +50,21 @@ class TableScreen(Screen[None]):
 
     def info_suffix(self) -> str:
         return ""
+
+    def recheck(self, connections: Sequence[Connection]) -> None:
+        """Re-check in the App's coordinator (it outlives this screen), or say why this source can't."""
+        backend = self.app.backend
+        if backend is None or not connections:
+            return
+        if backend.not_checkable_reason:
+            self.notify(backend.not_checkable_reason, markup=False, title="Not checkable from here",
+                        severity="warning", timeout=10)
+            return
+        for conn in connections:
+            self.app.checks.recheck(backend, conn)
+        if len(connections) > 1:
+            self.notify(f"Checking {len(connections)} connections, {self.app.checks.concurrency} at a time. "
+                        "They go on if you leave this screen.", markup=False)
 
     def show_rows(self, rows: Sequence[tuple[str, Sequence[str | Text]]], select: str | None = None) -> None:
         """Fill the table, or show the empty state; keep focus where the operator expects it."""
