@@ -10,12 +10,13 @@ fix the operator just made in the portal.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import secrets
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -108,31 +109,40 @@ class _RecordingClient:
         self.client.close()
 
 
+@contextlib.contextmanager
+def _explained(config: EntraConfig, cleanup: Callable[[], None] | None = None) -> Iterator[None]:
+    """Whatever fails inside comes out as an explained ProblemError (network, TLS, a surprise);
+    `cleanup` (closing msal's HTTP client) runs first on any failure."""
+    try:
+        yield
+    except Exception as exc:
+        if cleanup is not None:
+            cleanup()
+        if isinstance(exc, ProblemError):
+            raise
+        raise ProblemError(_transport(exc, config)) from None
+
+
 def _build(config: EntraConfig, client_id: str, tenant: str, *, secret: str | None = None,
            cache: Any = None) -> tuple[Any, _RecordingClient]:
     import msal
 
-    try:
+    with _explained(config):  # e.g. a ca_bundle that is not a PEM file
         http = _RecordingClient(config)
-    except Exception as exc:  # e.g. a ca_bundle that is not a PEM file
-        raise ProblemError(_transport(exc, config)) from None
     kwargs = dict(authority=config.authority(tenant), http_client=http, token_cache=cache,
                   instance_discovery=False)
-    try:
-        if secret is not None:
-            app = msal.ConfidentialClientApplication(client_id, client_credential=secret, **kwargs)
-        else:
-            app = msal.PublicClientApplication(client_id, **kwargs)
-    except ValueError as exc:
-        http.close()
-        if http.last_error:
-            raise ProblemError(entra_problem(http.last_error)) from None
-        raise ProblemError(Problem("Entra ID: tenant not usable",
-                                   f"Entra ID did not describe tenant {tenant!r}: {redact(str(exc))[:160]}",
-                                   "tenant_id")) from None
-    except Exception as exc:
-        http.close()
-        raise ProblemError(_transport(exc, config)) from None
+    with _explained(config, http.close):
+        try:
+            if secret is not None:
+                app = msal.ConfidentialClientApplication(client_id, client_credential=secret, **kwargs)
+            else:
+                app = msal.PublicClientApplication(client_id, **kwargs)
+        except ValueError as exc:  # msal's word for a failed OIDC discovery: Entra's own answer says more
+            if http.last_error:
+                raise ProblemError(entra_problem(http.last_error)) from None
+            raise ProblemError(Problem("Entra ID: tenant not usable",
+                                       f"Entra ID did not describe tenant {tenant!r}: {redact(str(exc))[:160]}",
+                                       "tenant_id")) from None
     return app, http
 
 
@@ -147,7 +157,7 @@ def _transport(exc: BaseException, config: EntraConfig) -> Problem:
     return Problem("Entra ID: unexpected failure", f"{type(exc).__name__}: {redact(str(exc))[:160]}")
 
 
-def _token(result: dict[str, Any] | None, http: _RecordingClient, *, secret_typed: str | None = None,
+def _token(result: dict[str, Any] | None, *, secret_typed: str | None = None,
            cache: Any = None, meta: dict[str, Any] | None = None) -> Token:
     if not result:
         raise ProblemError(Problem("No saved sign-in", "There is no usable sign-in for this connection. Replace "
@@ -167,11 +177,8 @@ def client_credentials(config: EntraConfig, tenant: str, client_id: str, secret:
     """The Client Secret method: a service principal's token for Azure DevOps."""
     app, http = _build(config, client_id, tenant, secret=secret)
     try:
-        return _token(app.acquire_token_for_client(scopes=[ADO_SCOPE]), http, secret_typed=secret)
-    except ProblemError:
-        raise
-    except Exception as exc:
-        raise ProblemError(_transport(exc, config)) from None
+        with _explained(config):
+            return _token(app.acquire_token_for_client(scopes=[ADO_SCOPE]), secret_typed=secret)
     finally:
         http.close()
 
@@ -188,7 +195,7 @@ class _Session:
     config: EntraConfig
 
     def token(self, result: dict[str, Any] | None) -> Token:
-        return _token(result, self.http, cache=self.cache, meta=self.meta)
+        return _token(result, cache=self.cache, meta=self.meta)
 
 
 @dataclass
@@ -235,9 +242,8 @@ class DeviceSignIn:
             return self._cancel.is_set() or flow.get("expires_at", 0) < time.time()
 
         try:
-            result = self._s.app.acquire_token_by_device_flow(self._s.flow, exit_condition=done)
-        except Exception as exc:
-            raise ProblemError(_transport(exc, self._s.config)) from None
+            with _explained(self._s.config):
+                result = self._s.app.acquire_token_by_device_flow(self._s.flow, exit_condition=done)
         finally:
             self._s.http.close()
         if self._cancel.is_set():
@@ -256,11 +262,8 @@ def start_device_flow(config: EntraConfig, client_id: str, tenant: str) -> Devic
 
     cache = msal.SerializableTokenCache()
     app, http = _build(config, client_id, tenant, cache=cache)
-    try:
+    with _explained(config, http.close):
         flow = app.initiate_device_flow(scopes=[ADO_SCOPE])
-    except Exception as exc:
-        http.close()
-        raise ProblemError(_transport(exc, config)) from None
     if "user_code" not in flow:
         http.close()
         raise ProblemError(entra_problem(flow))
@@ -282,13 +285,13 @@ class RedirectSignIn:
 
     def complete(self, pasted: str) -> Token:
         response = parse_pasted(pasted, self.state, self.redirect_uri)
-        try:
-            # msal pops keys from the flow: give it a copy so a second paste can retry.
-            result = self._s.app.acquire_token_by_auth_code_flow(dict(self._s.flow), response, scopes=[ADO_SCOPE])
-        except ValueError as exc:
-            raise ProblemError(Problem("Address not accepted", redact(str(exc))[:200], "pasted")) from None
-        except Exception as exc:
-            raise ProblemError(_transport(exc, self._s.config)) from None
+        with _explained(self._s.config):
+            try:
+                # msal pops keys from the flow: give it a copy so a second paste can retry.
+                result = self._s.app.acquire_token_by_auth_code_flow(dict(self._s.flow), response,
+                                                                     scopes=[ADO_SCOPE])
+            except ValueError as exc:
+                raise ProblemError(Problem("Address not accepted", redact(str(exc))[:200], "pasted")) from None
         return self._s.token(result)
 
     def close(self) -> None:
@@ -303,14 +306,10 @@ def start_redirect(config: EntraConfig, client_id: str, tenant: str, redirect_ur
     cache = msal.SerializableTokenCache()
     app, http = _build(config, client_id, tenant, secret=app_secret, cache=cache)
     state = secrets.token_urlsafe(16)
-    try:
-        with warnings.catch_warnings():
-            # Paste-back cannot use form_post: the code would travel in a POST body nobody can copy.
-            warnings.filterwarnings("ignore", message=".*form_post.*", category=UserWarning)
-            flow = app.initiate_auth_code_flow([ADO_SCOPE], redirect_uri=redirect_uri, state=state)
-    except Exception as exc:
-        http.close()
-        raise ProblemError(_transport(exc, config)) from None
+    with _explained(config, http.close), warnings.catch_warnings():
+        # Paste-back cannot use form_post: the code would travel in a POST body nobody can copy.
+        warnings.filterwarnings("ignore", message=".*form_post.*", category=UserWarning)
+        flow = app.initiate_auth_code_flow([ADO_SCOPE], redirect_uri=redirect_uri, state=state)
     meta = {"client_id": client_id, "tenant": tenant, "confidential": app_secret is not None}
     return RedirectSignIn(flow["auth_uri"], redirect_uri, state, app_secret is not None,
                           _Session(app, http, flow, cache, meta, config))
@@ -363,13 +362,10 @@ def silent(config: EntraConfig, blob: str, app_secret: str | None = None) -> Tok
     app, http = _build(config, client_id, tenant, secret=app_secret if confidential else None, cache=cache)
     meta = {"client_id": client_id, "tenant": tenant, "confidential": confidential}
     try:
-        accounts = app.get_accounts()
-        result = app.acquire_token_silent_with_error([ADO_SCOPE], accounts[0]) if accounts else None
-        return _token(result, http, cache=cache, meta=meta)
-    except ProblemError:
-        raise
-    except Exception as exc:
-        raise ProblemError(_transport(exc, config)) from None
+        with _explained(config):
+            accounts = app.get_accounts()
+            result = app.acquire_token_silent_with_error([ADO_SCOPE], accounts[0]) if accounts else None
+            return _token(result, cache=cache, meta=meta)
     finally:
         http.close()
 
