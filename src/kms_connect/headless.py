@@ -156,10 +156,8 @@ def run_check(paths: Paths, source: str, names: list[str], project: str | None, 
 
 
 async def _check_all(settings: Any, local: Any, backend: Any, selected: list[Selected]) -> list[Any]:
-    from kms_connect.core.errors import SecretError
-    from kms_connect.core.live_check import CheckTarget, LiveChecker
-    from kms_connect.core.models import CheckResult
-    from kms_connect.core.status import Status
+    from kms_connect.core.checks import check_stored
+    from kms_connect.core.live_check import LiveChecker
 
     checker = LiveChecker(settings, app_secret=local.oauth_app_secret)
     slots = asyncio.Semaphore(settings.status.concurrency)
@@ -169,15 +167,7 @@ async def _check_all(settings: Any, local: Any, backend: Any, selected: list[Sel
     async def one(s: Selected) -> Any:
         nonlocal done
         async with slots:
-            try:
-                secrets = await backend.read_secrets(s.conn.id)
-            except SecretError as exc:
-                result = CheckResult(status=Status.NOT_CHECKABLE, summary=f"Cannot check: {exc}")
-            else:
-                run = await checker.run(CheckTarget.of(s.conn, secrets))
-                result = run.result
-                if run.token_cache is not None:
-                    await backend.update_secret(s.conn.id, "token_cache", run.token_cache, as_of=s.conn.updated_at)
+            result = await check_stored(backend, s.conn, checker.run)
         done += 1
         if tty:
             print(f"\r{done}/{len(selected)} checked · {s.project}/{s.conn.name}: {result.status.label}\033[K",

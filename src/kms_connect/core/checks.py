@@ -8,6 +8,7 @@ was checked (scripts and tests that must not touch the network).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kms_connect.core.backend import Backend
@@ -84,3 +85,24 @@ async def save_checked(
     if result is not None and result.checked_at is not None:  # a real check ran: keep its outcome
         conn = await backend.record_check(conn.id, result)
     return SaveOutcome(result or CheckResult(status=Status.NOT_CHECKED, summary="Saved without a check."), conn)
+
+
+async def check_stored(backend: Backend, conn: Connection,
+                       run: Callable[[CheckTarget], Awaitable[CheckRun]]) -> CheckResult:
+    """Check a saved connection with the credentials the backend holds for it.
+
+    A secret the backend cannot give out (an instance, an unreachable keyring) is `Not checkable`,
+    never a failure. A refreshed OAuth sign-in is kept, unless the credentials were replaced while
+    the check ran (`as_of`).
+    """
+    from kms_connect.core.errors import SecretError
+    from kms_connect.core.live_check import CheckTarget
+
+    try:
+        secrets = await backend.read_secrets(conn.id)
+    except SecretError as exc:
+        return CheckResult(status=Status.NOT_CHECKABLE, summary=f"Cannot check: {exc}")
+    done = await run(CheckTarget.of(conn, secrets))
+    if done.token_cache is not None:
+        await backend.update_secret(conn.id, "token_cache", done.token_cache, as_of=conn.updated_at)
+    return done.result

@@ -187,34 +187,27 @@ class CheckCoordinator:
             return self._finish(live, _result(Status.FAILED, f"The check failed: {describe(exc)}"))
 
     async def _run_stored(self, *, key: str, backend: Backend, conn: Connection) -> CheckResult | None:
-        from kms_connect.core.errors import SecretError
-        from kms_connect.core.live_check import CheckTarget
+        from kms_connect.core.checks import check_stored
 
         live = self.live[key]
         try:
             async with self.slots:
                 live.queued = False
                 self._publish(live)
-                try:
-                    secrets = await backend.read_secrets(conn.id)
-                except SecretError as exc:
-                    return self._finish(live, _result(Status.NOT_CHECKABLE, f"Cannot re-check: {exc}"))
-                run = await self._checked(CheckTarget.of(conn, secrets), live)
+                result = await check_stored(backend, conn, lambda target: self._checked(target, live))
             # Outside the slot: the network is done, the store write should not hold up the next check.
             # The result shows at once; "Last checked" follows when the store has it. `as_of`: if the
-            # credentials were replaced meanwhile, this result (and its token cache) is about the old ones.
-            if run.token_cache is not None:
-                await backend.update_secret(conn.id, "token_cache", run.token_cache, as_of=conn.updated_at)
-            self._finish(live, run.result)
-            if run.result.checked_at is not None:
+            # credentials were replaced meanwhile, this result is about the old ones.
+            self._finish(live, result)
+            if result.checked_at is not None:
                 self.writing += 1
                 try:
-                    live.saved = await self._record(backend, conn.id, run.result, conn.updated_at)
+                    live.saved = await self._record(backend, conn.id, result, conn.updated_at)
                 finally:
                     self.writing -= 1
                 if self.live.get(live.key) is live:
                     self._publish(live)
-            return run.result
+            return result
         except asyncio.CancelledError:
             self._cancelled(live)
             raise
