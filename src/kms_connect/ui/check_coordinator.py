@@ -81,6 +81,12 @@ class CheckCoordinator:
     def subscribe(self, node: DOMNode, callback: Callable[[LiveCheck], None]) -> None:
         self.updates.subscribe(node, callback)
 
+    def showing(self, conn: Connection) -> LiveCheck | None:
+        """The live check to show over a connection's stored result: running, or finished but not
+        stored (cancelled, not checkable, or its write still pending). None: show what is stored."""
+        live = self.live.get(conn.id)
+        return live if live is not None and (not live.done or not live.saved) else None
+
     def is_running(self, key: str) -> bool:
         live = self.live.get(key)
         return live is not None and not live.done

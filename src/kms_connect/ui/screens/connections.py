@@ -111,12 +111,9 @@ class ConnectionsScreen(TableScreen):
 
     def _cells(self, conn: Connection) -> list[object]:
         """A row, with a running or just-finished live check shown over the stored result."""
-        status, checked = conn.status, conn.last_check.checked_at if conn.last_check else None
-        live = self.app.checks.live.get(conn.id)
-        if live is not None and not live.done:
-            status = live.status
-        elif live is not None and live.result is not None and not live.saved:
-            status = live.result.status  # cancelled / not checkable: shown, not stored
+        live = self.app.checks.showing(conn)
+        status = live.status if live is not None else conn.status
+        checked = conn.last_check.checked_at if conn.last_check else None
         return [conn.name, APP_LABEL, conn.method.label, conn.org_name, status_text(status), ago(checked)]
 
     def _on_live(self, live: LiveCheck) -> None:

@@ -86,10 +86,8 @@ class DashboardScreen(TableScreen):
         self._show()
 
     def _status(self, conn: Connection) -> tuple[Status, LiveCheck | None]:
-        live = self.app.checks.live.get(conn.id)
-        if live is not None and (not live.done or not live.saved):
-            return live.status, live
-        return conn.status, None
+        live = self.app.checks.showing(conn)
+        return (live.status if live is not None else conn.status), live
 
     def _cells(self, project: Project, conn: Connection) -> list[object]:
         status, live = self._status(conn)
