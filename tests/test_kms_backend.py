@@ -225,3 +225,18 @@ async def test_a_dead_token_is_dropped_and_the_next_call_logs_in(backend, kms) -
         await backend.list_projects()
     await backend.list_projects()  # a fresh login, not a retry of a refused one
     assert logins(kms) == 2
+
+
+async def test_every_connection_in_one_call_or_project_by_project(kms, kms_identity, tmp_path, sample) -> None:
+    backend = backend_for(kms, kms_identity, tmp_path)
+    await backend.create_connection(SAMPLE_PAYMENTS, pat_draft(sample[1].pat_ok.token))
+    kms.kms_world.add_connection("org-wide", "access-token", {"accessToken": "x", "orgName": "contoso-dev"})
+    before = len(kms.requests)
+    pairs = {(p.name, c.name) for p, c in await backend.list_all_connections()}
+    assert pairs == {("Payments", "ado-prod"), ("(organization-scoped connections)", "org-wide")}
+    listed = [r for r in kms.requests[before:] if r.path.endswith("/app-connections/azure-devops")]
+    assert len(listed) == 1 and "projectId" not in listed[0].query  # one organization-wide list
+    # Without organization-level permission: each project it may read, and the rest skipped.
+    identity = kms.kms_world.add_identity("project-only", org_permission=False, project_ids={SAMPLE_PAYMENTS})
+    limited = backend_for(kms, identity, tmp_path)
+    assert [(p.name, c.name) for p, c in await limited.list_all_connections()] == [("Payments", "ado-prod")]

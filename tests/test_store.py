@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import multiprocessing
 import os
 import stat
@@ -179,3 +181,35 @@ async def test_cached_reads_see_changes_made_elsewhere(store: LocalStore, paths:
     other = LocalStore(paths, Settings())  # another running copy
     await other.create_project("Theirs")
     assert {s.project.name for s in await store.list_projects()} == {"Mine", "Theirs"}
+
+
+async def test_json_copy_is_used_only_while_it_matches_the_toml(store: LocalStore, paths: Paths) -> None:
+    await store.create_project("Written")
+    copy = json.loads(paths.store_copy.read_bytes())
+    assert copy["toml_sha256"] == hashlib.sha256(paths.store_file.read_bytes()).hexdigest()
+    assert stat.S_IMODE(paths.store_copy.stat().st_mode) == 0o600
+    # While the tag matches, a fresh process opens the copy, not the TOML.
+    copy["data"]["projects"][0]["name"] = "From the copy"
+    paths.store_copy.write_text(json.dumps(copy))
+    assert [s.project.name for s in LocalStore(paths, Settings()).list_projects_sync()] == ["From the copy"]
+    # A hand edit of the TOML changes its hash: the stale copy is ignored, then replaced.
+    toml = paths.store_file.read_text().replace('name = "Written"', 'name = "Edited by hand"')
+    paths.store_file.write_text(toml)
+    assert [s.project.name for s in LocalStore(paths, Settings()).list_projects_sync()] == ["Edited by hand"]
+    assert json.loads(paths.store_copy.read_bytes())["toml_sha256"] == hashlib.sha256(toml.encode()).hexdigest()
+
+
+@pytest.mark.parametrize("junk", [b"", b"{not json", b'{"toml_sha256": "x", "data": {"projects": 7}}'])
+async def test_damaged_json_copy_only_costs_time(store: LocalStore, paths: Paths, junk: bytes) -> None:
+    await store.create_project("Kept")
+    paths.store_copy.write_bytes(junk)
+    assert [s.project.name for s in LocalStore(paths, Settings()).list_projects_sync()] == ["Kept"]
+
+
+async def test_damaged_toml_is_reported_even_with_a_good_copy(store: LocalStore, paths: Paths) -> None:
+    await store.create_project("Before")
+    damaged = paths.store_file.read_bytes() + b"\n[[projects]\n"
+    paths.store_file.write_bytes(damaged)
+    with pytest.raises(StoreError, match="is damaged"):
+        LocalStore(paths, Settings()).list_projects_sync()
+    assert paths.store_file.read_bytes() == damaged

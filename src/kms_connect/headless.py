@@ -48,18 +48,17 @@ def _open(paths: Paths, source: str) -> tuple[Any, Any, Any]:
 
 
 async def _connections(backend: Any, project: str | None) -> list[Selected]:
-    try:
-        projects = [s.project for s in await backend.list_projects()]
-    except KmsConnectError as exc:  # a refused instance login is reported, never retried
+    try:  # a refused instance login is reported, never retried
+        if project is None:
+            out = [Selected(p.name, c) for p, c in await backend.list_all_connections()]
+        else:
+            projects = [s.project for s in await backend.list_projects()]
+            chosen = [p for p in projects if project in (p.name, p.slug, p.id)]
+            if not chosen:
+                raise UsageError(f"No project {project!r} (projects: {', '.join(p.name for p in projects) or 'none'}).")
+            out = [Selected(p.name, c) for p in chosen for c in await backend.list_connections(p.id)]
+    except KmsConnectError as exc:
         raise UsageError(str(exc)) from None
-    if project is not None:
-        chosen = [p for p in projects if project in (p.name, p.slug, p.id)]
-        if not chosen:
-            raise UsageError(f"No project {project!r} (projects: {', '.join(p.name for p in projects) or 'none'}).")
-        projects = chosen
-    out: list[Selected] = []
-    for p in projects:
-        out += [Selected(p.name, c) for c in await backend.list_connections(p.id)]
     return sorted(out, key=lambda s: (s.project.lower(), s.conn.name))
 
 

@@ -6,6 +6,7 @@ file and keyring work in a thread, a KMS instance does HTTP.
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import NamedTuple
@@ -49,6 +50,14 @@ class Backend(ABC):
 
     @abstractmethod
     async def list_connections(self, project_id: str) -> list[Connection]: ...
+
+    async def list_all_connections(self) -> list[tuple[Project, Connection]]:
+        """Every connection of the source with its project (the dashboard, `kms-connect list`).
+
+        One call per project here; backends that can list everything at once override it."""
+        projects = [s.project for s in await self.list_projects()]
+        lists = await asyncio.gather(*(self.list_connections(p.id) for p in projects))
+        return [(p, c) for p, conns in zip(projects, lists) for c in conns]
 
     @abstractmethod
     async def create_connection(self, project_id: str, draft: ConnectionDraft) -> Connection: ...

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import tomllib
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -18,13 +17,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-import tomli_w
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import SecretStr
 
 from kms_connect.core.backend import Backend, Notice
 from kms_connect.core.config import CLIENT_SECRET_ENV, Settings
-from kms_connect.core.errors import ConflictError, NotFoundError, StoreError
-from kms_connect.core.files import atomic_write, file_lock
+from kms_connect.core.errors import ConflictError
+from kms_connect.core.files import file_lock
 from kms_connect.core.models import (
     SECRET_FIELDS,
     CheckResult,
@@ -39,35 +37,13 @@ from kms_connect.core.models import (
 from kms_connect.core.paths import Paths
 from kms_connect.core.redact import register_secret
 from kms_connect.core.secrets import SecretStore
+from kms_connect.core.store_file import StoreData, StoreFile
 from kms_connect.core.validation import check_project_name, check_slug_name, slugify
 
-FORMAT_VERSION = 1
 OAUTH_SECRET_KEY = "oauth/client_secret"
 PLAINTEXT_NOTICE = "plaintext-secrets"
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class StoreData(BaseModel):
-    version: int = FORMAT_VERSION
-    projects: list[Project] = Field(default_factory=list)
-    connections: list[Connection] = Field(default_factory=list)
-    # Secrets that belong to the app rather than a connection (the OAuth client secret).
-    app_secrets: dict[str, SecretLocation] = Field(default_factory=dict)
-    # One-time notices already shown on this machine.
-    notices_shown: list[str] = Field(default_factory=list)
-
-    def connection(self, connection_id: str) -> Connection:
-        for conn in self.connections:
-            if conn.id == connection_id:
-                return conn
-        raise NotFoundError("That connection no longer exists (another kms-connect may have deleted it).")
-
-    def project(self, project_id: str) -> Project:
-        for project in self.projects:
-            if project.id == project_id:
-                return project
-        raise NotFoundError("That project no longer exists (another kms-connect may have deleted it).")
 
 
 def secret_key(connection_id: str, field: str) -> str:
@@ -85,9 +61,7 @@ class LocalStore(Backend):
             paths.secrets_file, settings.secrets.backend, settings.secrets.keyring_timeout
         )
         self._notice: Notice | None = None
-        # Parsed file, keyed by (inode, size, mtime): tomllib is pure Python and slow on big stores,
-        # and every atomic write makes a new inode, so a changed file is never mistaken for this one.
-        self._cache: tuple[tuple[int, int, int], StoreData] | None = None
+        self.file = StoreFile(paths.store_file, paths.store_copy)
 
     # --- file I/O ---------------------------------------------------------------------------
     @property
@@ -95,51 +69,14 @@ class LocalStore(Backend):
         return self.paths.store_file
 
     def read(self) -> StoreData:
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return StoreData()
-        except OSError as exc:
-            raise StoreError(f"{self.path} cannot be read: {exc.strerror or exc}") from None
-        try:
-            doc = tomllib.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise StoreError(
-                f"{self.path} is damaged ({exc}). It was left untouched: fix it by hand or move it aside."
-            ) from None
-        version = doc.get("version")
-        if isinstance(version, int) and version > FORMAT_VERSION:
-            raise StoreError(
-                f"{self.path} was written by a newer kms-connect (format {version}; this version reads "
-                f"format {FORMAT_VERSION}). It was left untouched: upgrade kms-connect."
-            )
-        try:
-            return StoreData.model_validate(doc)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{_loc(e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False, include_input=False)[:3]
-            )
-            raise StoreError(
-                f"{self.path} has unexpected content ({problems}). It was left untouched: fix it by hand or move it aside."
-            ) from None
+        return self.file.read()
 
     def snapshot(self) -> StoreData:
         """The file's data for reading only (shared: callers must not change it)."""
-        try:
-            st = self.path.stat()
-        except FileNotFoundError:
-            return StoreData()
-        except OSError:
-            return self.read()  # read() words the error
-        key = (st.st_ino, st.st_size, st.st_mtime_ns)
-        if self._cache is None or self._cache[0] != key:
-            self._cache = (key, self.read())
-        return self._cache[1]
+        return self.file.snapshot()
 
     def _write(self, data: StoreData) -> None:
-        doc = data.model_dump(mode="python", exclude_none=True)
-        atomic_write(self.path, tomli_w.dumps(doc).encode("utf-8"))
-        log.debug("wrote %s: %d projects, %d connections", self.path, len(data.projects), len(data.connections))
+        self.file.write(data)
 
     def _change(self, fn: Callable[[StoreData], T]) -> T:
         """Run `fn` on freshly read data under the lock and write the result."""
@@ -156,7 +93,8 @@ class LocalStore(Backend):
     def list_projects_sync(self) -> list[ProjectSummary]:
         data = self.snapshot()
         counts = Counter(c.project_id for c in data.connections)
-        return [ProjectSummary(project=p, connection_count=counts[p.id]) for p in data.projects]
+        # Already validated when read: constructing skips a second validation of 10,000 projects.
+        return [ProjectSummary.model_construct(project=p, connection_count=counts[p.id]) for p in data.projects]
 
     async def create_project(self, name: str, description: str = "") -> Project:
         def create(data: StoreData) -> Project:
@@ -189,7 +127,16 @@ class LocalStore(Backend):
         def run() -> list[Connection]:
             data = self.snapshot()
             data.project(project_id)
-            return [c for c in data.connections if c.project_id == project_id]
+            # Copies: the parsed file is shared, and screens update what they were given.
+            return [c.model_copy() for c in data.connections if c.project_id == project_id]
+
+        return await asyncio.to_thread(run)
+
+    async def list_all_connections(self) -> list[tuple[Project, Connection]]:
+        def run() -> list[tuple[Project, Connection]]:  # one pass, not one per project
+            data = self.snapshot()
+            projects = {p.id: p for p in data.projects}
+            return [(projects[c.project_id], c.model_copy()) for c in data.connections if c.project_id in projects]
 
         return await asyncio.to_thread(run)
 
@@ -410,10 +357,3 @@ def _check_name(data: StoreData, project_id: str, name: str, own_id: str | None)
     error = check_slug_name(name, taken)
     if error:
         raise ConflictError(error)
-
-
-def _loc(loc: tuple[object, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"

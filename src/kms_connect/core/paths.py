@@ -22,6 +22,11 @@ class Paths:
         return self.data_dir / "store.toml"
 
     @property
+    def store_copy(self) -> Path:
+        """A JSON copy of store.toml that opens quicker; ignored unless it matches the TOML."""
+        return self.data_dir / "store.json"
+
+    @property
     def secrets_file(self) -> Path:
         # Named for what it is: the fallback when no OS keyring can be reached.
         return self.data_dir / "plaintext-secrets.json"

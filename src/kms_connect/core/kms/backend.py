@@ -61,6 +61,9 @@ def _time(value: Any) -> datetime:
         return utcnow()
 
 
+METHODS = {m.value for m in Method}  # Azure DevOps methods kms-connect knows; others are skipped
+
+
 class KmsBackend(Backend):
     can_manage_projects = False
     not_checkable_reason = NOT_CHECKABLE
@@ -95,7 +98,10 @@ class KmsBackend(Backend):
         return list(answer.get("appConnections") or [])
 
     async def list_projects(self) -> list[ProjectSummary]:
-        projects, connections = await asyncio.gather(self._projects(), self._all_connections())
+        return self._summaries(*await asyncio.gather(self._projects(), self._all_connections()))
+
+    def _summaries(self, projects: list[dict[str, Any]], connections: list[dict[str, Any]] | None,
+                   ) -> list[ProjectSummary]:
         counts = Counter(c.get("projectId") or ORG_SCOPE for c in connections or [])
         out = [
             ProjectSummary(project=Project(id=str(p.get("id") or p.get("_id")), name=str(p.get("name")),
@@ -109,6 +115,33 @@ class KmsBackend(Backend):
                                                       slug="organization", description="Not in any project"),
                                       connection_count=counts[ORG_SCOPE]))
         return out
+
+    async def list_all_connections(self) -> list[tuple[Project, Connection]]:
+        projects, raw = await asyncio.gather(self._projects(), self._all_connections())
+        if raw is None:  # no organization-level permission: project by project, as far as allowed
+            return await self._project_by_project(self._summaries(projects, None))
+        by_id = {s.project.id: s.project for s in self._summaries(projects, raw)}
+        checks = await asyncio.to_thread(self._read_checks)
+        out = []
+        for conn in (self._connection(c, checks) for c in raw if c.get("method") in METHODS):
+            # A project this identity cannot list still shows its connections, under its ID.
+            project = by_id.get(conn.project_id) or Project(id=conn.project_id, name=conn.project_id, slug="")
+            out.append((project, conn))
+        return out
+
+    async def _project_by_project(self, summaries: list[ProjectSummary]) -> list[tuple[Project, Connection]]:
+        slots = asyncio.Semaphore(8)  # an instance is a shared server: a few calls at a time
+
+        async def one(project: Project) -> list[tuple[Project, Connection]]:
+            async with slots:
+                try:
+                    return [(project, c) for c in await self.list_connections(project.id)]
+                except KmsApiError as exc:
+                    if exc.status == 403:  # a project this identity may not read: skipped, as the web UI does
+                        return []
+                    raise
+
+        return [pair for pairs in await asyncio.gather(*(one(s.project) for s in summaries)) for pair in pairs]
 
     async def create_project(self, name: str, description: str = "") -> Project:
         raise ConflictError(READ_ONLY)
@@ -135,7 +168,7 @@ class KmsBackend(Backend):
             raw = list((await self.client.call("GET", BASE, params={"projectId": project_id})).get("appConnections")
                        or [])
         checks = await asyncio.to_thread(self._read_checks)
-        return [self._connection(c, checks) for c in raw if c.get("method") in {m.value for m in Method}]
+        return [self._connection(c, checks) for c in raw if c.get("method") in METHODS]
 
     def _credentials(self, draft: ConnectionDraft) -> dict[str, str]:
         values = {"org_name": draft.org_name, "tenant_id": draft.tenant_id or "", "client_id": draft.client_id or "",

@@ -52,7 +52,7 @@ class ConnectionDetailsModal(ModalScreen[str | None]):
             rows.append(("Client ID", c.client_id))
         rows += [
             ("Credentials", self.secret_location),
-            ("Status", status_text(c.status)),
+            ("Status", status_text(c.status).copy()),
             ("Last checked", _when(c.last_check.checked_at if c.last_check else None)),
         ]
         if c.last_check and c.last_check.summary:

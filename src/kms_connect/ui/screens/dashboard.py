@@ -6,7 +6,6 @@ on when you leave, and rows change as each check moves.
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -77,12 +76,11 @@ class DashboardScreen(TableScreen):
         backend = self.app.backend
         assert backend is not None
         try:
-            projects = [s.project for s in await backend.list_projects()]
-            lists = await asyncio.gather(*(backend.list_connections(p.id) for p in projects))
+            everything = await backend.list_all_connections()
         except Exception as exc:
             self.show_problem("Cannot list the connections.", describe(exc))
             return
-        self.entries = {c.id: (p, c) for p, conns in zip(projects, lists) for c in conns}
+        self.entries = {c.id: (p, c) for p, c in everything}
         self._show()
 
     def _status(self, conn: Connection) -> tuple[Status, LiveCheck | None]:
