@@ -110,6 +110,20 @@ def test_status_concurrency_is_bounded(tmp_path) -> None:
         load_settings(path)
 
 
+def test_status_interval_is_off_by_default_and_sensible(tmp_path) -> None:
+    from kms_connect.core.config import load_settings
+    from kms_connect.core.errors import ConfigError
+
+    path = tmp_path / "config.toml"
+    path.write_text("")
+    assert load_settings(path).status.interval == 0
+    path.write_text("[status]\ninterval = 900\n")
+    assert load_settings(path).status.interval == 900
+    path.write_text("[status]\ninterval = 5\n")
+    with pytest.raises(ConfigError, match=r"\[status\] interval: must be 0 \(off\) or between 30 seconds"):
+        load_settings(path)
+
+
 def test_instances_declared_in_the_config_are_read_and_never_rewritten(tmp_path) -> None:
     from kms_connect.core.config import load_settings
     from kms_connect.core.errors import ConfigError, ConflictError

@@ -81,7 +81,8 @@ def build_demo(root: Path, stack: contextlib.ExitStack) -> Any:
                                            devops_url=box.devops_url, ca_bundle=box.ca_bundle))
     config = root / "config.toml"
     config.write_text(box.config_toml() + f'\n[oauth]\nclient_id = "{sample.oauth_app.client_id}"\n'
-                      '\n[secrets]\nbackend = "file"\n')
+                      '\n[secrets]\nbackend = "file"\n'
+                      '\n[status]\ninterval = 60  # a demo left on a screen stays live\n')
     paths = Paths(config_file=config, data_dir=root / "data", state_dir=root / "state")
     settings = load_settings(config)
     store = LocalStore(paths, settings)

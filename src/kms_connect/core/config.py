@@ -71,12 +71,23 @@ class SecretsSettings(_Section):
 class StatusSettings(_Section):
     # How many live checks run at once (a `V` re-check of a whole project, the dashboard).
     concurrency: int = 8
+    # Seconds between automatic re-checks of every connection while the app runs; 0 = off.
+    interval: int = 0
 
     @field_validator("concurrency")
     @classmethod
     def _positive(cls, value: int) -> int:
         if not 1 <= value <= 64:
             raise ValueError("must be between 1 and 64")
+        return value
+
+    @field_validator("interval")
+    @classmethod
+    def _sensible(cls, value: int) -> int:
+        # Under 30 s would mostly re-check what was just checked, and eat into Azure DevOps'
+        # rate limits shared with the pipelines.
+        if value != 0 and not 30 <= value <= 7 * 86400:
+            raise ValueError("must be 0 (off) or between 30 seconds and 7 days, in seconds (e.g. 900 for 15 minutes)")
         return value
 
 

@@ -13,6 +13,7 @@ from textual.worker import Worker, WorkerState
 
 from kms_connect import APP_NAME
 from kms_connect.ui.check_coordinator import CheckCoordinator
+from kms_connect.ui.periodic_checks import PeriodicChecks
 from kms_connect.ui.errors import describe
 from kms_connect.ui.resources import stylesheet_paths
 from kms_connect.ui.screens.projects import ProjectsScreen
@@ -52,6 +53,7 @@ class KmsConnectApp(App[None]):
         self.checker: Checker | None = checker
         self.load_error: str | None = None
         self.checks = CheckCoordinator(self, settings.status.concurrency if settings else 8)
+        self.periodic = PeriodicChecks(self)  # [status] interval: set up once the source is open
 
     def get_default_screen(self) -> Screen:
         return ProjectsScreen()
@@ -103,6 +105,8 @@ class KmsConnectApp(App[None]):
                 self.notify(f"Unknown theme {theme!r} in [ui] theme; using {self.theme}.", markup=False, severity="warning")
         if self.backend is not None:
             self.sub_title = self.backend.label + self.banner
+        if self.settings is not None:
+            self.periodic.configure(self.settings.status.interval)  # a switched source starts afresh
         for screen in self.screen_stack if reload else ():
             if isinstance(screen, ProjectsScreen):
                 screen.reload()

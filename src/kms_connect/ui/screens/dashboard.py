@@ -9,7 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual import on, work
+from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.widgets import Static
 
 from kms_connect.core.status import Status
 from kms_connect.ui.errors import describe
@@ -61,12 +64,22 @@ class DashboardScreen(TableScreen):
         super().__init__()
         self.entries: dict[str, tuple[Project, Connection]] = {}
         self.failing_only = False
+        self.loaded = False
+
+    def compose(self) -> ComposeResult:
+        for widget in super().compose():
+            if widget.id == "info":  # the cursor row's problem in full: the column is narrow at 80
+                yield Static("", id="row-problem", classes="row-problem")
+            yield widget
 
     def on_mount(self) -> None:
         super().on_mount()
         self.title = "Status of every connection"
         self.app.checks.subscribe(self, self._on_live)
         self.reload()
+        # Left open on a wall screen: "next re-check in …" counts down, "3 min ago" ages.
+        self.set_interval(10, self.update_info, name="dashboard info")
+        self.set_interval(60, self._refresh_ages, name="dashboard ages")
 
     def reload(self) -> None:
         self._load()
@@ -78,10 +91,16 @@ class DashboardScreen(TableScreen):
         try:
             everything = await backend.list_all_connections()
         except Exception as exc:
+            self.loaded = False
             self.show_problem("Cannot list the connections.", describe(exc))
             return
         self.entries = {c.id: (p, c) for p, c in everything}
+        self.loaded = True
         self._show()
+
+    def _refresh_ages(self) -> None:
+        if self.loaded:  # never over a problem shown instead of the table
+            self._show()
 
     def _status(self, conn: Connection) -> tuple[Status, LiveCheck | None]:
         live = self.app.checks.showing(conn)
@@ -100,6 +119,24 @@ class DashboardScreen(TableScreen):
         checked = ago(conn.last_check.checked_at if conn.last_check else None)
         return [project.name, conn.name, status_text(status), checked, took, problem]
 
+    @on(VirtualTable.RowHighlighted, "#dashboard-table")
+    def _show_row_problem(self) -> None:
+        problem = self.query_one("#row-problem", Static)
+        entry = self.entries.get(self.table.cursor_key or "")
+        text = self._problem_of(entry[1]) if entry is not None else ""
+        problem.update(Text(text))
+        problem.display = bool(text)
+
+    def _problem_of(self, conn: Connection) -> str:
+        status, live = self._status(conn)
+        result = live.result if live is not None and live.result is not None else conn.last_check
+        if status not in FAILING or result is None:
+            return ""
+        bad = result.failing_step()
+        if bad is None:
+            return f"{conn.name}: {result.summary}"
+        return f"{conn.name} · {bad.title}: {bad.result} {bad.explanation}".strip()
+
     def _show(self, select: str | None = None) -> None:
         rows = [(cid, self._cells(p, c)) for cid, (p, c) in sorted(self.entries.items(),
                                                                    key=lambda e: (e[1][0].name, e[1][1].name))
@@ -112,8 +149,11 @@ class DashboardScreen(TableScreen):
             status = self._status(conn)[0]
             counts[status] = counts.get(status, 0) + 1
         parts = [f"{st.glyph} {n} {st.word.lower()}" for st, n in sorted(counts.items(), key=lambda i: i[0].value)]
-        only = " · failing only (f: all)" if self.failing_only else ""
-        return (" · " + " · ".join(parts) if parts else "") + only
+        if self.failing_only:
+            parts.append("failing only (f: all)")
+        if auto := self.app.periodic.describe():
+            parts.append(auto)
+        return " · " + " · ".join(parts) if parts else ""
 
     def _on_live(self, live: LiveCheck) -> None:
         entry = self.entries.get(live.key)
@@ -124,6 +164,8 @@ class DashboardScreen(TableScreen):
             conn.last_check = live.result
         if not self.table.update_row(conn.id, self._cells(project, conn)):
             return
+        if conn.id == self.table.cursor_key:
+            self._show_row_problem()
         self.update_info()
 
     # --- actions ------------------------------------------------------------------------------

@@ -1,0 +1,99 @@
+"""The optional periodic re-check (`[status] interval`): every connection of the source, now and then.
+
+Owned by the App, like the check coordinator it feeds, so it runs whichever screen is shown. A round
+starts only when the previous one has finished (a slow organization never piles rounds up), skips
+connections already being checked and those whose credentials are not held here, and goes through
+the coordinator, so `[status] concurrency` bounds it like any `V`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from kms_connect.ui.errors import describe
+
+if TYPE_CHECKING:
+    from textual.timer import Timer
+
+    from kms_connect.ui.app import KmsConnectApp
+
+log = logging.getLogger(__name__)
+
+
+class PeriodicChecks:
+    def __init__(self, app: KmsConnectApp) -> None:
+        self.app = app
+        self.interval = 0  # seconds; 0 = off
+        self.next_at: float | None = None  # time.monotonic() of the next round
+        self.rounds = 0  # rounds started (shown on the dashboard, counted by tests)
+        self.problem = ""  # why the last round could not start, in words ("" when it could)
+        self._timer: Timer | None = None
+        self._last_round: set[str] = set()
+
+    def configure(self, interval: int) -> None:
+        """(Re)start the timer for `interval` seconds, or stop it with 0."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self.interval, self.next_at = interval, None
+        if interval > 0:
+            self._timer = self.app.set_interval(interval, self.run_round, name="periodic re-check")
+            self.next_at = time.monotonic() + interval
+
+    def describe(self) -> str:
+        """The state in a few words for an info line, e.g. "next check in 4 min"."""
+        if not self.interval:
+            return ""
+        if self.problem:
+            return f"auto re-check {self.problem}"
+        if self._running():
+            return "auto re-check running"
+        left = max(0.0, (self.next_at or time.monotonic()) - time.monotonic())
+        return f"next check in {_span(left)}"
+
+    def run_round(self) -> None:
+        """One round now (the timer calls this; so can a test)."""
+        if self.interval:
+            self.next_at = time.monotonic() + self.interval
+        if self._running():
+            log.debug("periodic re-check skipped: the previous round is still running")
+            return
+        self.app.run_worker(self._round(), group="periodic-recheck", exclusive=True, exit_on_error=False,
+                            name="periodic re-check")
+
+    def _running(self) -> bool:
+        return any(self.app.checks.is_running(key) for key in self._last_round)
+
+    async def _round(self) -> None:
+        backend = self.app.backend
+        if backend is None:
+            return
+        if backend.not_checkable_reason:  # an instance: its credentials are not held here
+            self.problem = "off: credentials not held here"
+            return
+        try:
+            everything = await backend.list_all_connections()
+        except Exception as exc:  # said once, then on the dashboard; the next round tries again
+            if not self.problem:
+                self.app.notify(describe(exc), markup=False, title="Automatic re-check could not list the connections",
+                                severity="warning", timeout=10)
+            self.problem = "failed: cannot list"
+            return
+        if self.app.backend is not backend:
+            return  # the source was switched while listing
+        self.problem = ""
+        chosen = [c for _, c in everything if c.secrets and not self.app.checks.is_running(c.id)]
+        self._last_round = {c.id for c in chosen}
+        self.rounds += 1
+        for conn in chosen:
+            self.app.checks.recheck(backend, conn)
+
+
+def _span(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h".replace(".0 h", " h")
