@@ -1,23 +1,23 @@
-"""Regenerate screenshots/*.svg from the real app (80x24), on a throwaway local store.
+"""Regenerate screenshots/*.svg from the real app (80x24), on the demo's workspace.
 
     python scripts/screenshots.py [--out screenshots]
 
-Live checks and sign-ins talk to the loopback Entra ID / Azure DevOps simulators (real HTTPS, real
-msal), so what the screenshots show is what the app does. Secrets here are simulated, and masked on
-screen as always.
+Each shot starts `kms-connect demo`'s throwaway workspace (build_demo): live checks and sign-ins talk
+to its loopback Entra ID / Azure DevOps / Hanzo KMS simulators (real HTTPS, real msal), so what the
+screenshots show is what the demo shows. The few shots the demo cannot give (an empty store, no OAuth
+app configured) use an empty local store. Secrets here are simulated, and masked on screen as always.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import tempfile
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 SIZE = (80, 24)
-OAUTH_CLIENT_ID = "5d1a8c3e-2b4f-4e6a-9c7d-0e1f2a3b4c5d"
 
 
 def _isolate(tmp: Path) -> None:
@@ -44,51 +44,19 @@ def _isolate(tmp: Path) -> None:
     keyring.set_keyring(MemoryKeyring())
 
 
-async def _seed(store, sample) -> None:  # type: ignore[no-untyped-def]
-    from pydantic import SecretStr
-
-    from kms_connect.core.models import ConnectionDraft
-    from kms_connect.core.status import Method
-
-    payments = await store.create_project("Payments Platform", "Card and ledger services")
-    await store.create_project("Data Warehouse")
-    await store.create_project("Internal Tools")
-    org, tenant = sample.org.name, sample.tenant.id
-    drafts = [
-        ConnectionDraft(name="release-pat", method=Method.ACCESS_TOKEN, org_name=org,
-                        secrets={"access_token": SecretStr(sample.pat_ok.token)}),
-        ConnectionDraft(name="pipelines-sp", method=Method.CLIENT_SECRET, org_name=org, tenant_id=tenant,
-                        client_id=sample.sp_app.client_id, secrets={"client_secret": SecretStr(sample.sp_secret)}),
-        ConnectionDraft(name="vars-only-pat", description="No Release scope", method=Method.ACCESS_TOKEN,
-                        org_name=org, secrets={"access_token": SecretStr(sample.pat_no_release.token)}),
-        ConnectionDraft(name="vendor-pat", description="Vendor org", method=Method.ACCESS_TOKEN,
-                        org_name=org, secrets={"access_token": SecretStr(sample.pat_expired.token)}),
-    ]
-    for draft in drafts:
-        await store.create_connection(payments.id, draft)
-
-
-Shot = Callable[[object, object], Awaitable[None]]
-
-
 async def _run(out: Path) -> list[Path]:
-    from kms_connect.core.config import AzureSettings, OAuthSettings, Settings
+    from kms_connect.core.config import Settings
     from kms_connect.core.local_store import LocalStore
     from kms_connect.core.paths import default_paths
-    from kms_connect.core.simulators.sandbox import Sandbox
+    from kms_connect.demo import build_demo
     from kms_connect.ui.app import KmsConnectApp
 
     written: list[Path] = []
-    sims_dir = tempfile.TemporaryDirectory()
-    box = Sandbox(Path(sims_dir.name))
-    box.start()
-    sample = box.sample
-    assert sample is not None
 
     async def idle(pilot) -> None:  # type: ignore[no-untyped-def]
         app = pilot.app
         for _ in range(3000):
-            waiting = [w for w in app.workers if not w.is_finished and w.group != "oauth-signin"]
+            waiting = [w for w in app.workers if not w.is_finished and w.group not in ("oauth-signin",)]
             if not waiting and app.checks.idle():
                 break
             await pilot.pause(0.01)
@@ -104,21 +72,23 @@ async def _run(out: Path) -> list[Path]:
 
         return wait
 
-    async def shoot(name: str, seed: bool, keys: list, env: dict[str, str] | None = None,
-                    oauth: bool = False) -> None:
-        with tempfile.TemporaryDirectory() as tmp:
+    async def shoot(name: str, keys: list, *, demo: bool = True, dashboard: bool = False,
+                    project: str | None = None) -> None:
+        """`demo` False: an empty local store with no OAuth app (and `project`, if given)."""
+        with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
             _isolate(Path(tmp))
-            os.environ.update(env or {})
-            paths = default_paths()
-            azure = AzureSettings(authority_host=box.authority_host, devops_url=box.devops_url,
-                                  release_url=box.release_url, ca_bundle=box.ca_bundle)
-            settings = Settings(azure=azure, oauth=OAuthSettings(client_id=sample.oauth_app.client_id if oauth else None))
-            store = LocalStore(paths, settings)
-            if seed:
-                await _seed(store, sample)
-            app = KmsConnectApp(paths=paths, settings=settings, backend=store)
+            if demo:
+                app = build_demo(Path(tmp) / "demo", stack, open_dashboard=dashboard)
+            else:
+                paths, settings = default_paths(), Settings()
+                store = LocalStore(paths, settings)
+                if project:
+                    await store.create_project(project)
+                app = KmsConnectApp(paths=paths, settings=settings, backend=store)
             async with app.run_test(size=SIZE) as pilot:
                 await idle(pilot)
+                if demo:
+                    app.periodic.configure(0)  # a screenshot has no "next check in …" countdown
                 for key in keys:
                     if callable(key):
                         await key(pilot)
@@ -131,36 +101,31 @@ async def _run(out: Path) -> list[Path]:
                 path = out / f"{name}.svg"
                 path.write_text(app.export_screenshot(title=f"kms-connect · {name}"))
                 written.append(path)
-            for key in env or {}:
-                os.environ.pop(key, None)
 
-    try:
-        checked = ["end", "enter", "V", idle]
-        await shoot("projects-empty", False, [])
-        await shoot("projects", True, [])
-        await shoot("new-project", True, ["n", *"Mobile Apps"])
-        await shoot("delete-project", True, ["d"])
-        await shoot("connections", True, checked)
-        await shoot("connection-details", True, [*checked, "end", "enter"])
-        await shoot("method-picker", True, ["end", "enter", "a"])
-        await shoot("method-picker-oauth", True, ["end", "enter", "a"], oauth=True)
-        await shoot("form-access-token", True, ["end", "enter", "a", "2", *"build-pat", "tab", "tab", *"fake-token-value"])
-        await shoot("form-access-token-failed", True, ["end", "enter", "a", "2", *"vendor", "tab", "tab",
-                                                       *sample.pat_expired.token, "tab", "tab", *sample.org.name,
-                                                       "ctrl+s", until("#save-anyway"), idle])
-        await shoot("form-client-secret", True, ["end", "enter", "a", "3"])
-        await shoot("form-client-secret-errors", True,
-                    ["end", "enter", "a", "3", *"Build SP", "tab", "tab", *"not-a-guid", "ctrl+s"])
-        await shoot("form-oauth", True, ["end", "enter", "a", "1"], oauth=True)
-        await shoot("oauth-device-code", True, ["end", "enter", "a", "1", *"alice-oauth", "tab", "tab",
-                                                *"contoso.onmicrosoft.com", "tab", *sample.org.name, "ctrl+s",
-                                                until("#user-code")], oauth=True)
-        await shoot("edit-connection", True, ["end", "enter", "e"])
-        await shoot("replace-credentials", True, ["end", "enter", "c"])
-        await shoot("help", True, ["question_mark"])
-    finally:
-        box.stop()
-        sims_dir.cleanup()
+    payments = ["end", "enter"]  # the demo's Payments Platform, last by name
+    checked = [*payments, "V", idle]
+    await shoot("dashboard", [idle], dashboard=True)
+    await shoot("dashboard-failing", [idle, "f", "down"], dashboard=True)
+    await shoot("projects-empty", [], demo=False)
+    await shoot("projects", [])
+    await shoot("new-project", ["n", *"Mobile Apps"])
+    await shoot("delete-project", ["d"])
+    await shoot("connections", checked)
+    await shoot("connection-details", [*checked, "end", "enter"])
+    await shoot("method-picker", ["enter", "a"], demo=False, project="Payments Platform")
+    await shoot("method-picker-oauth", [*payments, "a"])
+    await shoot("form-access-token", [*payments, "a", "2", *"build-pat", "tab", "tab", *"fake-token-value"])
+    await shoot("form-access-token-failed", [*payments, "a", "2", *"vendor", "tab", "tab", *"expired-pat-value",
+                                             "tab", "tab", *"contoso-dev", "ctrl+s", until("#save-anyway"), idle])
+    await shoot("form-client-secret", [*payments, "a", "3"])
+    await shoot("form-client-secret-errors", [*payments, "a", "3", *"Build SP", "tab", "tab", *"not-a-guid", "ctrl+s"])
+    await shoot("form-oauth", [*payments, "a", "1"])
+    await shoot("oauth-device-code", [*payments, "a", "1", *"bob-oauth", "tab", "tab", *"contoso.onmicrosoft.com",
+                                      "tab", *"contoso-dev", "ctrl+s", until("#user-code")])
+    await shoot("edit-connection", [*payments, "e"])
+    await shoot("replace-credentials", [*payments, "c"])
+    await shoot("sources", ["i"])
+    await shoot("help", ["question_mark"])
     return written
 
 

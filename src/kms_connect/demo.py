@@ -56,8 +56,11 @@ async def _seed(store: Any, sample: Any, box: Any) -> None:
             tenant_id=sample.tenant.domains[0], secrets={"token_cache": token.cache_blob}))
 
 
-def build_demo(root: Path, stack: contextlib.ExitStack) -> Any:
-    """The demo app on a fresh workspace in `root`; the simulators stop when `stack` closes."""
+def build_demo(root: Path, stack: contextlib.ExitStack, *, open_dashboard: bool = True) -> Any:
+    """The demo app on a fresh workspace in `root`; the simulators stop when `stack` closes.
+
+    `open_dashboard`: start on the status dashboard, checking everything (False: on Projects, as
+    an operator would; the screenshots use both)."""
     from kms_connect.core.config import load_settings
     from kms_connect.core.instances import Instance
     from kms_connect.core.local_store import LocalStore
@@ -89,7 +92,8 @@ def build_demo(root: Path, stack: contextlib.ExitStack) -> Any:
     _in_own_loop(_seed(store, sample, box))
     save_instance(paths, settings, store, Instance(name="demo-kms", url=kms.url, site_url=kms_world.site_url,
                                                    client_id=identity.client_id), identity.client_secret)
-    app = KmsConnectApp(paths=paths, settings=settings, backend=store, local=store, on_ready=_show_status)
+    app = KmsConnectApp(paths=paths, settings=settings, backend=store, local=store,
+                        on_ready=_show_status if open_dashboard else None)
     app.title, app.banner = TITLE, " · SIMULATED"
     return app
 
