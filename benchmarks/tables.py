@@ -4,7 +4,9 @@ Each size in its own process (so peak memory is its own), headless Textual at 80
 (a) reading the store: from its JSON copy (as kms-connect leaves it) and from the TOML alone (after
     a hand edit);
 (b) app start to the populated Projects table, and each filter keystroke there;
-(c) opening the status dashboard (every connection) to its populated table, and its filter keys.
+(c) opening the status dashboard (every connection) to its populated table, and its filter keys;
+(d) as an operator sees it: `kms-connect` started in a real pseudo-terminal (80x24) until its first
+    row is on the terminal, both sizes alternating in the same run (see startup.py).
 
     python benchmarks/tables.py
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -109,6 +112,31 @@ async def measure(projects: int, connections: int) -> dict[str, float]:
             "board_key_median": statistics.median(board_keys), "board_key_max": max(board_keys), "rss_mb": rss}
 
 
+def launch_to_rows(sizes: list[tuple[int, int]], runs: int) -> list[float]:
+    """Median seconds from spawning `kms-connect` to its first project row on a real terminal."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from startup import time_to_marker
+
+    times: list[list[float]] = [[] for _ in sizes]
+    with tempfile.TemporaryDirectory() as tmp:
+        envs = []
+        for i, (projects, connections) in enumerate(sizes):
+            root = Path(tmp) / str(i)
+            seed(root / "data" / "kms-connect", projects, connections)
+            env = dict(os.environ, TERM="xterm-256color", LANG="C.UTF-8", XDG_DATA_HOME=f"{root}/data",
+                       XDG_CONFIG_HOME=f"{root}/config", XDG_STATE_HOME=f"{root}/state",
+                       PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+            env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: compiled .pyc files kept
+            envs.append(env)
+        argv = [sys.executable, "-m", "kms_connect"]
+        for env in envs:  # warm the OS file cache and the .pyc files, outside the measurement
+            time_to_marker(argv, [b"Project 00000"], env)
+        for _ in range(runs):
+            for i, env in enumerate(envs):
+                times[i] += time_to_marker(argv, [b"Project 00000"], env)
+    return [statistics.median(t) for t in times]
+
+
 def run_one(projects: int, connections: int) -> dict[str, float]:
     """Each size in a fresh process, so peak memory (max RSS) is its own."""
     out = subprocess.run([sys.executable, __file__, "--one", str(projects), str(connections)],
@@ -133,6 +161,10 @@ def main() -> None:
               f"  max RSS {r['rss_mb']:.0f} MB")
     print(f"ratios 10,000 vs 100 rows: Projects start to ready {big['ready'] / small['ready']:.2f}x, "
           f"dashboard open to ready {big['dashboard'] / small['dashboard']:.2f}x")
+    small_launch, big_launch = launch_to_rows([(100, 50), (10_000, 5_000)], runs=9)
+    print(f"kms-connect launched in a pty until its first row shows (median of 9): 100 projects "
+          f"{small_launch * 1000:.0f} ms, 10,000 projects {big_launch * 1000:.0f} ms, ratio "
+          f"{big_launch / small_launch:.2f}x")
 
 if __name__ == "__main__":
     main()
