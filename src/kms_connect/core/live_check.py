@@ -40,6 +40,8 @@ TITLES = {
     "write": "Write and manage",
 }
 ACCEPTANCE = ("token", "org", "credentials", "projects")  # a failure here means the credentials don't work
+# A check has at most this many requests in flight: org, a tenant domain's discovery, credentials, projects.
+MAX_IN_FLIGHT = 4
 WRITE_NOTE = ("kms-connect only reads. Proving create or manage rights would change the organization, so "
               "they are not claimed. Secret syncs need Variable Groups manage: make sure it is granted.")
 
@@ -81,12 +83,15 @@ class LiveChecker:
         self.retry = retry
 
     def http(self) -> Any:
-        """The shared AsyncClient of the running event loop (made on first use)."""
-        from kms_connect.core.http import async_client
+        """The shared HTTP client of the running event loop (made on first use; core/http.probe_client)."""
+        from kms_connect.core.http import probe_client
 
         loop = asyncio.get_running_loop()
         if self._http is None or self._http_loop is not loop or self._http.is_closed:
-            self._http = async_client(self.settings.azure.ca_bundle, self.timeout)
+            # Room for every request of [status] concurrency checks at once, so none waits for a
+            # connection and every one is kept alive for the next check.
+            self._http = probe_client(self.settings.azure.ca_bundle, self.timeout,
+                                      connections=MAX_IN_FLIGHT * self.settings.status.concurrency)
             self._http_loop = loop
         return self._http
 
