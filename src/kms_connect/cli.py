@@ -72,8 +72,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return oauth_secret(paths, args.action)
 
+    from kms_connect.heap import pause_for_startup
     from kms_connect.ui.app import KmsConnectApp
 
+    pause_for_startup()  # until the Projects screen has its rows (see heap.py)
     app = KmsConnectApp(paths=paths, source=args.instance)
     app.run()
     # App.run() returns normally even after a crash: pass its return code on.

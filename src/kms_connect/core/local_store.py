@@ -93,8 +93,7 @@ class LocalStore(Backend):
     def list_projects_sync(self) -> list[ProjectSummary]:
         data = self.snapshot()
         counts = Counter(c.project_id for c in data.connections)
-        # Already validated when read: constructing skips a second validation of 10,000 projects.
-        return [ProjectSummary.model_construct(project=p, connection_count=counts[p.id]) for p in data.projects]
+        return [ProjectSummary(p, counts[p.id]) for p in data.projects]
 
     async def create_project(self, name: str, description: str = "") -> Project:
         def create(data: StoreData) -> Project:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -33,7 +33,10 @@ class Project(BaseModel):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class ProjectSummary(BaseModel):
+class ProjectSummary(NamedTuple):
+    """A row of the Projects screen. A tuple, not a model: its parts are validated already, and
+    10,000 of them are built for every listing (a model costs ~7 µs each here, a tuple ~0.3)."""
+
     project: Project
     connection_count: int | None  # None: not visible to this identity (an instance without org permission)
 

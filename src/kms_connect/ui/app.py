@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from kms_connect import APP_NAME
+from kms_connect.heap import startup_done
 from kms_connect.ui.check_coordinator import CheckCoordinator
 from kms_connect.ui.periodic_checks import PeriodicChecks
 from kms_connect.ui.errors import describe
@@ -66,6 +67,9 @@ class KmsConnectApp(App[None]):
         else:
             # Paint first, then load config and store in a thread (pydantic, keyring, the TOML).
             self.call_after_refresh(self.start_loading)
+        # The collector comes back with the first rows; this is for a start-up that never shows
+        # them (a login that hangs until its timeout, a keyring that does not answer).
+        self.set_timer(10, startup_done, name="gc after start-up")
 
     def start_loading(self) -> None:
         """Load config and store in a thread; the Projects screen hears back either way."""

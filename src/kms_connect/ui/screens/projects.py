@@ -8,6 +8,7 @@ from textual import on, work
 from textual.binding import Binding
 from textual.widgets import Static
 
+from kms_connect.heap import startup_done
 from kms_connect.ui.errors import describe
 from kms_connect.ui.screens.table_screen import TableScreen
 from kms_connect.ui.widgets.virtual_table import Column, VirtualTable
@@ -93,8 +94,10 @@ class ProjectsScreen(TableScreen):
             for s in sorted(summaries, key=lambda s: s.project.name.lower())
         ]
         self.show_rows(rows, select)
+        startup_done()
 
     def show_error(self, message: str) -> None:
+        startup_done()
         where = self.app.backend.label if self.app.backend is not None else "the local store"
         self.show_problem(f"Cannot open {where}.", message)
 
