@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +26,10 @@ from kms_connect.ui.errors import describe
 
 log = logging.getLogger(__name__)
 BATCH_WINDOW = 0.05  # seconds a finished result waits for others to share its store write
-WRITE_INTERVAL = 0.5  # at most two store writes a second during a big re-check
+WRITE_INTERVAL = 0.5  # at most two store writes a second during a big re-check,
+WRITE_SHARE = 0.1  # and, with a big store, writes take at most ~10% of the time while checks run
+PUBLISH_INTERVAL = 1 / 30  # updates reach the screens in batches, at most this often (30 a second),
+BUSY_PUBLISH_INTERVAL = 0.1  # or 10 a second while every slot is taken (a big `V` run: rows, not steps)
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -70,6 +74,12 @@ class CheckCoordinator:
         self._write_lock = asyncio.Lock()
         self._forget: set[str] = set()
         self._last_write = 0.0
+        self._last_write_took = 0.0
+        self._none_running: asyncio.Event | None = None  # set while no check runs: write batches now
+        self._inbox: _Inbox | None = None
+        self._unpublished: dict[str, LiveCheck] = {}
+        self._publishing: asyncio.TimerHandle | None = None
+        self._published_at = 0.0
         self.writing = 0  # results waiting for (or in) a store write
 
     @property
@@ -131,18 +141,39 @@ class CheckCoordinator:
                                    name=f"check {key}")  # type: ignore[arg-type]
 
     def _publish(self, live: LiveCheck) -> None:
-        self.updates.publish(live)
+        """Tell the screens, in a batch at most PUBLISH_INTERVAL after the previous one (at once if
+        that is older).
+
+        A `V` run changes checks hundreds of times a second; published one by one, every change
+        would reach every screen (Textual's call_next inspects the callback's signature each time)
+        and its row's repaint could cost a frame of its own. In batches, each check is published
+        once per batch with its latest state, and a batch costs at most one frame.
+        """
+        self._unpublished[live.key] = live
+        if self._publishing is None:
+            loop = asyncio.get_running_loop()
+            interval = BUSY_PUBLISH_INTERVAL if self.slots.locked() else PUBLISH_INTERVAL
+            self._publishing = loop.call_at(max(loop.time(), self._published_at + interval),
+                                            self._publish_batch, loop)
+
+    def _publish_batch(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._publishing, self._published_at = None, loop.time()
+        batch, self._unpublished = self._unpublished, {}
+        for live in batch.values():
+            self.updates.publish(live)
 
     def _listener(self, live: LiveCheck) -> Callable[[CheckStep], None]:
         loop = asyncio.get_running_loop()
+        if self._inbox is None or self._inbox.loop is not loop:
+            self._inbox = _Inbox(loop, self._on_steps)
+        inbox = self._inbox
+        # Called on the network thread: hand the step to the UI loop without waiting for it.
+        return lambda step: inbox.put(live, step)
 
-        def on_step(step: CheckStep) -> None:
-            if self.live.get(live.key) is live and not live.done:  # replaced or finished: stay quiet
-                live.steps[step.key] = step
-                self._publish(live)
-
-        # Called on the network thread: hand each step to the UI loop without waiting for it.
-        return lambda step: loop.call_soon_threadsafe(on_step, step)
+    def _on_steps(self, live: LiveCheck, steps: dict[str, CheckStep]) -> None:
+        if self.live.get(live.key) is live and not live.done:  # replaced or finished: stay quiet
+            live.steps.update(steps)
+            self._publish(live)
 
     async def _checked(self, target: CheckTarget, live: LiveCheck) -> CheckRun:
         checker = self.app.get_checker()  # type: ignore[attr-defined]
@@ -170,6 +201,8 @@ class CheckCoordinator:
         result = result.model_copy(update={"steps": steps})
         live.steps = {s.key: s for s in steps}
         live.result, live.status, live.queued = result, result.status, False
+        if self._none_running is not None and not self._none_running.is_set() and self.running_count() == 0:
+            self._none_running.set()  # a waiting store write need not wait for more results
         if self.live.get(live.key) is live:
             self._publish(live)
             if live.key in self._forget:
@@ -196,12 +229,18 @@ class CheckCoordinator:
         from kms_connect.core.checks import check_stored
 
         live = self.live[key]
-        try:
+
+        async def run(target: CheckTarget) -> CheckRun:
+            # Only the network part holds a slot: reading the secrets before it (a thread hop, slow
+            # right after a store write) and keeping a refreshed sign-in after it never keep the
+            # next check waiting.
             async with self.slots:
                 live.queued = False
                 self._publish(live)
-                result = await check_stored(backend, conn, lambda target: self._checked(target, live))
-            # Outside the slot: the network is done, the store write should not hold up the next check.
+                return await self._checked(target, live)
+
+        try:
+            result = await check_stored(backend, conn, run)
             # The result shows at once; "Last checked" follows when the store has it. `as_of`: if the
             # credentials were replaced meanwhile, this result is about the old ones.
             self._finish(live, result)
@@ -239,9 +278,14 @@ class CheckCoordinator:
 
     async def _write_batch(self, backend: Backend, done: asyncio.Future[bool]) -> None:
         async with self._write_lock:  # batches go out one after the other, in order
-            wait = self._last_write + WRITE_INTERVAL - time.monotonic()
-            await asyncio.sleep(max(BATCH_WINDOW, wait))
+            # A write re-writes the whole store: ~0.25 s of CPU at 500 connections with results.
+            # While checks run, space writes so that they take a bounded share of the time; once
+            # none runs, every result is in and waiting longer would only delay "Last checked".
+            gap = max(WRITE_INTERVAL, self._last_write_took * (1 - WRITE_SHARE) / WRITE_SHARE)
+            await asyncio.sleep(BATCH_WINDOW)
+            await self._until_none_running(self._last_write + gap - time.monotonic())
             batch, self._batch, self._pending = self._batch, {}, None  # later results start the next batch
+            started = time.monotonic()
             try:
                 await backend.record_checks({k: r for k, (r, _) in batch.items()},
                                             as_of={k: t for k, (_, t) in batch.items()})
@@ -251,12 +295,65 @@ class CheckCoordinator:
                 done.set_result(False)
             finally:
                 self._last_write = time.monotonic()
+                self._last_write_took = self._last_write - started
+
+    async def _until_none_running(self, longest: float) -> None:
+        """Wait `longest` seconds at most, less if no check runs (or as soon as none does)."""
+        if longest <= 0 or self.running_count() == 0:
+            return
+        if self._none_running is None:
+            self._none_running = asyncio.Event()
+        self._none_running.clear()
+        try:
+            await asyncio.wait_for(self._none_running.wait(), longest)
+        except TimeoutError:
+            pass
 
     def _cancelled(self, live: LiveCheck) -> None:
         from kms_connect.core.live_check import cancelled_result
 
         # The stored result is left alone: a cancelled run proves nothing either way.
         self._finish(live, cancelled_result(list(live.steps.values())))
+
+
+class _Inbox:
+    """Steps from the network thread, handed to the UI loop in batches.
+
+    A `V` run makes thousands of step updates (about 20 a check). One at a time, each would wake
+    the UI loop (a write to its self-pipe); here the steps that arrive while a delivery is
+    pending join it, and each check gets all its new steps at once.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop,
+                 deliver: Callable[[LiveCheck, dict[str, CheckStep]], None]) -> None:
+        self.loop = loop
+        self._deliver = deliver
+        self._lock = threading.Lock()
+        self._steps: dict[int, tuple[LiveCheck, dict[str, CheckStep]]] = {}
+        self._due = False
+
+    def put(self, live: LiveCheck, step: CheckStep) -> None:
+        """On the network thread."""
+        with self._lock:
+            entry = self._steps.get(id(live))  # the entry holds `live`: its id is not reused meanwhile
+            if entry is None:
+                self._steps[id(live)] = (live, {step.key: step})
+            else:
+                entry[1][step.key] = step
+            if self._due:
+                return
+            self._due = True
+        try:
+            self.loop.call_soon_threadsafe(self._flush)
+        except RuntimeError:  # the UI loop is closed (app exit): nobody to tell
+            pass
+
+    def _flush(self) -> None:
+        """On the UI loop."""
+        with self._lock:
+            batch, self._steps, self._due = self._steps, {}, False
+        for live, steps in batch.values():
+            self._deliver(live, steps)
 
 
 def _result(status: Status, summary: str) -> CheckResult:
