@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
+import socket
 import stat
 import time
 import tomllib
@@ -132,6 +134,35 @@ def test_base_server_records_injects_and_reports_bugs(sim_tls: TlsFiles) -> None
         assert "simulator bug" in echo.errors[0]
         # All of it over one kept-alive connection.
         assert len(echo._server.live) == 1  # type: ignore[union-attr]
+
+
+def test_base_server_speaks_plain_http_1_1(sim_tls: TlsFiles) -> None:
+    """Request lines and headers read line by line (no email parser), answers in one write."""
+    with _Echo(sim_tls) as echo, socket.create_connection(("127.0.0.1", echo.port)) as raw:
+        conn = sim_ssl_context(sim_tls.ca_pem).wrap_socket(raw, server_hostname="127.0.0.1")
+        reader = conn.makefile("rb")
+
+        def answer() -> tuple[bytes, dict[str, str], bytes]:
+            status = reader.readline()
+            headers = {}
+            while (line := reader.readline()) != b"\r\n":
+                name, _, value = line.decode().partition(":")
+                headers[name.lower()] = value.strip()
+            return status, headers, reader.read(int(headers["content-length"]))
+
+        conn.sendall(b"GET /x?a=1 HTTP/1.1\r\nHost: h\r\nX-Folded: one\r\n  two\r\nx-CASE: Yes\r\n\r\n")
+        status, headers, body = answer()
+        assert status == b"HTTP/1.1 200 OK\r\n" and json.loads(body)["query"] == {"a": "1"}
+        assert headers["content-type"].startswith("application/json") and headers["date"].endswith("GMT")
+        logged = echo.requests[-1].headers
+        assert logged["x-folded"] == "one two" and logged["x-case"] == "Yes"
+        conn.sendall(b"GET /y HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")  # same connection
+        assert json.loads(answer()[2])["path"] == "/y" and reader.read() == b""  # then closed
+    with _Echo(sim_tls) as echo, socket.create_connection(("127.0.0.1", echo.port)) as raw:
+        conn = sim_ssl_context(sim_tls.ca_pem).wrap_socket(raw, server_hostname="127.0.0.1")
+        conn.sendall(b"GET /nothing-after-the-path\r\n\r\n")
+        assert conn.makefile("rb").readline().startswith(b"HTTP/1.1 400 ")
+        assert echo.requests == []
 
 
 def test_stop_closes_kept_alive_connections_quickly(sim_tls: TlsFiles) -> None:
