@@ -27,8 +27,9 @@ from kms_connect.ui.errors import describe
 log = logging.getLogger(__name__)
 BATCH_WINDOW = 0.05  # seconds a finished result waits for others to share its store write
 WRITE_INTERVAL = 0.5  # at most two store writes a second during a big re-check,
-WRITE_SHARE = 0.1  # and, with a big store, writes take at most ~10% of the time while checks run
-PUBLISH_INTERVAL = 1 / 30  # updates reach the screens in batches, at most this often (30 a second),
+WRITE_SHARE = 0.05  # and, with a big store, writes take at most ~5% of the time while checks run
+STEP_INTERVAL = 1 / 30  # steps cross from the network thread in batches, at most this often,
+PUBLISH_INTERVAL = 1 / 30  # and updates reach the screens in batches, at most this often (30 a second),
 BUSY_PUBLISH_INTERVAL = 0.1  # or 10 a second while every slot is taken (a big `V` run: rows, not steps)
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ class CheckCoordinator:
         self.live: dict[str, LiveCheck] = {}
         self.concurrency = max(1, concurrency)
         self._slots: asyncio.Semaphore | None = None
+        self._ahead = self._reading = None  # type: ignore[assignment]
         # The checks' HTTP runs on its own loop and thread, so answers never queue up in front of
         # key presses (see core/background_loop).
         self.network = BackgroundLoop()
@@ -73,6 +75,7 @@ class CheckCoordinator:
         self._pending: asyncio.Future[bool] | None = None
         self._write_lock = asyncio.Lock()
         self._forget: set[str] = set()
+        self._running: set[str] = set()  # keys whose live check (the one in self.live) is not done
         self._last_write = 0.0
         self._last_write_took = 0.0
         self._none_running: asyncio.Event | None = None  # set while no check runs: write batches now
@@ -86,7 +89,21 @@ class CheckCoordinator:
     def slots(self) -> asyncio.Semaphore:
         if self._slots is None:  # made on the app's loop, on first use
             self._slots = asyncio.Semaphore(self.concurrency)
+            self._ahead = asyncio.Semaphore(2 * self.concurrency)
+            self._reading = asyncio.Lock()
         return self._slots
+
+    @property
+    def ahead(self) -> asyncio.Semaphore:
+        """Stored checks under way: reading their secrets, waiting for a slot or in one."""
+        self.slots  # noqa: B018 - makes them
+        return self._ahead
+
+    @property
+    def reading(self) -> asyncio.Lock:
+        """Held while a stored check's secrets are read, and while the store is written."""
+        self.slots  # noqa: B018 - makes them
+        return self._reading
 
     def subscribe(self, node: DOMNode, callback: Callable[[LiveCheck], None]) -> None:
         self.updates.subscribe(node, callback)
@@ -102,7 +119,7 @@ class CheckCoordinator:
         return live is not None and not live.done
 
     def running_count(self) -> int:
-        return sum(1 for live in self.live.values() if not live.done)
+        return len(self._running)  # kept as checks start and end: asked after every result
 
     def forget(self, key: str) -> None:
         """Drop a closed form's state (it may hold a token cache), now or when its check ends."""
@@ -136,6 +153,7 @@ class CheckCoordinator:
 
     def _start(self, key: str, coro: object) -> Worker[CheckResult | None]:
         self.live[key] = LiveCheck(key, queued=self.slots.locked())  # "waiting" only when it must wait
+        self._running.add(key)  # a check it replaces (cancelled by run_worker) no longer counts
         self._publish(self.live[key])
         return self.app.run_worker(coro, group=_group(key), exclusive=True, exit_on_error=False,
                                    name=f"check {key}")  # type: ignore[arg-type]
@@ -201,7 +219,9 @@ class CheckCoordinator:
         result = result.model_copy(update={"steps": steps})
         live.steps = {s.key: s for s in steps}
         live.result, live.status, live.queued = result, result.status, False
-        if self._none_running is not None and not self._none_running.is_set() and self.running_count() == 0:
+        if self.live.get(live.key) is live:
+            self._running.discard(live.key)
+        if self._none_running is not None and not self._running:
             self._none_running.set()  # a waiting store write need not wait for more results
         if self.live.get(live.key) is live:
             self._publish(live)
@@ -229,18 +249,33 @@ class CheckCoordinator:
         from kms_connect.core.checks import check_stored
 
         live = self.live[key]
+        reading = False
 
         async def run(target: CheckTarget) -> CheckRun:
             # Only the network part holds a slot: reading the secrets before it (a thread hop, slow
             # right after a store write) and keeping a refreshed sign-in after it never keep the
             # next check waiting.
+            nonlocal reading
+            if reading:
+                reading = False
+                self._reading.release()
             async with self.slots:
                 live.queued = False
                 self._publish(live)
                 return await self._checked(target, live)
 
         try:
-            result = await check_stored(backend, conn, run)
+            # Secrets are read a little ahead of the slots and one at a time: a `V` run of 500 does
+            # not read them all at once (contending with the first checks), and after a store write
+            # one read, not one per thread, parses the new file.
+            async with self.ahead:
+                await self.reading.acquire()
+                reading = True
+                try:
+                    result = await check_stored(backend, conn, run)
+                finally:
+                    if reading:
+                        self._reading.release()
             # The result shows at once; "Last checked" follows when the store has it. `as_of`: if the
             # credentials were replaced meanwhile, this result is about the old ones.
             self._finish(live, result)
@@ -287,8 +322,11 @@ class CheckCoordinator:
             batch, self._batch, self._pending = self._batch, {}, None  # later results start the next batch
             started = time.monotonic()
             try:
-                await backend.record_checks({k: r for k, (r, _) in batch.items()},
-                                            as_of={k: t for k, (_, t) in batch.items()})
+                # No secrets are read meanwhile: a read during the write would find the file
+                # changing under it and parse it again, in a thread that competes for the GIL.
+                async with self.reading:
+                    await backend.record_checks({k: r for k, (r, _) in batch.items()},
+                                                as_of={k: t for k, (_, t) in batch.items()})
                 done.set_result(True)
             except Exception as exc:  # the checks stand; only "Last checked" is not kept
                 log.warning("could not record %d check results: %s", len(batch), exc)
@@ -320,8 +358,9 @@ class _Inbox:
     """Steps from the network thread, handed to the UI loop in batches.
 
     A `V` run makes thousands of step updates (about 20 a check). One at a time, each would wake
-    the UI loop (a write to its self-pipe); here the steps that arrive while a delivery is
-    pending join it, and each check gets all its new steps at once.
+    the UI loop (a write to its self-pipe, read back on the UI thread); here the steps that arrive
+    within STEP_INTERVAL of the last delivery join the next one, and each check gets all its new
+    steps at once.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop,
@@ -331,6 +370,7 @@ class _Inbox:
         self._lock = threading.Lock()
         self._steps: dict[int, tuple[LiveCheck, dict[str, CheckStep]]] = {}
         self._due = False
+        self._last = 0.0  # time.monotonic() of the last delivery
 
     def put(self, live: LiveCheck, step: CheckStep) -> None:
         """On the network thread."""
@@ -343,13 +383,15 @@ class _Inbox:
             if self._due:
                 return
             self._due = True
+        delay = max(0.0, self._last + STEP_INTERVAL - time.monotonic())
         try:
-            self.loop.call_soon_threadsafe(self._flush)
+            self.loop.call_soon_threadsafe(self.loop.call_later, delay, self._flush)
         except RuntimeError:  # the UI loop is closed (app exit): nobody to tell
             pass
 
     def _flush(self) -> None:
         """On the UI loop."""
+        self._last = time.monotonic()
         with self._lock:
             batch, self._steps, self._due = self._steps, {}, False
         for live, steps in batch.values():
