@@ -65,6 +65,8 @@ class DashboardScreen(TableScreen):
         self.entries: dict[str, tuple[Project, Connection]] = {}
         self.failing_only = False
         self.loaded = False
+        self._shown: dict[str, tuple[int, Status, bool]] = {}  # what each row last showed of its live check
+        self._info_due = False
 
     def compose(self) -> ComposeResult:
         for widget in super().compose():
@@ -160,12 +162,22 @@ class DashboardScreen(TableScreen):
         if entry is None:
             return
         project, conn = entry
+        shown = (id(live), live.status, live.saved)
+        if self._shown.get(conn.id) == shown:
+            return  # a step moved on, but the row looks the same
+        self._shown[conn.id] = shown
         if live.done and live.saved and live.result is not None:
             conn.last_check = live.result
         if not self.table.update_row(conn.id, self._cells(project, conn)):
             return
         if conn.id == self.table.cursor_key:
             self._show_row_problem()
+        if not self._info_due:  # counting 5,000 rows once per batch of updates, not once per row
+            self._info_due = True
+            self.call_later(self._count)
+
+    def _count(self) -> None:
+        self._info_due = False
         self.update_info()
 
     # --- actions ------------------------------------------------------------------------------
