@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 BATCH_WINDOW = 0.05  # seconds a finished result waits for others to share its store write
 WRITE_INTERVAL = 0.5  # at most two store writes a second during a big re-check,
 WRITE_SHARE = 0.05  # and, with a big store, writes take at most ~5% of the time while checks run
+LAST_WAVE_WAIT = 1.0  # a write due while the last checks of a run are in flight waits this long for them
 STEP_INTERVAL = 1 / 30  # steps cross from the network thread in batches, at most this often,
 PUBLISH_INTERVAL = 1 / 30  # and updates reach the screens in batches, at most this often (30 a second),
 BUSY_PUBLISH_INTERVAL = 0.1  # or 10 a second while every slot is taken (a big `V` run: rows, not steps)
@@ -336,16 +337,26 @@ class CheckCoordinator:
                 self._last_write_took = self._last_write - started
 
     async def _until_none_running(self, longest: float) -> None:
-        """Wait `longest` seconds at most, less if no check runs (or as soon as none does)."""
-        if longest <= 0 or self.running_count() == 0:
-            return
+        """Wait `longest` seconds at most, less if no check runs (or as soon as none does).
+
+        Past that, the last wave of a run (no check left waiting for a slot) is still waited for,
+        up to LAST_WAVE_WAIT more: its results then share the final write instead of following a
+        write of their own, each re-writing the whole store.
+        """
         if self._none_running is None:
             self._none_running = asyncio.Event()
-        self._none_running.clear()
-        try:
-            await asyncio.wait_for(self._none_running.wait(), longest)
-        except TimeoutError:
-            pass
+        deadline = time.monotonic() + longest
+        while self._running:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                if len(self._running) > self.concurrency or left <= -LAST_WAVE_WAIT:
+                    return
+                left += LAST_WAVE_WAIT
+            self._none_running.clear()
+            try:
+                await asyncio.wait_for(self._none_running.wait(), left)
+            except TimeoutError:
+                pass
 
     def _cancelled(self, live: LiveCheck) -> None:
         from kms_connect.core.live_check import cancelled_result
