@@ -55,6 +55,7 @@ class LiveCheck:
     started: float = field(default_factory=time.monotonic)
     saved: bool = False  # the result was recorded with the connection
     token_cache: SecretStr | None = None  # a form's OAuth sign-in, refreshed by the check
+    stored: bool = False  # a stored connection's re-check (maybe one of hundreds): updates go in batches
 
     @property
     def done(self) -> bool:
@@ -146,14 +147,15 @@ class CheckCoordinator:
     # --- starting checks -------------------------------------------------------------------
     def check(self, key: str, target: CheckTarget) -> Worker[CheckResult | None]:
         """Check credentials not saved yet (a form): nothing is recorded."""
-        return self._start(key, self._run_target(key, target))
+        return self._start(key, self._run_target(key, target), stored=False)
 
     def recheck(self, backend: Backend, conn: Connection) -> Worker[CheckResult | None]:
         """Re-check a stored connection with its stored credentials and record the result."""
-        return self._start(conn.id, self._run_stored(key=conn.id, backend=backend, conn=conn))
+        return self._start(conn.id, self._run_stored(key=conn.id, backend=backend, conn=conn), stored=True)
 
-    def _start(self, key: str, coro: object) -> Worker[CheckResult | None]:
-        self.live[key] = LiveCheck(key, queued=self.slots.locked())  # "waiting" only when it must wait
+    def _start(self, key: str, coro: object, *, stored: bool) -> Worker[CheckResult | None]:
+        # "waiting" only when it must wait
+        self.live[key] = LiveCheck(key, queued=self.slots.locked(), stored=stored)
         self._running.add(key)  # a check it replaces (cancelled by run_worker) no longer counts
         self._publish(self.live[key])
         return self.app.run_worker(coro, group=_group(key), exclusive=True, exit_on_error=False,
@@ -166,8 +168,12 @@ class CheckCoordinator:
         A `V` run changes checks hundreds of times a second; published one by one, every change
         would reach every screen (Textual's call_next inspects the callback's signature each time)
         and its row's repaint could cost a frame of its own. In batches, each check is published
-        once per batch with its latest state, and a batch costs at most one frame.
+        once per batch with its latest state, and a batch costs at most one frame. A form's check
+        (one at a time, every step shown) is published at once, as it happens.
         """
+        if not live.stored:
+            self.updates.publish(live)
+            return
         self._unpublished[live.key] = live
         if self._publishing is None:
             loop = asyncio.get_running_loop()
@@ -183,6 +189,8 @@ class CheckCoordinator:
 
     def _listener(self, live: LiveCheck) -> Callable[[CheckStep], None]:
         loop = asyncio.get_running_loop()
+        if not live.stored:  # a form's check: each step handed over as it comes
+            return lambda step: loop.call_soon_threadsafe(self._on_steps, live, {step.key: step})
         if self._inbox is None or self._inbox.loop is not loop:
             self._inbox = _Inbox(loop, self._on_steps)
         inbox = self._inbox
