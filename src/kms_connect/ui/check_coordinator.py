@@ -326,7 +326,8 @@ class CheckCoordinator:
             # While checks run, space writes so that they take a bounded share of the time; once
             # none runs, every result is in and waiting longer would only delay "Last checked".
             gap = max(WRITE_INTERVAL, self._last_write_took * (1 - WRITE_SHARE) / WRITE_SHARE)
-            await asyncio.sleep(BATCH_WINDOW)
+            if self._running:  # others may finish together: share this write
+                await asyncio.sleep(BATCH_WINDOW)
             await self._until_none_running(self._last_write + gap - time.monotonic())
             batch, self._batch, self._pending = self._batch, {}, None  # later results start the next batch
             started = time.monotonic()
