@@ -3,7 +3,8 @@
 A worker dies with the node that started it, so checks are started on the App: leaving a screen
 never cancels a `V` run, and two screens show the same live state. Each connection (or form) has
 its own worker group, so re-checking one row cancels only that row's previous run; a semaphore
-bounds how many run at once. Screens subscribe to `updates` and get a `LiveCheck` on every step.
+bounds how many run at once. Screens subscribe to `updates` and get a `LiveCheck` as it changes
+(a form's on every step; stored re-checks, maybe hundreds at once, in batches).
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ class CheckCoordinator:
         self.live: dict[str, LiveCheck] = {}
         self.concurrency = max(1, concurrency)
         self._slots: asyncio.Semaphore | None = None
-        self._ahead = self._reading = None  # type: ignore[assignment]
+        self._ahead: asyncio.Semaphore | None = None
+        self.reading = asyncio.Lock()  # held while a stored check's secrets are read, and while writing
         # The checks' HTTP runs on its own loop and thread, so answers never queue up in front of
         # key presses (see core/background_loop).
         self.network = BackgroundLoop()
@@ -78,8 +80,7 @@ class CheckCoordinator:
         self._write_lock = asyncio.Lock()
         self._forget: set[str] = set()
         self._running: set[str] = set()  # keys whose live check (the one in self.live) is not done
-        self._last_write = 0.0
-        self._last_write_took = 0.0
+        self._last_write = self._last_write_took = 0.0  # when the last store write ended, how long it took
         self._none_running: asyncio.Event | None = None  # set while no check runs: write batches now
         self._inbox: _Inbox | None = None
         self._unpublished: dict[str, LiveCheck] = {}
@@ -91,21 +92,14 @@ class CheckCoordinator:
     def slots(self) -> asyncio.Semaphore:
         if self._slots is None:  # made on the app's loop, on first use
             self._slots = asyncio.Semaphore(self.concurrency)
-            self._ahead = asyncio.Semaphore(2 * self.concurrency)
-            self._reading = asyncio.Lock()
         return self._slots
 
     @property
     def ahead(self) -> asyncio.Semaphore:
         """Stored checks under way: reading their secrets, waiting for a slot or in one."""
-        self.slots  # noqa: B018 - makes them
+        if self._ahead is None:
+            self._ahead = asyncio.Semaphore(2 * self.concurrency)
         return self._ahead
-
-    @property
-    def reading(self) -> asyncio.Lock:
-        """Held while a stored check's secrets are read, and while the store is written."""
-        self.slots  # noqa: B018 - makes them
-        return self._reading
 
     def subscribe(self, node: DOMNode, callback: Callable[[LiveCheck], None]) -> None:
         self.updates.subscribe(node, callback)
@@ -193,8 +187,7 @@ class CheckCoordinator:
             return lambda step: loop.call_soon_threadsafe(self._on_steps, live, {step.key: step})
         if self._inbox is None or self._inbox.loop is not loop:
             self._inbox = _Inbox(loop, self._on_steps)
-        inbox = self._inbox
-        # Called on the network thread: hand the step to the UI loop without waiting for it.
+        inbox = self._inbox  # called on the network thread: hands the step over without waiting
         return lambda step: inbox.put(live, step)
 
     def _on_steps(self, live: LiveCheck, steps: dict[str, CheckStep]) -> None:
@@ -267,7 +260,7 @@ class CheckCoordinator:
             nonlocal reading
             if reading:
                 reading = False
-                self._reading.release()
+                self.reading.release()
             async with self.slots:
                 live.queued = False
                 self._publish(live)
@@ -284,7 +277,7 @@ class CheckCoordinator:
                     result = await check_stored(backend, conn, run)
                 finally:
                     if reading:
-                        self._reading.release()
+                        self.reading.release()
             # The result shows at once; "Last checked" follows when the store has it. `as_of`: if the
             # credentials were replaced meanwhile, this result is about the old ones.
             self._finish(live, result)
@@ -394,12 +387,8 @@ class _Inbox:
 
     def put(self, live: LiveCheck, step: CheckStep) -> None:
         """On the network thread."""
-        with self._lock:
-            entry = self._steps.get(id(live))  # the entry holds `live`: its id is not reused meanwhile
-            if entry is None:
-                self._steps[id(live)] = (live, {step.key: step})
-            else:
-                entry[1][step.key] = step
+        with self._lock:  # an entry holds its `live`: the id is not reused meanwhile
+            self._steps.setdefault(id(live), (live, {}))[1][step.key] = step
             if self._due:
                 return
             self._due = True
