@@ -63,6 +63,7 @@ class ConnectionForm(ModalScreen["Connection | None"]):
         self.saving = False  # a second Enter while saving must not save twice
         self.status_text = ""
         self.check_key = f"form:{id(self)}"
+        self._finished: LiveCheck | None = None  # the check whose end was handled (each is handled once)
         self.draft: ConnectionDraft | None = None  # what the running/last check was about
         self.failed_check: CheckResult | None = None  # set while "Save anyway" is on offer
 
@@ -290,6 +291,9 @@ class ConnectionForm(ModalScreen["Connection | None"]):
         checklist = self.query_one(Checklist)
         if live.done:
             assert live.result is not None
+            if live is self._finished:
+                return  # an update queued before the end, delivered after it: handled already
+            self._finished = live
             checklist.finish(live.result)
             self._fit()
             self._check_done(live)
