@@ -307,3 +307,23 @@ async def test_ten_thousand_rows_render_only_visible_lines(monkeypatch) -> None:
         assert lines(table)[23].startswith("▶conn-09999")
         assert len(built) <= 2 * SCREEN[1]
         assert table.scroll_offset.y == 10_000 - DATA_LINES
+
+
+async def test_update_row_repaints_only_rows_on_screen_and_keeps_the_new_cells() -> None:
+    app = TableApp(make_rows(500))
+    async with app.run_test(size=SCREEN) as pilot:
+        await pilot.pause()
+        table = app.query_one(VirtualTable)
+        repaints: list[int] = []
+        original = table.refresh
+        table.refresh = lambda *a, **k: (repaints.append(1), original(*a, **k))[1]  # type: ignore[method-assign]
+        assert table.update_row("k400", ["conn-00400", "project 1", "FAIL"])  # far below the screen
+        assert repaints == []
+        assert table.update_row("k2", ["conn-00002", "project 2", "FAIL"])  # on screen
+        assert repaints == [1]
+        await pilot.pause()
+        assert lines(table)[3].rstrip().endswith("FAIL")
+        assert table.move_cursor_to_key("k400")
+        await pilot.pause()
+        assert lines(table)[cursor_line(table)].rstrip().endswith("FAIL")  # drawn from its new cells
+        assert not table.update_row("nope", ["x"])

@@ -200,7 +200,10 @@ class VirtualTable(ScrollView, can_focus=True):
         self._haystacks[row] = _haystacks([cells])[0]
         for cache_key in [k for k in self._line_cache.keys() if k and k[0] == row]:
             self._line_cache.discard(cache_key)
-        self.refresh()
+        position = bisect_left(self._visible, row)
+        top = self.scroll_offset.y
+        if position < len(self._visible) and self._visible[position] == row and top <= position < top + self.size.height:
+            self.refresh()  # on screen; a row scrolled away is drawn from its new cells when it comes back
         return True
 
     def set_filter(self, text: str) -> None:
