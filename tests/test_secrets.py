@@ -173,3 +173,17 @@ def test_hung_keyring_is_not_waited_for_twice(paths: Paths, hanging_keyring: Han
     assert secrets.keyring.unusable_reason() == "the OS keyring did not answer within 0.3 s"
     with pytest.raises(SecretUnavailable, match="did not answer"):
         secrets.keyring.get("a")  # refused at once, from the recorded verdict
+
+
+def test_plaintext_file_reads_see_changes_made_elsewhere(tmp_path) -> None:
+    from kms_connect.core.secrets import PlaintextSecretsFile
+
+    mine, theirs = PlaintextSecretsFile(tmp_path / "s.json"), PlaintextSecretsFile(tmp_path / "s.json")
+    mine.set("a", "one")
+    assert mine.get("a") == "one"
+    theirs.set("a", "two")  # another running kms-connect
+    theirs.set("b", "three")
+    assert (mine.get("a"), mine.get("b")) == ("two", "three")
+    theirs.delete("b")
+    with pytest.raises(SecretMissing):
+        mine.get("b")
