@@ -83,7 +83,6 @@ class ConnectionsScreen(TableScreen):
         super().__init__()
         self.project = project
         self.connections: dict[str, Connection] = {}
-        self._shown: dict[str, tuple[int, bool, bool]] = {}  # what each row shows of its live check
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -120,10 +119,8 @@ class ConnectionsScreen(TableScreen):
         conn = self.connections.get(live.key)
         if conn is None:
             return
-        shown = (id(live), live.done, live.saved)
-        if self._shown.get(conn.id) == shown:
-            return  # a step moved on, but the row (status, last checked) looks the same
-        self._shown[conn.id] = shown
+        if not self.live_row_changed(live):
+            return
         if live.done and live.saved and live.result is not None:
             conn.last_check = live.result  # what the store now holds, without re-reading it
         self.table.update_row(conn.id, self._cells(conn))

@@ -21,7 +21,7 @@ from kms_connect.ui.widgets.status_text import ago, status_text
 from kms_connect.ui.widgets.virtual_table import Column, VirtualTable
 
 if TYPE_CHECKING:
-    from kms_connect.core.models import Connection, Project
+    from kms_connect.core.models import CheckResult, Connection, Project
     from kms_connect.ui.check_coordinator import LiveCheck
 
 EMPTY_TEXT = """[b]No App Connections here yet.[/b]
@@ -65,7 +65,6 @@ class DashboardScreen(TableScreen):
         self.entries: dict[str, tuple[Project, Connection]] = {}
         self.failing_only = False
         self.loaded = False
-        self._shown: dict[str, tuple[int, Status, bool]] = {}  # what each row last showed of its live check
         self._info_due = False
 
     def compose(self) -> ComposeResult:
@@ -104,13 +103,15 @@ class DashboardScreen(TableScreen):
         if self.loaded:  # never over a problem shown instead of the table
             self._show()
 
-    def _status(self, conn: Connection) -> tuple[Status, LiveCheck | None]:
+    def _state(self, conn: Connection) -> tuple[Status, CheckResult | None]:
+        """The status and result a row shows: a running or unsaved live check over the stored one."""
         live = self.app.checks.showing(conn)
-        return (live.status if live is not None else conn.status), live
+        if live is None:
+            return conn.status, conn.last_check
+        return live.status, live.result if live.result is not None else conn.last_check
 
     def _cells(self, project: Project, conn: Connection) -> list[object]:
-        status, live = self._status(conn)
-        result = live.result if live is not None and live.result is not None else conn.last_check
+        status, result = self._state(conn)
         took = f"{result.duration_ms / 1000:.1f}s" if result is not None and result.duration_ms else ""
         problem = ""
         if result is not None and status in FAILING:
@@ -130,8 +131,7 @@ class DashboardScreen(TableScreen):
         problem.display = bool(text)
 
     def _problem_of(self, conn: Connection) -> str:
-        status, live = self._status(conn)
-        result = live.result if live is not None and live.result is not None else conn.last_check
+        status, result = self._state(conn)
         if status not in FAILING or result is None:
             return ""
         bad = result.failing_step()
@@ -142,13 +142,13 @@ class DashboardScreen(TableScreen):
     def _show(self, select: str | None = None) -> None:
         rows = [(cid, self._cells(p, c)) for cid, (p, c) in sorted(self.entries.items(),
                                                                    key=lambda e: (e[1][0].name, e[1][1].name))
-                if not self.failing_only or self._status(c)[0] in FAILING]
+                if not self.failing_only or self._state(c)[0] in FAILING]
         self.show_rows(rows, select or self.table.cursor_key)
 
     def info_suffix(self) -> str:
         counts: dict[Status, int] = {}
         for _, conn in self.entries.values():
-            status = self._status(conn)[0]
+            status = self._state(conn)[0]
             counts[status] = counts.get(status, 0) + 1
         parts = [f"{st.glyph} {n} {st.word.lower()}" for st, n in sorted(counts.items(), key=lambda i: i[0].value)]
         if self.failing_only:
@@ -162,10 +162,8 @@ class DashboardScreen(TableScreen):
         if entry is None:
             return
         project, conn = entry
-        shown = (id(live), live.status, live.saved)
-        if self._shown.get(conn.id) == shown:
-            return  # a step moved on, but the row looks the same
-        self._shown[conn.id] = shown
+        if not self.live_row_changed(live):
+            return
         if live.done and live.saved and live.result is not None:
             conn.last_check = live.result
         if not self.table.update_row(conn.id, self._cells(project, conn)):

@@ -17,7 +17,9 @@ from kms_connect.ui.widgets.virtual_table import Column, VirtualTable
 
 if TYPE_CHECKING:
     from kms_connect.core.models import Connection
+    from kms_connect.core.status import Status
     from kms_connect.ui.app import KmsConnectApp
+    from kms_connect.ui.check_coordinator import LiveCheck
 
 
 class TableScreen(Screen[None]):
@@ -28,6 +30,10 @@ class TableScreen(Screen[None]):
     EMPTY_TEXT: ClassVar[str]
     LOADING_TEXT: ClassVar[str] = "Loading…"
     app: KmsConnectApp
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._live_shown: dict[str, tuple[int, Status, bool]] = {}  # what each row shows of its live check
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -65,6 +71,16 @@ class TableScreen(Screen[None]):
         if len(connections) > 1:
             self.notify(f"Checking {len(connections)} connections, {self.app.checks.concurrency} at a time. "
                         "They go on if you leave this screen.", markup=False)
+
+    def live_row_changed(self, live: LiveCheck) -> bool:
+        """Whether an update of `live` changes its row (status, saved), not just a step inside it.
+
+        A `V` run sends ~20 updates a check; redrawing the row for each would be wasted."""
+        shown = (id(live), live.status, live.saved)
+        if self._live_shown.get(live.key) == shown:
+            return False
+        self._live_shown[live.key] = shown
+        return True
 
     def show_rows(self, rows: Sequence[tuple[str, Sequence[str | Text]]], select: str | None = None) -> None:
         """Fill the table, or show the empty state; keep focus where the operator expects it."""
