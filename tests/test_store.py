@@ -224,3 +224,17 @@ async def test_listing_everything_gives_copies_with_their_projects(store: LocalS
     listed[0][1].name = "changed by a screen"  # screens update what they were given
     assert sorted(c.name for _, c in await store.list_all_connections()) == ["one", "two"]
     assert [c.name for c in await store.list_connections(a.id)] == ["one"]
+
+
+async def test_what_was_written_is_read_back_without_parsing(store: LocalStore, paths: Paths,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    await store.create_project("Written")
+
+    def no_parse() -> None:
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(store.file, "read", no_parse)
+    assert [s.project.name for s in await store.list_projects()] == ["Written"]
+    monkeypatch.undo()
+    await LocalStore(paths, Settings()).create_project("Elsewhere")  # another copy's write is still seen
+    assert {s.project.name for s in await store.list_projects()} == {"Written", "Elsewhere"}

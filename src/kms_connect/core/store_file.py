@@ -97,9 +97,16 @@ class StoreFile:
         return self._parsed[1]
 
     def write(self, data: StoreData) -> None:
+        """Write `data` (the caller holds the lock); it becomes the shared snapshot, so the next read
+        does not parse back what was just written (~0.1 s at 10,000 projects)."""
         raw = tomli_w.dumps(data.model_dump(mode="python", exclude_none=True)).encode("utf-8")
         atomic_write(self.path, raw)
         self._write_copy(hashlib.sha256(raw).hexdigest(), data)
+        try:
+            st = self.path.stat()  # under the caller's lock: the file is still the one just written
+            self._parsed = ((st.st_ino, st.st_size, st.st_mtime_ns), data)
+        except OSError:
+            self._parsed = None
         log.debug("wrote %s: %d projects, %d connections", self.path, len(data.projects), len(data.connections))
 
     # --- the TOML ----------------------------------------------------------------------------
