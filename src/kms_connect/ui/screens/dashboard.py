@@ -151,10 +151,10 @@ class DashboardScreen(TableScreen):
             status = self._state(conn)[0]
             counts[status] = counts.get(status, 0) + 1
         parts = [f"{st.glyph} {n} {st.word.lower()}" for st, n in sorted(counts.items(), key=lambda i: i[0].value)]
-        if self.failing_only:
-            parts.append("failing only (f: all)")
         if auto := self.app.periodic.describe():
             parts.append(auto)
+        if self.failing_only:  # last: at 80 columns it is what gets cut, and the rows already say it
+            parts.append("failing only (f: all)")
         return " · " + " · ".join(parts) if parts else ""
 
     def _on_live(self, live: LiveCheck) -> None:
