@@ -115,7 +115,7 @@ def seed(paths, settings, box: dict[str, str], n: int):  # type: ignore[no-untyp
         data.connections.append(Connection(id=conn_id, project_id=project.id, name=f"conn-{i:03d}",
                                            method=Method.ACCESS_TOKEN, org_name=box["org"],
                                            secrets={"access_token": where}))
-    StoreFile(paths.store_file, paths.store_copy).write(data)
+    StoreFile.of(paths).write(data)
     return store, project
 
 
@@ -126,6 +126,7 @@ async def under_load(box: dict[str, str], n: int = 50, concurrency: int = 8, key
     from kms_connect.core.live_check import LiveChecker
     from kms_connect.core.paths import Paths
     from kms_connect.core.status import Status
+    from kms_connect.heap import pause_for_startup
     from kms_connect.ui.app import KmsConnectApp
     from kms_connect.ui.screens.connections import ConnectionsScreen
 
@@ -133,6 +134,7 @@ async def under_load(box: dict[str, str], n: int = 50, concurrency: int = 8, key
         paths = Paths(config_file=Path(tmp) / "c.toml", data_dir=Path(tmp) / "d", state_dir=Path(tmp) / "s")
         settings = settings_for(box, concurrency)
         store, project = seed(paths, settings, box, n)
+        pause_for_startup()  # as `kms-connect` starts the TUI: collector off until the first rows, then frozen
         app = KmsConnectApp(paths=paths, settings=settings, backend=store, checker=LiveChecker(settings))
         async with app.run_test(size=(80, 24)) as pilot:
             app.push_screen(ConnectionsScreen(project))

@@ -42,7 +42,7 @@ def seed(data_dir: Path, projects: int, connections: int) -> None:
             method=Method.ACCESS_TOKEN, org_name=f"org{i % 50}", secrets={"access_token": SecretLocation.FILE},
         ))
     paths = Paths(config_file=data_dir / "c.toml", data_dir=data_dir, state_dir=data_dir)
-    StoreFile(paths.store_file, paths.store_copy).write(data)
+    StoreFile.of(paths).write(data)
 
 
 async def filter_keys(table, needle: str) -> list[float]:  # type: ignore[no-untyped-def]
@@ -73,11 +73,11 @@ async def measure(projects: int, connections: int) -> dict[str, float]:
         seed(paths.data_dir, projects, connections)
         copy = paths.store_copy.read_bytes()
         t = time.perf_counter()
-        StoreFile(paths.store_file, paths.store_copy).read()
+        StoreFile.of(paths).read()
         read_copy = time.perf_counter() - t
         paths.store_copy.unlink()  # as after a hand edit of store.toml
         t = time.perf_counter()
-        StoreFile(paths.store_file, paths.store_copy).read()
+        StoreFile.of(paths).read()
         read_toml = time.perf_counter() - t
         paths.store_copy.write_bytes(copy)
 

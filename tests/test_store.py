@@ -238,3 +238,61 @@ async def test_what_was_written_is_read_back_without_parsing(store: LocalStore, 
     monkeypatch.undo()
     await LocalStore(paths, Settings()).create_project("Elsewhere")  # another copy's write is still seen
     assert {s.project.name for s in await store.list_projects()} == {"Written", "Elsewhere"}
+
+
+async def test_check_results_are_kept_apart_from_the_toml(store: LocalStore, paths: Paths) -> None:
+    project = await store.create_project("A")
+    conn = await store.create_connection(project.id, pat_draft())
+    before = paths.store_file.stat()
+    await store.record_checks({conn.id: CheckResult(status=Status.VALID, summary="All checks passed.")})
+    after = paths.store_file.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)  # the TOML is not rewritten
+    assert "last_check" not in paths.store_file.read_text() and "last_check" not in paths.store_copy.read_text()
+    assert json.loads(paths.check_results.read_bytes())[conn.id]["summary"] == "All checks passed."
+    assert stat.S_IMODE(paths.check_results.stat().st_mode) == 0o600
+    [seen] = await LocalStore(paths, Settings()).list_connections(project.id)  # a fresh process
+    assert seen.last_check is not None and seen.last_check.summary == "All checks passed."
+    await store.delete_connection(conn.id)
+    assert json.loads(paths.check_results.read_bytes()) == {}
+
+
+async def test_results_recorded_elsewhere_are_seen(store: LocalStore, paths: Paths) -> None:
+    project = await store.create_project("A")
+    conn = await store.create_connection(project.id, pat_draft())
+    assert (await store.list_connections(project.id))[0].last_check is None
+    await LocalStore(paths, Settings()).record_check(conn.id, CheckResult(status=Status.FAILED, summary="expired"))
+    [seen] = await store.list_connections(project.id)
+    assert seen.last_check is not None and seen.last_check.summary == "expired"
+
+
+async def test_results_inside_an_older_toml_move_to_their_file(store: LocalStore, paths: Paths) -> None:
+    project = await store.create_project("A")
+    conn = await store.create_connection(project.id, pat_draft())
+    # As an older kms-connect wrote it: the result inline, no results file.
+    paths.store_file.write_text(paths.store_file.read_text() + '\n[connections.last_check]\nstatus = "failed"\n'
+                                'summary = "From the TOML"\n')
+    fresh = LocalStore(paths, Settings())
+    [seen] = await fresh.list_connections(project.id)
+    assert seen.last_check is not None and seen.last_check.summary == "From the TOML"
+    await fresh.create_project("B")  # any change of the records
+    assert "last_check" not in paths.store_file.read_text()
+    assert json.loads(paths.check_results.read_bytes())[conn.id]["summary"] == "From the TOML"
+
+
+@pytest.mark.parametrize("junk", [b"{not json", b'{"x": {"status": "no such status"}}', b"[]"])
+async def test_damaged_results_file_is_moved_aside_and_reported(store: LocalStore, paths: Paths,
+                                                                junk: bytes) -> None:
+    project = await store.create_project("A")
+    conn = await store.create_connection(project.id, pat_draft())
+    await store.record_check(conn.id, CheckResult(status=Status.VALID))
+    paths.check_results.write_bytes(junk)
+    fresh = LocalStore(paths, Settings())
+    [seen] = await fresh.list_connections(project.id)
+    assert seen.last_check is None  # shown as Not checked, the connection itself intact
+    [aside] = paths.data_dir.glob("checks.json.damaged-*")
+    assert aside.read_bytes() == junk  # kept as it was, never overwritten
+    notice = fresh.take_notice()
+    assert notice is not None and aside.name in notice.body and fresh.take_notice() is None
+    await fresh.record_check(conn.id, CheckResult(status=Status.FAILED, summary="again"))
+    assert json.loads(paths.check_results.read_bytes())[conn.id]["summary"] == "again"
+    assert aside.read_bytes() == junk

@@ -30,6 +30,7 @@ def print_config(paths: Paths) -> int:
     print("Files")
     print(f"  config       {paths.config_file}{exists}")
     print(f"  local store  {paths.store_file}")
+    print(f"  results      {paths.check_results}  (the last check of each connection)")
     print(f"  secrets      OS keyring (service 'kms-connect'), or the plaintext fallback {paths.secrets_file}")
     print(f"  debug log    {paths.debug_log}  (written with --debug)")
     print()

@@ -61,7 +61,7 @@ class LocalStore(Backend):
             paths.secrets_file, settings.secrets.backend, settings.secrets.keyring_timeout
         )
         self._notice: Notice | None = None
-        self.file = StoreFile(paths.store_file, paths.store_copy)
+        self.file = StoreFile.of(paths)
 
     # --- file I/O ---------------------------------------------------------------------------
     @property
@@ -213,22 +213,24 @@ class LocalStore(Backend):
         await asyncio.to_thread(run)
 
     async def record_check(self, connection_id: str, result: CheckResult) -> Connection:
-        def record(data: StoreData) -> Connection:
-            conn = data.connection(connection_id)
-            conn.last_check = result
-            return conn
+        def run() -> Connection:
+            with file_lock(self.paths.lock_file):
+                self.file.record_results({connection_id: result}, lambda conn: True)
+                return self.snapshot().connection(connection_id).model_copy()
 
-        return await asyncio.to_thread(self._change, record)
+        return await asyncio.to_thread(run)
 
     async def record_checks(self, results: dict[str, CheckResult], *,
                             as_of: dict[str, datetime] | None = None) -> None:
-        # One read-modify-write for the whole batch: 50 results are one file write, not 50.
-        def record(data: StoreData) -> None:
-            for conn in data.connections:
-                if conn.id in results and (as_of is None or as_of.get(conn.id) in (None, conn.updated_at)):
-                    conn.last_check = results[conn.id]
+        # One write of the results file for the whole batch; store.toml is not touched.
+        def current(conn: Connection) -> bool:  # not if its credentials were replaced meanwhile
+            return as_of is None or as_of.get(conn.id) in (None, conn.updated_at)
 
-        await asyncio.to_thread(self._change, record)
+        def run() -> None:
+            with file_lock(self.paths.lock_file):
+                self.file.record_results(results, current)
+
+        await asyncio.to_thread(run)
 
     async def oauth_availability(self) -> OAuthAvailability:
         return await asyncio.to_thread(self.oauth_availability_sync)
@@ -313,6 +315,8 @@ class LocalStore(Backend):
 
     def take_notice(self) -> Notice | None:
         notice, self._notice = self._notice, None
+        if notice is None and self.file.results.problem:
+            notice, self.file.results.problem = Notice("Check results not kept", self.file.results.problem), None
         return notice
 
     # --- secrets ------------------------------------------------------------------------------

@@ -27,6 +27,11 @@ class Paths:
         return self.data_dir / "store.json"
 
     @property
+    def check_results(self) -> Path:
+        """The connections' last check results (machine state, never secrets), apart from store.toml."""
+        return self.data_dir / "checks.json"
+
+    @property
     def secrets_file(self) -> Path:
         # Named for what it is: the fallback when no OS keyring can be reached.
         return self.data_dir / "plaintext-secrets.json"

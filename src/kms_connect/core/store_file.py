@@ -5,6 +5,9 @@ TOML is what an operator reads, diffs and fixes by hand, but parsing it is slow 
 leaves a JSON copy of the same data, tagged with the SHA-256 of the TOML bytes it mirrors. A read
 uses the copy only when that tag matches the TOML on disk, so a hand edit (or an older copy) is
 simply ignored, never trusted. The copy holds no secrets: neither does the TOML.
+
+Check results are not in either: they change far more often and live in their own file
+(results_file.py); a read puts them back on the connections.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import contextlib
 import gc
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import tomli as toml_parser  # the compiled build of the parser the standard library's tomllib vendors
@@ -22,9 +25,12 @@ from pydantic import BaseModel, Field, ValidationError
 
 from kms_connect.core.errors import NotFoundError, StoreError
 from kms_connect.core.files import atomic_write
-from kms_connect.core.models import Connection, Project, SecretLocation
+from kms_connect.core.models import CheckResult, Connection, Project, SecretLocation
+from kms_connect.core.paths import Paths
+from kms_connect.core.results_file import ResultsFile, StatKey, stat_key
 
 FORMAT_VERSION = 1
+_NO_RESULTS = {"connections": {"__all__": {"last_check"}}}  # kept in the results file instead
 log = logging.getLogger(__name__)
 
 
@@ -56,17 +62,24 @@ class _Copy(BaseModel):
 
 
 class StoreFile:
-    """Reads and writes one store file (and its JSON copy); no locking here, the caller holds it."""
+    """Reads and writes one store file, its JSON copy and its check results (results_file.py); no
+    locking here, the caller holds the lock."""
 
-    def __init__(self, path: Path, copy_path: Path) -> None:
+    def __init__(self, path: Path, copy_path: Path, results_path: Path) -> None:
         self.path = path
         self.copy_path = copy_path
-        # Parsed data keyed by (inode, size, mtime): every atomic write makes a new inode, so a
-        # changed file is never mistaken for the one parsed.
-        self._parsed: tuple[tuple[int, int, int], StoreData] | None = None
+        self.results = ResultsFile(results_path)
+        # Parsed data keyed by the files' (inode, size, mtime): every atomic write makes a new
+        # inode, so a changed file is never mistaken for the one parsed.
+        self._parsed: tuple[tuple[StatKey, StatKey], StoreData] | None = None
+
+    @classmethod
+    def of(cls, paths: Paths) -> StoreFile:
+        return cls(paths.store_file, paths.store_copy, paths.check_results)
 
     def read(self) -> StoreData:
         """A fresh copy of the file's data, for changing; a missing file is an empty store."""
+        results = self.results.read()
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
@@ -79,19 +92,17 @@ class StoreFile:
             parsed = data is None
             if data is None:
                 data = self._parse(raw)
-        if parsed:
-            self._write_copy(digest, data)  # so the next start is quick again after a hand edit
+        if parsed:  # so the next start is quick again after a hand edit (results as the TOML has them)
+            self._write_copy(digest, data, exclude=None)
+        for conn in data.connections:  # results recorded by an older version stay in the TOML until then
+            conn.last_check = results.get(conn.id, conn.last_check)
         return data
 
     def snapshot(self) -> StoreData:
         """The file's data for reading only (shared: callers must not change it)."""
-        try:
-            st = self.path.stat()
-        except FileNotFoundError:
-            return StoreData()
-        except OSError:
-            return self.read()  # read() words the error
-        key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        key = (stat_key(self.path), self.results.key())
+        if key[0] is None:
+            return self.read()  # missing: an empty store; there but unreadable: read() words the error
         if self._parsed is None or self._parsed[0] != key:
             self._parsed = (key, self.read())
         return self._parsed[1]
@@ -99,15 +110,28 @@ class StoreFile:
     def write(self, data: StoreData) -> None:
         """Write `data` (the caller holds the lock); it becomes the shared snapshot, so the next read
         does not parse back what was just written (~0.1 s at 10,000 projects)."""
-        raw = tomli_w.dumps(data.model_dump(mode="python", exclude_none=True)).encode("utf-8")
+        raw = tomli_w.dumps(data.model_dump(mode="python", exclude_none=True, exclude=_NO_RESULTS)).encode("utf-8")
         atomic_write(self.path, raw)
         self._write_copy(hashlib.sha256(raw).hexdigest(), data)
-        try:
-            st = self.path.stat()  # under the caller's lock: the file is still the one just written
-            self._parsed = ((st.st_ino, st.st_size, st.st_mtime_ns), data)
-        except OSError:
-            self._parsed = None
+        results = {c.id: c.last_check for c in data.connections if c.last_check is not None}
+        if not _same(results, self.results.read()):
+            self.results.write(results)
+        self._parsed = ((stat_key(self.path), self.results.key()), data)
         log.debug("wrote %s: %d projects, %d connections", self.path, len(data.projects), len(data.connections))
+
+    def record_results(self, results: dict[str, CheckResult], accept: Callable[[Connection], bool]) -> list[str]:
+        """Record check results of the connections `accept` lets through, writing the results file
+        alone (the caller holds the lock); the ids recorded."""
+        data = self.snapshot()
+        taken = {c.id: results[c.id] for c in data.connections if c.id in results and accept(c)}
+        if taken:
+            kept = {c.id: c.last_check for c in data.connections if c.last_check is not None}
+            self.results.write(kept | taken)
+            for conn in data.connections:
+                if conn.id in taken:
+                    conn.last_check = taken[conn.id]
+            self._parsed = ((stat_key(self.path), self.results.key()), data)
+        return list(taken)
 
     # --- the TOML ----------------------------------------------------------------------------
     def _parse(self, raw: bytes) -> StoreData:
@@ -141,9 +165,10 @@ class StoreFile:
             return None
         return copy.data if copy.toml_sha256 == digest else None
 
-    def _write_copy(self, digest: str, data: StoreData) -> None:
+    def _write_copy(self, digest: str, data: StoreData, exclude: object = _NO_RESULTS) -> None:
         try:
-            atomic_write(self.copy_path, _Copy(toml_sha256=digest, data=data).model_dump_json(exclude_none=True).encode())
+            copy = _Copy(toml_sha256=digest, data=data)
+            atomic_write(self.copy_path, copy.model_dump_json(exclude_none=True, exclude={"data": exclude}).encode())
         except OSError as exc:
             log.debug("could not write %s: %s", self.copy_path, exc.strerror or exc)
 
@@ -159,6 +184,10 @@ def _no_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _same(a: dict[str, CheckResult], b: dict[str, CheckResult]) -> bool:
+    return a.keys() == b.keys() and all(a[k] is b[k] for k in a)
 
 
 def _loc(loc: tuple[object, ...]) -> str:

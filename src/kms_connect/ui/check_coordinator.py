@@ -66,7 +66,9 @@ class LiveCheck:
 class CheckCoordinator:
     def __init__(self, app: App, concurrency: int = 8) -> None:
         self.app = app
-        self.updates: Signal[LiveCheck] = Signal(app, "check-updates")
+        # Carries batches: Textual's call_next inspects the callback's signature on every delivery
+        # (~0.4 ms), so one delivery per batch, not per check.
+        self.updates: Signal[tuple[LiveCheck, ...]] = Signal(app, "check-updates")
         self.live: dict[str, LiveCheck] = {}
         self.concurrency = max(1, concurrency)
         self._slots: asyncio.Semaphore | None = None
@@ -102,7 +104,12 @@ class CheckCoordinator:
         return self._ahead
 
     def subscribe(self, node: DOMNode, callback: Callable[[LiveCheck], None]) -> None:
-        self.updates.subscribe(node, callback)
+        """`callback` gets each changed check, in order, on `node`'s message loop."""
+        def each(batch: tuple[LiveCheck, ...]) -> None:
+            for live in batch:
+                callback(live)
+
+        self.updates.subscribe(node, each)
 
     def showing(self, conn: Connection) -> LiveCheck | None:
         """The live check to show over a connection's stored result: running, or finished but not
@@ -159,14 +166,12 @@ class CheckCoordinator:
         """Tell the screens, in a batch at most PUBLISH_INTERVAL after the previous one (at once if
         that is older).
 
-        A `V` run changes checks hundreds of times a second; published one by one, every change
-        would reach every screen (Textual's call_next inspects the callback's signature each time)
-        and its row's repaint could cost a frame of its own. In batches, each check is published
+        A `V` run changes checks hundreds of times a second; in batches, each check is published
         once per batch with its latest state, and a batch costs at most one frame. A form's check
         (one at a time, every step shown) is published at once, as it happens.
         """
         if not live.stored:
-            self.updates.publish(live)
+            self.updates.publish((live,))
             return
         self._unpublished[live.key] = live
         if self._publishing is None:
@@ -178,8 +183,7 @@ class CheckCoordinator:
     def _publish_batch(self, loop: asyncio.AbstractEventLoop) -> None:
         self._publishing, self._published_at = None, loop.time()
         batch, self._unpublished = self._unpublished, {}
-        for live in batch.values():
-            self.updates.publish(live)
+        self.updates.publish(tuple(batch.values()))
 
     def _listener(self, live: LiveCheck) -> Callable[[CheckStep], None]:
         loop = asyncio.get_running_loop()
@@ -301,12 +305,9 @@ class CheckCoordinator:
         return self.running_count() == 0 and self.writing == 0
 
     async def _record(self, backend: Backend, connection_id: str, result: CheckResult, as_of: datetime) -> bool:
-        """Results share store writes, one at a time and at most every WRITE_INTERVAL.
-
-        The local store rewrites (and re-parses) its whole file on every change: one write per
-        result would keep a CPU busy for a big `V` run and slow everything else down. True when
-        this result was written; a failed write leaves the check's own result alone.
-        """
+        """Results share writes, one at a time and at most every WRITE_INTERVAL: one write per
+        result would busy a CPU during a big `V` run. True when this result was written; a failed
+        write leaves the check's own result alone."""
         self._batch[connection_id] = (result, as_of)
         if self._pending is None:  # the first result of a new batch
             self._pending = asyncio.get_running_loop().create_future()
@@ -315,9 +316,9 @@ class CheckCoordinator:
 
     async def _write_batch(self, backend: Backend, done: asyncio.Future[bool]) -> None:
         async with self._write_lock:  # batches go out one after the other, in order
-            # A write re-writes the whole store: ~0.25 s of CPU at 500 connections with results.
-            # While checks run, space writes so that they take a bounded share of the time; once
-            # none runs, every result is in and waiting longer would only delay "Last checked".
+            # A write re-writes every result (~20 ms at 500). While checks run, space writes so that
+            # they take a bounded share of the time; once none runs, every result is in and waiting
+            # longer would only delay "Last checked".
             gap = max(WRITE_INTERVAL, self._last_write_took * (1 - WRITE_SHARE) / WRITE_SHARE)
             if self._running:  # others may finish together: share this write
                 await asyncio.sleep(BATCH_WINDOW)

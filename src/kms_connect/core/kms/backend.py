@@ -8,7 +8,6 @@ before sending; those results are kept locally, per instance, in a small JSON fi
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -16,9 +15,9 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from kms_connect.core.backend import Backend
+from kms_connect.core.backend import Backend, Notice
 from kms_connect.core.errors import ConflictError, SecretUnavailable
-from kms_connect.core.files import atomic_write
+from kms_connect.core.files import file_lock
 from kms_connect.core.instances import Instance
 from kms_connect.core.kms.client import KmsApiError, KmsClient
 from kms_connect.core.models import (
@@ -30,6 +29,7 @@ from kms_connect.core.models import (
     ProjectSummary,
     utcnow,
 )
+from kms_connect.core.results_file import ResultsFile
 from kms_connect.core.status import Method
 
 ORG_SCOPE = "__organization__"  # the pseudo-project holding organization-scoped connections
@@ -70,6 +70,7 @@ class KmsBackend(Backend):
 
     def __init__(self, instance: Instance, client: KmsClient, checks_file: Path) -> None:
         self.instance, self.client, self.checks_file = instance, client, checks_file
+        self._results = ResultsFile(checks_file)  # the checks made here, before sending credentials
         self.label = f"Instance {instance.name}"
         self.hidden_note = ""  # what this identity cannot see (org-scoped connections without permission)
         self._known: dict[str, Connection] = {}  # the last seen state of each connection
@@ -240,18 +241,18 @@ class KmsBackend(Backend):
 
     # --- local check results ------------------------------------------------------------------
     def _read_checks(self) -> dict[str, CheckResult]:
-        try:
-            raw = json.loads(self.checks_file.read_text("utf-8"))
-        except (FileNotFoundError, ValueError):
-            return {}
-        return {k: CheckResult.model_validate(v) for k, v in raw.items() if isinstance(v, dict)}
+        return self._results.read()
 
     def _write_check(self, connection_id: str, result: CheckResult | None) -> None:
-        checks = self._read_checks()
-        if result is None:
-            if checks.pop(connection_id, None) is None:
-                return
-        else:
-            checks[connection_id] = result
-        data = {k: v.model_dump(mode="json") for k, v in checks.items()}
-        atomic_write(self.checks_file, json.dumps(data, indent=1).encode("utf-8"))
+        with file_lock(self.checks_file.with_suffix(".lock")):
+            checks = dict(self._results.read())
+            if result is None:
+                if checks.pop(connection_id, None) is None:
+                    return
+            else:
+                checks[connection_id] = result
+            self._results.write(checks)
+
+    def take_notice(self) -> Notice | None:
+        problem, self._results.problem = self._results.problem, None
+        return Notice("Check results not kept", problem) if problem else None

@@ -1,0 +1,91 @@
+"""Check results, kept in a JSON file of their own beside the records they belong to.
+
+Results are machine state, written hundreds of times more often than the records: a `V` run on 500
+connections records results every second or so. Kept inside store.toml, each of those writes
+re-rendered the whole TOML (≈0.1 s at 500 connections, seconds at 10,000 projects) while the checks
+competed for the same CPU. Here a write is one JSON dump of the results alone, and store.toml only
+changes when the operator changes something. The file never holds secrets: results are prose.
+
+A damaged file is moved aside (never overwritten) and reported once; the connections then show
+"Not checked" until re-checked.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+from pydantic import TypeAdapter, ValidationError
+
+from kms_connect.core.errors import StoreError
+from kms_connect.core.files import atomic_write
+from kms_connect.core.models import CheckResult
+
+log = logging.getLogger(__name__)
+_RESULTS = TypeAdapter(dict[str, CheckResult])
+StatKey = tuple[int, int, int] | None
+
+
+def stat_key(path: Path) -> StatKey:
+    """(inode, size, mtime): an atomic write always makes a new inode, so a change is never missed."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+class ResultsFile:
+    """Reads and writes one results file (the caller holds the store's lock for a write)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._parsed: tuple[StatKey, dict[str, CheckResult]] | None = None
+        self.problem: str | None = None  # a damaged file found: what happened, to tell the operator once
+        self._stuck: StatKey = None  # a damaged file that could not be moved aside: never written over
+
+    def key(self) -> StatKey:
+        return stat_key(self.path)
+
+    def read(self) -> dict[str, CheckResult]:
+        """Connection id → its last result; shared (callers copy before changing)."""
+        key = self.key()
+        if key is None:
+            return {}
+        if self._parsed is not None and self._parsed[0] == key:
+            return self._parsed[1]
+        try:
+            results = _RESULTS.validate_json(self.path.read_bytes())
+        except OSError as exc:  # unreadable (permissions): show no results, touch nothing
+            log.warning("cannot read %s: %s", self.path, exc.strerror or exc)
+            return {}
+        except (ValueError, ValidationError):
+            self._move_aside(key)
+            return {}
+        self._parsed = (key, results)
+        return results
+
+    def write(self, results: dict[str, CheckResult]) -> None:
+        key = self.key()
+        if key is not None and key == self._stuck:
+            raise StoreError(self.problem or f"{self.path} is damaged.")
+        if not results and key is None:
+            return  # nothing recorded yet: no empty file either
+        atomic_write(self.path, _RESULTS.dump_json(results, exclude_none=True))
+        self._parsed = (self.key(), results)
+
+    def _move_aside(self, key: StatKey) -> None:
+        aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            os.replace(self.path, aside)
+        except OSError as exc:
+            self._stuck = key
+            self.problem = (f"{self.path} is damaged and could not be moved aside ({exc.strerror or exc}). "
+                            "Check results are neither shown nor kept until it is moved or deleted by hand.")
+            log.warning(self.problem)
+            return
+        self.problem = (f"{self.path} was damaged, so it was moved to {aside.name} (kept, not overwritten). "
+                        "Connections show Not checked until they are checked again.")
+        log.warning(self.problem)
