@@ -709,6 +709,19 @@ async def test_probe_client_errors_are_httpx_errors() -> None:
         await ProbeClient().get(url)  # the server is gone
 
 
+@pytest.mark.parametrize("headers", [{"X-Injected": "a\r\nEvil: 1"}, {"X-Nul": "a\0b"}, {"Bad:Name": "x"}])
+async def test_probe_client_refuses_a_header_that_would_split_the_request(headers: dict[str, str]) -> None:
+    from kms_connect.core.http import ProbeClient
+
+    server = Scripted(ok())
+    async with server as url:
+        client = ProbeClient()
+        with pytest.raises(httpx.LocalProtocolError, match="invalid header"):
+            await client.get(url, headers=headers)
+        assert (await client.get(url)).status_code == 200  # nothing half-sent: the next request is fine
+        await client.aclose()
+
+
 async def test_probe_client_limits_requests_in_flight_and_follows_no_redirect() -> None:
     import asyncio
 

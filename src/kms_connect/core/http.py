@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 import time
 import urllib.request
 from pathlib import Path
@@ -129,6 +130,8 @@ class ProbeClient:
 # --- the lean transport ---------------------------------------------------------------------------
 Origin = tuple[str, str, int]
 _IDEMPOTENT = (b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE")
+_BAD_NAME = re.compile(rb"[\r\n\0:]|^$")  # a header that would split or end the request head
+_BAD_VALUE = re.compile(rb"[\r\n\0]")
 
 
 class _Stale(Exception):
@@ -326,7 +329,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         target = request.url.raw_path or b"/"
         lines = [request.method.encode("ascii") + b" " + target + b" HTTP/1.1"]
         for name, value in request.headers.raw:
-            if any(c in name or c in value for c in (b"\r", b"\n", b"\0")) or b":" in name or not name:
+            if _BAD_NAME.search(name) or _BAD_VALUE.search(value):
                 raise httpx.LocalProtocolError(f"invalid header {name!r}", request=request)
             lines.append(name + b": " + value)
         return b"\r\n".join(lines) + b"\r\n\r\n"
