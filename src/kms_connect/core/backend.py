@@ -108,6 +108,9 @@ class Backend(ABC):
     async def aclose(self) -> None:
         """Release connections (an instance's HTTP client) when the app leaves this source."""
 
+    async def warm(self) -> None:
+        """Read ahead what the next screens will need, once the first one shows (nothing by default)."""
+
     def retry_login(self) -> None:
         """The operator asked to try again (r) after a failed login; never done automatically."""
 

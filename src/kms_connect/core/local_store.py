@@ -11,7 +11,6 @@ import asyncio
 import logging
 import os
 import uuid
-from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -91,9 +90,11 @@ class LocalStore(Backend):
         return await asyncio.to_thread(self.list_projects_sync)
 
     def list_projects_sync(self) -> list[ProjectSummary]:
-        data = self.snapshot()
-        counts = Counter(c.project_id for c in data.connections)
-        return [ProjectSummary(p, counts[p.id]) for p in data.projects]
+        return self.file.listing()
+
+    async def warm(self) -> None:
+        # The listing came from the index; parse the rest now rather than when a project opens.
+        await asyncio.to_thread(self.snapshot)
 
     async def create_project(self, name: str, description: str = "") -> Project:
         def create(data: StoreData) -> Project:

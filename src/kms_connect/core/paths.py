@@ -27,6 +27,12 @@ class Paths:
         return self.data_dir / "store.json"
 
     @property
+    def store_index(self) -> Path:
+        """Each project with its connection count, for the first screen; also used only while it
+        matches store.toml."""
+        return self.data_dir / "store.index.json"
+
+    @property
     def check_results(self) -> Path:
         """The connections' last check results (machine state, never secrets), apart from store.toml."""
         return self.data_dir / "checks.json"

@@ -4,7 +4,9 @@ TOML is what an operator reads, diffs and fixes by hand, but parsing it is slow 
 10,000 projects with the compiled parser, 1.5 s with the standard library's). So each write also
 leaves a JSON copy of the same data, tagged with the SHA-256 of the TOML bytes it mirrors. A read
 uses the copy only when that tag matches the TOML on disk, so a hand edit (or an older copy) is
-simply ignored, never trusted. The copy holds no secrets: neither does the TOML.
+simply ignored, never trusted. The copy holds no secrets: neither does the TOML. A smaller index,
+tagged the same way, lists each project with its number of connections: the first screen needs
+nothing else, and reading it skips building 15,000 objects at 10,000 projects.
 
 Check results are not in either: they change far more often and live in their own file
 (results_file.py); a read puts them back on the connections.
@@ -14,7 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
+from collections import Counter
 import hashlib
+import json
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,7 +29,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from kms_connect.core.errors import NotFoundError, StoreError
 from kms_connect.core.files import atomic_write
-from kms_connect.core.models import CheckResult, Connection, Project, SecretLocation
+from kms_connect.core.models import CheckResult, Connection, Project, ProjectSummary, SecretLocation
 from kms_connect.core.paths import Paths
 from kms_connect.core.results_file import ResultsFile, StatKey, stat_key
 
@@ -65,9 +69,10 @@ class StoreFile:
     """Reads and writes one store file, its JSON copy and its check results (results_file.py); no
     locking here, the caller holds the lock."""
 
-    def __init__(self, path: Path, copy_path: Path, results_path: Path) -> None:
+    def __init__(self, path: Path, copy_path: Path, results_path: Path, index_path: Path) -> None:
         self.path = path
         self.copy_path = copy_path
+        self.index_path = index_path
         self.results = ResultsFile(results_path)
         # Parsed data keyed by the files' (inode, size, mtime): every atomic write makes a new
         # inode, so a changed file is never mistaken for the one parsed.
@@ -75,7 +80,7 @@ class StoreFile:
 
     @classmethod
     def of(cls, paths: Paths) -> StoreFile:
-        return cls(paths.store_file, paths.store_copy, paths.check_results)
+        return cls(paths.store_file, paths.store_copy, paths.check_results, paths.store_index)
 
     def read(self) -> StoreData:
         """A fresh copy of the file's data, for changing; a missing file is an empty store."""
@@ -106,6 +111,23 @@ class StoreFile:
         if self._parsed is None or self._parsed[0] != key:
             self._parsed = (key, self.read())
         return self._parsed[1]
+
+    def listing(self) -> list[ProjectSummary]:
+        """Each project with its number of connections: all the first screen needs.
+
+        Until something needs the connections themselves, this comes from the index beside the
+        copy, without building 15,000 objects (~15 ms instead of ~100 ms at 10,000 projects).
+        """
+        key = (stat_key(self.path), self.results.key())
+        stale = self._parsed is None or self._parsed[0] != key
+        if stale and (quick := self._from_index()) is not None:
+            return quick
+        data = self.snapshot()
+        if stale and data.projects:  # the index was missing, damaged or older: quick again next time
+            with contextlib.suppress(OSError):
+                self._write_index(hashlib.sha256(self.path.read_bytes()).hexdigest(), data)
+        counts = Counter(c.project_id for c in data.connections)
+        return [ProjectSummary(p, counts[p.id]) for p in data.projects]
 
     def write(self, data: StoreData) -> None:
         """Write `data` (the caller holds the lock); it becomes the shared snapshot, so the next read
@@ -165,10 +187,28 @@ class StoreFile:
             return None
         return copy.data if copy.toml_sha256 == digest else None
 
+    def _from_index(self) -> list[ProjectSummary] | None:
+        try:
+            digest = hashlib.sha256(self.path.read_bytes()).hexdigest()
+            index = json.loads(self.index_path.read_bytes())
+            if not isinstance(index, dict) or index.get("toml_sha256") != digest:
+                return None
+            return [ProjectSummary(fields=row[:5], connection_count=int(row[5])) for row in index["projects"]]
+        except (OSError, ValueError, KeyError, TypeError, IndexError):  # missing or not ours: the full read
+            return None
+
+    def _write_index(self, digest: str, data: StoreData) -> None:
+        counts = Counter(c.project_id for c in data.connections)
+        rows = [[p.id, p.name, p.slug, p.description, p.created_at.isoformat(), counts[p.id]]
+                for p in sorted(data.projects, key=lambda p: p.name.lower())]  # as shown: sorting it again is quick
+        doc = {"toml_sha256": digest, "projects": rows}
+        atomic_write(self.index_path, json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
     def _write_copy(self, digest: str, data: StoreData, exclude: object = _NO_RESULTS) -> None:
         try:
             copy = _Copy(toml_sha256=digest, data=data)
             atomic_write(self.copy_path, copy.model_dump_json(exclude_none=True, exclude={"data": exclude}).encode())
+            self._write_index(digest, data)
         except OSError as exc:
             log.debug("could not write %s: %s", self.copy_path, exc.strerror or exc)
 

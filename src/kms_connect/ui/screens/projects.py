@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -12,6 +13,8 @@ from kms_connect.heap import startup_done
 from kms_connect.ui.errors import describe
 from kms_connect.ui.screens.table_screen import TableScreen
 from kms_connect.ui.widgets.virtual_table import Column, VirtualTable
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from kms_connect.core.models import ProjectSummary
@@ -57,6 +60,7 @@ class ProjectsScreen(TableScreen):
         super().__init__()
         self.summaries: dict[str, ProjectSummary] = {}
         self.loaded = False
+        self.warmed = False  # the backend read ahead after the first listing
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -87,14 +91,20 @@ class ProjectsScreen(TableScreen):
         note = getattr(self.app.backend, "hidden_note", "")
         if note:  # say what this identity cannot see, rather than show zeros
             self.notify(note, markup=False, severity="warning", timeout=10)
-        self.summaries = {s.project.id: s for s in summaries}
+        self.summaries = {s.id: s for s in summaries}
         rows = [
-            (s.project.id, [s.project.name, s.project.slug,
-                            "?" if s.connection_count is None else str(s.connection_count)])
-            for s in sorted(summaries, key=lambda s: s.project.name.lower())
+            (s.id, [s.name, s.slug, "?" if s.connection_count is None else str(s.connection_count)])
+            for s in sorted(summaries, key=lambda s: s.name.lower())
         ]
         self.show_rows(rows, select)
-        startup_done()
+        try:
+            if not self.warmed:  # the connections too, while the operator reads the list
+                self.warmed = True
+                await self.app.backend.warm()
+        except Exception as exc:  # said again, where it matters, when a screen needs the data
+            log.debug("reading ahead failed: %s", exc)
+        finally:
+            startup_done()  # then freeze what was read with the rest (heap.py)
 
     def show_error(self, message: str) -> None:
         startup_done()
@@ -143,7 +153,7 @@ class ProjectsScreen(TableScreen):
             return
         from kms_connect.ui.modals.new_project import NewProjectModal
 
-        taken = {s.project.slug for s in self.summaries.values()}
+        taken = {s.slug for s in self.summaries.values()}
         self.app.push_screen(NewProjectModal(taken), self._project_created)
 
     def _project_created(self, project_id: str | None) -> None:

@@ -10,9 +10,10 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from kms_connect.ui.widgets.filter_bar import FilterBar
+from kms_connect.ui.widgets.quiet_footer import QuietFooter
 from kms_connect.ui.widgets.virtual_table import Column, VirtualTable
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ class TableScreen(Screen[None]):
         yield self.TABLE_CLASS(self.COLUMNS, id=self.TABLE_ID)
         yield Static(self.LOADING_TEXT, id="empty", classes="empty-state")
         yield Static("", id="info", classes="info-line")
-        yield Footer(show_command_palette=False)
+        yield QuietFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.table.display = False

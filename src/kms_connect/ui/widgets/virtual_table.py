@@ -150,7 +150,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._columns: tuple[Column, ...] = tuple(columns)
         self._keys: list[str] = []
         self._cells: list[Sequence[Cell]] = []
-        self._haystacks: list[str] = []
+        self._haystacks: list[str] | None = None
         self._visible: Sequence[int] = []  # indexes into _keys, in row order (so bisect works)
         self._filter = ""
         self._cursor = 0  # index into _visible
@@ -183,7 +183,7 @@ class VirtualTable(ScrollView, can_focus=True):
         keys, cells = zip(*rows) if rows else ((), ())
         self._keys = list(keys)
         self._cells = list(cells)
-        self._haystacks = _haystacks(self._cells)
+        self._haystacks = None  # made at the first filter keystroke: most listings are never filtered
         self._apply_filter(old_key, old_cursor)
 
     def update_row(self, key: str, cells: Sequence[Cell]) -> bool:
@@ -197,7 +197,8 @@ class VirtualTable(ScrollView, can_focus=True):
         except ValueError:
             return False
         self._cells[row] = cells
-        self._haystacks[row] = _haystacks([cells])[0]
+        if self._haystacks is not None:
+            self._haystacks[row] = _haystacks([cells])[0]
         for cache_key in [k for k in self._line_cache.keys() if k and k[0] == row]:
             self._line_cache.discard(cache_key)
         position = bisect_left(self._visible, row)
@@ -222,6 +223,8 @@ class VirtualTable(ScrollView, can_focus=True):
     def _apply_filter(self, keep_key: str | None, fallback: int) -> None:
         needle = self._filter
         if needle:
+            if self._haystacks is None:
+                self._haystacks = _haystacks(self._cells)
             self._visible = [i for i, hay in enumerate(self._haystacks) if needle in hay]
         else:
             self._visible = range(len(self._keys))
