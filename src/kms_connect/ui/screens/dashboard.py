@@ -76,7 +76,8 @@ class DashboardScreen(TableScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.title = "Status of every connection"
-        self.app.checks.subscribe(self, self._on_live)
+        self._checks = self.app.checks
+        self._checks.subscribe(self, self._on_live)
         self.reload()
         # Left open on a wall screen: "next re-check in …" counts down, "3 min ago" ages.
         self.set_interval(10, self.update_info, name="dashboard info")
@@ -105,13 +106,14 @@ class DashboardScreen(TableScreen):
 
     def _state(self, conn: Connection) -> tuple[Status, CheckResult | None]:
         """The status and result a row shows: a running or unsaved live check over the stored one."""
-        live = self.app.checks.showing(conn)
+        live = self._checks.showing(conn)  # self.app costs a context lookup: 15,000 calls at 5,000 rows
         if live is None:
             return conn.status, conn.last_check
         return live.status, live.result if live.result is not None else conn.last_check
 
-    def _cells(self, project: Project, conn: Connection) -> list[object]:
-        status, result = self._state(conn)
+    def _cells(self, project: Project, conn: Connection,
+               state: tuple[Status, CheckResult | None] | None = None) -> list[object]:
+        status, result = state or self._state(conn)
         took = f"{result.duration_ms / 1000:.1f}s" if result is not None and result.duration_ms else ""
         problem = ""
         if result is not None and status in FAILING:
@@ -140,9 +142,11 @@ class DashboardScreen(TableScreen):
         return f"{conn.name} · {bad.title}: {bad.result} {bad.explanation}".strip()
 
     def _show(self, select: str | None = None) -> None:
-        rows = [(cid, self._cells(p, c)) for cid, (p, c) in sorted(self.entries.items(),
-                                                                   key=lambda e: (e[1][0].name, e[1][1].name))
-                if not self.failing_only or self._state(c)[0] in FAILING]
+        rows = []
+        for cid, (p, c) in sorted(self.entries.items(), key=lambda e: (e[1][0].name, e[1][1].name)):
+            state = self._state(c)
+            if not self.failing_only or state[0] in FAILING:
+                rows.append((cid, self._cells(p, c, state)))
         self.show_rows(rows, select or self.table.cursor_key)
 
     def info_suffix(self) -> str:
