@@ -176,7 +176,7 @@ def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--one":
         print(json.dumps(asyncio.run(measure(int(sys.argv[2]), int(sys.argv[3])))))
         return
-    runs = 5  # alternating sizes, each run in its own process: one run of ~0.1 s is too noisy to compare
+    runs = int(os.environ.get("RUNS", "5"))  # alternating sizes, each run in its own process: one run of ~0.1 s is too noisy to compare
     results: tuple[list[dict[str, float]], list[dict[str, float]]] = ([], [])
     for _ in range(runs):
         results[0].append(run_one(100, 50))

@@ -236,13 +236,15 @@ async def test_damaged_toml_is_reported_even_with_a_good_copy(store: LocalStore,
     assert paths.store_file.read_bytes() == damaged
 
 
-async def test_listing_everything_gives_copies_with_their_projects(store: LocalStore) -> None:
+async def test_listing_everything_gives_each_connection_with_its_project(store: LocalStore) -> None:
     a, b = await store.create_project("A"), await store.create_project("B")
     await store.create_connection(a.id, pat_draft("one"))
     await store.create_connection(b.id, pat_draft("two"))
     listed = await store.list_all_connections()
     assert sorted((p.name, c.name) for p, c in listed) == [("A", "one"), ("B", "two")]
-    listed[0][1].name = "changed by a screen"  # screens update what they were given
+    # Listing everything shares what the store holds (read-only); one project's list is a copy to change.
+    [mine] = await store.list_connections(a.id)
+    mine.name = "changed by a screen"
     assert sorted(c.name for _, c in await store.list_all_connections()) == ["one", "two"]
     assert [c.name for c in await store.list_connections(a.id)] == ["one"]
 

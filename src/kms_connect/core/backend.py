@@ -53,6 +53,7 @@ class Backend(ABC):
 
     async def list_all_connections(self) -> list[tuple[Project, Connection]]:
         """Every connection of the source with its project (the dashboard, `kms-connect list`).
+        Read-only: they may be shared with the backend (copy one to change it).
 
         One call per project here; backends that can list everything at once override it."""
         projects = [s.project for s in await self.list_projects()]

@@ -168,8 +168,9 @@ class DashboardScreen(TableScreen):
         project, conn = entry
         if not self.live_row_changed(live):
             return
-        if live.done and live.saved and live.result is not None:
-            conn.last_check = live.result
+        if live.done and live.saved and live.result is not None:  # listed objects are shared: copy to change
+            conn = conn.model_copy(update={"last_check": live.result})
+            self.entries[conn.id] = (project, conn)
         if not self.table.update_row(conn.id, self._cells(project, conn)):
             return
         if conn.id == self.table.cursor_key:
