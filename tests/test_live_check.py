@@ -107,6 +107,28 @@ async def test_unknown_organization(sandbox, sample) -> None:
     assert s["credentials"].state is StepState.SKIPPED
 
 
+async def test_checks_of_one_organization_share_its_tenant_lookup(sandbox, sample) -> None:
+    import asyncio
+
+    def lookups(org: str) -> int:  # the anonymous connectionData calls made for `org`
+        return sum(1 for r in sandbox.devops.requests
+                   if r.path == f"/{org}/_apis/connectionData" and "authorization" not in r.headers)
+
+    checker = LiveChecker(sim_settings(sandbox), retry=FAST)
+    pat = sample[1].pat_ok.token
+    before = lookups("contoso-dev")
+    outs = await asyncio.gather(*(run(sandbox, checker=checker, method=Method.ACCESS_TOKEN, access_token=pat)
+                                  for _ in range(5)))
+    assert all(o.result.status is Status.VALID and "reachable" in steps(o.result)["org"].result for o in outs)
+    assert lookups("contoso-dev") - before == 1  # five checks at once, one question
+    # A failed lookup is not kept: the next check asks again.
+    before = lookups("nope-org")
+    for _ in range(2):
+        out = await run(sandbox, checker=checker, method=Method.ACCESS_TOKEN, access_token=pat, org_name="nope-org")
+        assert steps(out.result)["org"].state is StepState.FAILED
+    assert lookups("nope-org") - before == 2
+
+
 async def test_pat_on_a_microsoft_account_org_is_fine(sandbox, sample) -> None:
     out = await run(sandbox, method=Method.ACCESS_TOKEN, access_token=sample[1].pat_ok.token, org_name="contoso-msa")
     assert "Microsoft-account organization" in steps(out.result)["org"].result

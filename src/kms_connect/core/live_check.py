@@ -42,6 +42,10 @@ TITLES = {
 ACCEPTANCE = ("token", "org", "credentials", "projects")  # a failure here means the credentials don't work
 # A check has at most this many requests in flight: org, a tenant domain's discovery, credentials, projects.
 MAX_IN_FLIGHT = 4
+# An organization's tenant (a public fact, the same for every credential) is asked once for all the
+# checks of that organization within this many seconds: a `V` over 500 connections of one
+# organization asks once, not 500 times. Failures are not kept: the next check asks again.
+ORG_LOOKUP_TTL = 60.0
 WRITE_NOTE = ("kms-connect only reads. Proving create or manage rights would change the organization, so "
               "they are not claimed. Secret syncs need Variable Groups manage: make sure it is granted.")
 
@@ -81,6 +85,8 @@ class LiveChecker:
         self.entra = EntraConfig(settings.azure.authority_host, settings.azure.ca_bundle)
         self.app_secret = app_secret
         self.retry = retry
+        self._tenants: dict[str, tuple[float, asyncio.Future[str]]] = {}  # organization URL → (asked at, answer)
+        self._tenants_loop: Any = None
 
     def http(self) -> Any:
         """The shared HTTP client of the running event loop (made on first use; core/http.probe_client)."""
@@ -94,6 +100,25 @@ class LiveChecker:
                                       connections=MAX_IN_FLIGHT * self.settings.status.concurrency)
             self._http_loop = loop
         return self._http
+
+    async def resource_tenant(self, anon: DevOpsClient) -> str:
+        """The organization's Entra tenant, shared by the checks of that organization (ORG_LOOKUP_TTL)."""
+        loop = asyncio.get_running_loop()
+        if self._tenants_loop is not loop:
+            self._tenants, self._tenants_loop = {}, loop
+        key, now = anon.base, loop.time()
+        hit = self._tenants.get(key)
+        if hit is None or (hit[1].done() and now - hit[0] > ORG_LOOKUP_TTL):
+            task = asyncio.ensure_future(anon.resource_tenant())
+            hit = self._tenants[key] = (now, task)
+
+            def forget_failure(done: asyncio.Future[str]) -> None:
+                entry = self._tenants.get(key)
+                if (done.cancelled() or done.exception() is not None) and entry is not None and entry[1] is done:
+                    del self._tenants[key]
+
+            task.add_done_callback(forget_failure)
+        return await asyncio.shield(hit[1])  # one check cancelled does not cancel the others' answer
 
     async def aclose(self) -> None:
         if self._http is not None and self._http_loop is asyncio.get_running_loop():
@@ -255,9 +280,9 @@ class _Run:
         if self.t.method is not Method.ACCESS_TOKEN and typed and not is_guid(typed):
             # A domain: its GUID comes from Entra's discovery document, asked at the same time.
             tenant, expected = await asyncio.gather(
-                anon.resource_tenant(), discover_tenant(http, self.c.settings.azure.authority_host, typed))
+                self.c.resource_tenant(anon), discover_tenant(http, self.c.settings.azure.authority_host, typed))
         else:
-            tenant, expected = await anon.resource_tenant(), typed
+            tenant, expected = await self.c.resource_tenant(anon), typed
         org = self.t.org_name
         if self.t.method is Method.ACCESS_TOKEN:
             kind = "a Microsoft-account organization" if tenant == MSA_TENANT else f"tenant {tenant}"
