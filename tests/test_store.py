@@ -209,7 +209,8 @@ async def test_json_copy_and_index_are_used_only_while_they_match_the_toml(store
     assert json.loads(paths.store_index.read_bytes())["toml_sha256"] == digest
 
 
-@pytest.mark.parametrize("junk", [b"", b"{not json", b"[]", b'{"toml_sha256": "x"}', b'{"projects": [[1]]}'])
+@pytest.mark.parametrize("junk", [b"", b"{not json", b"[]", b'{"toml_sha256": "x"}', b'{"projects": [[1]]}',
+                                  b'{"projects": [["id", "name", "slug", "", "not a date", 1]]}'])
 async def test_damaged_index_only_costs_time(store: LocalStore, paths: Paths, junk: bytes) -> None:
     project = await store.create_project("Kept")
     await store.create_connection(project.id, pat_draft())
@@ -279,11 +280,17 @@ async def test_check_results_are_kept_apart_from_the_toml(store: LocalStore, pat
     assert json.loads(paths.check_results.read_bytes()) == {}
 
 
-async def test_results_recorded_elsewhere_are_seen(store: LocalStore, paths: Paths) -> None:
+async def test_results_recorded_elsewhere_are_seen(store: LocalStore, paths: Paths,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     project = await store.create_project("A")
     conn = await store.create_connection(project.id, pat_draft())
     assert (await store.list_connections(project.id))[0].last_check is None
     await LocalStore(paths, Settings()).record_check(conn.id, CheckResult(status=Status.FAILED, summary="expired"))
+
+    def no_parse() -> None:
+        raise AssertionError("the records were read again for a change of results")
+
+    monkeypatch.setattr(store.file, "read", no_parse)
     [seen] = await store.list_connections(project.id)
     assert seen.last_check is not None and seen.last_check.summary == "expired"
 

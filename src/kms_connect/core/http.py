@@ -130,8 +130,7 @@ class ProbeClient:
 # --- the lean transport ---------------------------------------------------------------------------
 Origin = tuple[str, str, int]
 _IDEMPOTENT = (b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE")
-_BAD_NAME = re.compile(rb"[\r\n\0:]|^$")  # a header that would split or end the request head
-_BAD_VALUE = re.compile(rb"[\r\n\0]")
+_BAD_NAME, _BAD_VALUE = re.compile(rb"[\r\n\0:]|^$"), re.compile(rb"[\r\n\0]")  # would split the request head
 
 
 class _Stale(Exception):

@@ -44,8 +44,9 @@ ACCEPTANCE = ("token", "org", "credentials", "projects")  # a failure here means
 MAX_IN_FLIGHT = 4
 # An organization's tenant (a public fact, the same for every credential) is asked once for all the
 # checks of that organization within this many seconds: a `V` over 500 connections of one
-# organization asks once, not 500 times. Failures are not kept: the next check asks again.
-ORG_LOOKUP_TTL = 60.0
+# organization asks once, not 500 times, and a periodic round (30 s apart at least) asks afresh.
+# Failures are not kept: the next check asks again.
+ORG_LOOKUP_TTL = 20.0
 WRITE_NOTE = ("kms-connect only reads. Proving create or manage rights would change the organization, so "
               "they are not claimed. Secret syncs need Variable Groups manage: make sure it is granted.")
 
