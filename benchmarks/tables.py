@@ -59,6 +59,8 @@ async def filter_keys(table, needle: str) -> list[float]:  # type: ignore[no-unt
 
 
 async def measure(projects: int, connections: int) -> dict[str, float]:
+    from textual.widgets._footer import FooterKey
+
     from kms_connect.core.config import Settings
     from kms_connect.core.local_store import LocalStore
     from kms_connect.core.paths import Paths
@@ -98,8 +100,11 @@ async def measure(projects: int, connections: int) -> dict[str, float]:
         target = ["#projects-table", projects]  # the table whose rows count as ready, and how many
 
         def loaded(screen) -> bool:  # type: ignore[no-untyped-def]
+            # Ready: every row in the table and the footer's keys drawn (the screen's actions);
+            # which of the two comes first differs from run to run, so both are waited for.
             tables = screen.query(str(target[0]))
-            return bool(tables) and tables.first(VirtualTable).total_count == target[1]
+            return (bool(tables) and tables.first(VirtualTable).total_count == target[1]
+                    and bool(screen.query(FooterKey)))
 
         app._display = display  # type: ignore[method-assign]
         async with app.run_test(size=(80, 24)) as pilot:

@@ -21,7 +21,6 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from pathlib import Path
 
 import tomli as toml_parser  # the compiled build of the parser the standard library's tomllib vendors
@@ -70,7 +69,7 @@ class _Index(BaseModel):
     """Validated as a whole (~9 ms at 10,000 rows), so a row that is not ours never reaches a screen."""
 
     toml_sha256: str
-    projects: list[tuple[str, str, str, str, datetime, int]]  # id, name, slug, description, created_at, count
+    projects: list[tuple[str, str, str, str, int, int]]  # id, name, slug, description, created_at (epoch s), count
 
 
 class StoreFile:
@@ -209,11 +208,11 @@ class StoreFile:
             return None
         if index.toml_sha256 != digest:
             return None
-        return [ProjectSummary(fields=row[:5], connection_count=row[5]) for row in index.projects]
+        return [ProjectSummary.from_index(row) for row in index.projects]
 
     def _write_index(self, digest: str, data: StoreData) -> None:
         counts = Counter(c.project_id for c in data.connections)
-        rows = [[p.id, p.name, p.slug, p.description, p.created_at.isoformat(), counts[p.id]]
+        rows = [[p.id, p.name, p.slug, p.description, int(p.created_at.timestamp()), counts[p.id]]
                 for p in sorted(data.projects, key=lambda p: p.name.lower())]  # as shown: sorting it again is quick
         doc = {"toml_sha256": digest, "projects": rows}
         atomic_write(self.index_path, json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
