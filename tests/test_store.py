@@ -326,3 +326,28 @@ async def test_damaged_results_file_is_moved_aside_and_reported(store: LocalStor
     await fresh.record_check(conn.id, CheckResult(status=Status.FAILED, summary="again"))
     assert json.loads(paths.check_results.read_bytes())[conn.id]["summary"] == "again"
     assert aside.read_bytes() == junk
+
+
+async def test_reading_ahead_gives_what_a_read_gives(store: LocalStore, paths: Paths,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("A", "B", "C"):
+        project = await store.create_project(name)
+        for i in range(3):
+            conn = await store.create_connection(project.id, pat_draft(f"c{i}"))
+    await store.record_check(conn.id, CheckResult(status=Status.FAILED, summary="expired"))
+    expected = LocalStore(paths, Settings()).file.read()
+    fresh = LocalStore(paths, Settings())
+    monkeypatch.setattr("kms_connect.core.store_file.WARM_SLICE", 2)  # several slices even here
+    fresh.file.warm()
+
+    def no_parse() -> None:
+        raise AssertionError("read again")
+
+    monkeypatch.setattr(fresh.file, "read", no_parse)
+    assert fresh.snapshot() == expected
+    monkeypatch.undo()
+    # A copy that no longer matches the TOML is not used: the TOML is read instead.
+    paths.store_file.write_text(paths.store_file.read_text().replace('name = "A"', 'name = "A by hand"'))
+    again = LocalStore(paths, Settings())
+    again.file.warm()
+    assert sorted(p.name for p in again.snapshot().projects) == ["A by hand", "B", "C"]

@@ -94,7 +94,7 @@ class LocalStore(Backend):
 
     async def warm(self) -> None:
         # The listing came from the index; parse the rest now rather than when a project opens.
-        await asyncio.to_thread(self.snapshot)
+        await asyncio.to_thread(self.file.warm)
 
     async def create_project(self, name: str, description: str = "") -> Project:
         def create(data: StoreData) -> Project:
