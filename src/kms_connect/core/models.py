@@ -44,11 +44,11 @@ class ProjectSummary:
     __slots__ = ("_fields", "_project", "connection_count", "id", "name", "slug")
     _fields: tuple[str, str, str, str, int, int] | None  # an index row: ..., created_at (epoch s), count
 
-    def __init__(self, project: Project,
-                 connection_count: int | None = 0) -> None:  # None: not visible to this identity (an
-        self._project, self._fields = project, None          # instance without org permission)
+    def __init__(self, project: Project, connection_count: int | None = 0) -> None:
+        self._project, self._fields = project, None
         self.id, self.name, self.slug = project.id, project.name, project.slug
-        self.connection_count = connection_count
+        self.connection_count = connection_count  # None: not visible to this identity (an instance
+                                                  # without org permission)
 
     @classmethod
     def from_index(cls, row: tuple[str, str, str, str, int, int]) -> ProjectSummary:

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections import Counter
 import hashlib
 import json
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import TypeVar
 from pathlib import Path
+from typing import TypeVar
 
 import tomli as toml_parser  # the compiled build of the parser the standard library's tomllib vendors
 import tomli_w
@@ -263,8 +263,6 @@ def _no_gc() -> Iterator[None]:
 
 
 _PROJECTS, _CONNECTIONS = TypeAdapter(list[Project]), TypeAdapter(list[Connection])
-
-
 WARM_SLICE = 500  # objects validated at a time while reading ahead (~3 ms)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -101,9 +100,7 @@ class ProjectsScreen(TableScreen):
         try:
             if not self.warmed:  # the connections too, while the operator reads the list
                 self.warmed = True
-                painted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-                self.call_after_refresh(lambda: painted.done() or painted.set_result(None))
-                await painted  # not before the rows are on screen: the read would hold them up
+                await self.wait_for_refresh()  # not before the rows are on screen: the read would hold them up
                 await self.app.backend.warm()
         except Exception as exc:  # said again, where it matters, when a screen needs the data
             log.debug("reading ahead failed: %s", exc)
