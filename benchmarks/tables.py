@@ -3,10 +3,14 @@
 Each size in its own process (so peak memory is its own), headless Textual at 80x24:
 (a) reading the store: from its JSON copy (as kms-connect leaves it) and from the TOML alone (after
     a hand edit);
-(b) app start to the populated Projects table, and each filter keystroke there;
-(c) opening the status dashboard (every connection) to its populated table, and its filter keys;
+(b) app start to the Projects screen ready (every row in the table and the footer's keys drawn),
+    and each filter keystroke there;
+(c) opening the status dashboard (every connection) until ready the same way, and its filter keys;
 (d) as an operator sees it: `kms-connect` started in a real pseudo-terminal (80x24) until its first
     row is on the terminal, both sizes alternating in the same run (see startup.py).
+
+Each size runs 5 times (RUNS=N to change), alternating, each run in its own process; the figures
+are medians.
 
     python benchmarks/tables.py
 """
