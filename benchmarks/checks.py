@@ -195,22 +195,34 @@ async def under_load(box: dict[str, str], n: int = 50, concurrency: int = 8, key
 
 
 async def many(box: dict[str, str], label: str, n: int, concurrency: int, latency: float,
-               target: float | None = None) -> None:
-    """`V` on `n` connections at `concurrency`: alone, then with a key press every 50 ms."""
+               target: float | None = None, repeat: int = 1) -> None:
+    """`V` on `n` connections at `concurrency`: alone, then with a key press every 50 ms; `repeat`
+    times each, reporting the median run (by total time) and the worst key press of all runs."""
     pat_ideal = 2 * latency  # an Access Token check: two dependency levels
     ideal = math.ceil(n / concurrency) * pat_ideal
-    alone = await under_load(box, n, concurrency, keys_every=None)
-    load = await under_load(box, n, concurrency)
+
+    def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
+        return sorted(runs, key=lambda r: r["total"])[len(runs) // 2]
+
+    alones = [await under_load(box, n, concurrency, keys_every=None) for _ in range(repeat)]
+    loads = [await under_load(box, n, concurrency) for _ in range(repeat)]
+    alone, load = median_run(alones), median_run(loads)
     goal = f" (target ≤ {target:.1f})" if target else ""
-    print(f"\n{label} {n} Access Token re-checks (`V`) at concurrency {concurrency} in the app")
+    runs = f", median of {repeat} runs" if repeat > 1 else ""
+    print(f"\n{label} {n} Access Token re-checks (`V`) at concurrency {concurrency} in the app{runs}")
     print(f"  no keys: all done in {alone['total'] * 1000:.0f} ms; ideal ceil({n}/{concurrency}) × "
           f"{pat_ideal * 1000:.0f} ms = {ideal * 1000:.0f} ms; ratio {alone['total'] / ideal:.2f}{goal}")
+    if repeat > 1:
+        print("           each run: " + ", ".join(f"{r['total'] / ideal:.2f}" for r in alones))
     print(f"           CPU: app {alone['cpu']:.2f} s ({alone['cpu'] / n * 1000:.1f} ms a check), "
           f"simulators {alone['sim_cpu']:.2f} s")
     print(f"  a key press every 50 ms: all done in {load['total'] * 1000:.0f} ms; ratio {load['total'] / ideal:.2f}"
           f"{goal}; CPU: app {load['cpu']:.2f} s, simulators {load['sim_cpu']:.2f} s")
+    if repeat > 1:
+        print("           each run: " + ", ".join(f"{r['total'] / ideal:.2f}" for r in loads))
     print(f"  {load['keys']:.0f} key presses → repaint: median {load['median'] * 1000:.1f} ms, "
-          f"p95 {load['p95'] * 1000:.1f} ms, max {load['max'] * 1000:.1f} ms (target < 100 ms)")
+          f"p95 {load['p95'] * 1000:.1f} ms, max {load['max'] * 1000:.1f} ms; worst of all runs "
+          f"{max(r['max'] for r in loads) * 1000:.1f} ms (target < 100 ms)")
 
 
 async def main(latency_ms: float, parts: str) -> None:
@@ -226,7 +238,7 @@ async def main(latency_ms: float, parts: str) -> None:
         if "b" in parts:
             await many(box, "(b)", 50, 8, latency)
         if "c" in parts:
-            await many(box, "(c)", 500, 16, latency, target=1.3)
+            await many(box, "(c)", 500, 16, latency, target=1.3, repeat=int(os.environ.get("REPEAT", "3")))
 
 
 if __name__ == "__main__":

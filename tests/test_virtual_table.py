@@ -182,6 +182,21 @@ async def test_keys_move_cursor_and_keep_it_visible() -> None:
         assert all(a != b for a, b in zip(app.highlighted, app.highlighted[1:]))
 
 
+async def test_a_cursor_move_repaints_the_two_rows_it_changes(monkeypatch) -> None:
+    app = TableApp(make_rows(100))
+    async with app.run_test(size=SCREEN) as pilot:
+        await pilot.pause()
+        table = app.query_one(VirtualTable)
+        repainted: list[int] = []
+        original = table.refresh_line
+        monkeypatch.setattr(table, "refresh_line", lambda y: (repainted.append(y), original(y)))
+        await pilot.press("down")  # row 0 -> row 1: lines 1 and 2 (line 0 is the header)
+        assert sorted(repainted) == [1, 2] and cursor_line(table) == 2
+        repainted.clear()
+        await pilot.press("end")  # far away: the table scrolls, which repaints all of it anyway
+        assert sorted(repainted) == [2, 100] and cursor_line(table) == 23
+
+
 async def test_enter_posts_row_selected() -> None:
     app = TableApp(make_rows(5))
     async with app.run_test(size=SCREEN) as pilot:
