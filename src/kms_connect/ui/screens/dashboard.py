@@ -6,10 +6,12 @@ on when you leave, and rows change as each check moves.
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from textual import on, work
 from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
@@ -66,6 +68,7 @@ class DashboardScreen(TableScreen):
         self.failing_only = False
         self.loaded = False
         self._info_due = False
+        self._counted: Counter[Status] | None = None
 
     def compose(self) -> ComposeResult:
         for widget in super().compose():
@@ -111,8 +114,8 @@ class DashboardScreen(TableScreen):
             return conn.status, conn.last_check
         return live.status, live.result if live.result is not None else conn.last_check
 
-    def _cells(self, project: Project, conn: Connection,
-               state: tuple[Status, CheckResult | None] | None = None) -> list[object]:
+    def _cells(self, project: Project, conn: Connection, state: tuple[Status, CheckResult | None] | None = None,
+               now: datetime | None = None) -> list[object]:
         status, result = state or self._state(conn)
         took = f"{result.duration_ms / 1000:.1f}s" if result is not None and result.duration_ms else ""
         problem = ""
@@ -121,7 +124,7 @@ class DashboardScreen(TableScreen):
             problem = f"{bad.title}: {bad.result}" if bad is not None else result.summary
         elif status is Status.NOT_CHECKABLE and self.app.backend is not None:
             problem = "credentials not held here"
-        checked = ago(conn.last_check.checked_at if conn.last_check else None)
+        checked = ago(conn.last_check.checked_at if conn.last_check else None, now)
         return [project.name, conn.name, status_text(status), checked, took, problem]
 
     @on(VirtualTable.RowHighlighted, "#dashboard-table")
@@ -142,18 +145,20 @@ class DashboardScreen(TableScreen):
         return f"{conn.name} · {bad.title}: {bad.result} {bad.explanation}".strip()
 
     def _show(self, select: str | None = None) -> None:
-        rows = []
+        rows, counts, now = [], Counter[Status](), datetime.now(timezone.utc)
         for cid, (p, c) in sorted(self.entries.items(), key=lambda e: (e[1][0].name, e[1][1].name)):
             state = self._state(c)
+            counts[state[0]] += 1
             if not self.failing_only or state[0] in FAILING:
-                rows.append((cid, self._cells(p, c, state)))
-        self.show_rows(rows, select or self.table.cursor_key)
+                rows.append((cid, self._cells(p, c, state, now)))
+        self._counted = counts  # for the info line show_rows writes: 5,000 states are not worked out twice
+        try:
+            self.show_rows(rows, select or self.table.cursor_key)
+        finally:
+            self._counted = None
 
     def info_suffix(self) -> str:
-        counts: dict[Status, int] = {}
-        for _, conn in self.entries.values():
-            status = self._state(conn)[0]
-            counts[status] = counts.get(status, 0) + 1
+        counts = self._counted or Counter(self._state(conn)[0] for _, conn in self.entries.values())
         parts = [f"{st.glyph} {n} {st.word.lower()}" for st, n in sorted(counts.items(), key=lambda i: i[0].value)]
         if auto := self.app.periodic.describe():
             parts.append(auto)
