@@ -99,6 +99,7 @@ class DashboardScreen(TableScreen):
             self.loaded = False
             self.show_problem("Cannot list the connections.", describe(exc))
             return
+        everything.sort(key=lambda pc: (pc[0].name, pc[1].name))  # once: entries keep this order (updates too)
         self.entries = {c.id: (p, c) for p, c in everything}
         self.loaded = True
         self._show()
@@ -146,7 +147,7 @@ class DashboardScreen(TableScreen):
 
     def _show(self, select: str | None = None) -> None:
         rows, counts, now = [], Counter[Status](), datetime.now(timezone.utc)
-        for cid, (p, c) in sorted(self.entries.items(), key=lambda e: (e[1][0].name, e[1][1].name)):
+        for cid, (p, c) in self.entries.items():  # sorted by project, then name, when loaded
             state = self._state(c)
             counts[state[0]] += 1
             if not self.failing_only or state[0] in FAILING:
