@@ -10,6 +10,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+StatKey = tuple[int, int, int] | None
+
+
+def stat_key(path: Path) -> StatKey:
+    """(inode, size, mtime) of a file, None if it cannot be seen: an atomic write always makes a new
+    inode, so a file parsed under one key is never mistaken for a changed one."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def ensure_private_dir(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
 

@@ -20,21 +20,11 @@ from pathlib import Path
 from pydantic import TypeAdapter, ValidationError
 
 from kms_connect.core.errors import StoreError
-from kms_connect.core.files import atomic_write
+from kms_connect.core.files import StatKey, atomic_write, stat_key
 from kms_connect.core.models import CheckResult
 
 log = logging.getLogger(__name__)
 _RESULTS = TypeAdapter(dict[str, CheckResult])
-StatKey = tuple[int, int, int] | None
-
-
-def stat_key(path: Path) -> StatKey:
-    """(inode, size, mtime): an atomic write always makes a new inode, so a change is never missed."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 class ResultsFile:

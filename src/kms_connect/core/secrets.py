@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from kms_connect.core.errors import SecretError, SecretMissing, SecretUnavailable
-from kms_connect.core.files import atomic_write, file_lock
+from kms_connect.core.files import atomic_write, file_lock, stat_key
 from kms_connect.core.models import SecretLocation
 from kms_connect.core.redact import register_secret
 
@@ -155,11 +155,9 @@ class PlaintextSecretsFile:
         atomic_write(self.path, json.dumps({"version": 1, "secrets": secrets}, indent=1).encode())
 
     def _read_for_get(self) -> dict[str, str]:
-        try:
-            st = self.path.stat()
-        except OSError:
+        version = stat_key(self.path)
+        if version is None:
             return self._read()  # missing: {}; otherwise _read words the error
-        version = (st.st_ino, st.st_size, st.st_mtime_ns)  # atomic writes make a new inode each time
         if self._parsed is None or self._parsed[0] != version:
             self._parsed = (version, self._read())
         return self._parsed[1]

@@ -29,10 +29,10 @@ import tomli_w
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from kms_connect.core.errors import NotFoundError, StoreError
-from kms_connect.core.files import atomic_write
+from kms_connect.core.files import StatKey, atomic_write, stat_key
 from kms_connect.core.models import CheckResult, Connection, Project, ProjectSummary, SecretLocation
 from kms_connect.core.paths import Paths
-from kms_connect.core.results_file import ResultsFile, StatKey, stat_key
+from kms_connect.core.results_file import ResultsFile
 
 FORMAT_VERSION = 1
 T = TypeVar("T")
@@ -108,8 +108,7 @@ class StoreFile:
                 data = self._parse(raw)
         if parsed:  # so the next start is quick again after a hand edit (results as the TOML has them)
             self._write_copy(digest, data, exclude=None)
-        for conn in data.connections:  # results recorded by an older version stay in the TOML until then
-            conn.last_check = results.get(conn.id, conn.last_check)
+        _put_results(data, results)
         return data
 
     def warm(self) -> None:
@@ -124,9 +123,7 @@ class StoreFile:
             doc = json.loads(self.copy_path.read_bytes())
             if doc["toml_sha256"] == digest:
                 data = _in_slices(doc["data"])
-                results = self.results.read()
-                for conn in data.connections:
-                    conn.last_check = results.get(conn.id, conn.last_check)
+                _put_results(data, self.results.read())
                 self._parsed = (key, data)
                 return
         except (OSError, ValueError, KeyError, TypeError):  # no usable copy: the full read says why
@@ -140,9 +137,8 @@ class StoreFile:
             return self.read()  # missing: an empty store; there but unreadable: read() words the error
         if self._parsed is not None and self._parsed[0] != key and self._parsed[0][0] == key[0]:
             # Only results changed (another process checked): put them on, without reading the records.
-            data, results = self._parsed[1], self.results.read()
-            for conn in data.connections:
-                conn.last_check = results.get(conn.id, conn.last_check)
+            data = self._parsed[1]
+            _put_results(data, self.results.read())
             self._parsed = ((key[0], self.results.key()), data)
         if self._parsed is None or self._parsed[0] != key:
             self._parsed = (key, self.read())
@@ -278,6 +274,11 @@ def _in_slices(raw: dict[str, object]) -> StoreData:
     data = StoreData.model_validate({**raw, "projects": [], "connections": []})
     data.projects, data.connections = each(_PROJECTS, raw.get("projects", [])), each(_CONNECTIONS, raw.get("connections", []))
     return data
+
+
+def _put_results(data: StoreData, results: dict[str, CheckResult]) -> None:
+    for conn in data.connections:  # results recorded by an older version stay in the TOML until then
+        conn.last_check = results.get(conn.id, conn.last_check)
 
 
 def _same(a: dict[str, CheckResult], b: dict[str, CheckResult]) -> bool:
