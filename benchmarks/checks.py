@@ -35,8 +35,12 @@ from pathlib import Path
 @contextlib.contextmanager
 def simulators(latency_ms: float) -> Iterator[dict[str, str]]:
     """The simulators in their own process (as Azure would be), with the latency injected."""
-    proc = subprocess.Popen([sys.executable, "-m", "kms_connect.core.simulators", "--latency", str(latency_ms),
-                             "--auto-approve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kms_connect.core.simulators", "--latency", str(latency_ms), "--auto-approve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         box = json.loads(proc.stdout.readline())
@@ -52,8 +56,12 @@ def settings_for(box: dict[str, str], concurrency: int = 8):  # type: ignore[no-
     from kms_connect.core.config import AzureSettings, OAuthSettings, SecretsSettings, Settings, StatusSettings
 
     return Settings(
-        azure=AzureSettings(authority_host=box["authority_host"], devops_url=box["devops_url"],
-                            release_url=box["release_url"], ca_bundle=box["ca_bundle"]),
+        azure=AzureSettings(
+            authority_host=box["authority_host"],
+            devops_url=box["devops_url"],
+            release_url=box["release_url"],
+            ca_bundle=box["ca_bundle"],
+        ),
         oauth=OAuthSettings(client_id=box["oauth_client_id"]),
         status=StatusSettings(concurrency=concurrency),
         secrets=SecretsSettings(backend="file"),
@@ -67,16 +75,26 @@ async def per_check(box: dict[str, str], runs: int = 9) -> dict[str, tuple[float
     from kms_connect.core.live_check import CheckTarget, LiveChecker
     from kms_connect.core.status import Method, Status
 
-    sign = start_device_flow(EntraConfig(box["authority_host"], Path(box["ca_bundle"])), box["oauth_client_id"],
-                             box["tenant_id"])
+    sign = start_device_flow(
+        EntraConfig(box["authority_host"], Path(box["ca_bundle"])), box["oauth_client_id"], box["tenant_id"]
+    )
     cache = (await asyncio.to_thread(sign.wait)).cache_blob  # the simulator approves it by itself
     checker = LiveChecker(settings_for(box))
     common = dict(org_name=box["org"], tenant_id=box["tenant_id"])
     targets = {
-        "Access Token": (CheckTarget(method=Method.ACCESS_TOKEN, org_name=box["org"],
-                                     access_token=SecretStr(box["pat_ok"])), 2),
-        "Client Secret": (CheckTarget(method=Method.CLIENT_SECRET, client_id=box["sp_client_id"],
-                                      client_secret=SecretStr(box["sp_secret"]), **common), 4),
+        "Access Token": (
+            CheckTarget(method=Method.ACCESS_TOKEN, org_name=box["org"], access_token=SecretStr(box["pat_ok"])),
+            2,
+        ),
+        "Client Secret": (
+            CheckTarget(
+                method=Method.CLIENT_SECRET,
+                client_id=box["sp_client_id"],
+                client_secret=SecretStr(box["sp_secret"]),
+                **common,
+            ),
+            4,
+        ),
         "OAuth (kept token)": (CheckTarget(method=Method.OAUTH, token_cache=cache, **common), 3),
     }
     out = {}
@@ -112,15 +130,26 @@ def seed(paths, settings, box: dict[str, str], n: int):  # type: ignore[no-untyp
     for i in range(n):
         conn_id = str(uuid.uuid4())
         where = store.secrets.put(secret_key(conn_id, "access_token"), box["pat_ok"])
-        data.connections.append(Connection(id=conn_id, project_id=project.id, name=f"conn-{i:03d}",
-                                           method=Method.ACCESS_TOKEN, org_name=box["org"],
-                                           secrets={"access_token": where}))
+        data.connections.append(
+            Connection(
+                id=conn_id,
+                project_id=project.id,
+                name=f"conn-{i:03d}",
+                method=Method.ACCESS_TOKEN,
+                org_name=box["org"],
+                secrets={"access_token": where},
+            )
+        )
     StoreFile.of(paths).write(data)
     return store, project
 
 
-async def under_load(box: dict[str, str], n: int = 50, concurrency: int = 8, keys_every: float | None = 0.05,
-                     ) -> dict[str, float]:
+async def under_load(
+    box: dict[str, str],
+    n: int = 50,
+    concurrency: int = 8,
+    keys_every: float | None = 0.05,
+) -> dict[str, float]:
     from textual import events
 
     from kms_connect.core.live_check import LiveChecker
@@ -172,8 +201,11 @@ async def under_load(box: dict[str, str], n: int = 50, concurrency: int = 8, key
                 total = time.perf_counter() - start
                 statuses = {live.status for live in app.checks.live.values()}
                 assert statuses == {Status.VALID} and len(app.checks.live) == n, statuses
-                return {"total": total, "cpu": time.process_time() - cpu,
-                        "sim_cpu": cpu_seconds(int(box["pid"])) - sim_cpu}
+                return {
+                    "total": total,
+                    "cpu": time.process_time() - cpu,
+                    "sim_cpu": cpu_seconds(int(box["pid"])) - sim_cpu,
+                }
             while not app.checks.idle() or not delays:
                 expected = table._cursor + (1 if key == "down" else -1)
                 before = len(frames)
@@ -190,12 +222,26 @@ async def under_load(box: dict[str, str], n: int = 50, concurrency: int = 8, key
             total = time.perf_counter() - start
             cpu, sim_cpu = time.process_time() - cpu, cpu_seconds(int(box["pid"])) - sim_cpu
     delays.sort()
-    return {"total": total, "cpu": cpu, "sim_cpu": sim_cpu, "keys": len(delays), "median": statistics.median(delays),
-            "p95": delays[max(0, math.ceil(len(delays) * 0.95) - 1)], "max": delays[-1]}
+    return {
+        "total": total,
+        "cpu": cpu,
+        "sim_cpu": sim_cpu,
+        "keys": len(delays),
+        "median": statistics.median(delays),
+        "p95": delays[max(0, math.ceil(len(delays) * 0.95) - 1)],
+        "max": delays[-1],
+    }
 
 
-async def many(box: dict[str, str], label: str, n: int, concurrency: int, latency: float,
-               target: float | None = None, repeat: int = 1) -> None:
+async def many(
+    box: dict[str, str],
+    label: str,
+    n: int,
+    concurrency: int,
+    latency: float,
+    target: float | None = None,
+    repeat: int = 1,
+) -> None:
     """`V` on `n` connections at `concurrency`: alone, then with a key press every 50 ms; `repeat`
     times each, reporting the median run (by total time) and the worst key press of all runs."""
     pat_ideal = 2 * latency  # an Access Token check: two dependency levels
@@ -210,19 +256,27 @@ async def many(box: dict[str, str], label: str, n: int, concurrency: int, latenc
     goal = f" (target ≤ {target:.1f})" if target else ""
     runs = f", median of {repeat} runs" if repeat > 1 else ""
     print(f"\n{label} {n} Access Token re-checks (`V`) at concurrency {concurrency} in the app{runs}")
-    print(f"  no keys: all done in {alone['total'] * 1000:.0f} ms; ideal ceil({n}/{concurrency}) × "
-          f"{pat_ideal * 1000:.0f} ms = {ideal * 1000:.0f} ms; ratio {alone['total'] / ideal:.2f}{goal}")
+    print(
+        f"  no keys: all done in {alone['total'] * 1000:.0f} ms; ideal ceil({n}/{concurrency}) × "
+        f"{pat_ideal * 1000:.0f} ms = {ideal * 1000:.0f} ms; ratio {alone['total'] / ideal:.2f}{goal}"
+    )
     if repeat > 1:
         print("           each run: " + ", ".join(f"{r['total'] / ideal:.2f}" for r in alones))
-    print(f"           CPU: app {alone['cpu']:.2f} s ({alone['cpu'] / n * 1000:.1f} ms a check), "
-          f"simulators {alone['sim_cpu']:.2f} s")
-    print(f"  a key press every 50 ms: all done in {load['total'] * 1000:.0f} ms; ratio {load['total'] / ideal:.2f}"
-          f"{goal}; CPU: app {load['cpu']:.2f} s, simulators {load['sim_cpu']:.2f} s")
+    print(
+        f"           CPU: app {alone['cpu']:.2f} s ({alone['cpu'] / n * 1000:.1f} ms a check), "
+        f"simulators {alone['sim_cpu']:.2f} s"
+    )
+    print(
+        f"  a key press every 50 ms: all done in {load['total'] * 1000:.0f} ms; ratio {load['total'] / ideal:.2f}"
+        f"{goal}; CPU: app {load['cpu']:.2f} s, simulators {load['sim_cpu']:.2f} s"
+    )
     if repeat > 1:
         print("           each run: " + ", ".join(f"{r['total'] / ideal:.2f}" for r in loads))
-    print(f"  {load['keys']:.0f} key presses → repaint: median {load['median'] * 1000:.1f} ms, "
-          f"p95 {load['p95'] * 1000:.1f} ms, max {load['max'] * 1000:.1f} ms; worst of all runs "
-          f"{max(r['max'] for r in loads) * 1000:.1f} ms (target < 100 ms)")
+    print(
+        f"  {load['keys']:.0f} key presses → repaint: median {load['median'] * 1000:.1f} ms, "
+        f"p95 {load['p95'] * 1000:.1f} ms, max {load['max'] * 1000:.1f} ms; worst of all runs "
+        f"{max(r['max'] for r in loads) * 1000:.1f} ms (target < 100 ms)"
+    )
 
 
 async def main(latency_ms: float, parts: str) -> None:
@@ -232,9 +286,11 @@ async def main(latency_ms: float, parts: str) -> None:
         if "a" in parts:
             print("\n(a) one check, median of 9 sequential runs")
             for name, (took, levels) in (await per_check(box)).items():
-                print(f"  {name:<20} {took * 1000:6.0f} ms = {took / latency:4.1f} × latency · "
-                      f"ideal {levels} levels: ratio {took / (levels * latency):.2f} · vs 3 × latency: "
-                      f"{took / (3 * latency):.2f}")
+                print(
+                    f"  {name:<20} {took * 1000:6.0f} ms = {took / latency:4.1f} × latency · "
+                    f"ideal {levels} levels: ratio {took / (levels * latency):.2f} · vs 3 × latency: "
+                    f"{took / (3 * latency):.2f}"
+                )
         if "b" in parts:
             await many(box, "(b)", 50, 8, latency)
         if "c" in parts:

@@ -61,7 +61,7 @@ def time_to_marker(argv: list[str], markers: list[bytes], env: dict[str, str], t
         proc.wait()
         os.close(master)
     if len(found) < len(markers):
-        raise RuntimeError(f"markers not seen: {markers[len(found):]!r}; last output {seen[-300:]!r}")
+        raise RuntimeError(f"markers not seen: {markers[len(found) :]!r}; last output {seen[-300:]!r}")
     return found
 
 
@@ -70,9 +70,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, TERM="xterm-256color", LANG="C.UTF-8", XDG_DATA_HOME=f"{tmp}/data",
-                   XDG_CONFIG_HOME=f"{tmp}/config", XDG_STATE_HOME=f"{tmp}/state",
-                   PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+        env = dict(
+            os.environ,
+            TERM="xterm-256color",
+            LANG="C.UTF-8",
+            XDG_DATA_HOME=f"{tmp}/data",
+            XDG_CONFIG_HOME=f"{tmp}/config",
+            XDG_STATE_HOME=f"{tmp}/state",
+            PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+        )
         env.pop("TEXTUAL", None)
         # As installed for an operator: compiled .pyc files kept (this sandbox sets the opposite).
         env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -90,8 +96,12 @@ def main() -> None:
     b, p, l = (statistics.median(x) for x in (bare, painted, loaded))
     print(f"runs per program: {args.runs}")
     print(f"bare Textual app, first paint          median {b * 1000:6.0f} ms  (min {min(bare) * 1000:.0f})")
-    print(f"kms-connect, Projects screen painted   median {p * 1000:6.0f} ms  (min {min(painted) * 1000:.0f})  ratio {p / b:.2f}x")
-    print(f"kms-connect, store loaded and shown    median {l * 1000:6.0f} ms  (min {min(loaded) * 1000:.0f})  ratio {l / b:.2f}x")
+    print(
+        f"kms-connect, Projects screen painted   median {p * 1000:6.0f} ms  (min {min(painted) * 1000:.0f})  ratio {p / b:.2f}x"
+    )
+    print(
+        f"kms-connect, store loaded and shown    median {l * 1000:6.0f} ms  (min {min(loaded) * 1000:.0f})  ratio {l / b:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -41,10 +41,16 @@ def seed(data_dir: Path, projects: int, connections: int) -> None:
     for i in range(projects):
         data.projects.append(Project(id=str(uuid.uuid4()), name=f"Project {i:05d}", slug=f"project-{i:05d}"))
     for i in range(connections):
-        data.connections.append(Connection(
-            id=str(uuid.uuid4()), project_id=data.projects[i % projects].id, name=f"conn-{i:05d}",
-            method=Method.ACCESS_TOKEN, org_name=f"org{i % 50}", secrets={"access_token": SecretLocation.FILE},
-        ))
+        data.connections.append(
+            Connection(
+                id=str(uuid.uuid4()),
+                project_id=data.projects[i % projects].id,
+                name=f"conn-{i:05d}",
+                method=Method.ACCESS_TOKEN,
+                org_name=f"org{i % 50}",
+                secrets={"access_token": SecretLocation.FILE},
+            )
+        )
     paths = Paths(config_file=data_dir / "c.toml", data_dir=data_dir, state_dir=data_dir)
     StoreFile.of(paths).write(data)
 
@@ -107,8 +113,9 @@ async def measure(projects: int, connections: int) -> dict[str, float]:
             # Ready: every row in the table and the footer's keys drawn (the screen's actions);
             # which of the two comes first differs from run to run, so both are waited for.
             tables = screen.query(str(target[0]))
-            return (bool(tables) and tables.first(VirtualTable).total_count == target[1]
-                    and bool(screen.query(FooterKey)))
+            return (
+                bool(tables) and tables.first(VirtualTable).total_count == target[1] and bool(screen.query(FooterKey))
+            )
 
         app._display = display  # type: ignore[method-assign]
         async with app.run_test(size=(80, 24)) as pilot:
@@ -137,9 +144,18 @@ async def measure(projects: int, connections: int) -> dict[str, float]:
             dashboard = shown[0] - t
             board_keys = await filter_keys(board, "conn-0004")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"read_copy": read_copy, "read_toml": read_toml, "ready": ready, "key_median": statistics.median(keys),
-            "key_max": max(keys), "pilot_key_median": statistics.median(pilot_keys), "dashboard": dashboard,
-            "board_key_median": statistics.median(board_keys), "board_key_max": max(board_keys), "rss_mb": rss}
+    return {
+        "read_copy": read_copy,
+        "read_toml": read_toml,
+        "ready": ready,
+        "key_median": statistics.median(keys),
+        "key_max": max(keys),
+        "pilot_key_median": statistics.median(pilot_keys),
+        "dashboard": dashboard,
+        "board_key_median": statistics.median(board_keys),
+        "board_key_max": max(board_keys),
+        "rss_mb": rss,
+    }
 
 
 def launch_to_rows(sizes: list[tuple[int, int]], runs: int) -> list[float]:
@@ -153,9 +169,15 @@ def launch_to_rows(sizes: list[tuple[int, int]], runs: int) -> list[float]:
         for i, (projects, connections) in enumerate(sizes):
             root = Path(tmp) / str(i)
             seed(root / "data" / "kms-connect", projects, connections)
-            env = dict(os.environ, TERM="xterm-256color", LANG="C.UTF-8", XDG_DATA_HOME=f"{root}/data",
-                       XDG_CONFIG_HOME=f"{root}/config", XDG_STATE_HOME=f"{root}/state",
-                       PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+            env = dict(
+                os.environ,
+                TERM="xterm-256color",
+                LANG="C.UTF-8",
+                XDG_DATA_HOME=f"{root}/data",
+                XDG_CONFIG_HOME=f"{root}/config",
+                XDG_STATE_HOME=f"{root}/state",
+                PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+            )
             env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: compiled .pyc files kept
             envs.append(env)
         argv = [sys.executable, "-m", "kms_connect"]
@@ -169,8 +191,9 @@ def launch_to_rows(sizes: list[tuple[int, int]], runs: int) -> list[float]:
 
 def run_one(projects: int, connections: int) -> dict[str, float]:
     """Each size in a fresh process, so peak memory (max RSS) is its own."""
-    out = subprocess.run([sys.executable, __file__, "--one", str(projects), str(connections)],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--one", str(projects), str(connections)], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout)
 
 
@@ -185,7 +208,9 @@ def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--one":
         print(json.dumps(asyncio.run(measure(int(sys.argv[2]), int(sys.argv[3])))))
         return
-    runs = int(os.environ.get("RUNS", "5"))  # alternating sizes, each run in its own process: one run of ~0.1 s is too noisy to compare
+    runs = int(
+        os.environ.get("RUNS", "5")
+    )  # alternating sizes, each run in its own process: one run of ~0.1 s is too noisy to compare
     results: tuple[list[dict[str, float]], list[dict[str, float]]] = ([], [])
     for _ in range(runs):
         results[0].append(run_one(100, 50))
@@ -193,20 +218,26 @@ def main() -> None:
     small, big = medians(results[0]), medians(results[1])
     print(f"medians of {runs} runs per size, alternating")
     for label, r in (("100 projects / 50 connections", small), ("10,000 projects / 5,000 connections", big)):
-        print(f"{label}:\n"
-              f"  store read: {r['read_copy'] * 1000:.0f} ms from the JSON copy, {r['read_toml'] * 1000:.0f} ms "
-              f"from the TOML alone\n"
-              f"  Projects: start to ready {r['ready'] * 1000:.0f} ms; filter key {r['key_median'] * 1000:.2f} ms "
-              f"median, {r['key_max'] * 1000:.2f} ms max (through Pilot {r['pilot_key_median'] * 1000:.0f} ms)\n"
-              f"  Dashboard: open to ready {r['dashboard'] * 1000:.0f} ms; filter key "
-              f"{r['board_key_median'] * 1000:.2f} ms median, {r['board_key_max'] * 1000:.2f} ms max\n"
-              f"  max RSS {r['rss_mb']:.0f} MB")
-    print(f"ratios 10,000 vs 100 rows: Projects start to ready {big['ready'] / small['ready']:.2f}x, "
-          f"dashboard open to ready {big['dashboard'] / small['dashboard']:.2f}x")
+        print(
+            f"{label}:\n"
+            f"  store read: {r['read_copy'] * 1000:.0f} ms from the JSON copy, {r['read_toml'] * 1000:.0f} ms "
+            f"from the TOML alone\n"
+            f"  Projects: start to ready {r['ready'] * 1000:.0f} ms; filter key {r['key_median'] * 1000:.2f} ms "
+            f"median, {r['key_max'] * 1000:.2f} ms max (through Pilot {r['pilot_key_median'] * 1000:.0f} ms)\n"
+            f"  Dashboard: open to ready {r['dashboard'] * 1000:.0f} ms; filter key "
+            f"{r['board_key_median'] * 1000:.2f} ms median, {r['board_key_max'] * 1000:.2f} ms max\n"
+            f"  max RSS {r['rss_mb']:.0f} MB"
+        )
+    print(
+        f"ratios 10,000 vs 100 rows: Projects start to ready {big['ready'] / small['ready']:.2f}x, "
+        f"dashboard open to ready {big['dashboard'] / small['dashboard']:.2f}x"
+    )
     small_launch, big_launch = launch_to_rows([(100, 50), (10_000, 5_000)], runs=9)
-    print(f"kms-connect launched in a pty until its first row shows (median of 9): 100 projects "
-          f"{small_launch * 1000:.0f} ms, 10,000 projects {big_launch * 1000:.0f} ms, ratio "
-          f"{big_launch / small_launch:.2f}x")
+    print(
+        f"kms-connect launched in a pty until its first row shows (median of 9): 100 projects "
+        f"{small_launch * 1000:.0f} ms, 10,000 projects {big_launch * 1000:.0f} ms, ratio "
+        f"{big_launch / small_launch:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -72,8 +72,9 @@ async def _run(out: Path) -> list[Path]:
 
         return wait
 
-    async def shoot(name: str, keys: list, *, demo: bool = True, dashboard: bool = False,
-                    project: str | None = None) -> None:
+    async def shoot(
+        name: str, keys: list, *, demo: bool = True, dashboard: bool = False, project: str | None = None
+    ) -> None:
         """`demo` False: an empty local store with no OAuth app (and `project`, if given)."""
         with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
             _isolate(Path(tmp))
@@ -115,13 +116,43 @@ async def _run(out: Path) -> list[Path]:
     await shoot("method-picker", ["enter", "a"], demo=False, project="Payments Platform")
     await shoot("method-picker-oauth", [*payments, "a"])
     await shoot("form-access-token", [*payments, "a", "2", *"build-pat", "tab", "tab", *"fake-token-value"])
-    await shoot("form-access-token-failed", [*payments, "a", "2", *"vendor", "tab", "tab", *"expired-pat-value",
-                                             "tab", "tab", *"contoso-dev", "ctrl+s", until("#save-anyway"), idle])
+    await shoot(
+        "form-access-token-failed",
+        [
+            *payments,
+            "a",
+            "2",
+            *"vendor",
+            "tab",
+            "tab",
+            *"expired-pat-value",
+            "tab",
+            "tab",
+            *"contoso-dev",
+            "ctrl+s",
+            until("#save-anyway"),
+            idle,
+        ],
+    )
     await shoot("form-client-secret", [*payments, "a", "3"])
     await shoot("form-client-secret-errors", [*payments, "a", "3", *"Build SP", "tab", "tab", *"not-a-guid", "ctrl+s"])
     await shoot("form-oauth", [*payments, "a", "1"])
-    await shoot("oauth-device-code", [*payments, "a", "1", *"bob-oauth", "tab", "tab", *"contoso.onmicrosoft.com",
-                                      "tab", *"contoso-dev", "ctrl+s", until("#user-code")])
+    await shoot(
+        "oauth-device-code",
+        [
+            *payments,
+            "a",
+            "1",
+            *"bob-oauth",
+            "tab",
+            "tab",
+            *"contoso.onmicrosoft.com",
+            "tab",
+            *"contoso-dev",
+            "ctrl+s",
+            until("#user-code"),
+        ],
+    )
     await shoot("edit-connection", [*payments, "e"])
     await shoot("replace-credentials", [*payments, "c"])
     await shoot("sources", ["i"])

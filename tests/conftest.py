@@ -46,8 +46,15 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "KMS_CONNECT_CONFIG",
         "INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_ID",
         "INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_SECRET",
-        "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy",
-        "NO_PROXY", "no_proxy", "PYTHON_KEYRING_BACKEND",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+        "PYTHON_KEYRING_BACKEND",
     ):
         monkeypatch.delenv(name, raising=False)
     # Stable times in snapshots.

@@ -42,8 +42,9 @@ def sandbox(sim_tls: TlsFiles, sample: tuple[World, Sample]) -> Iterator[Sandbox
 @pytest.fixture
 def sim_http(sandbox: Sandbox) -> Iterator[httpx.Client]:
     """An httpx client that trusts the sandbox CA and never follows redirects."""
-    with httpx.Client(verify=sim_ssl_context(sandbox.ca_bundle), timeout=10, follow_redirects=False,
-                      trust_env=False) as client:
+    with httpx.Client(
+        verify=sim_ssl_context(sandbox.ca_bundle), timeout=10, follow_redirects=False, trust_env=False
+    ) as client:
         yield client
 
 
@@ -52,10 +53,16 @@ def kms(sandbox: Sandbox, sample: tuple[World, Sample]) -> Iterator[KmsSimulator
     """A KMS instance over plain HTTP, checking credentials against the sandbox: projects "Payments"
     and "Platform", one identity with org permission (`kms_identity`), OAuth configured with the
     sample's web app (`oauth_web_app`), SITE_URL https://kms.example.test. `kms.kms_world` is its state."""
-    kms_world, _ = sample_kms_world(oauth_client_id=sample[1].oauth_web_app.client_id,
-                                    oauth_client_secret=sample[1].web_secret)
-    with KmsSimulator(kms_world, sandbox.world, entra_url=sandbox.entra.url, devops_url=sandbox.devops_url,
-                      ca_bundle=sandbox.ca_bundle) as sim:
+    kms_world, _ = sample_kms_world(
+        oauth_client_id=sample[1].oauth_web_app.client_id, oauth_client_secret=sample[1].web_secret
+    )
+    with KmsSimulator(
+        kms_world,
+        sandbox.world,
+        entra_url=sandbox.entra.url,
+        devops_url=sandbox.devops_url,
+        ca_bundle=sandbox.ca_bundle,
+    ) as sim:
         yield sim
 
 

@@ -130,12 +130,15 @@ def test_instances_declared_in_the_config_are_read_and_never_rewritten(tmp_path)
     from kms_connect.core.instances import Instance, InstanceStore, configured_instances
 
     path = tmp_path / "config.toml"
-    text = ('[[instances]]\nname = "staging"\nurl = "https://kms.staging.example"\n'
-            'client_id = "11111111-2222-3333-4444-555555555555"\n')
+    text = (
+        '[[instances]]\nname = "staging"\nurl = "https://kms.staging.example"\n'
+        'client_id = "11111111-2222-3333-4444-555555555555"\n'
+    )
     path.write_text(text)
     settings = load_settings(path)
-    store = InstanceStore(tmp_path / "instances.toml", tmp_path / "i.lock",
-                          configured_instances(settings.instances, path))
+    store = InstanceStore(
+        tmp_path / "instances.toml", tmp_path / "i.lock", configured_instances(settings.instances, path)
+    )
     store.save(Instance(name="prod", url="http://localhost:8080"))
     assert [(i.name, i.source) for i in store.list()] == [("prod", "store"), ("staging", "config")]
     with pytest.raises(ConflictError, match="config file"):

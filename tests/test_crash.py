@@ -23,8 +23,13 @@ sys.exit(app.return_code or 0)
 
 
 def test_crash_shows_short_message_and_writes_redacted_report(tmp_path: Path) -> None:
-    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"), XDG_DATA_HOME=str(tmp_path / "data"),
-               XDG_CONFIG_HOME=str(tmp_path / "config"), PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    env = dict(
+        os.environ,
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+    )
     out = subprocess.run([sys.executable, "-c", CRASHING_APP], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     combined = out.stdout + out.stderr

@@ -32,8 +32,9 @@ def debug_log(tmp_path: Path) -> Iterator[Path]:
 
 async def test_debug_log_has_operations_not_secrets(store: LocalStore, debug_log: Path) -> None:
     project = await store.create_project("P")
-    draft = ConnectionDraft(name="x", method=Method.ACCESS_TOKEN, org_name="contoso",
-                            secrets={"access_token": SecretStr(TOKEN)})
+    draft = ConnectionDraft(
+        name="x", method=Method.ACCESS_TOKEN, org_name="contoso", secrets={"access_token": SecretStr(TOKEN)}
+    )
     await store.create_connection(project.id, draft)
     logging.getLogger("kms_connect.test").debug("a careless message with %s inside", TOKEN)
     text = debug_log.read_text()

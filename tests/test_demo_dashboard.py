@@ -20,13 +20,19 @@ async def test_demo_opens_a_live_dashboard_labelled_as_simulated(tmp_path) -> No
             statuses = {live.key: live.status for live in app.checks.live.values()}
             by_name = {c.name: statuses[cid] for cid, (_, c) in screen.entries.items()}
             assert by_name == {
-                "release-pat": Status.VALID, "pipelines-sp": Status.VALID, "alice-oauth": Status.VALID,
-                "vars-only-pat": Status.WARNING, "vendor-pat": Status.FAILED, "lake-sp": Status.FAILED,
+                "release-pat": Status.VALID,
+                "pipelines-sp": Status.VALID,
+                "alice-oauth": Status.VALID,
+                "vars-only-pat": Status.WARNING,
+                "vendor-pat": Status.FAILED,
+                "lake-sp": Status.FAILED,
                 "lake-new-sp": Status.FAILED,
             }
             # Rows hold the connections the store lists (shared, read-only): each now carries its result.
-            assert all(c.last_check is not None and c.last_check.status is statuses[cid]
-                       for cid, (_, c) in screen.entries.items())
+            assert all(
+                c.last_check is not None and c.last_check.status is statuses[cid]
+                for cid, (_, c) in screen.entries.items()
+            )
             assert "SIMULATED" in screen_text(app)
             assert "✗ 3 failed" in screen_text(app) and "✓ 3 valid" in screen_text(app)
             await pilot.press("f")  # failing only

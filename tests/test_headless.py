@@ -30,8 +30,9 @@ def workspace(sandbox, sample, tmp_path, monkeypatch):  # type: ignore[no-untype
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("TERM",)}
-    return subprocess.run([sys.executable, "-m", "kms_connect", *args], capture_output=True, text=True,
-                          env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "kms_connect", *args], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 async def seed(store: LocalStore, sample) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -40,8 +41,9 @@ async def seed(store: LocalStore, sample) -> dict[str, str]:  # type: ignore[no-
     platform = await store.create_project("Platform")
 
     def pat(name: str, token: str) -> ConnectionDraft:
-        return ConnectionDraft(name=name, method=Method.ACCESS_TOKEN, org_name="contoso-dev",
-                               secrets={"access_token": SecretStr(token)})
+        return ConnectionDraft(
+            name=name, method=Method.ACCESS_TOKEN, org_name="contoso-dev", secrets={"access_token": SecretStr(token)}
+        )
 
     await store.create_connection(payments.id, pat("release-pat", s.pat_ok.token))
     await store.create_connection(payments.id, pat("vendor-pat", s.pat_expired.token))
@@ -61,8 +63,9 @@ async def test_check_everything_reports_failures_with_exit_1(workspace, sample) 
     assert vendor["status"] == "failed" and vendor["failing_step"]["result"] == "Token expired"
     assert sample[1].pat_expired.token not in done.stdout + done.stderr
     # The results were kept with the connections.
-    statuses = {c.name: c.status.value for p in await store.list_projects()
-                for c in await store.list_connections(p.project.id)}
+    statuses = {
+        c.name: c.status.value for p in await store.list_projects() for c in await store.list_connections(p.project.id)
+    }
     assert statuses["vendor-pat"] == "failed" and statuses["vars-pat"] == "warning"
 
 
@@ -102,10 +105,16 @@ async def test_what_this_box_cannot_check_exits_3(workspace, kms, kms_identity) 
     from kms_connect.core.sources import save_instance
 
     paths, store = workspace
-    save_instance(paths, store.settings, store, Instance(name="prod", url=kms.url, client_id=kms_identity.client_id),
-                  kms_identity.client_secret)
-    kms.kms_world.add_connection("ado-prod", "access-token", {"accessToken": "x", "orgName": "contoso-dev"},
-                                 project_id=SAMPLE_PAYMENTS)
+    save_instance(
+        paths,
+        store.settings,
+        store,
+        Instance(name="prod", url=kms.url, client_id=kms_identity.client_id),
+        kms_identity.client_secret,
+    )
+    kms.kms_world.add_connection(
+        "ado-prod", "access-token", {"accessToken": "x", "orgName": "contoso-dev"}, project_id=SAMPLE_PAYMENTS
+    )
     for args in (("--instance", "prod", "check", "--json"), ("check", "--json", "--instance", "prod")):
         done = run(*args)
         assert done.returncode == 3, done.stderr
@@ -118,8 +127,13 @@ async def test_a_refused_instance_login_is_a_usage_error_and_not_retried(workspa
     from kms_connect.core.sources import save_instance
 
     paths, store = workspace
-    save_instance(paths, store.settings, store, Instance(name="prod", url=kms.url, client_id=kms_identity.client_id),
-                  "wrong-secret")
+    save_instance(
+        paths,
+        store.settings,
+        store,
+        Instance(name="prod", url=kms.url, client_id=kms_identity.client_id),
+        "wrong-secret",
+    )
     done = run("check", "--instance", "prod")
     assert done.returncode == 2 and "does not retry" in done.stderr
     assert len([r for r in kms.requests if r.path.endswith("/universal-auth/login")]) == 1

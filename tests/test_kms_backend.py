@@ -22,8 +22,9 @@ from kms_connect.core.status import Method, Status
 
 
 def backend_for(kms, identity, tmp_path: Path, **instance: object) -> KmsBackend:
-    inst = Instance(name="prod", url=kms.url, site_url="https://kms.example.test", client_id=identity.client_id,
-                    **instance)
+    inst = Instance(
+        name="prod", url=kms.url, site_url="https://kms.example.test", client_id=identity.client_id, **instance
+    )
     return KmsBackend(inst, KmsClient(inst, lambda: identity.client_secret), tmp_path / "checks" / "prod.json")
 
 
@@ -33,8 +34,9 @@ def backend(kms, kms_identity, tmp_path: Path) -> KmsBackend:
 
 
 def pat_draft(token: str, name: str = "ado-prod") -> ConnectionDraft:
-    return ConnectionDraft(name=name, method=Method.ACCESS_TOKEN, org_name="contoso-dev",
-                           secrets={"access_token": SecretStr(token)})
+    return ConnectionDraft(
+        name=name, method=Method.ACCESS_TOKEN, org_name="contoso-dev", secrets={"access_token": SecretStr(token)}
+    )
 
 
 def logins(kms) -> int:
@@ -66,13 +68,22 @@ async def test_projects_are_read_only_here(backend) -> None:
         await backend.delete_project(SAMPLE_PAYMENTS)
 
 
-async def test_create_each_method_and_nothing_secret_comes_back(backend, kms, sample, sandbox, sim_http,
-                                                                tmp_path) -> None:
+async def test_create_each_method_and_nothing_secret_comes_back(
+    backend, kms, sample, sandbox, sim_http, tmp_path
+) -> None:
     s = sample[1]
     pat = await backend.create_connection(SAMPLE_PAYMENTS, pat_draft(s.pat_ok.token))
-    sp = await backend.create_connection(SAMPLE_PAYMENTS, ConnectionDraft(
-        name="ado-sp", method=Method.CLIENT_SECRET, org_name="contoso-dev", tenant_id=CONTOSO_TENANT,
-        client_id=s.sp_app.client_id, secrets={"client_secret": SecretStr(s.sp_secret)}))
+    sp = await backend.create_connection(
+        SAMPLE_PAYMENTS,
+        ConnectionDraft(
+            name="ado-sp",
+            method=Method.CLIENT_SECRET,
+            org_name="contoso-dev",
+            tenant_id=CONTOSO_TENANT,
+            client_id=s.sp_app.client_id,
+            secrets={"client_secret": SecretStr(s.sp_secret)},
+        ),
+    )
     assert pat.org_name == "contoso-dev" and not pat.secrets
     assert sp.client_id == s.sp_app.client_id and sp.tenant_id == CONTOSO_TENANT
     # OAuth: the URL is built here, the instance redeems the code with its own secret.
@@ -88,8 +99,13 @@ async def test_create_each_method_and_nothing_secret_comes_back(backend, kms, sa
     query = parse_qs(urlsplit(landed).query)
     assert "code_challenge" not in landed and query["state"][0].endswith("<:>azure-devops")
     params = parse_pasted(landed, query["state"][0], opts.redirect_uri)
-    draft = ConnectionDraft(name="ado-oauth", method=Method.OAUTH, org_name="contoso-dev", tenant_id=CONTOSO_TENANT,
-                            secrets={"code": SecretStr(params["code"])})
+    draft = ConnectionDraft(
+        name="ado-oauth",
+        method=Method.OAUTH,
+        org_name="contoso-dev",
+        tenant_id=CONTOSO_TENANT,
+        secrets={"code": SecretStr(params["code"])},
+    )
     oauth = await backend.create_connection(SAMPLE_PAYMENTS, draft)
     assert oauth.method is Method.OAUTH
     with pytest.raises(KmsApiError, match="AADSTS54005") as info:  # a code works once
@@ -107,10 +123,16 @@ async def test_server_refusals_are_explained(backend, kms, sample) -> None:
         await backend.create_connection(SAMPLE_PAYMENTS, pat_draft(sample[1].pat_expired.token))
     assert info.value.status == 400 and info.value.req_id
     await backend.create_connection(SAMPLE_PAYMENTS, pat_draft(sample[1].pat_ok.token))
-    with pytest.raises(KmsApiError, match='already exists'):
+    with pytest.raises(KmsApiError, match="already exists"):
         await backend.create_connection(SAMPLE_PAYMENTS, pat_draft(sample[1].pat_ok.token))
-    bad = ConnectionDraft(name="bad-sp", method=Method.CLIENT_SECRET, org_name="contoso-dev", tenant_id="not-a-guid",
-                          client_id="nope", secrets={"client_secret": SecretStr("s" * 60)})
+    bad = ConnectionDraft(
+        name="bad-sp",
+        method=Method.CLIENT_SECRET,
+        org_name="contoso-dev",
+        tenant_id="not-a-guid",
+        client_id="nope",
+        secrets={"client_secret": SecretStr("s" * 60)},
+    )
     with pytest.raises(KmsApiError) as info:
         await backend.create_connection(SAMPLE_PAYMENTS, bad)
     assert info.value.status == 422
@@ -205,9 +227,13 @@ async def test_options_without_an_oauth_app_say_what_to_set(backend, kms) -> Non
     kms.kms_world.oauth_client_id = None
     opts = await backend.oauth_availability()
     assert not opts.available
-    for needed in ("INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_ID", "INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_SECRET",
-                   "SITE_URL=https://kms.example.test", "restart",
-                   "https://kms.example.test/organization/app-connections/azure/oauth/callback"):
+    for needed in (
+        "INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_ID",
+        "INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_SECRET",
+        "SITE_URL=https://kms.example.test",
+        "restart",
+        "https://kms.example.test/organization/app-connections/azure/oauth/callback",
+    ):
         assert needed in opts.fix
 
 

@@ -26,8 +26,12 @@ FAST = RetryPolicy(backoff=0.01)
 
 
 def sim_settings(box: Sandbox, **azure: object) -> Settings:
-    values = dict(authority_host=box.authority_host, devops_url=box.devops_url, release_url=box.release_url,
-                  ca_bundle=box.ca_bundle)
+    values = dict(
+        authority_host=box.authority_host,
+        devops_url=box.devops_url,
+        release_url=box.release_url,
+        ca_bundle=box.ca_bundle,
+    )
     values.update(azure)
     return Settings(azure=AzureSettings(**values))
 
@@ -63,8 +67,11 @@ async def test_pat_with_every_read_scope_is_valid(sandbox, sample) -> None:
     # Live: every step was announced pending, then running, then done.
     states = [(st.key, st.state) for st in seen]
     for key in ("org", "credentials", "projects", "release"):
-        assert states.index((key, StepState.PENDING)) < states.index((key, StepState.RUNNING)) \
+        assert (
+            states.index((key, StepState.PENDING))
+            < states.index((key, StepState.RUNNING))
             < states.index((key, StepState.OK))
+        )
     # The one rule of every probe: JSON, no sign-in redirect.
     devops = [r for r in sandbox.devops.requests]
     assert devops and all(r.headers.get("x-tfs-fedauthredirect") == "Suppress" for r in devops)
@@ -111,14 +118,18 @@ async def test_checks_of_one_organization_share_its_tenant_lookup(sandbox, sampl
     import asyncio
 
     def lookups(org: str) -> int:  # the anonymous connectionData calls made for `org`
-        return sum(1 for r in sandbox.devops.requests
-                   if r.path == f"/{org}/_apis/connectionData" and "authorization" not in r.headers)
+        return sum(
+            1
+            for r in sandbox.devops.requests
+            if r.path == f"/{org}/_apis/connectionData" and "authorization" not in r.headers
+        )
 
     checker = LiveChecker(sim_settings(sandbox), retry=FAST)
     pat = sample[1].pat_ok.token
     before = lookups("contoso-dev")
-    outs = await asyncio.gather(*(run(sandbox, checker=checker, method=Method.ACCESS_TOKEN, access_token=pat)
-                                  for _ in range(5)))
+    outs = await asyncio.gather(
+        *(run(sandbox, checker=checker, method=Method.ACCESS_TOKEN, access_token=pat) for _ in range(5))
+    )
     assert all(o.result.status is Status.VALID and "reachable" in steps(o.result)["org"].result for o in outs)
     assert lookups("contoso-dev") - before == 1  # five checks at once, one question
     # A failed lookup is not kept: the next check asks again.
@@ -138,8 +149,13 @@ async def test_pat_on_a_microsoft_account_org_is_fine(sandbox, sample) -> None:
 # --- Client Secret -----------------------------------------------------------------------------
 def sp(sample, app="sp_app", secret="sp_secret", tenant=CONTOSO_TENANT, **kw):
     s = sample[1]
-    return dict(method=Method.CLIENT_SECRET, tenant_id=tenant, client_id=getattr(s, app).client_id,
-                client_secret=getattr(s, secret) if isinstance(secret, str) and hasattr(s, secret) else secret, **kw)
+    return dict(
+        method=Method.CLIENT_SECRET,
+        tenant_id=tenant,
+        client_id=getattr(s, app).client_id,
+        client_secret=getattr(s, secret) if isinstance(secret, str) and hasattr(s, secret) else secret,
+        **kw,
+    )
 
 
 async def test_client_secret_success(sandbox, sample) -> None:
@@ -162,12 +178,15 @@ async def test_secret_id_pasted_instead_of_value(sandbox, sample) -> None:
     assert steps(out.result)["credentials"].state is StepState.SKIPPED
 
 
-@pytest.mark.parametrize(("kind", "code", "field"), [
-    ("wrong", "AADSTS7000215", "client_secret"),
-    ("expired", "AADSTS7000222", "client_secret"),
-    ("unknown_app", "AADSTS700016", "client_id"),
-    ("unknown_tenant", "AADSTS90002", "tenant_id"),
-])
+@pytest.mark.parametrize(
+    ("kind", "code", "field"),
+    [
+        ("wrong", "AADSTS7000215", "client_secret"),
+        ("expired", "AADSTS7000222", "client_secret"),
+        ("unknown_app", "AADSTS700016", "client_id"),
+        ("unknown_tenant", "AADSTS90002", "tenant_id"),
+    ],
+)
 async def test_client_secret_failures_name_the_field(sandbox, sample, kind, code, field) -> None:
     args = {
         "wrong": sp(sample, secret="not-the-secret~" + "x" * 20),
@@ -358,8 +377,7 @@ async def test_oauth_check_with_a_domain_tenant_and_silent_refresh(sandbox, samp
     sign = device_token(sandbox, sample)
     world.set_device_flow(sign.user_code, "approved", s.alice.upn)
     token = sign.wait()
-    out = await run(sandbox, method=Method.OAUTH, tenant_id="contoso.onmicrosoft.com",
-                    token_cache=token.cache_blob)
+    out = await run(sandbox, method=Method.OAUTH, tenant_id="contoso.onmicrosoft.com", token_cache=token.cache_blob)
     st = steps(out.result)
     assert out.result.status is Status.VALID, out.result.summary
     assert f"contoso.onmicrosoft.com is tenant {CONTOSO_TENANT}" in st["org"].result
@@ -370,8 +388,7 @@ async def test_oauth_check_with_a_domain_tenant_and_silent_refresh(sandbox, samp
     assert "refresh_token" in grants
     # A refresh token that died: say to sign in again.
     world.revoked_refresh_users.add(s.alice.upn)
-    out = await run(sandbox, method=Method.OAUTH, tenant_id="contoso.onmicrosoft.com",
-                    token_cache=out.token_cache)
+    out = await run(sandbox, method=Method.OAUTH, tenant_id="contoso.onmicrosoft.com", token_cache=out.token_cache)
     assert steps(out.result)["token"].result == "Sign-in expired (AADSTS700082)"
 
 
@@ -431,16 +448,18 @@ def test_redirect_error_in_the_pasted_address(sandbox, sample, sim_http) -> None
 
 def test_redirect_confidential_client_with_web_redirect(sandbox, sample, sim_http) -> None:
     _, s = sample
-    sign = entra.start_redirect(entra_config(sandbox), s.oauth_web_app.client_id, CONTOSO_TENANT,
-                                "http://localhost:8400", s.web_secret)
+    sign = entra.start_redirect(
+        entra_config(sandbox), s.oauth_web_app.client_id, CONTOSO_TENANT, "http://localhost:8400", s.web_secret
+    )
     assert sign.confidential
     assert sign.complete(browser(sim_http, sign.auth_uri)).who == s.alice.upn
 
 
 def test_redirect_secret_sent_for_a_public_redirect_uri(sandbox, sample, sim_http) -> None:
     _, s = sample
-    sign = entra.start_redirect(entra_config(sandbox), s.oauth_app.client_id, CONTOSO_TENANT, "http://localhost",
-                                "some-app-secret")
+    sign = entra.start_redirect(
+        entra_config(sandbox), s.oauth_app.client_id, CONTOSO_TENANT, "http://localhost", "some-app-secret"
+    )
     with pytest.raises(ProblemError) as info:
         sign.complete(browser(sim_http, sign.auth_uri))
     assert info.value.problem.result == "Secret sent for a public client (AADSTS700025)"
@@ -450,8 +469,9 @@ def test_redirect_uri_not_registered_is_explained(sandbox, sample, sim_http) -> 
     from kms_connect.core.azure.explain import entra_problem
 
     _, s = sample
-    sign = entra.start_redirect(entra_config(sandbox), s.oauth_app.client_id, CONTOSO_TENANT,
-                                "http://localhost:9999/nope", None)
+    sign = entra.start_redirect(
+        entra_config(sandbox), s.oauth_app.client_id, CONTOSO_TENANT, "http://localhost:9999/nope", None
+    )
     page = sim_http.get(sign.auth_uri)  # Entra shows an error page instead of redirecting
     assert page.status_code == 400 and "AADSTS50011" in page.text
     problem = entra_problem({"error": "invalid_request", "error_description": page.text[:400]})
@@ -471,8 +491,9 @@ async def test_debug_log_of_checks_and_sign_ins_holds_no_secret(sandbox, sample,
         sign = device_token(sandbox, sample)
         world.set_device_flow(sign.user_code, "approved", s.alice.upn)
         token = sign.wait()
-        redirect = entra.start_redirect(entra_config(sandbox), s.oauth_app.client_id, CONTOSO_TENANT,
-                                        "http://localhost", None)
+        redirect = entra.start_redirect(
+            entra_config(sandbox), s.oauth_app.client_id, CONTOSO_TENANT, "http://localhost", None
+        )
         landed = browser(sim_http, redirect.auth_uri)
         code_token = redirect.complete(landed)
         await run(sandbox, method=Method.OAUTH, tenant_id=CONTOSO_TENANT, token_cache=token.cache_blob)
@@ -490,8 +511,14 @@ async def test_debug_log_of_checks_and_sign_ins_holds_no_secret(sandbox, sample,
     assert "check contoso-dev/credentials: ok" in text  # the log has the checks...
     refresh = list(sandbox.entra.refresh_tokens)
     code = dict(p.split("=", 1) for p in landed.split("?", 1)[1].split("&"))["code"]
-    for secret in [s.pat_ok.token, s.sp_secret, token.access_token.get_secret_value(),
-                   code_token.access_token.get_secret_value(), code, *refresh]:
+    for secret in [
+        s.pat_ok.token,
+        s.sp_secret,
+        token.access_token.get_secret_value(),
+        code_token.access_token.get_secret_value(),
+        code,
+        *refresh,
+    ]:
         assert secret not in text  # ...and none of the secrets
 
 
@@ -523,9 +550,14 @@ async def test_sign_in_redirects_and_pages_are_not_mistaken_for_success(sandbox,
         assert page.status_code == 203
         problem = devops_problem(answer_of(page), "connection", org="contoso-dev", bearer=False)
         assert problem.result == "Sign-in page instead of data (not authenticated)"
-        missing = http.get(f"{sandbox.devops_url}/contoso-dev/Nope/_apis/distributedtask/variablegroups",
-                           headers={"Authorization": pat_header(sample[1].pat_ok.token),
-                                    "X-TFS-FedAuthRedirect": "Suppress", "Accept": "application/json"})
+        missing = http.get(
+            f"{sandbox.devops_url}/contoso-dev/Nope/_apis/distributedtask/variablegroups",
+            headers={
+                "Authorization": pat_header(sample[1].pat_ok.token),
+                "X-TFS-FedAuthRedirect": "Suppress",
+                "Accept": "application/json",
+            },
+        )
         assert missing.status_code == 404
         problem = devops_problem(answer_of(missing), "Variable groups", org="contoso-dev", bearer=False)
         assert problem.result == "Project not visible (VS800075)"
@@ -543,8 +575,9 @@ async def test_an_unexpected_error_fails_its_step_not_the_whole_check(sandbox, s
         raise SecretUnavailable("the OS keyring did not answer")
 
     checker = LiveChecker(sim_settings(sandbox), app_secret=no_keyring, retry=FAST)
-    out = await run(sandbox, checker=checker, method=Method.OAUTH, tenant_id=CONTOSO_TENANT,
-                    token_cache=token.cache_blob)
+    out = await run(
+        sandbox, checker=checker, method=Method.OAUTH, tenant_id=CONTOSO_TENANT, token_cache=token.cache_blob
+    )
     st = steps(out.result)
     assert st["token"].state is StepState.FAILED and "SecretUnavailable" in st["token"].result
     assert "did not answer" in st["token"].explanation
@@ -556,12 +589,14 @@ async def test_results_about_replaced_credentials_are_not_recorded(store) -> Non
     from kms_connect.core.models import CheckResult, utcnow
 
     project = await store.create_project("P")
-    draft = ConnectionDraft(name="c", method=Method.ACCESS_TOKEN, org_name="o",
-                            secrets={"access_token": SecretStr("first-token-value")})
+    draft = ConnectionDraft(
+        name="c", method=Method.ACCESS_TOKEN, org_name="o", secrets={"access_token": SecretStr("first-token-value")}
+    )
     conn = await store.create_connection(project.id, draft)
     stale = conn.updated_at
-    replaced = await store.replace_credentials(conn.id, draft.model_copy(
-        update={"secrets": {"access_token": SecretStr("second-token-value")}}))
+    replaced = await store.replace_credentials(
+        conn.id, draft.model_copy(update={"secrets": {"access_token": SecretStr("second-token-value")}})
+    )
     result = CheckResult(status=Status.VALID, checked_at=utcnow(), summary="about the first token")
     if replaced.updated_at == stale:  # same second: make the difference visible
         stale = stale.replace(year=stale.year - 1)
@@ -638,8 +673,10 @@ class Scripted:
 
 def ok(body: bytes = b'{"ok": true}', *headers: str) -> bytes:
     extra = "".join(f"{h}\r\n" for h in headers)
-    return (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
-            .encode() + body)
+    return (
+        f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode()
+        + body
+    )
 
 
 async def test_probe_client_keeps_connections_alive_and_sends_the_usual_headers() -> None:
@@ -666,7 +703,7 @@ async def test_probe_client_reads_every_framing() -> None:
 
     packed = gzip.compress(b'{"zipped": 1}')
     server = Scripted(
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\n{\"a\"\r\n4\r\n: 1}\r\n0\r\nX-Trailer: y\r\n\r\n",
+        b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\n{"a"\r\n4\r\n: 1}\r\n0\r\nX-Trailer: y\r\n\r\n',
         b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n" + ok(b"[]"),
         b"HTTP/1.1 204 No Content\r\nX-A: 1\r\n  folded\r\n\r\n",
         ok(packed, "Content-Encoding: gzip"),
@@ -714,8 +751,12 @@ async def test_probe_client_never_reuses_a_closed_or_chatty_connection() -> None
 async def test_probe_client_errors_are_httpx_errors() -> None:
     from kms_connect.core.http import ProbeClient
 
-    server = Scripted(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "drop", b"garbage\r\n\r\n",
-                      b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx")
+    server = Scripted(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+        "drop",
+        b"garbage\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx",
+    )
     async with server as url:
         client = ProbeClient(timeout=httpx.Timeout(0.3, connect=2))
         with pytest.raises(httpx.ReadTimeout):  # 5 of the 10 bytes promised, then silence
@@ -749,7 +790,9 @@ async def test_probe_client_limits_requests_in_flight_and_follows_no_redirect() 
 
     from kms_connect.core.http import ProbeClient
 
-    server = Scripted(*[ok()] * 6, b"HTTP/1.1 302 Found\r\nLocation: https://elsewhere.invalid/\r\nContent-Length: 0\r\n\r\n")
+    server = Scripted(
+        *[ok()] * 6, b"HTTP/1.1 302 Found\r\nLocation: https://elsewhere.invalid/\r\nContent-Length: 0\r\n\r\n"
+    )
     async with server as url:
         client = ProbeClient(connections=2)
         await asyncio.gather(*(client.get(url) for _ in range(6)))

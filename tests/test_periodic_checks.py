@@ -17,15 +17,27 @@ from ui_helpers import screen_text, settle, wait_for_screen, wait_until
 
 
 async def test_a_round_rechecks_every_connection_and_rounds_never_pile_up(sandbox, sample, paths) -> None:
-    settings = Settings(azure=AzureSettings(authority_host=sandbox.authority_host, devops_url=sandbox.devops_url,
-                                            release_url=sandbox.release_url, ca_bundle=sandbox.ca_bundle),
-                        status=StatusSettings(interval=600))
+    settings = Settings(
+        azure=AzureSettings(
+            authority_host=sandbox.authority_host,
+            devops_url=sandbox.devops_url,
+            release_url=sandbox.release_url,
+            ca_bundle=sandbox.ca_bundle,
+        ),
+        status=StatusSettings(interval=600),
+    )
     store = LocalStore(paths, settings)
     project = await store.create_project("payments")
     for name in ("one", "two", "three"):
-        await store.create_connection(project.id, ConnectionDraft(
-            name=name, method=Method.ACCESS_TOKEN, org_name=sample[1].org.name,
-            secrets={"access_token": SecretStr(sample[1].pat_ok.token)}))
+        await store.create_connection(
+            project.id,
+            ConnectionDraft(
+                name=name,
+                method=Method.ACCESS_TOKEN,
+                org_name=sample[1].org.name,
+                secrets={"access_token": SecretStr(sample[1].pat_ok.token)},
+            ),
+        )
     app = KmsConnectApp(paths=paths, settings=settings, backend=store, checker=LiveChecker(settings))
 
     def connection_data() -> tuple[int, int]:  # (signed in, anonymous)

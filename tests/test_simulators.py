@@ -34,17 +34,27 @@ SUPPRESS = {"X-TFS-FedAuthRedirect": "Suppress", "Accept": "application/json"}
 
 
 # --- helpers -------------------------------------------------------------------------------------
-def public_app(box: Sandbox, http: httpx.Client, app: AppRegistration, tenant: str | None = None
-               ) -> msal.PublicClientApplication:
-    return msal.PublicClientApplication(app.client_id, authority=box.entra.authority(tenant or app.tenant_id),
-                                        instance_discovery=False, http_client=http)
+def public_app(
+    box: Sandbox, http: httpx.Client, app: AppRegistration, tenant: str | None = None
+) -> msal.PublicClientApplication:
+    return msal.PublicClientApplication(
+        app.client_id,
+        authority=box.entra.authority(tenant or app.tenant_id),
+        instance_discovery=False,
+        http_client=http,
+    )
 
 
-def confidential_app(box: Sandbox, http: httpx.Client, app: AppRegistration, secret: str,
-                     tenant: str | None = None) -> msal.ConfidentialClientApplication:
+def confidential_app(
+    box: Sandbox, http: httpx.Client, app: AppRegistration, secret: str, tenant: str | None = None
+) -> msal.ConfidentialClientApplication:
     return msal.ConfidentialClientApplication(
-        app.client_id, client_credential=secret, authority=box.entra.authority(tenant or app.tenant_id),
-        instance_discovery=False, http_client=http)
+        app.client_id,
+        client_credential=secret,
+        authority=box.entra.authority(tenant or app.tenant_id),
+        instance_discovery=False,
+        http_client=http,
+    )
 
 
 def claims(world: World, token: str) -> dict[str, object]:
@@ -183,15 +193,20 @@ def test_sandbox_config_toml_round_trips_awkward_paths(tmp_path: Path) -> None:
     with Sandbox(directory) as box:
         assert box.sample is not None  # no world given: the sample scenario
         table = tomllib.loads(box.config_toml())["azure"]
-        assert table == {"authority_host": box.entra.url, "devops_url": box.devops.url,
-                         "release_url": box.devops.url + "/vsrm", "ca_bundle": str(directory / "sim-ca.pem")}
+        assert table == {
+            "authority_host": box.entra.url,
+            "devops_url": box.devops.url,
+            "release_url": box.devops.url + "/vsrm",
+            "ca_bundle": str(directory / "sim-ca.pem"),
+        }
 
 
 # --- Entra: discovery and error shape ------------------------------------------------------------
 def test_discovery_by_domain_names_the_tenant_guid(sandbox: Sandbox, sim_http: httpx.Client, sample) -> None:
     _, s = sample
-    config = sim_http.get(f"{sandbox.entra.authority('Contoso.onmicrosoft.com')}/v2.0/.well-known/openid-"
-                          "configuration").json()
+    config = sim_http.get(
+        f"{sandbox.entra.authority('Contoso.onmicrosoft.com')}/v2.0/.well-known/openid-configuration"
+    ).json()
     base = f"{sandbox.entra.url}/{s.tenant.id}"
     assert config["issuer"] == f"{base}/v2.0"
     assert config["token_endpoint"] == f"{base}/oauth2/v2.0/token"
@@ -199,25 +214,35 @@ def test_discovery_by_domain_names_the_tenant_guid(sandbox: Sandbox, sim_http: h
     assert config["authorization_endpoint"] == f"{base}/oauth2/v2.0/authorize"
 
 
-@pytest.mark.parametrize(("tenant", "error", "code"), [
-    ("not-a-tenant", "invalid_request", 900023),
-    ("nowhere.example", "invalid_tenant", 90002),
-    ("0badc0de-0000-4000-8000-000000000000", "invalid_tenant", 90002),
-])
+@pytest.mark.parametrize(
+    ("tenant", "error", "code"),
+    [
+        ("not-a-tenant", "invalid_request", 900023),
+        ("nowhere.example", "invalid_tenant", 90002),
+        ("0badc0de-0000-4000-8000-000000000000", "invalid_tenant", 90002),
+    ],
+)
 def test_bad_tenants(sandbox: Sandbox, sim_http: httpx.Client, tenant: str, error: str, code: int) -> None:
     answer = sim_http.get(f"{sandbox.entra.authority(tenant)}/v2.0/.well-known/openid-configuration")
     assert (answer.status_code, answer.json()["error"], answer.json()["error_codes"]) == (400, error, [code])
     with pytest.raises(ValueError, match="Unable to get authority configuration"):
-        msal.PublicClientApplication("x", authority=sandbox.entra.authority(tenant), instance_discovery=False,
-                                     http_client=sim_http)
+        msal.PublicClientApplication(
+            "x", authority=sandbox.entra.authority(tenant), instance_discovery=False, http_client=sim_http
+        )
 
 
 def test_error_shape_echoes_the_correlation_id(sandbox: Sandbox, sim_http: httpx.Client, sample) -> None:
     _, s = sample
-    answer = sim_http.post(f"{sandbox.entra.authority(s.tenant.id)}/oauth2/v2.0/token",
-                          data={"grant_type": "client_credentials", "client_id": s.sp_app.client_id,
-                                "scope": ADO_DEFAULT, "client_secret": "typo"},
-                          headers={"client-request-id": "c0ffee00-0000-4000-8000-000000000001"})
+    answer = sim_http.post(
+        f"{sandbox.entra.authority(s.tenant.id)}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": s.sp_app.client_id,
+            "scope": ADO_DEFAULT,
+            "client_secret": "typo",
+        },
+        headers={"client-request-id": "c0ffee00-0000-4000-8000-000000000001"},
+    )
     assert answer.status_code == 401
     assert answer.headers["content-type"] == "application/json; charset=utf-8"
     body = answer.json()
@@ -227,22 +252,26 @@ def test_error_shape_echoes_the_correlation_id(sandbox: Sandbox, sim_http: httpx
     assert body["error_description"] == (
         f"AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client "
         f"secret value, not the client secret ID, for a secret added to app '{s.sp_app.client_id}'.\r\n"
-        f"Trace ID: {body['trace_id']}\r\nCorrelation ID: {body['correlation_id']}\r\nTimestamp: {body['timestamp']}")
+        f"Trace ID: {body['trace_id']}\r\nCorrelation ID: {body['correlation_id']}\r\nTimestamp: {body['timestamp']}"
+    )
     assert body["error_uri"] == f"{sandbox.entra.url}/error?code=7000215"
 
 
 def test_common_endpoint_refuses_single_tenant_apps(sandbox: Sandbox, sim_http: httpx.Client, sample) -> None:
     _, s = sample
-    answer = sim_http.post(f"{sandbox.entra.authority('organizations')}/oauth2/v2.0/devicecode",
-                           data={"client_id": s.oauth_app.client_id, "scope": ADO_DEFAULT})
+    answer = sim_http.post(
+        f"{sandbox.entra.authority('organizations')}/oauth2/v2.0/devicecode",
+        data={"client_id": s.oauth_app.client_id, "scope": ADO_DEFAULT},
+    )
     assert answer.json()["error_codes"] == [50194]
 
 
 # --- Entra: client credentials -------------------------------------------------------------------
 def test_client_credentials_with_msal(sandbox: Sandbox, sim_http: httpx.Client, sample) -> None:
     world, s = sample
-    result = confidential_app(sandbox, sim_http, s.sp_app, s.sp_secret, "contoso.onmicrosoft.com") \
-        .acquire_token_for_client([ADO_DEFAULT])
+    result = confidential_app(
+        sandbox, sim_http, s.sp_app, s.sp_secret, "contoso.onmicrosoft.com"
+    ).acquire_token_for_client([ADO_DEFAULT])
     assert result["token_type"] == "Bearer" and result["expires_in"] == world.token_lifetime
     token = claims(world, result["access_token"])
     assert token["tid"] == s.tenant.id and token["oid"] == s.sp_app.sp_object_id
@@ -253,17 +282,21 @@ def test_client_credentials_with_msal(sandbox: Sandbox, sim_http: httpx.Client, 
     assert sent.form["client_secret"] == s.sp_secret and "client-request-id" in sent.headers
 
 
-@pytest.mark.parametrize(("case", "error", "code"), [
-    ("unknown app", "unauthorized_client", 700016),
-    ("secret id pasted", "invalid_client", 7000215),
-    ("wrong secret", "invalid_client", 7000215),
-    ("expired secret", "invalid_client", 7000222),
-    ("no devops in tenant", "invalid_resource", 500011),
-    ("graph scope", "invalid_scope", 70011),
-    ("app of another tenant", "unauthorized_client", 700016),
-])
-def test_client_credentials_errors(sandbox: Sandbox, sim_http: httpx.Client, sample, case: str, error: str,
-                                   code: int) -> None:
+@pytest.mark.parametrize(
+    ("case", "error", "code"),
+    [
+        ("unknown app", "unauthorized_client", 700016),
+        ("secret id pasted", "invalid_client", 7000215),
+        ("wrong secret", "invalid_client", 7000215),
+        ("expired secret", "invalid_client", 7000222),
+        ("no devops in tenant", "invalid_resource", 500011),
+        ("graph scope", "invalid_scope", 70011),
+        ("app of another tenant", "unauthorized_client", 700016),
+    ],
+)
+def test_client_credentials_errors(
+    sandbox: Sandbox, sim_http: httpx.Client, sample, case: str, error: str, code: int
+) -> None:
     world, s = sample
     app, secret, scope, tenant = s.sp_app, s.sp_secret, ADO_DEFAULT, s.tenant.id
     if case == "unknown app":
@@ -285,15 +318,18 @@ def test_client_credentials_errors(sandbox: Sandbox, sim_http: httpx.Client, sam
     assert (result["error"], result["error_codes"]) == (error, [code]), result
     assert f"AADSTS{code}:" in result["error_description"]
     if code == 700016:
-        assert f"Application with identifier '{app.client_id}' was not found in the directory '{tenant}'" \
+        assert (
+            f"Application with identifier '{app.client_id}' was not found in the directory '{tenant}'"
             in result["error_description"]
+        )
 
 
 def test_client_credentials_without_secret_is_401(sandbox: Sandbox, sim_http: httpx.Client, sample) -> None:
     _, s = sample
-    answer = sim_http.post(f"{sandbox.entra.authority(s.tenant.id)}/oauth2/v2.0/token",
-                           data={"grant_type": "client_credentials", "client_id": s.sp_app.client_id,
-                                 "scope": ADO_DEFAULT})
+    answer = sim_http.post(
+        f"{sandbox.entra.authority(s.tenant.id)}/oauth2/v2.0/token",
+        data={"grant_type": "client_credentials", "client_id": s.sp_app.client_id, "scope": ADO_DEFAULT},
+    )
     assert answer.status_code == 401 and answer.json()["error_codes"] == [7000218]
 
 
@@ -304,8 +340,10 @@ def test_device_flow_pending_then_approved(sandbox: Sandbox, sim_http: httpx.Cli
     flow = pca.initiate_device_flow(scopes=[ADO_DEFAULT])
     assert CODE_ALPHABET.fullmatch(flow["user_code"])
     assert flow["verification_uri"] == f"{sandbox.entra.url}/devicelogin"
-    assert flow["message"] == (f"To sign in, use a web browser to open the page {flow['verification_uri']} and "
-                               f"enter the code {flow['user_code']} to authenticate.")
+    assert flow["message"] == (
+        f"To sign in, use a web browser to open the page {flow['verification_uri']} and "
+        f"enter the code {flow['user_code']} to authenticate."
+    )
     assert (flow["interval"], flow["expires_in"]) == (world.device_interval, world.device_expires_in)
 
     pending = pca.acquire_token_by_device_flow(flow, exit_condition=lambda f: True)
@@ -325,12 +363,16 @@ def test_device_flow_pending_then_approved(sandbox: Sandbox, sim_http: httpx.Cli
     assert (again["error"], again["error_codes"]) == ("invalid_grant", [54005])  # single use
 
 
-@pytest.mark.parametrize(("state", "error", "code"), [
-    ("declined", "authorization_declined", 70000),
-    ("expired", "expired_token", 70019),
-])
-def test_device_flow_declined_or_expired(sandbox: Sandbox, sim_http: httpx.Client, sample, state: str,
-                                         error: str, code: int) -> None:
+@pytest.mark.parametrize(
+    ("state", "error", "code"),
+    [
+        ("declined", "authorization_declined", 70000),
+        ("expired", "expired_token", 70019),
+    ],
+)
+def test_device_flow_declined_or_expired(
+    sandbox: Sandbox, sim_http: httpx.Client, sample, state: str, error: str, code: int
+) -> None:
     world, s = sample
     pca = public_app(sandbox, sim_http, s.oauth_app)
     flow = pca.initiate_device_flow(scopes=[ADO_DEFAULT])
@@ -365,11 +407,16 @@ def test_device_flow_unknown_app(sandbox: Sandbox, sim_http: httpx.Client, sampl
     assert "user_code" not in flow and flow["error_codes"] == [700016]
 
 
-@pytest.mark.parametrize(("case", "code"), [
-    ("mfa", 50076), ("conditional access", 53003), ("foreign user", 50020), ("no consent", 65001),
-])
-def test_device_flow_sign_in_refusals(sandbox: Sandbox, sim_http: httpx.Client, sample, case: str,
-                                      code: int) -> None:
+@pytest.mark.parametrize(
+    ("case", "code"),
+    [
+        ("mfa", 50076),
+        ("conditional access", 53003),
+        ("foreign user", 50020),
+        ("no consent", 65001),
+    ],
+)
+def test_device_flow_sign_in_refusals(sandbox: Sandbox, sim_http: httpx.Client, sample, case: str, code: int) -> None:
     world, s = sample
     upn = s.alice.upn
     if case == "mfa":
@@ -402,8 +449,9 @@ def test_device_login_page_approves_a_code(sandbox: Sandbox, sim_http: httpx.Cli
     world, s = sample
     pca = public_app(sandbox, sim_http, s.oauth_app)
     flow = pca.initiate_device_flow(scopes=[ADO_DEFAULT])
-    page = sim_http.post(f"{sandbox.entra.url}/devicelogin",
-                         data={"code": flow["user_code"].lower(), "action": "approve"})
+    page = sim_http.post(
+        f"{sandbox.entra.url}/devicelogin", data={"code": flow["user_code"].lower(), "action": "approve"}
+    )
     assert "Approved" in page.text
     assert "access_token" in pca.acquire_token_by_device_flow(flow, exit_condition=lambda f: True)
 
@@ -450,30 +498,48 @@ def test_auth_code_for_a_confidential_web_app(sandbox: Sandbox, sim_http: httpx.
     assert claims(world, result["access_token"])["appid"] == s.oauth_web_app.client_id
 
 
-def authorize(box: Sandbox, http: httpx.Client, app: AppRegistration, redirect_uri: str,
-              **extra: str) -> httpx.Response:
-    params = {"client_id": app.client_id, "response_type": "code", "redirect_uri": redirect_uri,
-              "scope": f"{ADO_DEFAULT} offline_access", "state": "s+t/a=te", **extra}
+def authorize(
+    box: Sandbox, http: httpx.Client, app: AppRegistration, redirect_uri: str, **extra: str
+) -> httpx.Response:
+    params = {
+        "client_id": app.client_id,
+        "response_type": "code",
+        "redirect_uri": redirect_uri,
+        "scope": f"{ADO_DEFAULT} offline_access",
+        "state": "s+t/a=te",
+        **extra,
+    }
     return http.get(f"{box.entra.authority(app.tenant_id)}/oauth2/v2.0/authorize", params=params)
 
 
-def redeem(box: Sandbox, http: httpx.Client, app: AppRegistration, code: str, redirect_uri: str,
-           **extra: str) -> httpx.Response:
-    form = {"grant_type": "authorization_code", "client_id": app.client_id, "code": code,
-            "redirect_uri": redirect_uri, "scope": ADO_DEFAULT, **extra}
+def redeem(
+    box: Sandbox, http: httpx.Client, app: AppRegistration, code: str, redirect_uri: str, **extra: str
+) -> httpx.Response:
+    form = {
+        "grant_type": "authorization_code",
+        "client_id": app.client_id,
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "scope": ADO_DEFAULT,
+        **extra,
+    }
     return http.post(f"{box.entra.authority(app.tenant_id)}/oauth2/v2.0/token", data=form)
 
 
-@pytest.mark.parametrize(("case", "status", "code"), [
-    ("web redirect, no secret", 401, 7000218),
-    ("web redirect, secret id", 401, 7000215),
-    ("public redirect with a secret", 401, 700025),
-    ("other redirect uri", 400, 500112),
-    ("pkce mismatch", 400, 501481),
-    ("pkce verifier missing", 400, 501481),
-])
-def test_auth_code_redemption_errors(sandbox: Sandbox, sim_http: httpx.Client, sample, case: str,
-                                     status: int, code: int) -> None:
+@pytest.mark.parametrize(
+    ("case", "status", "code"),
+    [
+        ("web redirect, no secret", 401, 7000218),
+        ("web redirect, secret id", 401, 7000215),
+        ("public redirect with a secret", 401, 700025),
+        ("other redirect uri", 400, 500112),
+        ("pkce mismatch", 400, 501481),
+        ("pkce verifier missing", 400, 501481),
+    ],
+)
+def test_auth_code_redemption_errors(
+    sandbox: Sandbox, sim_http: httpx.Client, sample, case: str, status: int, code: int
+) -> None:
     _, s = sample
     app, uri, extra, pkce = s.oauth_web_app, "http://localhost:9999", {}, {}
     if case == "web redirect, secret id":
@@ -497,8 +563,15 @@ def test_auth_code_pkce_verified_and_nonce_echoed(sandbox: Sandbox, sim_http: ht
     _, s = sample
     verifier = "kms-connect-" + "v" * 40
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    answer = authorize(sandbox, sim_http, s.oauth_app, "http://localhost", nonce="n-0S6_WzA2Mj",
-                       code_challenge=challenge, code_challenge_method="S256")
+    answer = authorize(
+        sandbox,
+        sim_http,
+        s.oauth_app,
+        "http://localhost",
+        nonce="n-0S6_WzA2Mj",
+        code_challenge=challenge,
+        code_challenge_method="S256",
+    )
     code = dict(parse_qsl(urlsplit(answer.headers["location"]).query))["code"]
     tokens = redeem(sandbox, sim_http, s.oauth_app, code, "http://localhost", code_verifier=verifier).json()
     id_claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
@@ -506,12 +579,18 @@ def test_auth_code_pkce_verified_and_nonce_echoed(sandbox: Sandbox, sim_http: ht
     assert id_claims["preferred_username"] == s.alice.upn and id_claims["tid"] == s.tenant.id
 
 
-@pytest.mark.parametrize(("case", "needle"), [
-    ("unknown client", "AADSTS700016"),
-    ("bad redirect", "AADSTS50011: The redirect URI 'https://evil.example/cb' specified in the request does not "
-                     "match the redirect URIs configured for the application"),
-    ("foreign user", "AADSTS50020"),
-])
+@pytest.mark.parametrize(
+    ("case", "needle"),
+    [
+        ("unknown client", "AADSTS700016"),
+        (
+            "bad redirect",
+            "AADSTS50011: The redirect URI 'https://evil.example/cb' specified in the request does not "
+            "match the redirect URIs configured for the application",
+        ),
+        ("foreign user", "AADSTS50020"),
+    ],
+)
 def test_authorize_error_pages(sandbox: Sandbox, sim_http: httpx.Client, sample, case: str, needle: str) -> None:
     world, s = sample
     app, uri = s.oauth_app, "http://localhost"
@@ -526,14 +605,18 @@ def test_authorize_error_pages(sandbox: Sandbox, sim_http: httpx.Client, sample,
     assert needle in answer.text
 
 
-@pytest.mark.parametrize(("case", "error", "code"), [
-    ("declined", "access_denied", 65004),
-    ("mfa", "interaction_required", 50076),
-    ("conditional access", "interaction_required", 53003),
-    ("no consent", "consent_required", 65001),
-])
-def test_authorize_error_redirects(sandbox: Sandbox, sim_http: httpx.Client, sample, case: str, error: str,
-                                   code: int) -> None:
+@pytest.mark.parametrize(
+    ("case", "error", "code"),
+    [
+        ("declined", "access_denied", 65004),
+        ("mfa", "interaction_required", 50076),
+        ("conditional access", "interaction_required", 53003),
+        ("no consent", "consent_required", 65001),
+    ],
+)
+def test_authorize_error_redirects(
+    sandbox: Sandbox, sim_http: httpx.Client, sample, case: str, error: str, code: int
+) -> None:
     world, s = sample
     if case == "declined":
         world.browser_outcome = "declined"
@@ -565,8 +648,11 @@ def test_pat_reaches_every_probe(sandbox: Sandbox, sim_http: httpx.Client, sampl
         assert body["authenticatedUser"]["id"] == s.alice.oid
         assert body["authenticatedUser"]["properties"]["Account"]["$value"] == s.alice.upn
     else:
-        assert body["count"] == len(body["value"]) == {"projects": 1, "variablegroups": 2, "serviceendpoints": 1,
-                                                         "release": 1}[probe]
+        assert (
+            body["count"]
+            == len(body["value"])
+            == {"projects": 1, "variablegroups": 2, "serviceendpoints": 1, "release": 1}[probe]
+        )
 
 
 def test_projects_and_user_names(sandbox: Sandbox, sim_http: httpx.Client, sample) -> None:
@@ -586,9 +672,11 @@ def test_anonymous_requests(sandbox: Sandbox, sim_http: httpx.Client, sample) ->
     assert suppressed.status_code == 401
     assert suppressed.headers["www-authenticate"] == (
         f"Bearer authorization_uri=https://login.microsoftonline.com/{s.tenant.id}, "
-        'Basic realm="https://tfsprod.visualstudio.com/", TFS-Federated')
-    assert suppressed.headers["x-tfs-serviceerror"] == ("TF400813%3a+Resource+not+available+for+anonymous+access."
-                                                        "+Client+authentication+required.")
+        'Basic realm="https://tfsprod.visualstudio.com/", TFS-Federated'
+    )
+    assert suppressed.headers["x-tfs-serviceerror"] == (
+        "TF400813%3a+Resource+not+available+for+anonymous+access.+Client+authentication+required."
+    )
     assert suppressed.headers["x-vss-resourcetenant"] == s.tenant.id
     assert suppressed.json()["typeKey"] == "UnauthorizedRequestException"
     assert suppressed.json()["message"].startswith("TF400813: Resource not available for anonymous access.")
@@ -603,13 +691,18 @@ def test_anonymous_requests(sandbox: Sandbox, sim_http: httpx.Client, sample) ->
     assert moved.headers["location"].startswith("https://spsprodweu5.vssps.visualstudio.com/_signin?realm=")
 
 
-@pytest.mark.parametrize(("pat", "message", "type_key"), [
-    ("pat_expired", "Access Denied: The Personal Access Token used has expired.", "AccessCheckException"),
-    ("pat_bob", "TF400813: The user '{bob}' is not authorized to access this resource.",
-     "UnauthorizedRequestException"),
-])
-def test_refused_pats(sandbox: Sandbox, sim_http: httpx.Client, sample, pat: str, message: str,
-                      type_key: str) -> None:
+@pytest.mark.parametrize(
+    ("pat", "message", "type_key"),
+    [
+        ("pat_expired", "Access Denied: The Personal Access Token used has expired.", "AccessCheckException"),
+        (
+            "pat_bob",
+            "TF400813: The user '{bob}' is not authorized to access this resource.",
+            "UnauthorizedRequestException",
+        ),
+    ],
+)
+def test_refused_pats(sandbox: Sandbox, sim_http: httpx.Client, sample, pat: str, message: str, type_key: str) -> None:
     _, s = sample
     answer = sim_http.get(probe_urls(sandbox)["projects"], headers=basic(getattr(s, pat).token))
     assert answer.status_code == 401 and "www-authenticate" in answer.headers
@@ -618,10 +711,17 @@ def test_refused_pats(sandbox: Sandbox, sim_http: httpx.Client, sample, pat: str
 
 def test_missing_scope_fails_only_its_endpoint(sandbox: Sandbox, sim_http: httpx.Client, sample) -> None:
     _, s = sample
-    statuses = {probe: sim_http.get(url, headers=basic(s.pat_no_release.token)).status_code
-                for probe, url in probe_urls(sandbox).items()}
-    assert statuses == {"connectiondata": 200, "projects": 200, "variablegroups": 200, "serviceendpoints": 200,
-                        "release": 401}
+    statuses = {
+        probe: sim_http.get(url, headers=basic(s.pat_no_release.token)).status_code
+        for probe, url in probe_urls(sandbox).items()
+    }
+    assert statuses == {
+        "connectiondata": 200,
+        "projects": 200,
+        "variablegroups": 200,
+        "serviceendpoints": 200,
+        "release": 401,
+    }
     full = sim_http.get(probe_urls(sandbox)["release"], headers=basic(s.pat_full.token))
     assert full.status_code == 200
 
@@ -637,12 +737,14 @@ def test_bearer_tokens(sandbox: Sandbox, sim_http: httpx.Client, sample) -> None
     _, user = device_token(sandbox, sim_http, s)
     assert sim_http.get(urls["variablegroups"], headers=bearer(user["access_token"])).status_code == 200
 
-    outsider = sim_http.get(urls["connectiondata"],
-                            headers=bearer(app_token(sandbox, sim_http, s.sp_outsider, s.sp_outsider_secret)))
+    outsider = sim_http.get(
+        urls["connectiondata"], headers=bearer(app_token(sandbox, sim_http, s.sp_outsider, s.sp_outsider_secret))
+    )
     tid, oid = s.tenant.id, s.sp_outsider.sp_object_id
     assert (outsider.status_code, outsider.json()["message"]) == (
-        401, f"TF401444: Sign-in at least once as {tid}\\{tid}\\{oid} in a web browser to enable access to the "
-             "service.")
+        401,
+        f"TF401444: Sign-in at least once as {tid}\\{tid}\\{oid} in a web browser to enable access to the service.",
+    )
 
     foreign = claims(world, sp_token) | {"tid": s.other_tenant.id}
     answer = sim_http.get(urls["connectiondata"], headers=bearer(jwt.encode(foreign, world.signing_key, "HS256")))
@@ -659,9 +761,11 @@ def test_denied_permission_is_403(sandbox: Sandbox, sim_http: httpx.Client, samp
     s.org.denied[s.alice.oid] = {"serviceendpoints"}
     answer = sim_http.get(probe_urls(sandbox)["serviceendpoints"], headers=basic(s.pat_ok.token))
     assert answer.status_code == 403
-    assert answer.json()["message"] == (f"Access Denied: {s.alice.display_name} needs the following permission(s) "
-                                        "on the resource Platform to perform this action: View project-level "
-                                        "information")
+    assert answer.json()["message"] == (
+        f"Access Denied: {s.alice.display_name} needs the following permission(s) "
+        "on the resource Platform to perform this action: View project-level "
+        "information"
+    )
     assert sim_http.get(probe_urls(sandbox)["projects"], headers=basic(s.pat_ok.token)).status_code == 200
 
 
@@ -677,7 +781,8 @@ def test_msa_org_unknown_org_project_and_route(sandbox: Sandbox, sim_http: httpx
     missing = sim_http.get(probe_urls(sandbox, project="Ghost Town")["variablegroups"], headers=basic(s.pat_ok.token))
     assert missing.status_code == 404 and missing.json()["typeKey"] == "ProjectDoesNotExistException"
     assert missing.json()["message"].startswith(
-        "VS800075: The project with id 'vstfs:///Classification/TeamProject/Ghost Town' does not exist")
+        "VS800075: The project with id 'vstfs:///Classification/TeamProject/Ghost Town' does not exist"
+    )
 
     route = sim_http.get(f"{sandbox.devops_url}/contoso-dev/_apis/nothing", headers=basic(s.pat_ok.token))
     assert route.status_code == 404 and route.headers["content-type"].startswith("application/json")
@@ -686,8 +791,12 @@ def test_msa_org_unknown_org_project_and_route(sandbox: Sandbox, sim_http: httpx
 def test_injected_throttling_and_outage(sandbox: Sandbox, sim_http: httpx.Client, sample) -> None:
     _, s = sample
     url = probe_urls(sandbox)["projects"]
-    sandbox.devops.inject("/_apis/projects", status=429, headers={"Retry-After": "7"},
-                          body={"message": "TF400733: The request has been canceled"})
+    sandbox.devops.inject(
+        "/_apis/projects",
+        status=429,
+        headers={"Retry-After": "7"},
+        body={"message": "TF400733: The request has been canceled"},
+    )
     throttled = sim_http.get(url, headers=basic(s.pat_ok.token))
     assert throttled.status_code == 429 and throttled.headers["retry-after"] == "7"
     assert throttled.headers["x-vss-resourcetenant"] == s.tenant.id  # a real 429 still names the tenant

@@ -144,8 +144,11 @@ def test_projects_list(snap_compare, snap_app, seeded, size) -> None:
 
 @SIZES
 def test_new_project_modal(snap_compare, snap_app, seeded, size) -> None:
-    assert snap_compare(snap_app(), terminal_size=size, run_before=steps(
-        press("n"), wait_for(NewProjectModal), fill("name", "Mobile Apps")))
+    assert snap_compare(
+        snap_app(),
+        terminal_size=size,
+        run_before=steps(press("n"), wait_for(NewProjectModal), fill("name", "Mobile Apps")),
+    )
 
 
 # --- App Connections -----------------------------------------------------------------------------
@@ -166,58 +169,73 @@ def test_method_picker_oauth_available(snap_compare, snap_app, seeded, oauth_env
 
 @SIZES
 def test_form_access_token_empty(snap_compare, snap_app, seeded, size) -> None:
-    assert snap_compare(snap_app(), terminal_size=size, run_before=steps(
-        open_payments, open_picker, pick("2", AccessTokenForm)))
+    assert snap_compare(
+        snap_app(), terminal_size=size, run_before=steps(open_payments, open_picker, pick("2", AccessTokenForm))
+    )
 
 
 @SIZES
 def test_form_client_secret_empty(snap_compare, snap_app, seeded, size) -> None:
-    assert snap_compare(snap_app(), terminal_size=size, run_before=steps(
-        open_payments, open_picker, pick("3", ClientSecretForm)))
+    assert snap_compare(
+        snap_app(), terminal_size=size, run_before=steps(open_payments, open_picker, pick("3", ClientSecretForm))
+    )
 
 
 @SIZES
 def test_form_oauth_empty(snap_compare, snap_app, seeded, oauth_env, size) -> None:
-    assert snap_compare(snap_app(), terminal_size=size, run_before=steps(
-        open_payments, open_picker, pick("1", OAuthForm)))
+    assert snap_compare(
+        snap_app(), terminal_size=size, run_before=steps(open_payments, open_picker, pick("1", OAuthForm))
+    )
 
 
 @SIZES
 def test_form_with_validation_errors(snap_compare, snap_app, seeded, size) -> None:
     """Client Secret form after ctrl+s: errors under the fields, a hint, the first bad field focused."""
-    assert snap_compare(snap_app(), terminal_size=size, run_before=steps(
-        open_payments, open_picker, pick("3", ClientSecretForm),
-        fill("name", "Build SP"),
-        fill("tenant_id", "contoso.com"),
-        fill("client_secret", GUID_CLIENT),
-        fill("org_name", "-contoso"),
-        press("ctrl+s"),
-    ))
+    assert snap_compare(
+        snap_app(),
+        terminal_size=size,
+        run_before=steps(
+            open_payments,
+            open_picker,
+            pick("3", ClientSecretForm),
+            fill("name", "Build SP"),
+            fill("tenant_id", "contoso.com"),
+            fill("client_secret", GUID_CLIENT),
+            fill("org_name", "-contoso"),
+            press("ctrl+s"),
+        ),
+    )
 
 
 @SIZES
 def test_replace_credentials_form(snap_compare, snap_app, seeded, size) -> None:
     # The cursor starts on ci-service-principal, a Client Secret connection.
-    assert snap_compare(snap_app(), terminal_size=size, run_before=steps(
-        open_payments, press("c"), wait_for(ClientSecretForm)))
+    assert snap_compare(
+        snap_app(), terminal_size=size, run_before=steps(open_payments, press("c"), wait_for(ClientSecretForm))
+    )
 
 
 @SIZES
 def test_connection_details(snap_compare, snap_app, seeded, size) -> None:
-    assert snap_compare(snap_app(), terminal_size=size, run_before=steps(
-        open_payments, press("enter"), wait_for(ConnectionDetailsModal)))
+    assert snap_compare(
+        snap_app(),
+        terminal_size=size,
+        run_before=steps(open_payments, press("enter"), wait_for(ConnectionDetailsModal)),
+    )
 
 
 @SIZES
 def test_confirm_delete_connection(snap_compare, snap_app, seeded, size) -> None:
-    assert snap_compare(snap_app(), terminal_size=size, run_before=steps(
-        open_payments, press("d"), wait_for(ConfirmModal)))
+    assert snap_compare(
+        snap_app(), terminal_size=size, run_before=steps(open_payments, press("d"), wait_for(ConfirmModal))
+    )
 
 
 @SIZES
 def test_help_connections(snap_compare, snap_app, seeded, size) -> None:
-    assert snap_compare(snap_app(), terminal_size=size, run_before=steps(
-        open_payments, press("question_mark"), wait_for(HelpScreen)))
+    assert snap_compare(
+        snap_app(), terminal_size=size, run_before=steps(open_payments, press("question_mark"), wait_for(HelpScreen))
+    )
 
 
 # --- live checks -------------------------------------------------------------------------------
@@ -233,8 +251,9 @@ def show_failed_check(pilot: Pilot) -> Awaitable[None]:
         result = expired_pat_result()
         form.draft = form.validated_draft()
         form.start_check_view()
-        live = LiveCheck(form.check_key, status=result.status, steps={s.key: s for s in result.steps},
-                         result=result, queued=False)
+        live = LiveCheck(
+            form.check_key, status=result.status, steps={s.key: s for s in result.steps}, result=result, queued=False
+        )
         form._on_live(live)
         await pilot.pause()
 
@@ -243,10 +262,19 @@ def show_failed_check(pilot: Pilot) -> Awaitable[None]:
 
 @SIZES
 def test_form_after_a_failed_check(snap_compare, snap_app, seeded, size) -> None:
-    assert snap_compare(snap_app(), terminal_size=size, run_before=steps(
-        open_payments, open_picker, pick("2", AccessTokenForm), fill("name", "legacy"),
-        fill("access_token", "expired0pat0value0abcdefghijklmnopqrstuvwxyz01234567"), fill("org_name", "fabrikam"),
-        show_failed_check))
+    assert snap_compare(
+        snap_app(),
+        terminal_size=size,
+        run_before=steps(
+            open_payments,
+            open_picker,
+            pick("2", AccessTokenForm),
+            fill("name", "legacy"),
+            fill("access_token", "expired0pat0value0abcdefghijklmnopqrstuvwxyz01234567"),
+            fill("org_name", "fabrikam"),
+            show_failed_check,
+        ),
+    )
 
 
 @SIZES
@@ -256,5 +284,8 @@ def test_details_with_last_check_steps(snap_compare, snap_app, seeded, size) -> 
         assert isinstance(screen, ConnectionsScreen)
         assert screen.table.move_cursor_to_key(seeded["legacy-vsts"])
 
-    assert snap_compare(snap_app(), terminal_size=size, run_before=steps(
-        open_payments, to_legacy, press("enter"), wait_for(ConnectionDetailsModal)))
+    assert snap_compare(
+        snap_app(),
+        terminal_size=size,
+        run_before=steps(open_payments, to_legacy, press("enter"), wait_for(ConnectionDetailsModal)),
+    )

@@ -26,13 +26,20 @@ SECRET = "Abc8Q~client-secret-value-Xyz"
 
 
 def pat_draft(name: str = "prod-pat", token: str = PAT) -> ConnectionDraft:
-    return ConnectionDraft(name=name, method=Method.ACCESS_TOKEN, org_name="contoso",
-                           secrets={"access_token": SecretStr(token)})
+    return ConnectionDraft(
+        name=name, method=Method.ACCESS_TOKEN, org_name="contoso", secrets={"access_token": SecretStr(token)}
+    )
 
 
 def sp_draft(name: str = "prod-sp") -> ConnectionDraft:
-    return ConnectionDraft(name=name, method=Method.CLIENT_SECRET, org_name="contoso", tenant_id=TENANT,
-                           client_id=CLIENT, secrets={"client_secret": SecretStr(SECRET)})
+    return ConnectionDraft(
+        name=name,
+        method=Method.CLIENT_SECRET,
+        org_name="contoso",
+        tenant_id=TENANT,
+        client_id=CLIENT,
+        secrets={"client_secret": SecretStr(SECRET)},
+    )
 
 
 async def test_projects_and_connections_round_trip(store: LocalStore, memory_keyring) -> None:
@@ -55,7 +62,7 @@ async def test_secrets_never_in_the_toml(store: LocalStore, paths: Paths) -> Non
     await store.create_connection(project.id, sp_draft())
     raw = paths.store_file.read_bytes()
     assert PAT.encode() not in raw and SECRET.encode() not in raw
-    assert b"access_token = \"keyring\"" in raw  # it records where the secret is, not the secret
+    assert b'access_token = "keyring"' in raw  # it records where the secret is, not the secret
     assert stat.S_IMODE(paths.store_file.stat().st_mode) == 0o600
 
 
@@ -108,8 +115,9 @@ async def test_delete_project_takes_connections_and_secrets(store: LocalStore, m
     assert len(memory_keyring.data) == 1
 
 
-async def test_atomic_write_keeps_old_file_on_failure(store: LocalStore, paths: Paths,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_atomic_write_keeps_old_file_on_failure(
+    store: LocalStore, paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await store.create_project("Before")
     before = paths.store_file.read_bytes()
 
@@ -132,7 +140,9 @@ async def test_atomic_write_keeps_old_file_on_failure(store: LocalStore, paths: 
         (b"\xff\xfe garbage", "is damaged"),
     ],
 )
-async def test_bad_file_reported_never_overwritten(store: LocalStore, paths: Paths, content: bytes, message: str) -> None:
+async def test_bad_file_reported_never_overwritten(
+    store: LocalStore, paths: Paths, content: bytes, message: str
+) -> None:
     paths.data_dir.mkdir(parents=True)
     paths.store_file.write_bytes(content)
     with pytest.raises(StoreError, match=message) as err:
@@ -163,8 +173,7 @@ def _writer(data_dir: str, config: str, prefix: str, count: int) -> None:
 def test_lock_two_writer_processes_lose_nothing(paths: Paths, store: LocalStore) -> None:
     ctx = multiprocessing.get_context("spawn")
     procs = [
-        ctx.Process(target=_writer, args=(str(paths.data_dir), str(paths.config_file), f"w{n}", 15))
-        for n in range(3)
+        ctx.Process(target=_writer, args=(str(paths.data_dir), str(paths.config_file), f"w{n}", 15)) for n in range(3)
     ]
     for p in procs:
         p.start()
@@ -209,8 +218,17 @@ async def test_json_copy_and_index_are_used_only_while_they_match_the_toml(store
     assert json.loads(paths.store_index.read_bytes())["toml_sha256"] == digest
 
 
-@pytest.mark.parametrize("junk", [b"", b"{not json", b"[]", b'{"toml_sha256": "x"}', b'{"projects": [[1]]}',
-                                  b'{"projects": [["id", "name", "slug", "", "not a date", 1]]}'])
+@pytest.mark.parametrize(
+    "junk",
+    [
+        b"",
+        b"{not json",
+        b"[]",
+        b'{"toml_sha256": "x"}',
+        b'{"projects": [[1]]}',
+        b'{"projects": [["id", "name", "slug", "", "not a date", 1]]}',
+    ],
+)
 async def test_damaged_index_only_costs_time(store: LocalStore, paths: Paths, junk: bytes) -> None:
     project = await store.create_project("Kept")
     await store.create_connection(project.id, pat_draft())
@@ -250,8 +268,9 @@ async def test_listing_everything_gives_each_connection_with_its_project(store: 
     assert [c.name for c in await store.list_connections(a.id)] == ["one"]
 
 
-async def test_what_was_written_is_read_back_without_parsing(store: LocalStore, paths: Paths,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_what_was_written_is_read_back_without_parsing(
+    store: LocalStore, paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await store.create_project("Written")
 
     def no_parse() -> None:
@@ -280,8 +299,9 @@ async def test_check_results_are_kept_apart_from_the_toml(store: LocalStore, pat
     assert json.loads(paths.check_results.read_bytes()) == {}
 
 
-async def test_results_recorded_elsewhere_are_seen(store: LocalStore, paths: Paths,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_results_recorded_elsewhere_are_seen(
+    store: LocalStore, paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = await store.create_project("A")
     conn = await store.create_connection(project.id, pat_draft())
     assert (await store.list_connections(project.id))[0].last_check is None
@@ -299,8 +319,9 @@ async def test_results_inside_an_older_toml_move_to_their_file(store: LocalStore
     project = await store.create_project("A")
     conn = await store.create_connection(project.id, pat_draft())
     # As an older kms-connect wrote it: the result inline, no results file.
-    paths.store_file.write_text(paths.store_file.read_text() + '\n[connections.last_check]\nstatus = "failed"\n'
-                                'summary = "From the TOML"\n')
+    paths.store_file.write_text(
+        paths.store_file.read_text() + '\n[connections.last_check]\nstatus = "failed"\nsummary = "From the TOML"\n'
+    )
     fresh = LocalStore(paths, Settings())
     [seen] = await fresh.list_connections(project.id)
     assert seen.last_check is not None and seen.last_check.summary == "From the TOML"
@@ -310,8 +331,7 @@ async def test_results_inside_an_older_toml_move_to_their_file(store: LocalStore
 
 
 @pytest.mark.parametrize("junk", [b"{not json", b'{"x": {"status": "no such status"}}', b"[]"])
-async def test_damaged_results_file_is_moved_aside_and_reported(store: LocalStore, paths: Paths,
-                                                                junk: bytes) -> None:
+async def test_damaged_results_file_is_moved_aside_and_reported(store: LocalStore, paths: Paths, junk: bytes) -> None:
     project = await store.create_project("A")
     conn = await store.create_connection(project.id, pat_draft())
     await store.record_check(conn.id, CheckResult(status=Status.VALID))
@@ -328,8 +348,9 @@ async def test_damaged_results_file_is_moved_aside_and_reported(store: LocalStor
     assert aside.read_bytes() == junk
 
 
-async def test_reading_ahead_gives_what_a_read_gives(store: LocalStore, paths: Paths,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_reading_ahead_gives_what_a_read_gives(
+    store: LocalStore, paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name in ("A", "B", "C"):
         project = await store.create_project(name)
         for i in range(3):

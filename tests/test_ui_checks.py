@@ -33,8 +33,12 @@ SIZE = (80, 24)
 def sim_app(sandbox, sample, paths):
     """The real app on a local store, its Azure URLs pointed at the sandbox."""
     settings = Settings(
-        azure=AzureSettings(authority_host=sandbox.authority_host, devops_url=sandbox.devops_url,
-                            release_url=sandbox.release_url, ca_bundle=sandbox.ca_bundle),
+        azure=AzureSettings(
+            authority_host=sandbox.authority_host,
+            devops_url=sandbox.devops_url,
+            release_url=sandbox.release_url,
+            ca_bundle=sandbox.ca_bundle,
+        ),
         oauth=OAuthSettings(client_id=sample[1].oauth_app.client_id),
     )
     store = LocalStore(paths, settings)
@@ -66,8 +70,12 @@ async def open_form(pilot, screen: ConnectionsScreen, form_type, method: Method)
 
 
 async def wait_check(pilot, form) -> None:
-    await wait_until(pilot, lambda: form.app.checks.live.get(form.check_key) is not None
-                     and form.app.checks.live[form.check_key].done, "the check to finish", tries=3000)
+    await wait_until(
+        pilot,
+        lambda: form.app.checks.live.get(form.check_key) is not None and form.app.checks.live[form.check_key].done,
+        "the check to finish",
+        tries=3000,
+    )
     await settle(pilot)
 
 
@@ -133,8 +141,11 @@ async def test_escape_cancels_a_running_check_then_closes(sim_app, sample, sandb
         await fill(pilot, form, "access_token", sample[1].pat_ok.token, how="paste")
         await fill(pilot, form, "org_name", "contoso-dev")
         await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: any(s.state is StepState.RUNNING for s in
-                                            app.checks.live[form.check_key].steps.values()), "a running step")
+        await wait_until(
+            pilot,
+            lambda: any(s.state is StepState.RUNNING for s in app.checks.live[form.check_key].steps.values()),
+            "a running step",
+        )
         await pilot.press("escape")
         await wait_check(pilot, form)
         assert app.screen is form  # the first Escape only cancelled
@@ -200,8 +211,12 @@ async def test_oauth_device_code_pending_to_saved(sim_app, sample, sandbox) -> N
         assert "refresh" not in sim_app.store.path.read_text().lower()
         # Later re-checks refresh silently from the kept sign-in.
         await pilot.press("v")
-        await wait_until(pilot, lambda: app.checks.live.get(conn.id) is not None and app.checks.live[conn.id].done,
-                         "the re-check", 3000)
+        await wait_until(
+            pilot,
+            lambda: app.checks.live.get(conn.id) is not None and app.checks.live[conn.id].done,
+            "the re-check",
+            3000,
+        )
         assert app.checks.live[conn.id].status is Status.VALID
 
 
@@ -230,7 +245,10 @@ async def test_oauth_redirect_paste_back(sim_app, sample, sim_http) -> None:
     async with app.run_test(size=(100, 40)) as pilot:
         screen, form = await start_redirect_signin(pilot, sim_app.store)
         url = form.redirect.auth_uri
-        assert url in screen_text(app).replace("\n", "").replace(" ", "") or static_text(form.query_one("#auth-url")) == url
+        assert (
+            url in screen_text(app).replace("\n", "").replace(" ", "")
+            or static_text(form.query_one("#auth-url")) == url
+        )
         landed = sim_http.get(url).headers["location"]
         # A pasted address from elsewhere (wrong state) is explained, and the field keeps it.
         bad = landed.replace("state=", "state=x")
@@ -261,8 +279,9 @@ async def start_redirect_signin(pilot, store: LocalStore):  # type: ignore[no-un
 async def stored(store: LocalStore, project_id: str, name: str, pat: str) -> str:
     from pydantic import SecretStr
 
-    draft = ConnectionDraft(name=name, method=Method.ACCESS_TOKEN, org_name="contoso-dev",
-                            secrets={"access_token": SecretStr(pat)})
+    draft = ConnectionDraft(
+        name=name, method=Method.ACCESS_TOKEN, org_name="contoso-dev", secrets={"access_token": SecretStr(pat)}
+    )
     return (await store.create_connection(project_id, draft)).id
 
 

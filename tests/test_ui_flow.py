@@ -79,8 +79,7 @@ async def open_picker(pilot) -> MethodPickerModal:
     return await wait_for_screen(pilot, MethodPickerModal)
 
 
-async def add_access_token(pilot, name: str, token: str = PAT, org: str = "contoso", *,
-                           submit: str = "button") -> None:
+async def add_access_token(pilot, name: str, token: str = PAT, org: str = "contoso", *, submit: str = "button") -> None:
     await open_picker(pilot)
     await pilot.press("2")
     form = await wait_for_screen(pilot, AccessTokenForm)
@@ -272,7 +271,10 @@ async def test_walk_create_project_add_access_token_and_see_it(make_app, store, 
         assert app.screen is conns
         [conn] = await store.list_connections(conns.project.id)
         assert (conn.name, conn.description, conn.method, conn.org_name) == (
-            "prod-release", "Release pipelines", Method.ACCESS_TOKEN, "contoso"
+            "prod-release",
+            "Release pipelines",
+            Method.ACCESS_TOKEN,
+            "contoso",
         )
         assert conn.tenant_id is None and conn.client_id is None
         assert conns.table.cursor_key == conn.id
@@ -355,7 +357,10 @@ async def test_add_client_secret_connection(make_app, store, paths, memory_keyri
         assert app.screen is conns
         [conn] = await store.list_connections(project.id)
         assert (conn.method, conn.tenant_id, conn.client_id, conn.org_name) == (
-            Method.CLIENT_SECRET, GUID_TENANT, GUID_CLIENT, "contoso"
+            Method.CLIENT_SECRET,
+            GUID_TENANT,
+            GUID_CLIENT,
+            "contoso",
         )
         row = row_for(conns, "ci-sp")
         assert "Client Secret" in row and "– Not checked" in row
@@ -374,9 +379,18 @@ async def test_details_show_fields_but_never_the_secret(make_app, store, paths) 
         await pilot.press("enter")
         details = await wait_for_screen(pilot, ConnectionDetailsModal)
         text = screen_text(app)
-        for expected in ("Connection · ci-sp", "Payments", "Azure DevOps", "Client Secret",
-                         "contoso  (https://dev.azure.com/contoso)", GUID_TENANT, GUID_CLIENT,
-                         "OS keyring (service 'kms-connect')", "– Not checked", "Last checked  never"):
+        for expected in (
+            "Connection · ci-sp",
+            "Payments",
+            "Azure DevOps",
+            "Client Secret",
+            "contoso  (https://dev.azure.com/contoso)",
+            GUID_TENANT,
+            GUID_CLIENT,
+            "OS keyring (service 'kms-connect')",
+            "– Not checked",
+            "Last checked  never",
+        ):
             assert expected in text, expected
         assert CLIENT_SECRET not in text
         assert CLIENT_SECRET not in app.export_screenshot()
@@ -573,7 +587,10 @@ async def test_delete_empty_project_says_it_has_no_connections(make_app, store) 
         await settle(pilot)
         await pilot.press("d")
         confirm = await wait_for_screen(pilot, ConfirmModal)
-        assert static_text(confirm.query_one(".dialog-body", Static)) == "It has no App Connections. This cannot be undone."
+        assert (
+            static_text(confirm.query_one(".dialog-body", Static))
+            == "It has no App Connections. This cannot be undone."
+        )
         await pilot.press("y")
         await settle(pilot)
         assert await store.list_projects() == []

@@ -30,20 +30,37 @@ SIZE = (80, 24)
 
 @pytest.fixture
 def world(sandbox, paths):  # type: ignore[no-untyped-def]
-    settings = Settings(azure=AzureSettings(authority_host=sandbox.authority_host, devops_url=sandbox.devops_url,
-                                            release_url=sandbox.release_url, ca_bundle=sandbox.ca_bundle))
+    settings = Settings(
+        azure=AzureSettings(
+            authority_host=sandbox.authority_host,
+            devops_url=sandbox.devops_url,
+            release_url=sandbox.release_url,
+            ca_bundle=sandbox.ca_bundle,
+        )
+    )
     return settings, LocalStore(paths, settings)
 
 
 def make_app(paths, settings, local, source="local"):  # type: ignore[no-untyped-def]
     backend = open_source(source, paths, settings, local)
-    return KmsConnectApp(paths=paths, settings=settings, backend=backend, local=local, source=source,
-                         checker=LiveChecker(settings, retry=RetryPolicy(backoff=0.01)))
+    return KmsConnectApp(
+        paths=paths,
+        settings=settings,
+        backend=backend,
+        local=local,
+        source=source,
+        checker=LiveChecker(settings, retry=RetryPolicy(backoff=0.01)),
+    )
 
 
 def add_instance(paths, settings, local, kms, identity):  # type: ignore[no-untyped-def]
-    save_instance(paths, settings, local, Instance(name="prod", url=kms.url, site_url="https://kms.example.test",
-                                                   client_id=identity.client_id), identity.client_secret)
+    save_instance(
+        paths,
+        settings,
+        local,
+        Instance(name="prod", url=kms.url, site_url="https://kms.example.test", client_id=identity.client_id),
+        identity.client_secret,
+    )
 
 
 async def test_add_an_instance_and_switch_to_it(world, paths, kms, kms_identity, memory_keyring) -> None:
@@ -95,8 +112,7 @@ async def open_payments(pilot, app) -> ConnectionsScreen:  # type: ignore[no-unt
     return conns
 
 
-async def test_access_token_checked_here_then_created_on_the_instance(world, paths, kms, kms_identity,
-                                                                      sample) -> None:
+async def test_access_token_checked_here_then_created_on_the_instance(world, paths, kms, kms_identity, sample) -> None:
     settings, local = world
     add_instance(paths, settings, local, kms, kms_identity)
     app = make_app(paths, settings, local, "prod")
@@ -170,7 +186,9 @@ async def test_oauth_on_the_instance_round_trip(world, paths, kms, kms_identity,
         await wait_until(pilot, lambda: isinstance(app.screen, ConnectionsScreen), "the save", 3000)
         [remote] = kms.kms_world.connections.values()
         assert remote.method == "oauth" and remote.name == "ado-oauth"
-        assert remote.credentials.get("tenantId") == CONTOSO_TENANT and remote.credentials.get("orgName") == "contoso-dev"
+        assert (
+            remote.credentials.get("tenantId") == CONTOSO_TENANT and remote.credentials.get("orgName") == "contoso-dev"
+        )
 
 
 async def test_edit_and_delete_on_the_instance_with_its_refusal_shown(world, paths, kms, kms_identity) -> None:
@@ -179,8 +197,13 @@ async def test_edit_and_delete_on_the_instance_with_its_refusal_shown(world, pat
 
     settings, local = world
     add_instance(paths, settings, local, kms, kms_identity)
-    conn = kms.kms_world.add_connection("ado-old", "access-token", {"accessToken": "x", "orgName": "contoso-dev"},
-                                        project_id=SAMPLE_PAYMENTS, in_use=True)
+    conn = kms.kms_world.add_connection(
+        "ado-old",
+        "access-token",
+        {"accessToken": "x", "orgName": "contoso-dev"},
+        project_id=SAMPLE_PAYMENTS,
+        in_use=True,
+    )
     app = make_app(paths, settings, local, "prod")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_payments(pilot, app)
@@ -209,8 +232,9 @@ async def test_edit_and_delete_on_the_instance_with_its_refusal_shown(world, pat
 
 async def test_a_refused_login_waits_for_r(world, paths, kms, kms_identity) -> None:
     settings, local = world
-    save_instance(paths, settings, local, Instance(name="prod", url=kms.url, client_id=kms_identity.client_id),
-                  "not-the-secret")
+    save_instance(
+        paths, settings, local, Instance(name="prod", url=kms.url, client_id=kms_identity.client_id), "not-the-secret"
+    )
     app = make_app(paths, settings, local, "prod")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -13,8 +13,14 @@ async def test_palette_offers_the_projects_actions(make_app, store) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         titles = {c.title for c in app.get_system_commands(app.screen)}
-        for expected in ("Projects: New", "Projects: Delete", "Projects: Filter", "Projects: Reload",
-                         "Projects: Open", "Help"):
+        for expected in (
+            "Projects: New",
+            "Projects: Delete",
+            "Projects: Filter",
+            "Projects: Reload",
+            "Projects: Open",
+            "Help",
+        ):
             assert expected in titles, titles
 
 

@@ -36,13 +36,15 @@ from ui_helpers import (
 
 SIZE = (80, 24)
 GUID_SHAPE = "00000000-0000-0000-0000-000000000000"
-ORG_CHARS = ("✗ Organization Name may contain letters, digits and hyphens, "
-             "and must start and end with a letter or digit.")
+ORG_CHARS = (
+    "✗ Organization Name may contain letters, digits and hyphens, and must start and end with a letter or digit."
+)
 REDUCED = "ℹ Reduced the pasted URL to the organization name."
 
 
-async def push_form(pilot, form_type: type[ConnectionForm], project_id: str,
-                    taken: set[str] | None = None) -> ConnectionForm:
+async def push_form(
+    pilot, form_type: type[ConnectionForm], project_id: str, taken: set[str] | None = None
+) -> ConnectionForm:
     await settle(pilot)
     pilot.app.push_screen(form_type(project_id, taken or set()))
     return await wait_for_screen(pilot, form_type)
@@ -69,7 +71,10 @@ async def test_name_slug_rule_with_suggestion_and_enter_applies_it(make_app, pro
         name = form.query_one("#input-name", Input)
         assert app.focused is name
         await type_text(pilot, "My Conn")
-        assert message_of(form, "name") == "✗ Use lowercase letters, digits and hyphens only, e.g. “my-conn”. Enter uses it."
+        assert (
+            message_of(form, "name")
+            == "✗ Use lowercase letters, digits and hyphens only, e.g. “my-conn”. Enter uses it."
+        )
         assert field(form, "name").has_class("-invalid")
         await pilot.press("enter")  # applies the suggestion and stays in the field
         await pilot.pause()
@@ -102,11 +107,19 @@ async def test_name_duplicate_in_project(make_app, store, project) -> None:
 
     from kms_connect.core.models import ConnectionDraft
 
-    await store.create_connection(project.id, ConnectionDraft(
-        name="taken", method=Method.ACCESS_TOKEN, org_name="contoso", secrets={"access_token": SecretStr(PAT)}))
+    await store.create_connection(
+        project.id,
+        ConnectionDraft(
+            name="taken", method=Method.ACCESS_TOKEN, org_name="contoso", secrets={"access_token": SecretStr(PAT)}
+        ),
+    )
     other = await store.create_project("Other")
-    await store.create_connection(other.id, ConnectionDraft(
-        name="elsewhere", method=Method.ACCESS_TOKEN, org_name="contoso", secrets={"access_token": SecretStr(PAT)}))
+    await store.create_connection(
+        other.id,
+        ConnectionDraft(
+            name="elsewhere", method=Method.ACCESS_TOKEN, org_name="contoso", secrets={"access_token": SecretStr(PAT)}
+        ),
+    )
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -453,8 +466,12 @@ async def test_save_conflict_keeps_the_form(make_app, store, project) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         form = await push_form(pilot, AccessTokenForm, project.id)  # taken names: none yet
-        await store.create_connection(project.id, ConnectionDraft(
-            name="raced", method=Method.ACCESS_TOKEN, org_name="contoso", secrets={"access_token": SecretStr(PAT)}))
+        await store.create_connection(
+            project.id,
+            ConnectionDraft(
+                name="raced", method=Method.ACCESS_TOKEN, org_name="contoso", secrets={"access_token": SecretStr(PAT)}
+            ),
+        )
         await fill(pilot, form, "name", "raced")
         await fill(pilot, form, "access_token", PAT, how="paste")
         await fill(pilot, form, "org_name", "contoso")
@@ -540,8 +557,12 @@ async def test_edit_modal_validates_and_enter_applies_suggestion(make_app, store
 
     from kms_connect.core.models import ConnectionDraft
 
-    conn = await store.create_connection(project.id, ConnectionDraft(
-        name="conn", method=Method.ACCESS_TOKEN, org_name="contoso", secrets={"access_token": SecretStr(PAT)}))
+    conn = await store.create_connection(
+        project.id,
+        ConnectionDraft(
+            name="conn", method=Method.ACCESS_TOKEN, org_name="contoso", secrets={"access_token": SecretStr(PAT)}
+        ),
+    )
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -552,7 +573,10 @@ async def test_edit_modal_validates_and_enter_applies_suggestion(make_app, store
         await pilot.pause()
         assert message_of(modal, "name") == "✗ Name is required."
         await type_text(pilot, "New Name")
-        assert message_of(modal, "name") == "✗ Use lowercase letters, digits and hyphens only, e.g. “new-name”. Enter uses it."
+        assert (
+            message_of(modal, "name")
+            == "✗ Use lowercase letters, digits and hyphens only, e.g. “new-name”. Enter uses it."
+        )
         await pilot.press("enter")
         assert name.value == "new-name"
         assert app.screen is modal

@@ -104,8 +104,16 @@ async def fill(pilot: Pilot, screen: Screen, key: str, text: str, *, how: str = 
 def screen_text(app: App) -> str:
     """Plain text of what the terminal shows now (every screen layer, like a screenshot)."""
     width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
-                      color_system="truecolor", record=True, legacy_windows=False, safe_box=False)
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
+    )
     console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
     return console.export_text()
 
@@ -146,24 +154,37 @@ def expired_pat_result():  # type: ignore[no-untyped-def]
     from kms_connect.core.models import CheckResult, CheckStep
     from kms_connect.core.status import Status, StepState
 
-    def step(key: str, state: StepState, result: str, explanation: str = "", ms: int | None = None,
-             field: str | None = None) -> CheckStep:
-        return CheckStep(key=key, title=TITLES[key], state=state, result=result, explanation=explanation,
-                         duration_ms=ms, field=field)
+    def step(
+        key: str, state: StepState, result: str, explanation: str = "", ms: int | None = None, field: str | None = None
+    ) -> CheckStep:
+        return CheckStep(
+            key=key, title=TITLES[key], state=state, result=result, explanation=explanation, duration_ms=ms, field=field
+        )
 
     steps = [
         step("org", StepState.OK, "fabrikam is reachable (tenant c0a75050-1d2e-4f60-8a9b-5e6f7a8b9c01)", ms=112),
-        step("credentials", StepState.FAILED, "Token expired", "This personal access token has expired. Create a "
-             "new one (User settings → Personal access tokens) and paste it here. (ActivityId 5d1c…)", 118,
-             "access_token"),
+        step(
+            "credentials",
+            StepState.FAILED,
+            "Token expired",
+            "This personal access token has expired. Create a "
+            "new one (User settings → Personal access tokens) and paste it here. (ActivityId 5d1c…)",
+            118,
+            "access_token",
+        ),
         step("projects", StepState.SKIPPED, "Not run: the credentials were not accepted"),
         step("variablegroups", StepState.SKIPPED, "Not run: needs a readable project"),
         step("serviceendpoints", StepState.SKIPPED, "Not run: needs a readable project"),
         step("release", StepState.SKIPPED, "Not run: needs a readable project"),
         step("write", StepState.SKIPPED, "Not proven (read-only checks)", WRITE_NOTE),
     ]
-    return CheckResult(status=Status.FAILED, checked_at=FIXED, summary="Credentials accepted: Token expired",
-                       steps=steps, duration_ms=131)
+    return CheckResult(
+        status=Status.FAILED,
+        checked_at=FIXED,
+        summary="Credentials accepted: Token expired",
+        steps=steps,
+        duration_ms=131,
+    )
 
 
 # --- seeded store --------------------------------------------------------------------------------
@@ -175,39 +196,79 @@ PROJECT_IDS = {
 }
 
 
-def seed_store(paths: Paths, keyring_data: dict[tuple[str, str], str] | None = None,
-               *, connections: bool = True) -> dict[str, str]:
+def seed_store(
+    paths: Paths, keyring_data: dict[tuple[str, str], str] | None = None, *, connections: bool = True
+) -> dict[str, str]:
     """Write a store file with fixed ids and dates (stable screenshots); secrets go in the keyring.
 
     Returns name -> id for every project and connection written.
     """
     projects = [
-        {"id": pid, "name": name, "slug": name.lower().replace(" ", "-"),
-         "description": "", "created_at": FIXED + timedelta(minutes=i)}
+        {
+            "id": pid,
+            "name": name,
+            "slug": name.lower().replace(" ", "-"),
+            "description": "",
+            "created_at": FIXED + timedelta(minutes=i),
+        }
         for i, (name, pid) in enumerate(PROJECT_IDS.items())
     ]
     pay = PROJECT_IDS["Payments Platform"]
     conns: list[dict[str, object]] = []
     if connections:
         conns = [
-            {"id": "10000000-0000-4000-8000-000000000001", "project_id": pay, "name": "prod-release",
-             "description": "Release pipelines of the production org", "app": "azure-devops",
-             "method": "access-token", "org_name": "contoso", "secrets": {"access_token": "keyring"},
-             "created_at": FIXED, "updated_at": FIXED},
-            {"id": "10000000-0000-4000-8000-000000000002", "project_id": pay, "name": "ci-service-principal",
-             "description": "", "app": "azure-devops", "method": "client-secret", "org_name": "contoso-ci",
-             "tenant_id": GUID_TENANT, "client_id": GUID_CLIENT, "secrets": {"client_secret": "keyring"},
-             "last_check": {"status": "valid", "checked_at": FIXED, "summary": "All checks passed."},
-             "created_at": FIXED, "updated_at": FIXED + timedelta(hours=2)},
-            {"id": "10000000-0000-4000-8000-000000000003", "project_id": pay, "name": "legacy-vsts",
-             "description": "", "app": "azure-devops", "method": "access-token", "org_name": "fabrikam",
-             "secrets": {"access_token": "keyring"},
-             "last_check": expired_pat_result().model_dump(mode="python", exclude_none=True),
-             "created_at": FIXED, "updated_at": FIXED},
-            {"id": "10000000-0000-4000-8000-000000000004", "project_id": PROJECT_IDS["Data Lake"],
-             "name": "lake-sync", "description": "", "app": "azure-devops", "method": "access-token",
-             "org_name": "contoso", "secrets": {"access_token": "keyring"},
-             "created_at": FIXED, "updated_at": FIXED},
+            {
+                "id": "10000000-0000-4000-8000-000000000001",
+                "project_id": pay,
+                "name": "prod-release",
+                "description": "Release pipelines of the production org",
+                "app": "azure-devops",
+                "method": "access-token",
+                "org_name": "contoso",
+                "secrets": {"access_token": "keyring"},
+                "created_at": FIXED,
+                "updated_at": FIXED,
+            },
+            {
+                "id": "10000000-0000-4000-8000-000000000002",
+                "project_id": pay,
+                "name": "ci-service-principal",
+                "description": "",
+                "app": "azure-devops",
+                "method": "client-secret",
+                "org_name": "contoso-ci",
+                "tenant_id": GUID_TENANT,
+                "client_id": GUID_CLIENT,
+                "secrets": {"client_secret": "keyring"},
+                "last_check": {"status": "valid", "checked_at": FIXED, "summary": "All checks passed."},
+                "created_at": FIXED,
+                "updated_at": FIXED + timedelta(hours=2),
+            },
+            {
+                "id": "10000000-0000-4000-8000-000000000003",
+                "project_id": pay,
+                "name": "legacy-vsts",
+                "description": "",
+                "app": "azure-devops",
+                "method": "access-token",
+                "org_name": "fabrikam",
+                "secrets": {"access_token": "keyring"},
+                "last_check": expired_pat_result().model_dump(mode="python", exclude_none=True),
+                "created_at": FIXED,
+                "updated_at": FIXED,
+            },
+            {
+                "id": "10000000-0000-4000-8000-000000000004",
+                "project_id": PROJECT_IDS["Data Lake"],
+                "name": "lake-sync",
+                "description": "",
+                "app": "azure-devops",
+                "method": "access-token",
+                "org_name": "contoso",
+                "secrets": {"access_token": "keyring"},
+                "created_at": FIXED,
+                "updated_at": FIXED,
+            },
         ]
     doc = {"version": 1, "projects": projects, "connections": conns, "app_secrets": {}, "notices_shown": []}
     paths.store_file.parent.mkdir(parents=True, exist_ok=True)
@@ -232,5 +293,8 @@ def stable_path(tmp_path: Path) -> Paths:
     """Paths whose config file (shown in the OAuth 'unavailable' text) is the same on every machine."""
     from kms_connect.core.paths import Paths
 
-    return Paths(config_file=Path("/home/operator/.config/kms-connect/config.toml"),
-                 data_dir=tmp_path / "data", state_dir=tmp_path / "state")
+    return Paths(
+        config_file=Path("/home/operator/.config/kms-connect/config.toml"),
+        data_dir=tmp_path / "data",
+        state_dir=tmp_path / "state",
+    )

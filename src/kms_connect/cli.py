@@ -17,23 +17,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="write a redacted debug log to the XDG state dir")
     instance = argparse.ArgumentParser(add_help=False)
     # Accepted before or after a subcommand; SUPPRESS keeps the subcommand's default from hiding the main one.
-    instance.add_argument("--instance", metavar="NAME", default=argparse.SUPPRESS,
-                          help="work on this Hanzo KMS instance instead of the local store")
-    parser.add_argument("--instance", metavar="NAME", default="local",
-                        help="work on this Hanzo KMS instance instead of the local store")
+    instance.add_argument(
+        "--instance",
+        metavar="NAME",
+        default=argparse.SUPPRESS,
+        help="work on this Hanzo KMS instance instead of the local store",
+    )
+    parser.add_argument(
+        "--instance", metavar="NAME", default="local", help="work on this Hanzo KMS instance instead of the local store"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("config", parents=[instance],
-                   help="print file locations and the effective settings (secrets redacted)")
+    sub.add_parser(
+        "config", parents=[instance], help="print file locations and the effective settings (secrets redacted)"
+    )
     listing = sub.add_parser("list", parents=[instance], help="list connections and their last known status")
     listing.add_argument("--json", action="store_true", help="print a JSON document on stdout (format: README)")
-    check = sub.add_parser("check", parents=[instance],
-                           help="check connections live; exit 0 valid, 1 failed, 2 usage, 3 not checkable")
+    check = sub.add_parser(
+        "check", parents=[instance], help="check connections live; exit 0 valid, 1 failed, 2 usage, 3 not checkable"
+    )
     check.add_argument("names", nargs="*", metavar="NAME", help="connections to check (project/name when ambiguous)")
     check.add_argument("--project", metavar="P", help="only this project's connections")
     check.add_argument("--json", action="store_true", help="print a JSON document on stdout (format: README)")
     sub.add_parser("demo", help="the whole app against simulated Azure and KMS services (nothing real is touched)")
-    oauth = sub.add_parser("oauth-secret", parents=[instance],
-                           help="keep the OAuth app's client secret in the secret store")
+    oauth = sub.add_parser(
+        "oauth-secret", parents=[instance], help="keep the OAuth app's client secret in the secret store"
+    )
     oauth.add_argument("action", choices=["set", "clear"], help="set reads the secret from the terminal or stdin")
     return parser
 
@@ -49,8 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         setup_debug_log(paths.debug_log)
         import logging
 
-        logging.getLogger("kms_connect").debug("kms-connect %s starting; config %s, data %s",
-                                               __version__, paths.config_file, paths.data_dir)
+        logging.getLogger("kms_connect").debug(
+            "kms-connect %s starting; config %s, data %s", __version__, paths.config_file, paths.data_dir
+        )
     if args.command == "config":
         from kms_connect.commands import print_config
 

@@ -49,8 +49,10 @@ def print_config(paths: Paths) -> int:
     print(f"  client_id      {client_id or '(not set)'}  [{source}]")
     try:
         availability = store.oauth_availability_sync()
-        secret = "set (env)" if os.environ.get(CLIENT_SECRET_ENV) else (
-            "set (secret store)" if availability.has_client_secret else "not set (public client)"
+        secret = (
+            "set (env)"
+            if os.environ.get(CLIENT_SECRET_ENV)
+            else ("set (secret store)" if availability.has_client_secret else "not set (public client)")
         )
     except KmsConnectError as exc:
         secret = f"unknown: {exc}"
@@ -59,7 +61,9 @@ def print_config(paths: Paths) -> int:
     print()
     print("Secret store")
     print(f"  backend        {settings.secrets.backend}")
-    print(f"  OS keyring     {'unusable: ' + reason if reason else 'usable (' + store.secrets.keyring.backend_name + ')'}")
+    print(
+        f"  OS keyring     {'unusable: ' + reason if reason else 'usable (' + store.secrets.keyring.backend_name + ')'}"
+    )
     print()
     print("Proxy")
     proxies = proxy_settings()

@@ -27,33 +27,58 @@ async def _seed(store: Any, sample: Any, box: Any) -> None:
     org, tenant = sample.org.name, sample.tenant.id
 
     def pat(name: str, token: str, description: str = "") -> ConnectionDraft:
-        return ConnectionDraft(name=name, description=description, method=Method.ACCESS_TOKEN, org_name=org,
-                               secrets={"access_token": SecretStr(token)})
+        return ConnectionDraft(
+            name=name,
+            description=description,
+            method=Method.ACCESS_TOKEN,
+            org_name=org,
+            secrets={"access_token": SecretStr(token)},
+        )
 
     def sp(name: str, app: Any, secret: str, description: str = "") -> ConnectionDraft:
-        return ConnectionDraft(name=name, description=description, method=Method.CLIENT_SECRET, org_name=org,
-                               tenant_id=tenant, client_id=app.client_id, secrets={"client_secret": SecretStr(secret)})
+        return ConnectionDraft(
+            name=name,
+            description=description,
+            method=Method.CLIENT_SECRET,
+            org_name=org,
+            tenant_id=tenant,
+            client_id=app.client_id,
+            secrets={"client_secret": SecretStr(secret)},
+        )
 
     payments = await store.create_project("Payments Platform", "Card and ledger services")
     lake = await store.create_project("Data Lake", "Ingestion and analytics")
     tools = await store.create_project("Internal Tools")
-    for draft in (pat("release-pat", sample.pat_ok.token, "Release pipelines"),
-                  pat("vars-only-pat", sample.pat_no_release.token, "Created without the Release scope"),
-                  pat("vendor-pat", sample.pat_expired.token, "Expired last month"),
-                  sp("pipelines-sp", sample.sp_app, sample.sp_secret, "Service principal")):
+    for draft in (
+        pat("release-pat", sample.pat_ok.token, "Release pipelines"),
+        pat("vars-only-pat", sample.pat_no_release.token, "Created without the Release scope"),
+        pat("vendor-pat", sample.pat_expired.token, "Expired last month"),
+        sp("pipelines-sp", sample.sp_app, sample.sp_secret, "Service principal"),
+    ):
         await store.create_connection(payments.id, draft)
-    for draft in (sp("lake-sp", sample.sp_app, sample.sp_app.secrets[0].id, "The secret ID was pasted, not its value"),
-                  sp("lake-new-sp", sample.sp_outsider, sample.sp_outsider_secret, "Not added to the organization")):
+    for draft in (
+        sp("lake-sp", sample.sp_app, sample.sp_app.secrets[0].id, "The secret ID was pasted, not its value"),
+        sp("lake-new-sp", sample.sp_outsider, sample.sp_outsider_secret, "Not added to the organization"),
+    ):
         await store.create_connection(lake.id, draft)
     # An OAuth sign-in, approved on the pretend phone at the first poll.
-    sign = await asyncio.to_thread(start_device_flow, EntraConfig(box.authority_host, box.ca_bundle),
-                                   sample.oauth_app.client_id, tenant)
+    sign = await asyncio.to_thread(
+        start_device_flow, EntraConfig(box.authority_host, box.ca_bundle), sample.oauth_app.client_id, tenant
+    )
     box.world.set_device_flow(sign.user_code, "approved", sample.alice.upn)
     token = await asyncio.to_thread(sign.wait)
     if token.cache_blob is not None:
-        await store.create_connection(tools.id, ConnectionDraft(
-            name="alice-oauth", description="Signed in with a device code", method=Method.OAUTH, org_name=org,
-            tenant_id=sample.tenant.domains[0], secrets={"token_cache": token.cache_blob}))
+        await store.create_connection(
+            tools.id,
+            ConnectionDraft(
+                name="alice-oauth",
+                description="Signed in with a device code",
+                method=Method.OAUTH,
+                org_name=org,
+                tenant_id=sample.tenant.domains[0],
+                secrets={"token_cache": token.cache_blob},
+            ),
+        )
 
 
 def build_demo(root: Path, stack: contextlib.ExitStack, *, open_dashboard: bool = True) -> Any:
@@ -75,25 +100,39 @@ def build_demo(root: Path, stack: contextlib.ExitStack, *, open_dashboard: bool 
     sample = box.sample
     assert sample is not None
     box.world.auto_approve_after = 3  # device codes typed in the demo approve themselves
-    kms_world, identity = sample_kms_world(oauth_client_id=sample.oauth_web_app.client_id,
-                                           oauth_client_secret=sample.web_secret)
-    kms_world.add_connection("ado-release", "access-token", {"accessToken": sample.pat_ok.token,
-                                                              "orgName": sample.org.name},
-                             project_id=SAMPLE_PAYMENTS, description="Created in the web UI")
-    kms = stack.enter_context(KmsSimulator(kms_world, box.world, entra_url=box.entra.url,
-                                           devops_url=box.devops_url, ca_bundle=box.ca_bundle))
+    kms_world, identity = sample_kms_world(
+        oauth_client_id=sample.oauth_web_app.client_id, oauth_client_secret=sample.web_secret
+    )
+    kms_world.add_connection(
+        "ado-release",
+        "access-token",
+        {"accessToken": sample.pat_ok.token, "orgName": sample.org.name},
+        project_id=SAMPLE_PAYMENTS,
+        description="Created in the web UI",
+    )
+    kms = stack.enter_context(
+        KmsSimulator(kms_world, box.world, entra_url=box.entra.url, devops_url=box.devops_url, ca_bundle=box.ca_bundle)
+    )
     config = root / "config.toml"
-    config.write_text(box.config_toml() + f'\n[oauth]\nclient_id = "{sample.oauth_app.client_id}"\n'
-                      '\n[secrets]\nbackend = "file"\n'
-                      '\n[status]\ninterval = 60  # a demo left on a screen stays live\n')
+    config.write_text(
+        box.config_toml() + f'\n[oauth]\nclient_id = "{sample.oauth_app.client_id}"\n'
+        '\n[secrets]\nbackend = "file"\n'
+        "\n[status]\ninterval = 60  # a demo left on a screen stays live\n"
+    )
     paths = Paths(config_file=config, data_dir=root / "data", state_dir=root / "state")
     settings = load_settings(config)
     store = LocalStore(paths, settings)
     _in_own_loop(_seed(store, sample, box))
-    save_instance(paths, settings, store, Instance(name="demo-kms", url=kms.url, site_url=kms_world.site_url,
-                                                   client_id=identity.client_id), identity.client_secret)
-    app = KmsConnectApp(paths=paths, settings=settings, backend=store, local=store,
-                        on_ready=_show_status if open_dashboard else None)
+    save_instance(
+        paths,
+        settings,
+        store,
+        Instance(name="demo-kms", url=kms.url, site_url=kms_world.site_url, client_id=identity.client_id),
+        identity.client_secret,
+    )
+    app = KmsConnectApp(
+        paths=paths, settings=settings, backend=store, local=store, on_ready=_show_status if open_dashboard else None
+    )
     app.title, app.banner = TITLE, " · SIMULATED"
     return app
 

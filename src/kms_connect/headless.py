@@ -85,16 +85,23 @@ def _row(s: Selected, result: Any | None = None) -> dict[str, Any]:
     check = result or conn.last_check
     status = check.status if check is not None else conn.status
     row: dict[str, Any] = {
-        "project": s.project, "name": conn.name, "id": conn.id, "method": conn.method.value,
-        "organization": conn.org_name, "status": status.value,
+        "project": s.project,
+        "name": conn.name,
+        "id": conn.id,
+        "method": conn.method.value,
+        "organization": conn.org_name,
+        "status": status.value,
         "checked_at": check.checked_at.isoformat() if check is not None and check.checked_at else None,
         "summary": check.summary if check is not None else "",
     }
     if result is not None:
         row["duration_ms"] = result.duration_ms
         bad = result.failing_step()
-        row["failing_step"] = ({"step": bad.key, "title": bad.title, "result": bad.result,
-                                "explanation": bad.explanation} if bad is not None else None)
+        row["failing_step"] = (
+            {"step": bad.key, "title": bad.title, "result": bad.result, "explanation": bad.explanation}
+            if bad is not None
+            else None
+        )
     return row
 
 
@@ -146,8 +153,12 @@ def run_check(paths: Paths, source: str, names: list[str], project: str | None, 
     for st in statuses:
         counts[st.value] = counts.get(st.value, 0) + 1
     if as_json:
-        print(json.dumps({"version": JSON_VERSION, "source": source, "exit_code": code, "counts": counts,
-                          "results": rows}, indent=2))
+        print(
+            json.dumps(
+                {"version": JSON_VERSION, "source": source, "exit_code": code, "counts": counts, "results": rows},
+                indent=2,
+            )
+        )
     else:
         _table(rows)
         print("; ".join(f"{n} {k}" for k, n in sorted(counts.items())))
@@ -169,8 +180,12 @@ async def _check_all(settings: Any, local: Any, backend: Any, selected: list[Sel
             result = await check_stored(backend, s.conn, checker.run)
         done += 1
         if tty:
-            print(f"\r{done}/{len(selected)} checked · {s.project}/{s.conn.name}: {result.status.label}\033[K",
-                  end="", file=sys.stderr, flush=True)
+            print(
+                f"\r{done}/{len(selected)} checked · {s.project}/{s.conn.name}: {result.status.label}\033[K",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
         return result
 
     try:

@@ -76,8 +76,7 @@ class Backend(ABC):
     @abstractmethod
     async def record_check(self, connection_id: str, result: CheckResult) -> Connection: ...
 
-    async def record_checks(self, results: dict[str, CheckResult], *,
-                            as_of: dict[str, datetime] | None = None) -> None:
+    async def record_checks(self, results: dict[str, CheckResult], *, as_of: dict[str, datetime] | None = None) -> None:
         """Record many results at once (a `V` run). Connections deleted meanwhile are skipped, and
         so are those changed since `as_of` (the result is about credentials they no longer have)."""
         from kms_connect.core.errors import NotFoundError
@@ -97,8 +96,9 @@ class Backend(ABC):
 
         raise SecretUnavailable(f"{self.label or 'this source'} does not give out credentials")
 
-    async def update_secret(self, connection_id: str, field: str, value: SecretStr, *,
-                            as_of: datetime | None = None) -> None:
+    async def update_secret(
+        self, connection_id: str, field: str, value: SecretStr, *, as_of: datetime | None = None
+    ) -> None:
         """Replace one kept secret (a refreshed OAuth token cache), unless the connection changed
         since `as_of` (its credentials were replaced meanwhile)."""
 

@@ -87,8 +87,9 @@ async def save_checked(
     return SaveOutcome(result or CheckResult(status=Status.NOT_CHECKED, summary="Saved without a check."), conn)
 
 
-async def check_stored(backend: Backend, conn: Connection,
-                       run: Callable[[CheckTarget], Awaitable[CheckRun]]) -> CheckResult:
+async def check_stored(
+    backend: Backend, conn: Connection, run: Callable[[CheckTarget], Awaitable[CheckRun]]
+) -> CheckResult:
     """Check a saved connection with the credentials the backend holds for it.
 
     A secret the backend cannot give out (an instance, an unreachable keyring) is `Not checkable`,

@@ -15,7 +15,16 @@ from kms_connect.core.validation import is_guid
 
 CLIENT_ID_ENV = "INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_ID"
 CLIENT_SECRET_ENV = "INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_SECRET"
-PROXY_ENVS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy")
+PROXY_ENVS = (
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+)
 
 
 def _http_url(value: str) -> str:

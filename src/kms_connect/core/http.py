@@ -75,8 +75,9 @@ def async_client(ca_bundle: Path | None = None, timeout: httpx.Timeout | None = 
     return httpx.AsyncClient(**_options(ca_bundle, timeout))  # type: ignore[arg-type]
 
 
-def probe_client(ca_bundle: Path | None = None, timeout: httpx.Timeout | None = None, *,
-                 connections: int = 20) -> ProbeClient | httpx.AsyncClient:
+def probe_client(
+    ca_bundle: Path | None = None, timeout: httpx.Timeout | None = None, *, connections: int = 20
+) -> ProbeClient | httpx.AsyncClient:
     """For many small concurrent requests (live checks): up to `connections` in flight, and as many
     kept alive between them. Both kinds have `get()`, `aclose()` and `is_closed`."""
     if proxy_configured():
@@ -98,8 +99,9 @@ class ProbeClient:
     redirect (a 3xx comes back as the answer, as with follow_redirects=False).
     """
 
-    def __init__(self, ca_bundle: Path | None = None, timeout: httpx.Timeout | None = None,
-                 connections: int = 20) -> None:
+    def __init__(
+        self, ca_bundle: Path | None = None, timeout: httpx.Timeout | None = None, connections: int = 20
+    ) -> None:
         self.timeout = timeout or httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
         self._extensions = {"timeout": self.timeout.as_dict()}
         self.transport = LeanTransport(ssl_context(ca_bundle), max_connections=connections)
@@ -227,8 +229,9 @@ class LeanTransport(httpx.AsyncBaseTransport):
     when it is idempotent and nothing of its answer had arrived, as browsers do.
     """
 
-    def __init__(self, ssl_context: ssl.SSLContext, *, max_connections: int = 20,
-                 keepalive_expiry: float = KEEPALIVE_EXPIRY) -> None:
+    def __init__(
+        self, ssl_context: ssl.SSLContext, *, max_connections: int = 20, keepalive_expiry: float = KEEPALIVE_EXPIRY
+    ) -> None:
         self.ssl_context = ssl_context
         self.max_connections = max(1, max_connections)
         self.keepalive_expiry = keepalive_expiry
@@ -268,14 +271,20 @@ class LeanTransport(httpx.AsyncBaseTransport):
                         for old in self._idle.pop(origin, []):  # kept as long: most likely closed as well
                             old.close()
                         continue  # again, on a new connection
-                    raise httpx.RemoteProtocolError("Server disconnected without sending a response.",
-                                                    request=request) from None
+                    raise httpx.RemoteProtocolError(
+                        "Server disconnected without sending a response.", request=request
+                    ) from None
                 except BaseException:
                     conn.close()  # half an answer (or a cancelled request) leaves it unusable
                     raise
                 self._give_back(conn, keep)
-                return httpx.Response(status, headers=headers, stream=httpx.ByteStream(content), request=request,
-                                      extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason.encode()})
+                return httpx.Response(
+                    status,
+                    headers=headers,
+                    stream=httpx.ByteStream(content),
+                    request=request,
+                    extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason.encode()},
+                )
         finally:
             self._slots.release()
 
@@ -303,8 +312,9 @@ class LeanTransport(httpx.AsyncBaseTransport):
             return
         conns = self._idle.setdefault(conn.origin, [])  # the oldest first
         conn.idle_since = time.monotonic()
-        while conns and (len(conns) >= self.max_connections or
-                         conn.idle_since - conns[0].idle_since >= self.keepalive_expiry):
+        while conns and (
+            len(conns) >= self.max_connections or conn.idle_since - conns[0].idle_since >= self.keepalive_expiry
+        ):
             conns.pop(0).close()
         conns.append(conn)
 
@@ -314,7 +324,12 @@ class LeanTransport(httpx.AsyncBaseTransport):
         try:
             async with asyncio.timeout(timeout):
                 await asyncio.get_running_loop().create_connection(
-                    lambda: conn, host, port, ssl=self.ssl_context if tls else None, server_hostname=host if tls else None)
+                    lambda: conn,
+                    host,
+                    port,
+                    ssl=self.ssl_context if tls else None,
+                    server_hostname=host if tls else None,
+                )
         except TimeoutError:
             conn.close()
             raise httpx.ConnectTimeout(f"no connection to {host}:{port} in time", request=request) from None
@@ -333,8 +348,12 @@ class LeanTransport(httpx.AsyncBaseTransport):
             lines.append(name + b": " + value)
         return b"\r\n".join(lines) + b"\r\n\r\n"
 
-    async def _answer(self, conn: _Connection, request: httpx.Request, timeout: float | None,
-                      ) -> tuple[int, str, list[tuple[bytes, bytes]], bytes, bool]:
+    async def _answer(
+        self,
+        conn: _Connection,
+        request: httpx.Request,
+        timeout: float | None,
+    ) -> tuple[int, str, list[tuple[bytes, bytes]], bytes, bool]:
         """(status, reason, headers, body, connection reusable) of the answer to `request`."""
         try:
             while not conn.buffer and not conn.eof:

@@ -79,15 +79,19 @@ class Instance(BaseModel):
         """Why this URL must not be used as it is (plain HTTP to another host), or None."""
         parts = urlsplit(self.url)
         if parts.scheme == "http" and not is_loopback(parts.hostname) and not self.allow_http:
-            return (f"{self.url} is plain HTTP to another host: the machine identity's secret and every "
-                    "credential would cross the network unencrypted. Use https://, an SSH tunnel to "
-                    "localhost, or set allow_http for this instance if you accept that.")
+            return (
+                f"{self.url} is plain HTTP to another host: the machine identity's secret and every "
+                "credential would cross the network unencrypted. Use https://, an SSH tunnel to "
+                "localhost, or set allow_http for this instance if you accept that."
+            )
         return None
 
     def site_url_note(self) -> str | None:
         if self.site_url and self.site_url != self.url:
-            return (f"OAuth sign-ins return to {self.site_url} (the instance's SITE_URL), not to {self.url}: "
-                    "register that redirect URI in Azure.")
+            return (
+                f"OAuth sign-ins return to {self.site_url} (the instance's SITE_URL), not to {self.url}: "
+                "register that redirect URI in Azure."
+            )
         return None
 
 

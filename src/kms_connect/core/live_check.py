@@ -47,8 +47,10 @@ MAX_IN_FLIGHT = 4
 # organization asks once, not 500 times, and a periodic round (30 s apart at least) asks afresh.
 # Failures are not kept: the next check asks again.
 ORG_LOOKUP_TTL = 20.0
-WRITE_NOTE = ("kms-connect only reads. Proving create or manage rights would change the organization, so "
-              "they are not claimed. Secret syncs need Variable Groups manage: make sure it is granted.")
+WRITE_NOTE = (
+    "kms-connect only reads. Proving create or manage rights would change the organization, so "
+    "they are not claimed. Secret syncs need Variable Groups manage: make sure it is granted."
+)
 
 
 class CheckTarget(BaseModel):
@@ -64,8 +66,13 @@ class CheckTarget(BaseModel):
 
     @classmethod
     def of(cls, conn: Connection | ConnectionDraft, secrets: dict[str, SecretStr]) -> CheckTarget:
-        return cls(method=conn.method, org_name=conn.org_name, tenant_id=conn.tenant_id,
-                   client_id=conn.client_id, **{k: v for k, v in secrets.items() if k in cls.model_fields})
+        return cls(
+            method=conn.method,
+            org_name=conn.org_name,
+            tenant_id=conn.tenant_id,
+            client_id=conn.client_id,
+            **{k: v for k, v in secrets.items() if k in cls.model_fields},
+        )
 
 
 @dataclass
@@ -77,8 +84,14 @@ class CheckRun:
 class LiveChecker:
     """Runs checks. One instance serves the whole app, with one pooled HTTP client per event loop."""
 
-    def __init__(self, settings: Settings, *, app_secret: Callable[[], str | None] = lambda: None,
-                 retry: RetryPolicy = RetryPolicy(), timeout: Any = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        app_secret: Callable[[], str | None] = lambda: None,
+        retry: RetryPolicy = RetryPolicy(),
+        timeout: Any = None,
+    ) -> None:
         self.settings = settings
         self.timeout = timeout  # httpx.Timeout; None: core/http's defaults
         self._http: Any = None  # one pooled client: re-checks reuse its TLS connections
@@ -97,8 +110,11 @@ class LiveChecker:
         if self._http is None or self._http_loop is not loop or self._http.is_closed:
             # Room for every request of [status] concurrency checks at once, so none waits for a
             # connection and every one is kept alive for the next check.
-            self._http = probe_client(self.settings.azure.ca_bundle, self.timeout,
-                                      connections=MAX_IN_FLIGHT * self.settings.status.concurrency)
+            self._http = probe_client(
+                self.settings.azure.ca_bundle,
+                self.timeout,
+                connections=MAX_IN_FLIGHT * self.settings.status.concurrency,
+            )
             self._http_loop = loop
         return self._http
 
@@ -165,16 +181,26 @@ class _Run:
             state = StepState.WARNING if p.warning else StepState.FAILED
             result, explanation, field = p.result, p.text(), p.field
         except asyncio.CancelledError:
-            self.emit(key, state=StepState.CANCELLED, result="Cancelled",
-                      duration_ms=round((time.perf_counter() - start) * 1000))
+            self.emit(
+                key,
+                state=StepState.CANCELLED,
+                result="Cancelled",
+                duration_ms=round((time.perf_counter() - start) * 1000),
+            )
             raise
         except Exception as exc:  # a surprise (keyring, odd JSON): this step failed, the others go on
             log.warning("check step %s failed unexpectedly: %s", key, type(exc).__name__)
             state, field = StepState.FAILED, None
             result = f"Unexpected failure: {type(exc).__name__}"
             explanation = redact(str(exc))[:200] or "No details. Run with --debug and see the log."
-        self.emit(key, state=state, result=result, explanation=explanation, field=field,
-                  duration_ms=round((time.perf_counter() - start) * 1000))
+        self.emit(
+            key,
+            state=state,
+            result=result,
+            explanation=explanation,
+            field=field,
+            duration_ms=round((time.perf_counter() - start) * 1000),
+        )
         log.debug("check %s/%s: %s %s · %s", self.t.org_name, key, state.value, result, explanation)
         return state in (StepState.OK, StepState.WARNING)
 
@@ -200,36 +226,58 @@ class _Run:
 
     async def _checks(self, http: Any) -> None:
         a = self.c.settings.azure
-        anon = DevOpsClient(http, a.devops_url, a.release_url, self.t.org_name, None, bearer=False,
-                            retry=self.c.retry, on_wait=self.note)
+        anon = DevOpsClient(
+            http,
+            a.devops_url,
+            a.release_url,
+            self.t.org_name,
+            None,
+            bearer=False,
+            retry=self.c.retry,
+            on_wait=self.note,
+        )
         org_task = asyncio.ensure_future(self.step("org", lambda: self._org(anon, http)))
         try:
             if "token" in self.steps:
                 got = await self.step("token", self._token)
                 if not got:
-                    self.skip(("credentials", "projects", "variablegroups", "serviceendpoints", "release"),
-                              "Not run: no token")
+                    self.skip(
+                        ("credentials", "projects", "variablegroups", "serviceendpoints", "release"),
+                        "Not run: no token",
+                    )
                     await org_task
                     self.skip(("write",), "Not run")
                     return
                 auth, bearer = SecretStr(bearer_header(self.token.access_token.get_secret_value())), True
             else:
                 auth, bearer = SecretStr(pat_header(self._secret("access_token"))), False
-            api = DevOpsClient(http, a.devops_url, a.release_url, self.t.org_name, auth, bearer=bearer,
-                               retry=self.c.retry, on_wait=self.note)
+            api = DevOpsClient(
+                http,
+                a.devops_url,
+                a.release_url,
+                self.t.org_name,
+                auth,
+                bearer=bearer,
+                retry=self.c.retry,
+                on_wait=self.note,
+            )
             projects: list[str] = []
 
             async def read_projects() -> tuple[StepState, str, str]:
                 projects.extend(await api.projects())
                 if not projects:
-                    return StepState.WARNING, "No projects visible", "The identity sees no project, so the " \
-                        "project-level reads below cannot be tried. Give it access to a project."
+                    return (
+                        StepState.WARNING,
+                        "No projects visible",
+                        "The identity sees no project, so the "
+                        "project-level reads below cannot be tried. Give it access to a project.",
+                    )
                 shown = ", ".join(projects[:3]) + (" …" if len(projects) > 3 else "")
                 return StepState.OK, f"{len(projects)} project{'s' if len(projects) != 1 else ''}: {shown}", ""
 
             cred_ok, proj_ok, org_ok = await asyncio.gather(
-                self.step("credentials", lambda: self._credentials(api)), self.step("projects", read_projects),
-                org_task)
+                self.step("credentials", lambda: self._credentials(api)), self.step("projects", read_projects), org_task
+            )
         except BaseException:
             org_task.cancel()
             raise
@@ -238,17 +286,31 @@ class _Run:
         elif not cred_ok:
             self._demote(("projects",), "Not run: the credentials were not accepted")
         if not (proj_ok and projects):
-            self.skip(("variablegroups", "serviceendpoints", "release"),
-                      "Not run: needs a readable project" if not projects else "Not run")
+            self.skip(
+                ("variablegroups", "serviceendpoints", "release"),
+                "Not run: needs a readable project" if not projects else "Not run",
+            )
         else:
             project = projects[0]
             await asyncio.gather(
-                self.step("variablegroups", lambda: self._count(api, "variablegroups", "Variable groups",
-                                                                "distributedtask/variablegroups", project)),
-                self.step("serviceendpoints", lambda: self._count(api, "serviceendpoints", "Service connections",
-                                                                  "serviceendpoint/endpoints", project)),
-                self.step("release", lambda: self._count(api, "release", "Release definitions",
-                                                         "release/definitions", project, release=True)),
+                self.step(
+                    "variablegroups",
+                    lambda: self._count(
+                        api, "variablegroups", "Variable groups", "distributedtask/variablegroups", project
+                    ),
+                ),
+                self.step(
+                    "serviceendpoints",
+                    lambda: self._count(
+                        api, "serviceendpoints", "Service connections", "serviceendpoint/endpoints", project
+                    ),
+                ),
+                self.step(
+                    "release",
+                    lambda: self._count(
+                        api, "release", "Release definitions", "release/definitions", project, release=True
+                    ),
+                ),
             )
         self._write_note()
 
@@ -261,15 +323,17 @@ class _Run:
     def _secret(self, name: str) -> str:
         value = getattr(self.t, name)
         if value is None:
-            raise ProblemError(Problem("Secret not available", f"This connection's {name.replace('_', ' ')} is "
-                                       "not held here."))
+            raise ProblemError(
+                Problem("Secret not available", f"This connection's {name.replace('_', ' ')} is not held here.")
+            )
         return value.get_secret_value()
 
     async def _token(self) -> tuple[StepState, str, str]:
         if self.t.method is Method.CLIENT_SECRET:
             secret = self._secret("client_secret")
-            self.token = await asyncio.to_thread(client_credentials, self.c.entra, self.t.tenant_id or "",
-                                                 self.t.client_id or "", secret)
+            self.token = await asyncio.to_thread(
+                client_credentials, self.c.entra, self.t.tenant_id or "", self.t.client_id or "", secret
+            )
             return StepState.OK, f"Token issued to service principal {self.token.who}", ""
         blob = self._secret("token_cache")
         app_secret = await asyncio.to_thread(self.c.app_secret)
@@ -281,7 +345,8 @@ class _Run:
         if self.t.method is not Method.ACCESS_TOKEN and typed and not is_guid(typed):
             # A domain: its GUID comes from Entra's discovery document, asked at the same time.
             tenant, expected = await asyncio.gather(
-                self.c.resource_tenant(anon), discover_tenant(http, self.c.settings.azure.authority_host, typed))
+                self.c.resource_tenant(anon), discover_tenant(http, self.c.settings.azure.authority_host, typed)
+            )
         else:
             tenant, expected = await self.c.resource_tenant(anon), typed
         org = self.t.org_name
@@ -289,18 +354,26 @@ class _Run:
             kind = "a Microsoft-account organization" if tenant == MSA_TENANT else f"tenant {tenant}"
             return StepState.OK, f"{org} is reachable ({kind})", ""
         if tenant == MSA_TENANT:
-            raise ProblemError(Problem(
-                "Microsoft-account organization",
-                f"{org} is backed by Microsoft accounts, not Entra ID, and Entra OAuth and service principals "
-                "cannot be used with it. Connect the organization to Entra ID (Organization settings → Microsoft "
-                "Entra) or use an Access Token connection.", "org_name"))
+            raise ProblemError(
+                Problem(
+                    "Microsoft-account organization",
+                    f"{org} is backed by Microsoft accounts, not Entra ID, and Entra OAuth and service principals "
+                    "cannot be used with it. Connect the organization to Entra ID (Organization settings → Microsoft "
+                    "Entra) or use an Access Token connection.",
+                    "org_name",
+                )
+            )
         how = "" if expected == typed else f" ({typed} is tenant {expected})"
         if tenant != expected:
-            raise ProblemError(Problem(
-                "Organization is in another tenant",
-                f"{org} is connected to tenant {tenant}, but the Tenant ID here is {expected}{how}. Use the "
-                "Directory (tenant) ID of the tenant the organization is connected to (Organization settings → "
-                "Microsoft Entra).", "tenant_id"))
+            raise ProblemError(
+                Problem(
+                    "Organization is in another tenant",
+                    f"{org} is connected to tenant {tenant}, but the Tenant ID here is {expected}{how}. Use the "
+                    "Directory (tenant) ID of the tenant the organization is connected to (Organization settings → "
+                    "Microsoft Entra).",
+                    "tenant_id",
+                )
+            )
         return StepState.OK, f"{org} is in tenant {tenant}{how}", ""
 
     async def _credentials(self, api: DevOpsClient) -> tuple[StepState, str, str]:
@@ -312,8 +385,9 @@ class _Run:
             explanation = "Granted scopes: " + (", ".join(scopes) if scopes else "none listed")
         return StepState.OK, f"Authenticated as {who}", explanation
 
-    async def _count(self, api: DevOpsClient, key: str, what: str, path: str, project: str,
-                     release: bool = False) -> tuple[StepState, str, str]:
+    async def _count(
+        self, api: DevOpsClient, key: str, what: str, path: str, project: str, release: bool = False
+    ) -> tuple[StepState, str, str]:
         n = await api.count(key, what, path, project, release=release)
         return StepState.OK, f"{n} {what.lower() if n != 1 else what.lower()[:-1]} in {project}", ""
 
@@ -321,8 +395,9 @@ class _Run:
         scopes = self.token.scopes if self.token is not None and self.token.is_user else []
         manage = [s for s in scopes if s.endswith(("_manage", "_write", "_execute"))]
         extra = f" The token lists: {', '.join(manage)}." if manage else ""
-        self.emit("write", state=StepState.SKIPPED, result="Not proven (read-only checks)",
-                  explanation=WRITE_NOTE + extra)
+        self.emit(
+            "write", state=StepState.SKIPPED, result="Not proven (read-only checks)", explanation=WRITE_NOTE + extra
+        )
 
     def _result(self, duration_ms: int) -> CheckResult:
         steps = list(self.steps.values())
@@ -333,8 +408,9 @@ class _Run:
             status = Status.WARNING
         else:
             status = Status.VALID
-        result = CheckResult(status=status, checked_at=utcnow(), steps=[s.model_copy() for s in steps],
-                             duration_ms=duration_ms)
+        result = CheckResult(
+            status=status, checked_at=utcnow(), steps=[s.model_copy() for s in steps], duration_ms=duration_ms
+        )
         bad = result.failing_step()
         if bad is not None:
             result.summary = f"{bad.title}: {bad.result}"
@@ -346,6 +422,6 @@ class _Run:
 
 def cancelled_result(steps: list[CheckStep]) -> CheckResult:
     """What a cancelled check leaves: the steps as far as they got, and a clear word."""
-    return CheckResult(status=Status.CANCELLED, checked_at=utcnow(), summary="Cancelled before it finished.",
-                       steps=steps)
-
+    return CheckResult(
+        status=Status.CANCELLED, checked_at=utcnow(), summary="Cancelled before it finished.", steps=steps
+    )

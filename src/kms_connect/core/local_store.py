@@ -101,7 +101,9 @@ class LocalStore(Backend):
             error = check_project_name(name, {p.slug for p in data.projects})
             if error:
                 raise ConflictError(error)
-            project = Project(id=str(uuid.uuid4()), name=name.strip(), slug=slugify(name), description=description.strip())
+            project = Project(
+                id=str(uuid.uuid4()), name=name.strip(), slug=slugify(name), description=description.strip()
+            )
             data.projects.append(project)
             return project
 
@@ -221,8 +223,7 @@ class LocalStore(Backend):
 
         return await asyncio.to_thread(run)
 
-    async def record_checks(self, results: dict[str, CheckResult], *,
-                            as_of: dict[str, datetime] | None = None) -> None:
+    async def record_checks(self, results: dict[str, CheckResult], *, as_of: dict[str, datetime] | None = None) -> None:
         # One write of the results file for the whole batch; store.toml is not touched.
         def current(conn: Connection) -> bool:  # not if its credentials were replaced meanwhile
             return as_of is None or as_of.get(conn.id) in (None, conn.updated_at)
@@ -285,8 +286,9 @@ class LocalStore(Backend):
 
         return await asyncio.to_thread(run)
 
-    async def update_secret(self, connection_id: str, field: str, value: SecretStr, *,
-                            as_of: datetime | None = None) -> None:
+    async def update_secret(
+        self, connection_id: str, field: str, value: SecretStr, *, as_of: datetime | None = None
+    ) -> None:
         def run() -> None:
             conn = self.snapshot().connection(connection_id)
             where = conn.secrets.get(field)
@@ -294,6 +296,7 @@ class LocalStore(Backend):
                 return
             new = self.secrets.put(secret_key(conn.id, field), value.get_secret_value())
             if new is not where:  # the keyring came or went since: record the new place, drop the stale copy
+
                 def move(data: StoreData) -> None:
                     data.connection(connection_id).secrets[field] = new
 
@@ -348,12 +351,15 @@ class LocalStore(Backend):
         if SecretLocation.FILE in locations.values() and PLAINTEXT_NOTICE not in data.notices_shown:
             data.notices_shown.append(PLAINTEXT_NOTICE)
             why = f" because {self.secrets.fallback_reason}" if self.secrets.fallback_reason else ""
-            self._notice = Notice("Where secrets are kept", (
-                f"Secrets are kept in a PLAINTEXT file, {self.paths.secrets_file} (mode 0600){why}. "
-                "Anyone who can read your files can read them.\n\nTo use an OS keyring instead, run kms-connect "
-                "where a Secret Service is reachable; [secrets] backend in the config file chooses explicitly. "
-                "This notice is shown once."
-            ))
+            self._notice = Notice(
+                "Where secrets are kept",
+                (
+                    f"Secrets are kept in a PLAINTEXT file, {self.paths.secrets_file} (mode 0600){why}. "
+                    "Anyone who can read your files can read them.\n\nTo use an OS keyring instead, run kms-connect "
+                    "where a Secret Service is reachable; [secrets] backend in the config file chooses explicitly. "
+                    "This notice is shown once."
+                ),
+            )
 
 
 def _check_name(data: StoreData, project_id: str, name: str, own_id: str | None) -> None:

@@ -48,7 +48,7 @@ class ProjectSummary:
         self._project, self._fields = project, None
         self.id, self.name, self.slug = project.id, project.name, project.slug
         self.connection_count = connection_count  # None: not visible to this identity (an instance
-                                                  # without org permission)
+        # without org permission)
 
     @classmethod
     def from_index(cls, row: tuple[str, str, str, str, int, int]) -> ProjectSummary:
@@ -62,8 +62,13 @@ class ProjectSummary:
         if self._project is None:
             assert self._fields is not None
             pid, name, slug, description, created, _ = self._fields
-            self._project = Project(id=pid, name=name, slug=slug, description=description,
-                                    created_at=datetime.fromtimestamp(created, timezone.utc))
+            self._project = Project(
+                id=pid,
+                name=name,
+                slug=slug,
+                description=description,
+                created_at=datetime.fromtimestamp(created, timezone.utc),
+            )
         return self._project
 
     def __repr__(self) -> str:

@@ -67,7 +67,11 @@ def default_paths() -> Paths:
     import platformdirs  # deferred: only needed once, off the first-paint path
 
     config = os.environ.get(CONFIG_ENV)
-    config_file = Path(config).expanduser() if config else Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+    config_file = (
+        Path(config).expanduser()
+        if config
+        else Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+    )
     return Paths(
         config_file=config_file,
         data_dir=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),

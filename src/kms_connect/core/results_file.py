@@ -72,10 +72,14 @@ class ResultsFile:
             os.replace(self.path, aside)
         except OSError as exc:
             self._stuck = key
-            self.problem = (f"{self.path} is damaged and could not be moved aside ({exc.strerror or exc}). "
-                            "Check results are neither shown nor kept until it is moved or deleted by hand.")
+            self.problem = (
+                f"{self.path} is damaged and could not be moved aside ({exc.strerror or exc}). "
+                "Check results are neither shown nor kept until it is moved or deleted by hand."
+            )
             log.warning(self.problem)
             return
-        self.problem = (f"{self.path} was damaged, so it was moved to {aside.name} (kept, not overwritten). "
-                        "Connections show Not checked until they are checked again.")
+        self.problem = (
+            f"{self.path} was damaged, so it was moved to {aside.name} (kept, not overwritten). "
+            "Connections show Not checked until they are checked again."
+        )
         log.warning(self.problem)

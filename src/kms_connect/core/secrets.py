@@ -78,9 +78,7 @@ class KeyringAccess:
             names = [_qualname(b) for b in parts]
             if any(n.startswith(_PROMPTING) for n in names):
                 self._unusable = f"the keyring backend {self.backend_name} would prompt for a password on the terminal"
-            elif self.backend_name in _NO_STORAGE or (
-                names[1:] and all(n in _NO_STORAGE for n in names[1:])
-            ):
+            elif self.backend_name in _NO_STORAGE or (names[1:] and all(n in _NO_STORAGE for n in names[1:])):
                 self._unusable = "no OS keyring is available (no Secret Service / D-Bus session on this box)"
         return self._unusable
 
@@ -205,7 +203,7 @@ class SecretStore:
             except SecretUnavailable as exc:
                 if self.backend == "keyring":
                     raise SecretUnavailable(
-                        f"{exc}. Set [secrets] backend = \"auto\" or \"file\" to use the plaintext file instead."
+                        f'{exc}. Set [secrets] backend = "auto" or "file" to use the plaintext file instead.'
                     ) from None
                 self.fallback_reason = str(exc)
                 log.info("keyring unusable, using the plaintext secrets file: %s", exc)

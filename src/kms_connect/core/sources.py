@@ -17,8 +17,9 @@ log = logging.getLogger(__name__)
 
 
 def instance_store(paths: Paths, settings: Settings) -> InstanceStore:
-    return InstanceStore(paths.instances_file, paths.instances_lock,
-                         configured_instances(settings.instances, paths.config_file))
+    return InstanceStore(
+        paths.instances_file, paths.instances_lock, configured_instances(settings.instances, paths.config_file)
+    )
 
 
 def open_source(name: str, paths: Paths, settings: Settings, local: LocalStore) -> Backend:
@@ -44,8 +45,15 @@ def open_source(name: str, paths: Paths, settings: Settings, local: LocalStore) 
     return KmsBackend(instance, KmsClient(instance, client_secret), paths.instance_checks(instance.name))
 
 
-def save_instance(paths: Paths, settings: Settings, local: LocalStore, instance: Instance,
-                  client_secret: str | None, *, replacing: str | None = None) -> Instance:
+def save_instance(
+    paths: Paths,
+    settings: Settings,
+    local: LocalStore,
+    instance: Instance,
+    client_secret: str | None,
+    *,
+    replacing: str | None = None,
+) -> Instance:
     """Add or edit an instance; its Client Secret goes to the secret store (None: keep the old one)."""
     store = instance_store(paths, settings)
     old = store.get(replacing) if replacing else None

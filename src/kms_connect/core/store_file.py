@@ -231,8 +231,10 @@ class StoreFile:
 
     def _write_index(self, digest: str, data: StoreData) -> None:
         counts = Counter(c.project_id for c in data.connections)
-        rows = [[p.id, p.name, p.slug, p.description, int(p.created_at.timestamp()), counts[p.id]]
-                for p in sorted(data.projects, key=lambda p: p.name.lower())]  # as shown: sorting it again is quick
+        rows = [
+            [p.id, p.name, p.slug, p.description, int(p.created_at.timestamp()), counts[p.id]]
+            for p in sorted(data.projects, key=lambda p: p.name.lower())
+        ]  # as shown: sorting it again is quick
         doc = {"toml_sha256": digest, "projects": rows}
         atomic_write(self.index_path, json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
@@ -269,10 +271,13 @@ def _in_slices(raw: dict[str, object]) -> StoreData:
     def each(adapter: TypeAdapter[list[T]], items: object) -> list[T]:
         if not isinstance(items, list):
             raise TypeError("not a list")
-        return [x for i in range(0, len(items), size) for x in adapter.validate_python(items[i:i + size])]
+        return [x for i in range(0, len(items), size) for x in adapter.validate_python(items[i : i + size])]
 
     data = StoreData.model_validate({**raw, "projects": [], "connections": []})
-    data.projects, data.connections = each(_PROJECTS, raw.get("projects", [])), each(_CONNECTIONS, raw.get("connections", []))
+    data.projects, data.connections = (
+        each(_PROJECTS, raw.get("projects", [])),
+        each(_CONNECTIONS, raw.get("connections", [])),
+    )
     return data
 
 

@@ -106,7 +106,11 @@ def normalize_org(raw: str) -> OrgInput:
     note = None
     if "://" not in text and text.endswith("/"):
         text = text.rstrip("/")
-    if "://" in text or text.lower().startswith(("dev.azure.com", "www.dev.azure.com")) or ".visualstudio.com" in text.lower():
+    if (
+        "://" in text
+        or text.lower().startswith(("dev.azure.com", "www.dev.azure.com"))
+        or ".visualstudio.com" in text.lower()
+    ):
         url = urlsplit(text if "://" in text else f"https://{text}")
         host = (url.hostname or "").lower()
         parts = [p for p in url.path.split("/") if p]
@@ -129,8 +133,7 @@ def check_org(value: str) -> str | None:
         return f"Organization Name is {len(value)} characters long; Azure DevOps allows {ORG_MAX}."
     if not _ORG_RE.match(value):
         return (
-            "Organization Name may contain letters, digits and hyphens, "
-            "and must start and end with a letter or digit."
+            "Organization Name may contain letters, digits and hyphens, and must start and end with a letter or digit."
         )
     return None
 

@@ -37,9 +37,17 @@ class KmsConnectApp(App[None]):
         Binding("ctrl+p", "command_palette", "Palette", show=False, id="app.palette"),
     ]
 
-    def __init__(self, paths: Paths | None = None, *, backend: Backend | None = None,
-                 settings: Settings | None = None, checker: Checker | None = None, source: str = "local",
-                 local: Backend | None = None, on_ready: Callable[[KmsConnectApp], None] | None = None) -> None:
+    def __init__(
+        self,
+        paths: Paths | None = None,
+        *,
+        backend: Backend | None = None,
+        settings: Settings | None = None,
+        checker: Checker | None = None,
+        source: str = "local",
+        local: Backend | None = None,
+        on_ready: Callable[[KmsConnectApp], None] | None = None,
+    ) -> None:
         super().__init__()
         self.on_ready = on_ready  # e.g. the demo opens the status dashboard
         self.banner = ""  # added to the header's source label (the demo: " · SIMULATED")
@@ -106,7 +114,9 @@ class KmsConnectApp(App[None]):
             if theme in self.available_themes:
                 self.theme = theme
             else:
-                self.notify(f"Unknown theme {theme!r} in [ui] theme; using {self.theme}.", markup=False, severity="warning")
+                self.notify(
+                    f"Unknown theme {theme!r} in [ui] theme; using {self.theme}.", markup=False, severity="warning"
+                )
         if self.backend is not None:
             self.sub_title = self.backend.label + self.banner
         if self.settings is not None:
@@ -148,8 +158,14 @@ class KmsConnectApp(App[None]):
 
     def switch_source(self, name: str) -> None:
         self.notify(f"Opening {'the local store' if name == 'local' else 'instance ' + name}…", markup=False)
-        self.run_worker(lambda: self._open_source(name), thread=True, group="switch-source", exclusive=True,
-                        exit_on_error=False, name="switch-source")
+        self.run_worker(
+            lambda: self._open_source(name),
+            thread=True,
+            group="switch-source",
+            exclusive=True,
+            exit_on_error=False,
+            name="switch-source",
+        )
 
     def _open_source(self, name: str) -> None:
         from kms_connect.core.sources import open_source
@@ -158,8 +174,9 @@ class KmsConnectApp(App[None]):
         try:
             backend = open_source(name, self.paths, self.settings, self.local)  # type: ignore[arg-type]
         except Exception as exc:
-            self.call_from_thread(self.notify, describe(exc), markup=False, title="Not switched", severity="error",
-                                  timeout=10)
+            self.call_from_thread(
+                self.notify, describe(exc), markup=False, title="Not switched", severity="error", timeout=10
+            )
             return
         self.call_from_thread(self._switched, name, backend)
 
@@ -201,10 +218,12 @@ class KmsConnectApp(App[None]):
         error = sys.exc_info()[1] or self._exception
         where = write_crash_report(error, self.paths)
         self.bell()
-        self._exit_renderables.append(Text(
-            f"kms-connect stopped on an unexpected error: {type(error).__name__}.\n"
-            f"A report with secrets redacted is in {where}; please attach it to a bug report."
-        ))
+        self._exit_renderables.append(
+            Text(
+                f"kms-connect stopped on an unexpected error: {type(error).__name__}.\n"
+                f"A report with secrets redacted is in {where}; please attach it to a bug report."
+            )
+        )
         self._close_messages_no_wait()
 
     def action_help(self) -> None:

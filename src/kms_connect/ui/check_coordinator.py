@@ -105,6 +105,7 @@ class CheckCoordinator:
 
     def subscribe(self, node: DOMNode, callback: Callable[[LiveCheck], None]) -> None:
         """`callback` gets each changed check, in order, on `node`'s message loop."""
+
         def each(batch: tuple[LiveCheck, ...]) -> None:
             for live in batch:
                 callback(live)
@@ -159,8 +160,7 @@ class CheckCoordinator:
         self.live[key] = LiveCheck(key, queued=self.slots.locked(), stored=stored)
         self._running.add(key)  # a check it replaces (cancelled by run_worker) no longer counts
         self._publish(self.live[key])
-        return self.app.run_worker(coro, group=_group(key), exclusive=True, exit_on_error=False,
-                                   name=f"check {key}")  # type: ignore[arg-type]
+        return self.app.run_worker(coro, group=_group(key), exclusive=True, exit_on_error=False, name=f"check {key}")  # type: ignore[arg-type]
 
     def _publish(self, live: LiveCheck) -> None:
         """Tell the screens, in a batch at most PUBLISH_INTERVAL after the previous one (at once if
@@ -177,8 +177,7 @@ class CheckCoordinator:
         if self._publishing is None:
             loop = asyncio.get_running_loop()
             interval = BUSY_PUBLISH_INTERVAL if self.slots.locked() else PUBLISH_INTERVAL
-            self._publishing = loop.call_at(max(loop.time(), self._published_at + interval),
-                                            self._publish_batch, loop)
+            self._publishing = loop.call_at(max(loop.time(), self._published_at + interval), self._publish_batch, loop)
 
     def _publish_batch(self, loop: asyncio.AbstractEventLoop) -> None:
         self._publishing, self._published_at = None, loop.time()
@@ -329,8 +328,9 @@ class CheckCoordinator:
                 # No secrets are read meanwhile: a read during the write would find the file
                 # changing under it and parse it again, in a thread that competes for the GIL.
                 async with self.reading:
-                    await backend.record_checks({k: r for k, (r, _) in batch.items()},
-                                                as_of={k: t for k, (_, t) in batch.items()})
+                    await backend.record_checks(
+                        {k: r for k, (r, _) in batch.items()}, as_of={k: t for k, (_, t) in batch.items()}
+                    )
                 done.set_result(True)
             except Exception as exc:  # the checks stand; only "Last checked" is not kept
                 log.warning("could not record %d check results: %s", len(batch), exc)
@@ -377,8 +377,9 @@ class _Inbox:
     steps at once.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop,
-                 deliver: Callable[[LiveCheck, dict[str, CheckStep]], None]) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, deliver: Callable[[LiveCheck, dict[str, CheckStep]], None]
+    ) -> None:
         self.loop = loop
         self._deliver = deliver
         self._lock = threading.Lock()

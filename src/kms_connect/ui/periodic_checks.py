@@ -60,8 +60,9 @@ class PeriodicChecks:
         if self._running():
             log.debug("periodic re-check skipped: the previous round is still running")
             return
-        self.app.run_worker(self._round(), group="periodic-recheck", exclusive=True, exit_on_error=False,
-                            name="periodic re-check")
+        self.app.run_worker(
+            self._round(), group="periodic-recheck", exclusive=True, exit_on_error=False, name="periodic re-check"
+        )
 
     def _running(self) -> bool:
         return any(self.app.checks.is_running(key) for key in self._last_round)
@@ -77,8 +78,13 @@ class PeriodicChecks:
             everything = await backend.list_all_connections()
         except Exception as exc:  # said once, then on the dashboard; the next round tries again
             if not self.problem:
-                self.app.notify(describe(exc), markup=False, title="Automatic re-check could not list the connections",
-                                severity="warning", timeout=10)
+                self.app.notify(
+                    describe(exc),
+                    markup=False,
+                    title="Automatic re-check could not list the connections",
+                    severity="warning",
+                    timeout=10,
+                )
             self.problem = "failed: cannot list"
             return
         if self.app.backend is not backend:

@@ -53,8 +53,12 @@ def answer_of(resp: httpx.Response) -> DevOpsAnswer:
     if not message and resp.headers.get("x-tfs-serviceerror"):
         message = unquote_plus(resp.headers["x-tfs-serviceerror"])
     return DevOpsAnswer(
-        status=resp.status_code, content_type=ctype, message=message[:300], type_key=type_key,
-        tenant=resp.headers.get("x-vss-resourcetenant"), retry_after=resp.headers.get("retry-after"),
+        status=resp.status_code,
+        content_type=ctype,
+        message=message[:300],
+        type_key=type_key,
+        tenant=resp.headers.get("x-vss-resourcetenant"),
+        retry_after=resp.headers.get("retry-after"),
         activity_id=resp.headers.get("activityid", ""),
     )
 
@@ -62,9 +66,18 @@ def answer_of(resp: httpx.Response) -> DevOpsAnswer:
 class DevOpsClient:
     """Probes of one organization with one credential (or none, for the tenant lookup)."""
 
-    def __init__(self, client: httpx.AsyncClient, devops_url: str, release_url: str, org: str,
-                 auth: SecretStr | None, *, bearer: bool, retry: RetryPolicy = RetryPolicy(),
-                 on_wait: Callable[[str, str], None] | None = None) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        devops_url: str,
+        release_url: str,
+        org: str,
+        auth: SecretStr | None,
+        *,
+        bearer: bool,
+        retry: RetryPolicy = RetryPolicy(),
+        on_wait: Callable[[str, str], None] | None = None,
+    ) -> None:
         self.client = client
         self.base = f"{devops_url.rstrip('/')}/{quote(org)}"
         self.release_base = f"{release_url.rstrip('/')}/{quote(org)}"
@@ -83,22 +96,28 @@ class DevOpsClient:
             try:
                 resp = await self.client.get(url, headers=headers)
             except httpx.HTTPError as exc:
-                raise ProblemError(transport_problem(exc, "Azure DevOps", urlsplit(url).netloc,
-                                                     "[azure] devops_url / release_url")) from None
+                raise ProblemError(
+                    transport_problem(exc, "Azure DevOps", urlsplit(url).netloc, "[azure] devops_url / release_url")
+                ) from None
             if resp.status_code == 429 and waits_429 < self.retry.max_429:
                 wait = _seconds(resp.headers.get("retry-after"), 1.0)
                 if wait > self.retry.max_wait:
                     return resp
                 waits_429 += 1
-                self._tell(step, f"Rate limited (429): waiting {wait:g} s as Azure DevOps asks (Retry-After), "
-                                 f"retry {waits_429} of {self.retry.max_429}")
+                self._tell(
+                    step,
+                    f"Rate limited (429): waiting {wait:g} s as Azure DevOps asks (Retry-After), "
+                    f"retry {waits_429} of {self.retry.max_429}",
+                )
                 await asyncio.sleep(wait)
                 continue
             if resp.status_code >= 500 and waits_5xx < self.retry.max_5xx:
-                wait = self.retry.backoff * (2 ** waits_5xx)
+                wait = self.retry.backoff * (2**waits_5xx)
                 waits_5xx += 1
-                self._tell(step, f"Azure DevOps error {resp.status_code}: retry {waits_5xx} of "
-                                 f"{self.retry.max_5xx} in {wait:g} s")
+                self._tell(
+                    step,
+                    f"Azure DevOps error {resp.status_code}: retry {waits_5xx} of {self.retry.max_5xx} in {wait:g} s",
+                )
                 await asyncio.sleep(wait)
                 continue
             return resp
@@ -117,8 +136,12 @@ class DevOpsClient:
         try:
             body = resp.json()
         except ValueError:
-            raise ProblemError(Problem(f"{what}: unreadable answer", "Azure DevOps sent JSON that cannot be "
-                                       "read. A proxy in between may be rewriting answers.")) from None
+            raise ProblemError(
+                Problem(
+                    f"{what}: unreadable answer",
+                    "Azure DevOps sent JSON that cannot be read. A proxy in between may be rewriting answers.",
+                )
+            ) from None
         return body if isinstance(body, dict) else {}
 
     # --- probes -----------------------------------------------------------------------------
@@ -129,18 +152,25 @@ class DevOpsClient:
         if tenant:
             return tenant.lower()
         if resp.status_code == 404:
-            raise ProblemError(Problem(
-                f"No organization named “{self.org}”",
-                f"{urlsplit(self.base).netloc} knows no organization “{self.org}”. Check the spelling: it is "
-                "the <name> in https://dev.azure.com/<name>.", "org_name"))
+            raise ProblemError(
+                Problem(
+                    f"No organization named “{self.org}”",
+                    f"{urlsplit(self.base).netloc} knows no organization “{self.org}”. Check the spelling: it is "
+                    "the <name> in https://dev.azure.com/<name>.",
+                    "org_name",
+                )
+            )
         if resp.status_code == 429 or resp.status_code >= 500:
             raise self._fail(resp, "connection")
         # No credential was sent, so whatever this is, it is not about the credentials.
-        raise ProblemError(Problem(
-            f"Organization not recognised ({resp.status_code})",
-            f"{urlsplit(self.base).netloc} answered without naming the Entra tenant of “{self.org}”: this is "
-            "not an Azure DevOps organization address. Check the organization name and [azure] devops_url.",
-            "org_name"))
+        raise ProblemError(
+            Problem(
+                f"Organization not recognised ({resp.status_code})",
+                f"{urlsplit(self.base).netloc} answered without naming the Entra tenant of “{self.org}”: this is "
+                "not an Azure DevOps organization address. Check the organization name and [azure] devops_url.",
+                "org_name",
+            )
+        )
 
     async def connection_data(self) -> tuple[str, str]:
         """(display name, account) of the identity the credential authenticates as."""
@@ -149,8 +179,13 @@ class DevOpsClient:
         name = str(user.get("providerDisplayName") or "")
         account = str(((user.get("properties") or {}).get("Account") or {}).get("$value") or "")
         if not name and not account:
-            raise ProblemError(Problem("Not authenticated", "Azure DevOps answered as to an anonymous caller: "
-                                       "the credentials were not accepted.", None if self.bearer else "access_token"))
+            raise ProblemError(
+                Problem(
+                    "Not authenticated",
+                    "Azure DevOps answered as to an anonymous caller: the credentials were not accepted.",
+                    None if self.bearer else "access_token",
+                )
+            )
         return name, account
 
     async def projects(self) -> list[str]:

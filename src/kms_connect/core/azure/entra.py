@@ -30,7 +30,6 @@ ADO_SCOPE = "499b84ac-1321-427f-aa17-267ca6975798/.default"
 CACHE_VERSION = 1
 
 
-
 @dataclass(frozen=True)
 class EntraConfig:
     authority_host: str
@@ -123,14 +122,14 @@ def _explained(config: EntraConfig, cleanup: Callable[[], None] | None = None) -
         raise ProblemError(_transport(exc, config)) from None
 
 
-def _build(config: EntraConfig, client_id: str, tenant: str, *, secret: str | None = None,
-           cache: Any = None) -> tuple[Any, _RecordingClient]:
+def _build(
+    config: EntraConfig, client_id: str, tenant: str, *, secret: str | None = None, cache: Any = None
+) -> tuple[Any, _RecordingClient]:
     import msal
 
     with _explained(config):  # e.g. a ca_bundle that is not a PEM file
         http = _RecordingClient(config)
-    kwargs = dict(authority=config.authority(tenant), http_client=http, token_cache=cache,
-                  instance_discovery=False)
+    kwargs = dict(authority=config.authority(tenant), http_client=http, token_cache=cache, instance_discovery=False)
     with _explained(config, http.close):
         try:
             if secret is not None:
@@ -140,9 +139,13 @@ def _build(config: EntraConfig, client_id: str, tenant: str, *, secret: str | No
         except ValueError as exc:  # msal's word for a failed OIDC discovery: Entra's own answer says more
             if http.last_error:
                 raise ProblemError(entra_problem(http.last_error)) from None
-            raise ProblemError(Problem("Entra ID: tenant not usable",
-                                       f"Entra ID did not describe tenant {tenant!r}: {redact(str(exc))[:160]}",
-                                       "tenant_id")) from None
+            raise ProblemError(
+                Problem(
+                    "Entra ID: tenant not usable",
+                    f"Entra ID did not describe tenant {tenant!r}: {redact(str(exc))[:160]}",
+                    "tenant_id",
+                )
+            ) from None
     return app, http
 
 
@@ -152,16 +155,26 @@ def _transport(exc: BaseException, config: EntraConfig) -> Problem:
     if isinstance(exc, httpx.HTTPError):
         return transport_problem(exc, "Entra ID", urlsplit(config.authority_host).netloc, "[azure] authority_host")
     if isinstance(exc, OSError) or "ssl" in type(exc).__module__:
-        return Problem("Entra ID: TLS or file problem", f"{type(exc).__name__}: {redact(str(exc))[:160]}. Check "
-                       "[azure] ca_bundle.")
+        return Problem(
+            "Entra ID: TLS or file problem", f"{type(exc).__name__}: {redact(str(exc))[:160]}. Check [azure] ca_bundle."
+        )
     return Problem("Entra ID: unexpected failure", f"{type(exc).__name__}: {redact(str(exc))[:160]}")
 
 
-def _token(result: dict[str, Any] | None, *, secret_typed: str | None = None,
-           cache: Any = None, meta: dict[str, Any] | None = None) -> Token:
+def _token(
+    result: dict[str, Any] | None,
+    *,
+    secret_typed: str | None = None,
+    cache: Any = None,
+    meta: dict[str, Any] | None = None,
+) -> Token:
     if not result:
-        raise ProblemError(Problem("No saved sign-in", "There is no usable sign-in for this connection. Replace "
-                                   "the credentials (c) and sign in again."))
+        raise ProblemError(
+            Problem(
+                "No saved sign-in",
+                "There is no usable sign-in for this connection. Replace the credentials (c) and sign in again.",
+            )
+        )
     if "access_token" not in result:
         raise ProblemError(entra_problem(result, secret_typed=secret_typed))
     access = result["access_token"]
@@ -268,9 +281,14 @@ def start_device_flow(config: EntraConfig, client_id: str, tenant: str) -> Devic
         http.close()
         raise ProblemError(entra_problem(flow))
     meta = {"client_id": client_id, "tenant": tenant, "confidential": False}
-    return DeviceSignIn(flow["user_code"], flow["verification_uri"], float(flow["expires_at"]),
-                        int(flow.get("interval", 5)), flow.get("message", ""),
-                        _Session(app, http, flow, cache, meta, config))
+    return DeviceSignIn(
+        flow["user_code"],
+        flow["verification_uri"],
+        float(flow["expires_at"]),
+        int(flow.get("interval", 5)),
+        flow.get("message", ""),
+        _Session(app, http, flow, cache, meta, config),
+    )
 
 
 @dataclass
@@ -288,8 +306,7 @@ class RedirectSignIn:
         with _explained(self._s.config):
             try:
                 # msal pops keys from the flow: give it a copy so a second paste can retry.
-                result = self._s.app.acquire_token_by_auth_code_flow(dict(self._s.flow), response,
-                                                                     scopes=[ADO_SCOPE])
+                result = self._s.app.acquire_token_by_auth_code_flow(dict(self._s.flow), response, scopes=[ADO_SCOPE])
             except ValueError as exc:
                 raise ProblemError(Problem("Address not accepted", redact(str(exc))[:200], "pasted")) from None
         return self._s.token(result)
@@ -298,8 +315,9 @@ class RedirectSignIn:
         self._s.http.close()
 
 
-def start_redirect(config: EntraConfig, client_id: str, tenant: str, redirect_uri: str,
-                   app_secret: str | None) -> RedirectSignIn:
+def start_redirect(
+    config: EntraConfig, client_id: str, tenant: str, redirect_uri: str, app_secret: str | None
+) -> RedirectSignIn:
     """With the app's secret this is a confidential client (a Web redirect URI); without, a public one."""
     import msal
 
@@ -311,16 +329,16 @@ def start_redirect(config: EntraConfig, client_id: str, tenant: str, redirect_ur
         warnings.filterwarnings("ignore", message=".*form_post.*", category=UserWarning)
         flow = app.initiate_auth_code_flow([ADO_SCOPE], redirect_uri=redirect_uri, state=state)
     meta = {"client_id": client_id, "tenant": tenant, "confidential": app_secret is not None}
-    return RedirectSignIn(flow["auth_uri"], redirect_uri, state, app_secret is not None,
-                          _Session(app, http, flow, cache, meta, config))
+    return RedirectSignIn(
+        flow["auth_uri"], redirect_uri, state, app_secret is not None, _Session(app, http, flow, cache, meta, config)
+    )
 
 
 def parse_pasted(pasted: str, state: str, redirect_uri: str) -> dict[str, str]:
     """The query of the address the browser landed on, or a bare code; errors say what to paste."""
     text = pasted.strip()
     if not text:
-        raise ProblemError(Problem("Nothing pasted", "Paste the address of the page the browser landed on.",
-                                   "pasted"))
+        raise ProblemError(Problem("Nothing pasted", "Paste the address of the page the browser landed on.", "pasted"))
     if "://" not in text and "=" not in text and " " not in text:
         register_secret(text)
         return {"code": text, "state": state}  # a bare code
@@ -329,16 +347,24 @@ def parse_pasted(pasted: str, state: str, redirect_uri: str) -> dict[str, str]:
     if "error" in params:
         return {**params, "state": params.get("state", state)}
     if "code" not in params:
-        raise ProblemError(Problem(
-            "No code in this address",
-            f"This address has no code=… in it. Paste the address of the page you land on after signing in: it "
-            f"starts with {redirect_uri}. If the browser moved on to another page, find that address in its "
-            "history.", "pasted"))
+        raise ProblemError(
+            Problem(
+                "No code in this address",
+                f"This address has no code=… in it. Paste the address of the page you land on after signing in: it "
+                f"starts with {redirect_uri}. If the browser moved on to another page, find that address in its "
+                "history.",
+                "pasted",
+            )
+        )
     if params.get("state") != state:
-        raise ProblemError(Problem(
-            "Address from another sign-in (state mismatch)",
-            "This address belongs to a different sign-in: its state does not match the one started here. Open "
-            "the URL shown here, sign in, and paste the address you land on.", "pasted"))
+        raise ProblemError(
+            Problem(
+                "Address from another sign-in (state mismatch)",
+                "This address belongs to a different sign-in: its state does not match the one started here. Open "
+                "the URL shown here, sign in, and paste the address you land on.",
+                "pasted",
+            )
+        )
     register_secret(params["code"])
     return params
 
@@ -353,12 +379,21 @@ def silent(config: EntraConfig, blob: str, app_secret: str | None = None) -> Tok
         cache.deserialize(data["msal"])
         client_id, tenant, confidential = data["client_id"], data["tenant"], bool(data.get("confidential"))
     except (ValueError, KeyError, TypeError):
-        raise ProblemError(Problem("Saved sign-in unreadable", "The kept sign-in cannot be read. Replace the "
-                                   "credentials (c) and sign in again.")) from None
+        raise ProblemError(
+            Problem(
+                "Saved sign-in unreadable",
+                "The kept sign-in cannot be read. Replace the credentials (c) and sign in again.",
+            )
+        ) from None
     if confidential and not app_secret:
-        raise ProblemError(Problem("App secret missing", "This sign-in was made with the app's client secret, "
-                                   "which kms-connect no longer holds. Run kms-connect oauth-secret set, or sign in "
-                                   "again with a device code."))
+        raise ProblemError(
+            Problem(
+                "App secret missing",
+                "This sign-in was made with the app's client secret, "
+                "which kms-connect no longer holds. Run kms-connect oauth-secret set, or sign in "
+                "again with a device code.",
+            )
+        )
     app, http = _build(config, client_id, tenant, secret=app_secret if confidential else None, cache=cache)
     meta = {"client_id": client_id, "tenant": tenant, "confidential": confidential}
     try:
@@ -380,17 +415,26 @@ async def discover_tenant(http: Any, authority_host: str, domain: str) -> str:
     try:
         resp = await http.get(url, headers={"Accept": "application/json"})
     except httpx.HTTPError as exc:
-        raise ProblemError(transport_problem(exc, "Entra ID", urlsplit(authority_host).netloc,
-                                             "[azure] authority_host")) from None
+        raise ProblemError(
+            transport_problem(exc, "Entra ID", urlsplit(authority_host).netloc, "[azure] authority_host")
+        ) from None
     try:
         body = resp.json()
     except ValueError:
         body = {}
     if resp.status_code != 200:
         raise ProblemError(entra_problem(body if isinstance(body, dict) else {}))
-    found = re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
-                      str(body.get("issuer") or body.get("token_endpoint") or ""))
+    found = re.search(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        str(body.get("issuer") or body.get("token_endpoint") or ""),
+    )
     if not found:
-        raise ProblemError(Problem("Tenant not resolved", f"Entra ID's discovery document for {domain} names "
-                                   "no tenant ID. Type the Directory (tenant) ID, a GUID.", "tenant_id"))
+        raise ProblemError(
+            Problem(
+                "Tenant not resolved",
+                f"Entra ID's discovery document for {domain} names "
+                "no tenant ID. Type the Directory (tenant) ID, a GUID.",
+                "tenant_id",
+            )
+        )
     return found.group(0)

@@ -38,80 +38,150 @@ class ProblemError(Exception):
 # --- Entra ID ----------------------------------------------------------------------------------
 # code -> (short result, what to change, field)
 AADSTS: dict[int, tuple[str, str, str | None]] = {
-    7000215: ("Client secret rejected",
-              "Entra ID rejected the client secret. Paste the secret's Value (shown once, when it was created), "
-              "not its Secret ID; if the Value is lost, create a new secret under Certificates & secrets.",
-              "client_secret"),
-    7000222: ("Client secret expired",
-              "This client secret has expired. Create a new one under Certificates & secrets of the app "
-              "registration and paste its Value here.", "client_secret"),
-    700016: ("App not found in this tenant",
-             "No application with this Client ID exists in this tenant. Check the Application (client) ID on "
-             "the app registration's Overview page, and that the Tenant ID is the directory it lives in.",
-             "client_id"),
-    90002: ("Tenant not found",
-            "Entra ID knows no tenant with this ID. Copy the Directory (tenant) ID from the app registration's "
-            "Overview page.", "tenant_id"),
-    900023: ("Tenant ID malformed",
-             "This is neither a tenant GUID nor a domain. Use the Directory (tenant) ID, a GUID.", "tenant_id"),
+    7000215: (
+        "Client secret rejected",
+        "Entra ID rejected the client secret. Paste the secret's Value (shown once, when it was created), "
+        "not its Secret ID; if the Value is lost, create a new secret under Certificates & secrets.",
+        "client_secret",
+    ),
+    7000222: (
+        "Client secret expired",
+        "This client secret has expired. Create a new one under Certificates & secrets of the app "
+        "registration and paste its Value here.",
+        "client_secret",
+    ),
+    700016: (
+        "App not found in this tenant",
+        "No application with this Client ID exists in this tenant. Check the Application (client) ID on "
+        "the app registration's Overview page, and that the Tenant ID is the directory it lives in.",
+        "client_id",
+    ),
+    90002: (
+        "Tenant not found",
+        "Entra ID knows no tenant with this ID. Copy the Directory (tenant) ID from the app registration's "
+        "Overview page.",
+        "tenant_id",
+    ),
+    900023: (
+        "Tenant ID malformed",
+        "This is neither a tenant GUID nor a domain. Use the Directory (tenant) ID, a GUID.",
+        "tenant_id",
+    ),
     90023: ("Tenant ID malformed", "Use the Directory (tenant) ID, a GUID.", "tenant_id"),
-    50020: ("Account not in this tenant",
-            "You signed in with an account from another directory. Sign in with an account of this tenant, or "
-            "have it invited as a guest.", "tenant_id"),
-    65001: ("Consent missing",
-            "Nobody has consented to this app's Azure DevOps permission in this tenant. An administrator must "
-            f"grant admin consent ({PORTAL} → API permissions → Grant admin consent).", None),
-    65004: ("Consent declined",
-            "The sign-in declined the permissions the app asked for. Sign in again and accept them.", None),
-    650057: ("Azure DevOps permission not requested",
-             "The app registration does not request Azure DevOps. Add it under API permissions → Add a "
-             "permission → Azure DevOps, then grant consent.", None),
-    500011: ("Azure DevOps unknown in this tenant",
-             "This tenant has no Azure DevOps service principal: the tenant is not connected to Azure DevOps, "
-             "or the Tenant ID is wrong. Use the tenant your Azure DevOps organization is connected to.",
-             "tenant_id"),
-    7000218: ("Public client flows not allowed",
-              "Signing in with a device code (or without a secret) needs \"Allow public client flows\" = Yes on "
-              f"the app registration ({PORTAL} → Authentication → Advanced settings), or use Browser redirect "
-              "with the app's client secret set (kms-connect oauth-secret set).", None),
-    700025: ("Secret sent for a public client",
-             "The redirect URI is registered as Mobile and desktop (a public client), so no secret may be sent. "
-             "Either register [oauth] redirect_uri under the Web platform, or remove the app's client secret "
-             "from kms-connect (kms-connect oauth-secret clear).", None),
-    50011: ("Redirect URI not registered",
-            "The redirect URI kms-connect uses is not registered on the app. Add it exactly (see [oauth] "
-            "redirect_uri) under Authentication: as a Web redirect URI when kms-connect holds the app's client "
-            "secret, otherwise under Mobile and desktop applications.", None),
-    501481: ("PKCE mismatch",
-             "The code was issued for a different sign-in. Start the sign-in again and paste the new address.", None),
-    50148: ("PKCE mismatch",
-            "The code was issued for a different sign-in. Start the sign-in again and paste the new address.", None),
-    54005: ("Code already used",
-            "An authorization code works once, for a few minutes. Start the sign-in again and paste the new "
-            "address.", None),
+    50020: (
+        "Account not in this tenant",
+        "You signed in with an account from another directory. Sign in with an account of this tenant, or "
+        "have it invited as a guest.",
+        "tenant_id",
+    ),
+    65001: (
+        "Consent missing",
+        "Nobody has consented to this app's Azure DevOps permission in this tenant. An administrator must "
+        f"grant admin consent ({PORTAL} → API permissions → Grant admin consent).",
+        None,
+    ),
+    65004: (
+        "Consent declined",
+        "The sign-in declined the permissions the app asked for. Sign in again and accept them.",
+        None,
+    ),
+    650057: (
+        "Azure DevOps permission not requested",
+        "The app registration does not request Azure DevOps. Add it under API permissions → Add a "
+        "permission → Azure DevOps, then grant consent.",
+        None,
+    ),
+    500011: (
+        "Azure DevOps unknown in this tenant",
+        "This tenant has no Azure DevOps service principal: the tenant is not connected to Azure DevOps, "
+        "or the Tenant ID is wrong. Use the tenant your Azure DevOps organization is connected to.",
+        "tenant_id",
+    ),
+    7000218: (
+        "Public client flows not allowed",
+        'Signing in with a device code (or without a secret) needs "Allow public client flows" = Yes on '
+        f"the app registration ({PORTAL} → Authentication → Advanced settings), or use Browser redirect "
+        "with the app's client secret set (kms-connect oauth-secret set).",
+        None,
+    ),
+    700025: (
+        "Secret sent for a public client",
+        "The redirect URI is registered as Mobile and desktop (a public client), so no secret may be sent. "
+        "Either register [oauth] redirect_uri under the Web platform, or remove the app's client secret "
+        "from kms-connect (kms-connect oauth-secret clear).",
+        None,
+    ),
+    50011: (
+        "Redirect URI not registered",
+        "The redirect URI kms-connect uses is not registered on the app. Add it exactly (see [oauth] "
+        "redirect_uri) under Authentication: as a Web redirect URI when kms-connect holds the app's client "
+        "secret, otherwise under Mobile and desktop applications.",
+        None,
+    ),
+    501481: (
+        "PKCE mismatch",
+        "The code was issued for a different sign-in. Start the sign-in again and paste the new address.",
+        None,
+    ),
+    50148: (
+        "PKCE mismatch",
+        "The code was issued for a different sign-in. Start the sign-in again and paste the new address.",
+        None,
+    ),
+    54005: (
+        "Code already used",
+        "An authorization code works once, for a few minutes. Start the sign-in again and paste the new address.",
+        None,
+    ),
     70018: ("Wrong device code", "The code typed on the sign-in page was not recognised. Start again.", None),
-    70019: ("Device code expired",
-            "Nobody finished the sign-in before the code expired (15 minutes). Start the sign-in again.", None),
+    70019: (
+        "Device code expired",
+        "Nobody finished the sign-in before the code expired (15 minutes). Start the sign-in again.",
+        None,
+    ),
     70000: ("Sign-in declined", "The sign-in was declined on the other device. Start again to retry.", None),
-    50076: ("MFA required",
-            "Your organization requires multi-factor authentication for this sign-in. Complete it on the sign-in "
-            "page; a device-code or redirect sign-in supports MFA.", None),
-    50079: ("MFA registration required",
-            "The account must register for multi-factor authentication first (aka.ms/mfasetup), then sign in "
-            "again.", None),
-    53003: ("Blocked by Conditional Access",
-            "A Conditional Access policy blocked this sign-in (e.g. device code flows or this location are not "
-            "allowed). Ask your Entra administrator, quoting the IDs below.", None),
-    700082: ("Sign-in expired",
-             "The saved sign-in (refresh token) has expired. Replace the credentials (c) and sign in again.", None),
-    70008: ("Sign-in expired",
-            "The saved sign-in has expired or was revoked. Replace the credentials (c) and sign in again.", None),
-    50173: ("Sign-in revoked",
-            "The saved sign-in was revoked (password change?). Replace the credentials (c) and sign in again.", None),
-    70043: ("Sign-in too old",
-            "A sign-in frequency policy requires signing in again. Replace the credentials (c).", None),
-    50194: ("Single-tenant app",
-            "The app is single-tenant: use its own Tenant ID rather than common/organizations.", "tenant_id"),
+    50076: (
+        "MFA required",
+        "Your organization requires multi-factor authentication for this sign-in. Complete it on the sign-in "
+        "page; a device-code or redirect sign-in supports MFA.",
+        None,
+    ),
+    50079: (
+        "MFA registration required",
+        "The account must register for multi-factor authentication first (aka.ms/mfasetup), then sign in again.",
+        None,
+    ),
+    53003: (
+        "Blocked by Conditional Access",
+        "A Conditional Access policy blocked this sign-in (e.g. device code flows or this location are not "
+        "allowed). Ask your Entra administrator, quoting the IDs below.",
+        None,
+    ),
+    700082: (
+        "Sign-in expired",
+        "The saved sign-in (refresh token) has expired. Replace the credentials (c) and sign in again.",
+        None,
+    ),
+    70008: (
+        "Sign-in expired",
+        "The saved sign-in has expired or was revoked. Replace the credentials (c) and sign in again.",
+        None,
+    ),
+    50173: (
+        "Sign-in revoked",
+        "The saved sign-in was revoked (password change?). Replace the credentials (c) and sign in again.",
+        None,
+    ),
+    70043: (
+        "Sign-in too old",
+        "A sign-in frequency policy requires signing in again. Replace the credentials (c).",
+        None,
+    ),
+    50194: (
+        "Single-tenant app",
+        "The app is single-tenant: use its own Tenant ID rather than common/organizations.",
+        "tenant_id",
+    ),
     70011: ("Scope rejected", "Entra ID rejected the Azure DevOps scope. Report this, quoting the IDs below.", None),
 }
 
@@ -121,8 +191,10 @@ ERRORS: dict[str, tuple[str, str]] = {
     "bad_verification_code": ("Wrong device code", AADSTS[70018][1]),
     "access_denied": ("Sign-in declined", AADSTS[65004][1]),
     "consent_required": ("Consent missing", AADSTS[65001][1]),
-    "interaction_required": ("Interactive sign-in required",
-                             "Entra ID wants more from the user (MFA, consent, terms). Sign in again."),
+    "interaction_required": (
+        "Interactive sign-in required",
+        "Entra ID wants more from the user (MFA, consent, terms). Sign in again.",
+    ),
     "invalid_client": ("Client rejected", "Entra ID rejected the app's credentials."),
     "unauthorized_client": ("App not allowed", AADSTS[700016][1]),
 }
@@ -146,8 +218,10 @@ def entra_problem(error: dict, *, secret_typed: str | None = None) -> Problem:
             result, explanation = ERRORS[name]
     if secret_typed and 7000215 in codes and re.fullmatch(r"[0-9a-fA-F-]{36}", secret_typed.strip()):
         result = "Secret ID pasted, not the Value"
-        explanation = ("What you pasted is a GUID: that is the Secret ID column. Paste the secret's Value "
-                       "instead (shown once, when the secret was created).")
+        explanation = (
+            "What you pasted is a GUID: that is the Secret ID column. Paste the secret's Value "
+            "instead (shown once, when the secret was created)."
+        )
     code_txt = f"AADSTS{codes[0]}" if codes else name
     return Problem(f"{result} ({code_txt})", explanation, field_, ids=entra_ids(error))
 
@@ -169,28 +243,55 @@ def transport_problem(exc: BaseException, service: str, url_hint: str, config_ke
     chain = _chain(exc)
     host = url_hint
     if isinstance(exc, httpx.ConnectTimeout):
-        return Problem(f"{service}: connect timed out",
-                       f"No connection to {host} within the connect timeout. A firewall or a missing proxy "
-                       "(HTTPS_PROXY) is the usual cause on servers.", None)
+        return Problem(
+            f"{service}: connect timed out",
+            f"No connection to {host} within the connect timeout. A firewall or a missing proxy "
+            "(HTTPS_PROXY) is the usual cause on servers.",
+            None,
+        )
     if isinstance(exc, (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout)):
-        return Problem(f"{service}: no answer in time",
-                       f"{host} accepted the connection but did not answer within the read timeout. It may be "
-                       "overloaded; try again later.", None)
+        return Problem(
+            f"{service}: no answer in time",
+            f"{host} accepted the connection but did not answer within the read timeout. It may be "
+            "overloaded; try again later.",
+            None,
+        )
     if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
-        return Problem(f"{service}: TLS certificate not trusted",
-                       f"The certificate of {host} is not trusted by this box. Behind a TLS-inspecting proxy, "
-                       "set [azure] ca_bundle to the PEM file of your corporate CA.", None)
+        return Problem(
+            f"{service}: TLS certificate not trusted",
+            f"The certificate of {host} is not trusted by this box. Behind a TLS-inspecting proxy, "
+            "set [azure] ca_bundle to the PEM file of your corporate CA.",
+            None,
+        )
     if any(isinstance(e, ssl.SSLError) for e in chain):
-        return Problem(f"{service}: TLS failed", f"The TLS handshake with {host} failed: {_short(exc)}. Check "
-                       "[azure] ca_bundle and any proxy in between.", None)
+        return Problem(
+            f"{service}: TLS failed",
+            f"The TLS handshake with {host} failed: {_short(exc)}. Check [azure] ca_bundle and any proxy in between.",
+            None,
+        )
     text = " ".join(str(e) for e in chain).lower()
-    if any(s in text for s in ("name or service not known", "nodename nor servname", "getaddrinfo failed",
-                               "temporary failure in name resolution", "no address associated", "name resolution")):
-        return Problem(f"{service}: host name not found",
-                       f"This box cannot resolve {host}. Check DNS, or {config_key} in the config file.", None)
+    if any(
+        s in text
+        for s in (
+            "name or service not known",
+            "nodename nor servname",
+            "getaddrinfo failed",
+            "temporary failure in name resolution",
+            "no address associated",
+            "name resolution",
+        )
+    ):
+        return Problem(
+            f"{service}: host name not found",
+            f"This box cannot resolve {host}. Check DNS, or {config_key} in the config file.",
+            None,
+        )
     if "refused" in text or any(isinstance(e, ConnectionRefusedError) for e in chain):
-        return Problem(f"{service}: connection refused",
-                       f"{host} refused the connection. Check {config_key} and any proxy settings.", None)
+        return Problem(
+            f"{service}: connection refused",
+            f"{host} refused the connection. Check {config_key} and any proxy settings.",
+            None,
+        )
     if isinstance(exc, httpx.ProxyError):
         return Problem(f"{service}: proxy failed", f"The proxy refused or failed: {_short(exc)}. Check HTTPS_PROXY.")
     return Problem(f"{service}: network error", f"Could not talk to {host}: {_short(exc)}.", None)
@@ -229,54 +330,97 @@ def devops_problem(answer: DevOpsAnswer, what: str, *, org: str, bearer: bool) -
     ids = f"(ActivityId {answer.activity_id})" if answer.activity_id else ""
     cred_field = None if bearer else "access_token"
     if "TF401444" in msg:
-        return Problem("Service principal not in the organization (TF401444)",
-                       f"Entra ID issued a token, but the service principal is not a user of {org}. Add it in "
-                       f"Azure DevOps: Organization settings → Users → Add users, pick the app, and give it access "
-                       "to the projects.", None, ids)
+        return Problem(
+            "Service principal not in the organization (TF401444)",
+            f"Entra ID issued a token, but the service principal is not a user of {org}. Add it in "
+            f"Azure DevOps: Organization settings → Users → Add users, pick the app, and give it access "
+            "to the projects.",
+            None,
+            ids,
+        )
     if "VS800075" in msg:
-        return Problem("Project not visible (VS800075)",
-                       "The project does not exist, or this identity has no permission to see it. Add the "
-                       "identity to the project (Project settings → Permissions).", None, ids)
+        return Problem(
+            "Project not visible (VS800075)",
+            "The project does not exist, or this identity has no permission to see it. Add the "
+            "identity to the project (Project settings → Permissions).",
+            None,
+            ids,
+        )
     if status == 401 and "expired" in msg.lower():
-        return Problem("Token expired", "This personal access token has expired. Create a new one (User "
-                       "settings → Personal access tokens) and paste it here.", cred_field, ids)
+        return Problem(
+            "Token expired",
+            "This personal access token has expired. Create a new one (User "
+            "settings → Personal access tokens) and paste it here.",
+            cred_field,
+            ids,
+        )
     if status == 203 or (status == 200 and "text/html" in answer.content_type):
-        return Problem("Sign-in page instead of data (not authenticated)",
-                       "Azure DevOps answered with its sign-in page: the credentials were not accepted.",
-                       cred_field, ids)
+        return Problem(
+            "Sign-in page instead of data (not authenticated)",
+            "Azure DevOps answered with its sign-in page: the credentials were not accepted.",
+            cred_field,
+            ids,
+        )
     if 300 <= status < 400:
-        return Problem(f"Redirected to sign-in ({status})",
-                       "Azure DevOps redirected to a sign-in page: the credentials were not accepted.",
-                       cred_field, ids)
+        return Problem(
+            f"Redirected to sign-in ({status})",
+            "Azure DevOps redirected to a sign-in page: the credentials were not accepted.",
+            cred_field,
+            ids,
+        )
     if status == 401:
         detail = f" ({msg})" if msg else ""
         if what != "connection":
-            return Problem(f"{what}: not allowed (401)",
-                           f"The credentials work, but not for {what.lower()}. For a PAT, add the read scope for "
-                           f"this area; for OAuth, the app's Azure DevOps permissions; a service principal needs "
-                           f"access in Azure DevOps.{detail}", cred_field, ids)
+            return Problem(
+                f"{what}: not allowed (401)",
+                f"The credentials work, but not for {what.lower()}. For a PAT, add the read scope for "
+                f"this area; for OAuth, the app's Azure DevOps permissions; a service principal needs "
+                f"access in Azure DevOps.{detail}",
+                cred_field,
+                ids,
+            )
         if bearer:
-            return Problem("Token rejected (TF400813)" if "TF400813" in msg else "Token rejected (401)",
-                           f"Azure DevOps did not accept the Entra token for {org}: the account or service "
-                           f"principal is not a member of this organization, or it belongs to another tenant.",
-                           None, ids)
-        return Problem("Token rejected (401)",
-                       f"Azure DevOps did not accept this personal access token for {org}. Check it was copied "
-                       "whole, that it is not revoked, and that it was created for this organization.",
-                       cred_field, ids)
+            return Problem(
+                "Token rejected (TF400813)" if "TF400813" in msg else "Token rejected (401)",
+                f"Azure DevOps did not accept the Entra token for {org}: the account or service "
+                f"principal is not a member of this organization, or it belongs to another tenant.",
+                None,
+                ids,
+            )
+        return Problem(
+            "Token rejected (401)",
+            f"Azure DevOps did not accept this personal access token for {org}. Check it was copied "
+            "whole, that it is not revoked, and that it was created for this organization.",
+            cred_field,
+            ids,
+        )
     if status == 403:
-        return Problem(f"{what}: access denied (403)",
-                       f"The credentials are valid but lack a permission: {msg or 'access denied'}. Grant it in "
-                       "Azure DevOps (Project settings → Permissions).", None, ids)
+        return Problem(
+            f"{what}: access denied (403)",
+            f"The credentials are valid but lack a permission: {msg or 'access denied'}. Grant it in "
+            "Azure DevOps (Project settings → Permissions).",
+            None,
+            ids,
+        )
     if status == 404:
         return Problem(f"{what}: not found (404)", msg or "Azure DevOps answered 404.", None, ids)
     if status == 429:
-        return Problem("Rate limited (429)",
-                       f"Azure DevOps kept asking to slow down (Retry-After {answer.retry_after or '?'} s). "
-                       "Re-check later.", None, ids)
+        return Problem(
+            "Rate limited (429)",
+            f"Azure DevOps kept asking to slow down (Retry-After {answer.retry_after or '?'} s). Re-check later.",
+            None,
+            ids,
+        )
     if status >= 500:
-        return Problem(f"Azure DevOps error ({status})",
-                       "Azure DevOps failed after several retries. Check status.dev.azure.com and re-check later.",
-                       None, ids)
-    return Problem(f"Unexpected answer ({status})", msg or "Azure DevOps gave an answer kms-connect does not "
-                   "understand.", None, ids)
+        return Problem(
+            f"Azure DevOps error ({status})",
+            "Azure DevOps failed after several retries. Check status.dev.azure.com and re-check later.",
+            None,
+            ids,
+        )
+    return Problem(
+        f"Unexpected answer ({status})",
+        msg or "Azure DevOps gave an answer kms-connect does not understand.",
+        None,
+        ids,
+    )

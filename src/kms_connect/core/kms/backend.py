@@ -34,15 +34,23 @@ from kms_connect.core.status import Method
 
 ORG_SCOPE = "__organization__"  # the pseudo-project holding organization-scoped connections
 BASE = "/api/v1/app-connections/azure-devops"
-READ_ONLY = ("Projects on a Hanzo KMS instance are read-only here: deleting one would delete its secrets. "
-             "Manage projects in the instance's web UI.")
-NOT_CHECKABLE = ("The instance never returns credentials, and its only live check refuses machine-identity "
-                 "tokens, so this box cannot re-check it. Replace its credentials (c) to check them here first.")
+READ_ONLY = (
+    "Projects on a Hanzo KMS instance are read-only here: deleting one would delete its secrets. "
+    "Manage projects in the instance's web UI."
+)
+NOT_CHECKABLE = (
+    "The instance never returns credentials, and its only live check refuses machine-identity "
+    "tokens, so this box cannot re-check it. Replace its credentials (c) to check them here first."
+)
 # Form field -> the instance's credentials key, per method.
 CREDENTIAL_KEYS = {
     Method.ACCESS_TOKEN: {"access_token": "accessToken", "org_name": "orgName"},
-    Method.CLIENT_SECRET: {"client_id": "clientId", "client_secret": "clientSecret", "tenant_id": "tenantId",
-                           "org_name": "orgName"},
+    Method.CLIENT_SECRET: {
+        "client_id": "clientId",
+        "client_secret": "clientSecret",
+        "tenant_id": "tenantId",
+        "org_name": "orgName",
+    },
     Method.OAUTH: {"code": "code", "tenant_id": "tenantId", "org_name": "orgName"},
 }
 FIELD_OF = {api: form for keys in CREDENTIAL_KEYS.values() for form, api in keys.items()}
@@ -91,8 +99,10 @@ class KmsBackend(Backend):
             answer = await self.client.call("GET", BASE)
         except KmsApiError as exc:
             if exc.status == 403 and exc.error == "PermissionDenied":
-                self.hidden_note = ("Connection counts and organization-scoped connections are not visible: the "
-                                    "machine identity has no organization-level app-connections permission.")
+                self.hidden_note = (
+                    "Connection counts and organization-scoped connections are not visible: the "
+                    "machine identity has no organization-level app-connections permission."
+                )
                 return None
             raise
         self.hidden_note = ""
@@ -101,20 +111,36 @@ class KmsBackend(Backend):
     async def list_projects(self) -> list[ProjectSummary]:
         return self._summaries(*await asyncio.gather(self._projects(), self._all_connections()))
 
-    def _summaries(self, projects: list[dict[str, Any]], connections: list[dict[str, Any]] | None,
-                   ) -> list[ProjectSummary]:
+    def _summaries(
+        self,
+        projects: list[dict[str, Any]],
+        connections: list[dict[str, Any]] | None,
+    ) -> list[ProjectSummary]:
         counts = Counter(c.get("projectId") or ORG_SCOPE for c in connections or [])
         out = [
-            ProjectSummary(project=Project(id=str(p.get("id") or p.get("_id")), name=str(p.get("name")),
-                                           slug=str(p.get("slug") or ""), description=str(p.get("description") or "")),
-                           connection_count=counts.get(str(p.get("id") or p.get("_id")), 0) if connections is not None
-                           else None)
+            ProjectSummary(
+                project=Project(
+                    id=str(p.get("id") or p.get("_id")),
+                    name=str(p.get("name")),
+                    slug=str(p.get("slug") or ""),
+                    description=str(p.get("description") or ""),
+                ),
+                connection_count=counts.get(str(p.get("id") or p.get("_id")), 0) if connections is not None else None,
+            )
             for p in projects
         ]
         if counts.get(ORG_SCOPE):
-            out.append(ProjectSummary(project=Project(id=ORG_SCOPE, name="(organization-scoped connections)",
-                                                      slug="organization", description="Not in any project"),
-                                      connection_count=counts[ORG_SCOPE]))
+            out.append(
+                ProjectSummary(
+                    project=Project(
+                        id=ORG_SCOPE,
+                        name="(organization-scoped connections)",
+                        slug="organization",
+                        description="Not in any project",
+                    ),
+                    connection_count=counts[ORG_SCOPE],
+                )
+            )
         return out
 
     async def list_all_connections(self) -> list[tuple[Project, Connection]]:
@@ -155,10 +181,17 @@ class KmsBackend(Backend):
         creds = raw.get("credentials") or {}
         conn_id = str(raw["id"])
         self._known[conn_id] = conn = Connection(
-            id=conn_id, project_id=str(raw.get("projectId") or ORG_SCOPE), name=str(raw.get("name")),
-            description=str(raw.get("description") or ""), method=Method(raw.get("method")),
-            org_name=str(creds.get("orgName") or ""), tenant_id=creds.get("tenantId"), client_id=creds.get("clientId"),
-            last_check=checks.get(conn_id), created_at=_time(raw.get("createdAt")), updated_at=_time(raw.get("updatedAt")),
+            id=conn_id,
+            project_id=str(raw.get("projectId") or ORG_SCOPE),
+            name=str(raw.get("name")),
+            description=str(raw.get("description") or ""),
+            method=Method(raw.get("method")),
+            org_name=str(creds.get("orgName") or ""),
+            tenant_id=creds.get("tenantId"),
+            client_id=creds.get("clientId"),
+            last_check=checks.get(conn_id),
+            created_at=_time(raw.get("createdAt")),
+            updated_at=_time(raw.get("updatedAt")),
         )
         return conn
 
@@ -166,19 +199,27 @@ class KmsBackend(Backend):
         if project_id == ORG_SCOPE:
             raw = [c for c in await self._all_connections() or [] if not c.get("projectId")]
         else:
-            raw = list((await self.client.call("GET", BASE, params={"projectId": project_id})).get("appConnections")
-                       or [])
+            raw = list(
+                (await self.client.call("GET", BASE, params={"projectId": project_id})).get("appConnections") or []
+            )
         checks = await asyncio.to_thread(self._read_checks)
         return [self._connection(c, checks) for c in raw if c.get("method") in METHODS]
 
     def _credentials(self, draft: ConnectionDraft) -> dict[str, str]:
-        values = {"org_name": draft.org_name, "tenant_id": draft.tenant_id or "", "client_id": draft.client_id or "",
-                  **{k: v.get_secret_value() for k, v in draft.secrets.items()}}
+        values = {
+            "org_name": draft.org_name,
+            "tenant_id": draft.tenant_id or "",
+            "client_id": draft.client_id or "",
+            **{k: v.get_secret_value() for k, v in draft.secrets.items()},
+        }
         return {api: values.get(form, "") for form, api in CREDENTIAL_KEYS[draft.method].items()}
 
     async def create_connection(self, project_id: str, draft: ConnectionDraft) -> Connection:
-        body: dict[str, Any] = {"name": draft.name, "method": draft.method.value,
-                                "credentials": self._credentials(draft)}
+        body: dict[str, Any] = {
+            "name": draft.name,
+            "method": draft.method.value,
+            "credentials": self._credentials(draft),
+        }
         if draft.description:
             body["description"] = draft.description
         if project_id != ORG_SCOPE:
@@ -187,13 +228,15 @@ class KmsBackend(Backend):
         return self._connection(answer["appConnection"], {})
 
     async def update_connection(self, connection_id: str, name: str, description: str) -> Connection:
-        answer = await self.client.call("PATCH", f"{BASE}/{connection_id}",
-                                        json={"name": name, "description": description or None})
+        answer = await self.client.call(
+            "PATCH", f"{BASE}/{connection_id}", json={"name": name, "description": description or None}
+        )
         return self._connection(answer["appConnection"], await asyncio.to_thread(self._read_checks))
 
     async def replace_credentials(self, connection_id: str, draft: ConnectionDraft) -> Connection:
-        answer = await self.client.call("PATCH", f"{BASE}/{connection_id}",
-                                        json={"credentials": self._credentials(draft)})
+        answer = await self.client.call(
+            "PATCH", f"{BASE}/{connection_id}", json={"credentials": self._credentials(draft)}
+        )
         await asyncio.to_thread(self._write_check, connection_id, None)  # the old result was about old credentials
         return self._connection(answer["appConnection"], {})
 
@@ -222,15 +265,26 @@ class KmsBackend(Backend):
         redirect = self.instance.redirect_uri
         offered = [str(m) for m in option.get("methods") or []]
         if "oauth" in (option.get("methods") or []) and client_id:
-            return OAuthAvailability(available=True, client_id=client_id, source=f"instance {self.instance.name}",
-                                     has_client_secret=True, redirect_uri=redirect, redeemed_by_instance=True,
-                                     methods=offered)
+            return OAuthAvailability(
+                available=True,
+                client_id=client_id,
+                source=f"instance {self.instance.name}",
+                has_client_secret=True,
+                redirect_uri=redirect,
+                redeemed_by_instance=True,
+                methods=offered,
+            )
         return OAuthAvailability(
-            available=False, redirect_uri=redirect, redeemed_by_instance=True, methods=offered,
+            available=False,
+            redirect_uri=redirect,
+            redeemed_by_instance=True,
+            methods=offered,
             reason=f"The instance {self.instance.name} has no Azure DevOps OAuth app configured.",
-            fix=("On the instance, set INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_ID and "
-                 f"INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_SECRET, and SITE_URL={self.instance.public_url}, then "
-                 f"restart it. Register {redirect} as a Web redirect URI of that Entra app registration."),
+            fix=(
+                "On the instance, set INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_ID and "
+                f"INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_SECRET, and SITE_URL={self.instance.public_url}, then "
+                f"restart it. Register {redirect} as a Web redirect URI of that Entra app registration."
+            ),
         )
 
     def retry_login(self) -> None:

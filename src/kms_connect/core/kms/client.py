@@ -25,8 +25,16 @@ RENEW_MARGIN = 300.0  # renew when less than this many seconds are left (or 10% 
 class KmsApiError(KmsConnectError):
     """An answer the instance gave (or could not give), explained; carries the server's reqId."""
 
-    def __init__(self, message: str, *, status: int | None = None, req_id: str = "", error: str = "",
-                 issues: list[tuple[str, str]] | None = None, server_message: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        req_id: str = "",
+        error: str = "",
+        issues: list[tuple[str, str]] | None = None,
+        server_message: str = "",
+    ) -> None:
         super().__init__(message)
         self.status, self.req_id, self.error = status, req_id, error
         self.issues = issues or []  # (field path, message) from a 422
@@ -55,22 +63,30 @@ def api_error(status: int, body: Any, *, during: str) -> KmsApiError:
     if status == 422 and issues:
         text = f"The instance rejected the request ({len(issues)} field{'s' if len(issues) != 1 else ''}): {server}"
     elif "lock" in server.lower():  # before 401: the instance answers a lockout with a 401 too
-        text = (f"The machine identity is locked out after failed logins ({server}). Wait for the lockout to end "
-                "or clear it on the instance, fix the Client Secret, then press r to log in again.")
+        text = (
+            f"The machine identity is locked out after failed logins ({server}). Wait for the lockout to end "
+            "or clear it on the instance, fix the Client Secret, then press r to log in again."
+        )
     elif status == 401 and during == "login":
-        text = ("The instance rejected the machine identity's Client ID or Client Secret. Check both under "
-                "Access Control → Machine Identities → Universal Auth. kms-connect does not retry: three failed "
-                "logins lock the identity for everyone who uses it.")
+        text = (
+            "The instance rejected the machine identity's Client ID or Client Secret. Check both under "
+            "Access Control → Machine Identities → Universal Auth. kms-connect does not retry: three failed "
+            "logins lock the identity for everyone who uses it."
+        )
     elif status == 401:
         text = f"The instance did not accept the access token: {server or 'token missing'}."
     elif status == 403 and error in ("PermissionDenied",):
-        text = (f"The machine identity lacks a permission: {server}. Give it the app-connections permission "
-                "(organization role, or project membership) on the instance.")
+        text = (
+            f"The machine identity lacks a permission: {server}. Give it the app-connections permission "
+            "(organization role, or project membership) on the instance."
+        )
     elif status == 403 and error == "TokenError":
         text = f"{server or 'The token expired.'} Press r to log in again."
     elif status == 403:
-        text = (f"The instance refused this token ({server or error}). Use a machine identity (Universal Auth), "
-                "not a service token.")
+        text = (
+            f"The instance refused this token ({server or error}). Use a machine identity (Universal Auth), "
+            "not a service token."
+        )
     elif status == 404:
         text = f"Not found on the instance: {server or 'unknown path'}. Is this a Hanzo KMS / Infisical API URL?"
     elif status >= 500:
@@ -109,8 +125,16 @@ class KmsClient:
             await self._http.aclose()
         self._http = None
 
-    async def _send(self, method: str, path: str, *, during: str, token: str | None = None,
-                    json: Any = None, params: dict[str, str] | None = None) -> Any:
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        during: str,
+        token: str | None = None,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+    ) -> Any:
         import httpx
 
         problem = self.instance.transport_problem()
@@ -120,8 +144,9 @@ class KmsClient:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         try:
-            resp = await self.http().request(method, self.instance.url + path, headers=headers, json=json,
-                                             params=params)
+            resp = await self.http().request(
+                method, self.instance.url + path, headers=headers, json=json, params=params
+            )
         except httpx.HTTPError as exc:
             p = transport_problem(exc, "Hanzo KMS", urlsplit(self.instance.url).netloc, "the instance's url")
             raise KmsApiError(f"{p.result}. {p.explanation}") from None
@@ -132,8 +157,11 @@ class KmsClient:
         if resp.status_code >= 400:
             raise api_error(resp.status_code, body, during=during)
         if body is None:
-            raise KmsApiError(f"{self.instance.url} answered {resp.status_code} without JSON: is this the API URL "
-                              "of a Hanzo KMS instance?", status=resp.status_code)
+            raise KmsApiError(
+                f"{self.instance.url} answered {resp.status_code} without JSON: is this the API URL "
+                "of a Hanzo KMS instance?",
+                status=resp.status_code,
+            )
         return body
 
     # --- auth ---------------------------------------------------------------------------------
@@ -164,12 +192,15 @@ class KmsClient:
 
     async def _login(self) -> str:
         if not self.instance.client_id:
-            raise KmsApiError(f"Instance {self.instance.name!r} has no machine identity (client_id) and "
-                              f"{TOKEN_ENV} is not set.")
+            raise KmsApiError(
+                f"Instance {self.instance.name!r} has no machine identity (client_id) and {TOKEN_ENV} is not set."
+            )
         secret = await asyncio.to_thread(self.secret)
         if not secret:
-            raise KmsApiError(f"The Client Secret of {self.instance.name!r}'s machine identity is not in the "
-                              "secret store: edit the instance (i, then e) and enter it.")
+            raise KmsApiError(
+                f"The Client Secret of {self.instance.name!r}'s machine identity is not in the "
+                "secret store: edit the instance (i, then e) and enter it."
+            )
         body: dict[str, str] = {"clientId": self.instance.client_id, "clientSecret": secret}
         if self.instance.organization_slug:
             body["organizationSlug"] = self.instance.organization_slug

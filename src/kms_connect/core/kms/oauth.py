@@ -16,12 +16,14 @@ ADO_SCOPE = "499b84ac-1321-427f-aa17-267ca6975798/.default offline_access"
 def authorize_url(authority_host: str, tenant: str, client_id: str, redirect_uri: str) -> tuple[str, str]:
     """(the address to open in a browser, the state to expect back)."""
     state = f"{secrets.token_hex(16)}<:>azure-devops"
-    query = urlencode({
-        "client_id": client_id,
-        "response_type": "code",
-        "redirect_uri": redirect_uri,
-        "response_mode": "query",
-        "scope": ADO_SCOPE,
-        "state": state,
-    })
+    query = urlencode(
+        {
+            "client_id": client_id,
+            "response_type": "code",
+            "redirect_uri": redirect_uri,
+            "response_mode": "query",
+            "scope": ADO_SCOPE,
+            "state": state,
+        }
+    )
     return f"{authority_host.rstrip('/')}/{tenant or 'organizations'}/oauth2/v2.0/authorize?{query}", state

@@ -38,24 +38,39 @@ def _serve(box: Sandbox, args: argparse.Namespace, stack: contextlib.ExitStack) 
     if args.auto_approve:
         box.world.auto_approve_after = 2
     info = {
-        "authority_host": box.authority_host, "devops_url": box.devops_url, "release_url": box.release_url,
-        "ca_bundle": str(box.ca_bundle), "config_toml": box.config_toml(),
-        "org": sample.org.name, "tenant_id": sample.tenant.id, "tenant_domain": sample.tenant.domains[0],
+        "authority_host": box.authority_host,
+        "devops_url": box.devops_url,
+        "release_url": box.release_url,
+        "ca_bundle": str(box.ca_bundle),
+        "config_toml": box.config_toml(),
+        "org": sample.org.name,
+        "tenant_id": sample.tenant.id,
+        "tenant_domain": sample.tenant.domains[0],
         "oauth_client_id": sample.oauth_app.client_id,
-        "sp_client_id": sample.sp_app.client_id, "sp_secret": sample.sp_secret,
-        "pat_ok": sample.pat_ok.token, "pat_expired": sample.pat_expired.token,
+        "sp_client_id": sample.sp_app.client_id,
+        "sp_secret": sample.sp_secret,
+        "pat_ok": sample.pat_ok.token,
+        "pat_expired": sample.pat_expired.token,
         "pat_no_release": sample.pat_no_release.token,
     }
     if args.kms:
         from kms_connect.core.simulators.kms import KmsSimulator
         from kms_connect.core.simulators.kms_world import sample_kms_world
 
-        kms_world, identity = sample_kms_world(oauth_client_id=sample.oauth_web_app.client_id,
-                                               oauth_client_secret=sample.web_secret)
-        kms = stack.enter_context(KmsSimulator(kms_world, box.world, entra_url=box.entra.url,
-                                               devops_url=box.devops_url, ca_bundle=box.ca_bundle))
-        info.update(kms_url=kms.url, kms_site_url=kms_world.site_url, kms_client_id=identity.client_id,
-                    kms_client_secret=identity.client_secret)
+        kms_world, identity = sample_kms_world(
+            oauth_client_id=sample.oauth_web_app.client_id, oauth_client_secret=sample.web_secret
+        )
+        kms = stack.enter_context(
+            KmsSimulator(
+                kms_world, box.world, entra_url=box.entra.url, devops_url=box.devops_url, ca_bundle=box.ca_bundle
+            )
+        )
+        info.update(
+            kms_url=kms.url,
+            kms_site_url=kms_world.site_url,
+            kms_client_id=identity.client_id,
+            kms_client_secret=identity.client_secret,
+        )
     print(json.dumps(info), flush=True)
     try:
         sys.stdin.read()  # serve until the parent closes our stdin

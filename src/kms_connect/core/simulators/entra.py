@@ -16,8 +16,20 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from .entra_rules import (
-    BAD_REDIRECT, MALFORMED, NEEDS_SECRET, NOT_FOUND_APP, REDEEMED, EntraError, app_token_response,
-    check_app_scope, check_resource, check_secret, check_user, missing, pkce_matches, redirect_kind,
+    BAD_REDIRECT,
+    MALFORMED,
+    NEEDS_SECRET,
+    NOT_FOUND_APP,
+    REDEEMED,
+    EntraError,
+    app_token_response,
+    check_app_scope,
+    check_resource,
+    check_secret,
+    check_user,
+    missing,
+    pkce_matches,
+    redirect_kind,
     user_token_response,
 )
 from .server import RecordedRequest, Response, SimServer, html_response, json_response, redirect
@@ -89,8 +101,12 @@ class EntraSimulator(SimServer):
                 method, endpoint = routes[route]
                 tenant = self._tenant(parts[0])
                 if request.method != method:
-                    raise EntraError(400, "invalid_request", 900561, f"The endpoint only accepts {method} "
-                                     f"requests. Received a {request.method} request.")
+                    raise EntraError(
+                        400,
+                        "invalid_request",
+                        900561,
+                        f"The endpoint only accepts {method} requests. Received a {request.method} request.",
+                    )
                 return endpoint(request, tenant)
             except EntraError as exc:
                 if parts[1:] == ["oauth2", "v2.0", "authorize"]:  # a browser page, not JSON
@@ -102,14 +118,23 @@ class EntraSimulator(SimServer):
         if segment.lower() in MULTI_TENANT_SEGMENTS:
             return None
         if not _GUID.match(segment) and "." not in segment:
-            raise EntraError(400, "invalid_request", 900023, f"Specified tenant identifier '{segment}' is "
-                             "neither a valid DNS name, nor a valid external domain.")
+            raise EntraError(
+                400,
+                "invalid_request",
+                900023,
+                f"Specified tenant identifier '{segment}' is neither a valid DNS name, nor a valid external domain.",
+            )
         tenant = self.world.resolve_tenant(segment)
         if tenant is None:
-            raise EntraError(400, "invalid_tenant", 90002, f"Tenant '{segment}' not found. Check to make sure "
-                             "you have the correct tenant ID and are signing into the correct cloud. Check with "
-                             "your subscription administrator, this may happen if there are no active "
-                             "subscriptions for the tenant.")
+            raise EntraError(
+                400,
+                "invalid_tenant",
+                90002,
+                f"Tenant '{segment}' not found. Check to make sure "
+                "you have the correct tenant ID and are signing into the correct cloud. Check with "
+                "your subscription administrator, this may happen if there are no active "
+                "subscriptions for the tenant.",
+            )
         return tenant
 
     def _app(self, params: dict[str, str], tenant: Tenant | None, segment: str) -> tuple[AppRegistration, Tenant]:
@@ -118,15 +143,21 @@ class EntraSimulator(SimServer):
             raise missing("client_id")
         app = self.world.apps.get(client_id)
         if app is None or (tenant is not None and app.tenant_id != tenant.id and not app.multi_tenant):
-            raise EntraError(400, "unauthorized_client", 700016,
-                             NOT_FOUND_APP.format(client_id=client_id, tenant=segment))
+            raise EntraError(
+                400, "unauthorized_client", 700016, NOT_FOUND_APP.format(client_id=client_id, tenant=segment)
+            )
         if tenant is None:
             if not app.multi_tenant:
-                raise EntraError(400, "invalid_request", 50194, f"Application '{app.client_id}'"
-                                 f"({app.display_name}) is not configured as a multi-tenant application. Usage "
-                                 "of the /common endpoint is not supported for such applications created after "
-                                 "'10/15/2018'. Use a tenant-specific endpoint or configure the application to "
-                                 "be multi-tenant.")
+                raise EntraError(
+                    400,
+                    "invalid_request",
+                    50194,
+                    f"Application '{app.client_id}'"
+                    f"({app.display_name}) is not configured as a multi-tenant application. Usage "
+                    "of the /common endpoint is not supported for such applications created after "
+                    "'10/15/2018'. Use a tenant-specific endpoint or configure the application to "
+                    "be multi-tenant.",
+                )
             tenant = self.world.tenants[app.tenant_id]  # simplification: the app's home tenant
         return app, tenant
 
@@ -153,9 +184,12 @@ class EntraSimulator(SimServer):
 
     def _error_page(self, exc: EntraError) -> Response:
         text = html.escape(f"AADSTS{exc.code}: {exc.text}", quote=False)  # quotes stay readable
-        return html_response(exc.status, f"<html><head><title>Sign in to your account</title></head><body>"
-                                         f"<h1>Sorry, but we're having trouble signing you in.</h1><p>{text}</p>"
-                                         "</body></html>")
+        return html_response(
+            exc.status,
+            f"<html><head><title>Sign in to your account</title></head><body>"
+            f"<h1>Sorry, but we're having trouble signing you in.</h1><p>{text}</p>"
+            "</body></html>",
+        )
 
     def _redirect_error(self, request: RecordedRequest, uri: str, exc: EntraError) -> Response:
         body = self._describe(request, exc)
@@ -170,31 +204,49 @@ class EntraSimulator(SimServer):
         # Endpoints carry the tenant GUID even when asked by domain: clients learn the GUID here.
         seg = tenant.id if tenant else self._segment(request).lower()
         base = f"{self.url}/{seg}"
-        return json_response(200, {
-            "token_endpoint": f"{base}/oauth2/v2.0/token",
-            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-            "jwks_uri": f"{base}/discovery/v2.0/keys",
-            "response_modes_supported": ["query", "fragment", "form_post"],
-            "subject_types_supported": ["pairwise"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-            "scopes_supported": ["openid", "profile", "email", "offline_access"],
-            "issuer": f"{self.url}/{tenant.id if tenant else '{tenantid}'}/v2.0",
-            "request_uri_parameter_supported": False,
-            "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
-            "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-            "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
-            "http_logout_supported": True,
-            "frontchannel_logout_supported": True,
-            "end_session_endpoint": f"{base}/oauth2/v2.0/logout",
-            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nonce", "preferred_username", "name", "tid",
-                                 "ver", "oid"],
-            "tenant_region_scope": "EU",
-            "cloud_instance_name": "microsoftonline.com",
-            "cloud_graph_host_name": "graph.windows.net",
-            "msgraph_host": "graph.microsoft.com",
-            "rbac_url": "https://pas.windows.net",
-        })
+        return json_response(
+            200,
+            {
+                "token_endpoint": f"{base}/oauth2/v2.0/token",
+                "token_endpoint_auth_methods_supported": [
+                    "client_secret_post",
+                    "private_key_jwt",
+                    "client_secret_basic",
+                ],
+                "jwks_uri": f"{base}/discovery/v2.0/keys",
+                "response_modes_supported": ["query", "fragment", "form_post"],
+                "subject_types_supported": ["pairwise"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+                "scopes_supported": ["openid", "profile", "email", "offline_access"],
+                "issuer": f"{self.url}/{tenant.id if tenant else '{tenantid}'}/v2.0",
+                "request_uri_parameter_supported": False,
+                "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+                "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+                "http_logout_supported": True,
+                "frontchannel_logout_supported": True,
+                "end_session_endpoint": f"{base}/oauth2/v2.0/logout",
+                "claims_supported": [
+                    "sub",
+                    "iss",
+                    "aud",
+                    "exp",
+                    "iat",
+                    "nonce",
+                    "preferred_username",
+                    "name",
+                    "tid",
+                    "ver",
+                    "oid",
+                ],
+                "tenant_region_scope": "EU",
+                "cloud_instance_name": "microsoftonline.com",
+                "cloud_graph_host_name": "graph.windows.net",
+                "msgraph_host": "graph.microsoft.com",
+                "rbac_url": "https://pas.windows.net",
+            },
+        )
 
     def _devicecode(self, request: RecordedRequest, tenant: Tenant | None) -> Response:
         app, tenant = self._app(request.form, tenant, self._segment(request))
@@ -202,17 +254,27 @@ class EntraSimulator(SimServer):
         check_resource(tenant, scope)
         user_code = "".join(secrets.choice(USER_CODE_ALPHABET) for _ in range(9))
         flow = DeviceFlow(
-            device_code=f"DAQABIQEAAAD{secrets.token_urlsafe(96)}", user_code=user_code, client_id=app.client_id,
-            tenant_id=tenant.id, scope=scope, expires_at=time.time() + self.world.device_expires_in,
+            device_code=f"DAQABIQEAAAD{secrets.token_urlsafe(96)}",
+            user_code=user_code,
+            client_id=app.client_id,
+            tenant_id=tenant.id,
+            scope=scope,
+            expires_at=time.time() + self.world.device_expires_in,
         )
         self.world.device_flows[flow.device_code] = flow
         uri = f"{self.url}/devicelogin"
-        return json_response(200, {
-            "user_code": user_code, "device_code": flow.device_code, "verification_uri": uri,
-            "expires_in": self.world.device_expires_in, "interval": self.world.device_interval,
-            "message": f"To sign in, use a web browser to open the page {uri} and enter the code {user_code} "
-                       "to authenticate.",
-        })
+        return json_response(
+            200,
+            {
+                "user_code": user_code,
+                "device_code": flow.device_code,
+                "verification_uri": uri,
+                "expires_in": self.world.device_expires_in,
+                "interval": self.world.device_interval,
+                "message": f"To sign in, use a web browser to open the page {uri} and enter the code {user_code} "
+                "to authenticate.",
+            },
+        )
 
     def _device_login(self, request: RecordedRequest) -> Response:
         """The page a human (the demo) opens to approve or decline a device code."""
@@ -221,18 +283,22 @@ class EntraSimulator(SimServer):
             code = request.form.get("code", "").strip().upper()
             approve = request.form.get("action") == "approve"
             try:
-                self.world.set_device_flow(code, "approved" if approve else "declined",
-                                           self.world.browser_user if approve else None)
+                self.world.set_device_flow(
+                    code, "approved" if approve else "declined", self.world.browser_user if approve else None
+                )
                 note = f"<p>{'Approved' if approve else 'Declined'}. You can close this window.</p>"
             except KeyError:
                 note = "<p>That code didn't work. Check the code and try again.</p>"
-        return html_response(200, (
-            "<html><head><title>Enter code</title></head><body><h1>Enter code</h1>"
-            f"<p>Signed in as {html.escape(self.world.browser_user or '(nobody)')}</p>{note}"
-            '<form method="post"><input name="code" autofocus>'
-            '<button name="action" value="approve">Allow access</button>'
-            '<button name="action" value="decline">Cancel</button></form></body></html>'
-        ))
+        return html_response(
+            200,
+            (
+                "<html><head><title>Enter code</title></head><body><h1>Enter code</h1>"
+                f"<p>Signed in as {html.escape(self.world.browser_user or '(nobody)')}</p>{note}"
+                '<form method="post"><input name="code" autofocus>'
+                '<button name="action" value="approve">Allow access</button>'
+                '<button name="action" value="decline">Cancel</button></form></body></html>'
+            ),
+        )
 
     def _authorize(self, request: RecordedRequest, tenant: Tenant | None) -> Response:
         query = request.query
@@ -243,12 +309,17 @@ class EntraSimulator(SimServer):
         if redirect_kind(app, uri) is None:
             raise EntraError(400, "invalid_request", 50011, BAD_REDIRECT.format(uri=uri, client_id=app.client_id))
         if self.world.browser_outcome == "declined":
-            return self._redirect_error(request, uri, EntraError(
-                400, "access_denied", 65004, "User declined to consent to access the app."))
+            return self._redirect_error(
+                request, uri, EntraError(400, "access_denied", 65004, "User declined to consent to access the app.")
+            )
         user = self.world.users.get(self.world.browser_user or "")
         if user is None:
-            raise EntraError(400, "invalid_request", 50034, "The user account does not exist in the directory "
-                             "(the simulator's world.browser_user names no user).")
+            raise EntraError(
+                400,
+                "invalid_request",
+                50034,
+                "The user account does not exist in the directory (the simulator's world.browser_user names no user).",
+            )
         scope = query.get("scope", "")
         try:
             check_resource(tenant, scope)
@@ -259,8 +330,13 @@ class EntraSimulator(SimServer):
             exc.error = {65001: "consent_required", 500011: "invalid_resource"}.get(exc.code, "interaction_required")
             return self._redirect_error(request, uri, exc)
         code = AuthCode(
-            code=f"1.AQ{secrets.token_urlsafe(120)}", client_id=app.client_id, tenant_id=tenant.id,
-            redirect_uri=uri, user_upn=user.upn, scope=scope, code_challenge=query.get("code_challenge"),
+            code=f"1.AQ{secrets.token_urlsafe(120)}",
+            client_id=app.client_id,
+            tenant_id=tenant.id,
+            redirect_uri=uri,
+            user_upn=user.upn,
+            scope=scope,
+            code_challenge=query.get("code_challenge"),
             nonce=query.get("nonce"),
         )
         self.world.auth_codes[code.code] = code
@@ -282,8 +358,9 @@ class EntraSimulator(SimServer):
         if not grant:
             raise missing("grant_type")
         if grant not in grants:
-            raise EntraError(400, "unsupported_grant_type", 70003,
-                             f"The app requested an unsupported grant type '{grant}'.")
+            raise EntraError(
+                400, "unsupported_grant_type", 70003, f"The app requested an unsupported grant type '{grant}'."
+            )
         app, tenant = self._app(form, tenant, self._segment(request))
         return json_response(200, grants[grant](form, app, tenant))
 
@@ -314,12 +391,17 @@ class EntraSimulator(SimServer):
         if flow.state == "declined":
             raise EntraError(400, "authorization_declined", 70000, "The user denied the authorization request.")
         if flow.state == "pending":
-            raise EntraError(400, "authorization_pending", 70016,
-                             "OAuth 2.0 device flow error. Authorization is pending. Continue polling.")
+            raise EntraError(
+                400,
+                "authorization_pending",
+                70016,
+                "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
+            )
         user = self.world.users.get(flow.user_upn or "")
         if user is None:
-            raise EntraError(400, "invalid_grant", 50034,
-                             f"The user account {flow.user_upn} does not exist in the directory.")
+            raise EntraError(
+                400, "invalid_grant", 50034, f"The user account {flow.user_upn} does not exist in the directory."
+            )
         tenant = self.world.tenants.get(flow.tenant_id, tenant)
         check_user(app, tenant, user)
         flow.state = "redeemed"
@@ -332,17 +414,30 @@ class EntraSimulator(SimServer):
         if code.used:
             raise EntraError(400, "invalid_grant", 54005, REDEEMED)
         if form.get("redirect_uri", "") != code.redirect_uri:
-            raise EntraError(400, "invalid_grant", 500112, f"The reply address '{form.get('redirect_uri', '')}' "
-                             f"does not match the reply address '{code.redirect_uri}' provided when requesting "
-                             "Authorization code.")
+            raise EntraError(
+                400,
+                "invalid_grant",
+                500112,
+                f"The reply address '{form.get('redirect_uri', '')}' "
+                f"does not match the reply address '{code.redirect_uri}' provided when requesting "
+                "Authorization code.",
+            )
         if code.code_challenge is not None:
             if not pkce_matches(code.code_challenge, form.get("code_verifier", "")):
-                raise EntraError(400, "invalid_grant", 501481, "The Code_Verifier does not match the "
-                                 "code_challenge supplied in the authorization request.")
+                raise EntraError(
+                    400,
+                    "invalid_grant",
+                    501481,
+                    "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+                )
         secret, kind = form.get("client_secret"), redirect_kind(app, code.redirect_uri)
         if kind == "public" and secret:
-            raise EntraError(401, "invalid_client", 700025,
-                             "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.")
+            raise EntraError(
+                401,
+                "invalid_client",
+                700025,
+                "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.",
+            )
         if kind == "web" or secret:
             check_secret(app, secret)
         code.used = True
@@ -353,15 +448,21 @@ class EntraSimulator(SimServer):
         if grant is None or grant.client_id != app.client_id or grant.upn not in self.world.users:
             raise EntraError(400, "invalid_grant", 9002313, MALFORMED)
         if grant.upn in self.world.revoked_refresh_users:
-            raise EntraError(400, "invalid_grant", 700082, "The refresh token has expired due to inactivity. "
-                             "The token was issued on a date more than 90 days ago and was inactive for "
-                             "90.00:00:00.")
+            raise EntraError(
+                400,
+                "invalid_grant",
+                700082,
+                "The refresh token has expired due to inactivity. "
+                "The token was issued on a date more than 90 days ago and was inactive for "
+                "90.00:00:00.",
+            )
         if form.get("client_secret"):
             check_secret(app, form["client_secret"])
         return self._user_tokens(app, self.world.tenants[grant.tenant_id], grant.upn, form.get("scope", ""), None)
 
-    def _user_tokens(self, app: AppRegistration, tenant: Tenant, user_upn: str, scope: str,
-                     nonce: str | None) -> dict[str, object]:
+    def _user_tokens(
+        self, app: AppRegistration, tenant: Tenant, user_upn: str, scope: str, nonce: str | None
+    ) -> dict[str, object]:
         refresh = f"1.AQ{secrets.token_urlsafe(160)}"  # opaque, like Entra's
         self.refresh_tokens[refresh] = _Grant(user_upn, app.client_id, tenant.id)
         user = self.world.users[user_upn]

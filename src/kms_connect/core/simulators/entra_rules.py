@@ -45,8 +45,9 @@ class EntraError(Exception):
 
 
 def missing(name: str) -> EntraError:
-    return EntraError(400, "invalid_request", 900144, f"The request body must contain the following parameter: "
-                      f"'{name}'.")
+    return EntraError(
+        400, "invalid_request", 900144, f"The request body must contain the following parameter: '{name}'."
+    )
 
 
 def b64url(data: bytes) -> str:
@@ -66,7 +67,7 @@ def _loopback_key(uri: str) -> str:
 
 
 def redirect_kind(app: AppRegistration, uri: str) -> str | None:
-    """"web" (confidential: needs a secret), "public" (must not send one) or None (not registered)."""
+    """ "web" (confidential: needs a secret), "public" (must not send one) or None (not registered)."""
     key = _loopback_key(uri)
     if any(_loopback_key(u) == key for u in app.web_redirect_uris):
         return "web"
@@ -80,16 +81,26 @@ def check_secret(app: AppRegistration, secret: str | None) -> None:
         raise EntraError(401, "invalid_client", 7000218, NEEDS_SECRET)
     for entry in app.secrets:
         if entry.value == secret and entry.expired:
-            raise EntraError(401, "invalid_client", 7000222, f"The provided client secret keys for app "
-                             f"'{app.client_id}' are expired. Visit the Azure portal to create new keys for your "
-                             "app: https://aka.ms/NewClientSecret, or consider using certificate credentials for "
-                             "added security: https://aka.ms/certCreds.")
+            raise EntraError(
+                401,
+                "invalid_client",
+                7000222,
+                f"The provided client secret keys for app "
+                f"'{app.client_id}' are expired. Visit the Azure portal to create new keys for your "
+                "app: https://aka.ms/NewClientSecret, or consider using certificate credentials for "
+                "added security: https://aka.ms/certCreds.",
+            )
         if entry.value == secret:
             return
     # A pasted secret ID lands here as well: Entra cannot tell it from a typo, hence its wording.
-    raise EntraError(401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being "
-                     "sent in the request is the client secret value, not the client secret ID, for a secret "
-                     f"added to app '{app.client_id}'.")
+    raise EntraError(
+        401,
+        "invalid_client",
+        7000215,
+        "Invalid client secret provided. Ensure the secret being "
+        "sent in the request is the client secret value, not the client secret ID, for a secret "
+        f"added to app '{app.client_id}'.",
+    )
 
 
 def check_app_scope(scope: str) -> None:
@@ -97,39 +108,68 @@ def check_app_scope(scope: str) -> None:
     if not scope:
         raise missing("scope")
     if scope.strip() not in (f"{alias}/.default" for alias in ADO_ALIASES):
-        raise EntraError(400, "invalid_scope", 70011, "The provided request must include a 'scope' input "
-                         f"parameter. The provided value for the input parameter 'scope' is not valid. The scope "
-                         f"{scope} is not valid.")
+        raise EntraError(
+            400,
+            "invalid_scope",
+            70011,
+            "The provided request must include a 'scope' input "
+            f"parameter. The provided value for the input parameter 'scope' is not valid. The scope "
+            f"{scope} is not valid.",
+        )
 
 
 def check_resource(tenant: Tenant, scope: str) -> None:
     if not tenant.has_devops and any(s.startswith(ADO_ALIASES) for s in scope.split()):
-        raise EntraError(400, "invalid_resource", 500011, f"The resource principal named {ADO_RESOURCE} was not "
-                         f"found in the tenant named {tenant_name(tenant)}. This can happen if the application "
-                         "has not been installed by the administrator of the tenant or consented to by any user "
-                         "in the tenant. You might have sent your authentication request to the wrong tenant.")
+        raise EntraError(
+            400,
+            "invalid_resource",
+            500011,
+            f"The resource principal named {ADO_RESOURCE} was not "
+            f"found in the tenant named {tenant_name(tenant)}. This can happen if the application "
+            "has not been installed by the administrator of the tenant or consented to by any user "
+            "in the tenant. You might have sent your authentication request to the wrong tenant.",
+        )
 
 
 def check_user(app: AppRegistration, tenant: Tenant, user: User) -> None:
     """Whether `user` may get a token for `app` in `tenant` (errors as the token endpoint words them)."""
     if user.tenant_id != tenant.id and not app.multi_tenant:
-        raise EntraError(400, "invalid_grant", 50020, f"User account '{user.upn}' from identity provider "
-                         f"'https://sts.windows.net/{user.tenant_id}/' does not exist in tenant "
-                         f"'{tenant_name(tenant)}' and cannot access the application '{app.client_id}'"
-                         f"({app.display_name}) in that tenant. The account needs to be added as an external user "
-                         "in the tenant first. Sign out and sign in again with a different Azure Active Directory "
-                         "user account.")
+        raise EntraError(
+            400,
+            "invalid_grant",
+            50020,
+            f"User account '{user.upn}' from identity provider "
+            f"'https://sts.windows.net/{user.tenant_id}/' does not exist in tenant "
+            f"'{tenant_name(tenant)}' and cannot access the application '{app.client_id}'"
+            f"({app.display_name}) in that tenant. The account needs to be added as an external user "
+            "in the tenant first. Sign out and sign in again with a different Azure Active Directory "
+            "user account.",
+        )
     if user.mfa_required:
-        raise EntraError(400, "invalid_grant", 50076, "Due to a configuration change made by your administrator, "
-                         "or because you moved to a new location, you must use multi-factor authentication to "
-                         f"access '{ADO_RESOURCE}'.")
+        raise EntraError(
+            400,
+            "invalid_grant",
+            50076,
+            "Due to a configuration change made by your administrator, "
+            "or because you moved to a new location, you must use multi-factor authentication to "
+            f"access '{ADO_RESOURCE}'.",
+        )
     if user.blocked_by_policy:
-        raise EntraError(400, "invalid_grant", 53003, "Access has been blocked by Conditional Access policies. "
-                         "The access policy does not allow token issuance.")
+        raise EntraError(
+            400,
+            "invalid_grant",
+            53003,
+            "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.",
+        )
     if not app.consented:
-        raise EntraError(400, "invalid_grant", 65001, "The user or administrator has not consented to use the "
-                         f"application with ID '{app.client_id}' named '{app.display_name}'. Send an interactive "
-                         "authorization request for this user and resource.")
+        raise EntraError(
+            400,
+            "invalid_grant",
+            65001,
+            "The user or administrator has not consented to use the "
+            f"application with ID '{app.client_id}' named '{app.display_name}'. Send an interactive "
+            "authorization request for this user and resource.",
+        )
 
 
 def pkce_matches(challenge: str, verifier: str) -> bool:
@@ -138,9 +178,19 @@ def pkce_matches(challenge: str, verifier: str) -> bool:
 
 # --- tokens --------------------------------------------------------------------------------------
 def _access_claims(world: World, tenant: Tenant, oid: str, client_id: str, now: int) -> dict[str, object]:
-    return {"aud": ADO_RESOURCE, "iss": f"https://sts.windows.net/{tenant.id}/", "iat": now, "nbf": now,
-            "exp": now + world.token_lifetime, "appid": client_id, "oid": oid, "sub": oid, "tid": tenant.id,
-            "uti": b64url(secrets.token_bytes(16)), "ver": "1.0"}  # uti: every token differs, as in Entra
+    return {
+        "aud": ADO_RESOURCE,
+        "iss": f"https://sts.windows.net/{tenant.id}/",
+        "iat": now,
+        "nbf": now,
+        "exp": now + world.token_lifetime,
+        "appid": client_id,
+        "oid": oid,
+        "sub": oid,
+        "tid": tenant.id,
+        "uti": b64url(secrets.token_bytes(16)),
+        "ver": "1.0",
+    }  # uti: every token differs, as in Entra
 
 
 def _sign(world: World, claims: dict[str, object]) -> str:
@@ -152,20 +202,43 @@ def app_token_response(world: World, tenant: Tenant, app: AppRegistration) -> di
     claims = _access_claims(world, tenant, app.sp_object_id, app.client_id, int(time.time()))
     claims |= {"idtyp": "app", "roles": []}
     lifetime = world.token_lifetime
-    return {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
-            "access_token": _sign(world, claims)}
+    return {
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+        "ext_expires_in": lifetime,
+        "access_token": _sign(world, claims),
+    }
 
 
-def user_token_response(world: World, issuer_base: str, tenant: Tenant, app: AppRegistration, user: User,
-                        scope: str, nonce: str | None, refresh_token: str) -> dict[str, object]:
+def user_token_response(
+    world: World,
+    issuer_base: str,
+    tenant: Tenant,
+    app: AppRegistration,
+    user: User,
+    scope: str,
+    nonce: str | None,
+    refresh_token: str,
+) -> dict[str, object]:
     """Device code, authorization code and refresh: access, refresh and (unsigned) ID token."""
     now, lifetime = int(time.time()), world.token_lifetime
     access = _access_claims(world, tenant, user.oid, app.client_id, now) | {
-        "idtyp": "user", "scp": " ".join(app.delegated_scopes), "upn": user.upn, "name": user.display_name}
+        "idtyp": "user",
+        "scp": " ".join(app.delegated_scopes),
+        "upn": user.upn,
+        "name": user.display_name,
+    }
     id_claims: dict[str, object] = {
-        "aud": app.client_id, "iss": f"{issuer_base}/{tenant.id}/v2.0", "iat": now, "nbf": now,
-        "exp": now + lifetime, "name": user.display_name, "oid": user.oid, "preferred_username": user.upn,
-        "sub": b64url(hashlib.sha256(f"{user.oid}{app.client_id}".encode()).digest()), "tid": tenant.id,
+        "aud": app.client_id,
+        "iss": f"{issuer_base}/{tenant.id}/v2.0",
+        "iat": now,
+        "nbf": now,
+        "exp": now + lifetime,
+        "name": user.display_name,
+        "oid": user.oid,
+        "preferred_username": user.upn,
+        "sub": b64url(hashlib.sha256(f"{user.oid}{app.client_id}".encode()).digest()),
+        "tid": tenant.id,
         "ver": "2.0",
     }
     if nonce is not None:
@@ -174,7 +247,12 @@ def user_token_response(world: World, issuer_base: str, tenant: Tenant, app: App
     id_token = ".".join([b64url(b'{"alg":"none","typ":"JWT"}'), b64url(json.dumps(id_claims).encode()), ""])
     granted = " ".join(s for s in scope.split() if s not in OIDC_SCOPES) or scope
     return {
-        "token_type": "Bearer", "scope": granted, "expires_in": lifetime, "ext_expires_in": lifetime,
-        "access_token": _sign(world, access), "refresh_token": refresh_token, "id_token": id_token,
+        "token_type": "Bearer",
+        "scope": granted,
+        "expires_in": lifetime,
+        "ext_expires_in": lifetime,
+        "access_token": _sign(world, access),
+        "refresh_token": refresh_token,
+        "id_token": id_token,
         "client_info": b64url(json.dumps({"uid": user.oid, "utid": tenant.id}).encode()),
     }

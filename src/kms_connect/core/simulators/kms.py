@@ -22,12 +22,39 @@ from urllib.parse import quote, unquote
 import httpx
 
 from .kms_rules import (
-    EXPIRED, LOCKED_OUT, KmsError, bad_request, check_token_signature, forbidden_route, internal, invalid,
-    is_uuid, mint_token, not_found, options, permission_denied, project_item, project_type, remote_message,
-    sanitize, string_field, token_answer, unauthorized, update_credentials, validate_create, validate_update,
+    EXPIRED,
+    LOCKED_OUT,
+    KmsError,
+    bad_request,
+    check_token_signature,
+    forbidden_route,
+    internal,
+    invalid,
+    is_uuid,
+    mint_token,
+    not_found,
+    options,
+    permission_denied,
+    project_item,
+    project_type,
+    remote_message,
+    sanitize,
+    string_field,
+    token_answer,
+    unauthorized,
+    update_credentials,
+    validate_create,
+    validate_update,
 )
 from .kms_world import (
-    AZURE_DEVOPS, LOCKOUT_THRESHOLD, KmsConnection, KmsIdentity, KmsToken, KmsWorld, new_id, now_utc,
+    AZURE_DEVOPS,
+    LOCKOUT_THRESHOLD,
+    KmsConnection,
+    KmsIdentity,
+    KmsToken,
+    KmsWorld,
+    new_id,
+    now_utc,
 )
 from .server import RecordedRequest, Response, SimServer, json_response
 from .tls import TlsFiles
@@ -45,8 +72,16 @@ def _req_id() -> str:
 
 
 class KmsSimulator(SimServer):
-    def __init__(self, kms_world: KmsWorld, world: World, *, entra_url: str, devops_url: str,
-                 ca_bundle: Path | None, tls: TlsFiles | None = None) -> None:
+    def __init__(
+        self,
+        kms_world: KmsWorld,
+        world: World,
+        *,
+        entra_url: str,
+        devops_url: str,
+        ca_bundle: Path | None,
+        tls: TlsFiles | None = None,
+    ) -> None:
         super().__init__(tls)
         self.kms_world = kms_world
         self.world = world  # the Azure side (read by the Entra / Azure DevOps simulators, not here)
@@ -77,8 +112,9 @@ class KmsSimulator(SimServer):
         try:
             return json_response(200, self._route(request))
         except KmsError as exc:
-            return json_response(exc.status, {"reqId": _req_id(), "statusCode": exc.status,
-                                              "message": exc.message, "error": exc.error})
+            return json_response(
+                exc.status, {"reqId": _req_id(), "statusCode": exc.status, "message": exc.message, "error": exc.error}
+            )
 
     def _route(self, request: RecordedRequest) -> _Json:
         parts = [unquote(p) for p in request.path.split("/") if p]
@@ -126,16 +162,19 @@ class KmsSimulator(SimServer):
         identity = self._identity(request)
         connection_id = rest[0]
         if not is_uuid(connection_id):
-            raise invalid([{"validation": "uuid", "code": "invalid_string", "message": "Invalid uuid",
-                            "path": ["connectionId"]}])
+            raise invalid(
+                [{"validation": "uuid", "code": "invalid_string", "message": "Invalid uuid", "path": ["connectionId"]}]
+            )
         if method == "PATCH":
             return {"appConnection": self._update(request, identity, connection_id)}
         with self.kms_world.lock:
             conn = self._connection(identity, connection_id, "read" if method == "GET" else "delete")
             if method == "DELETE":
                 if conn.in_use:
-                    raise bad_request("Cannot delete App Connection with existing connections. Remove all "
-                                      "existing connections and try again.")
+                    raise bad_request(
+                        "Cannot delete App Connection with existing connections. Remove all "
+                        "existing connections and try again."
+                    )
                 del self.kms_world.connections[conn.id]
             return {"appConnection": sanitize(self.kms_world, conn)}
 
@@ -211,8 +250,9 @@ class KmsSimulator(SimServer):
     def _identity(self, request: RecordedRequest) -> KmsIdentity:
         """inject-identity + verifyAuth for routes that take user JWTs and identity tokens."""
         if "x-api-key" in request.headers:
-            raise bad_request("API key authentication is not supported anymore. Please switch to identity "
-                              "authentication.")
+            raise bad_request(
+                "API key authentication is not supported anymore. Please switch to identity authentication."
+            )
         header = request.headers.get("authorization")
         if not header:
             raise unauthorized("Token missing")
@@ -231,8 +271,9 @@ class KmsSimulator(SimServer):
         world = self.kms_world
         with world.lock:
             visible = world.visible_project_ids(identity)
-            items = [project_item(world, p) for p in world.projects.values()
-                     if p.id in visible and kind in (None, p.type)]
+            items = [
+                project_item(world, p) for p in world.projects.values() if p.id in visible and kind in (None, p.type)
+            ]
         return {"projects" if route == "projects" else "workspaces": items}
 
     # --- connections -----------------------------------------------------------------------------
@@ -251,8 +292,11 @@ class KmsSimulator(SimServer):
         world = self.kms_world
         with world.lock:
             self._check_project(identity, project_id, "read")
-            rows = [c for c in world.connections.values()
-                    if (app is None or c.app == app) and (project_id is None or c.project_id == project_id)]
+            rows = [
+                c
+                for c in world.connections.values()
+                if (app is None or c.app == app) and (project_id is None or c.project_id == project_id)
+            ]
             return [sanitize(world, c) for c in sorted(rows, key=lambda c: c.name)]
 
     def _by_name(self, request: RecordedRequest, name: str) -> _Json:
@@ -292,8 +336,7 @@ class KmsSimulator(SimServer):
         stored = self._validate(body["method"], body["credentials"])
         with world.lock:
             self._duplicate(body["name"], body["projectId"])
-            conn = KmsConnection(new_id(), body["name"], body["description"], body["projectId"], body["method"],
-                                 stored)
+            conn = KmsConnection(new_id(), body["name"], body["description"], body["projectId"], body["method"], stored)
             world.connections[conn.id] = conn
             return sanitize(world, conn)
 
@@ -354,9 +397,15 @@ class KmsSimulator(SimServer):
     def _check_client_secret(self, creds: dict[str, str]) -> dict[str, Any]:
         prefix = "Failed to authenticate with Azure DevOps using client credentials"
         try:
-            answer = self._token_call(creds["tenantId"], {
-                "grant_type": "client_credentials", "scope": ADO_SCOPE, "client_id": creds["clientId"],
-                "client_secret": creds["clientSecret"]})
+            answer = self._token_call(
+                creds["tenantId"],
+                {
+                    "grant_type": "client_credentials",
+                    "scope": ADO_SCOPE,
+                    "client_id": creds["clientId"],
+                    "client_secret": creds["clientSecret"],
+                },
+            )
             if answer.status_code >= 400:
                 raise bad_request(f"{prefix}: {remote_message(answer, None, 'error_description', 'message')}")
             token = answer.json()
@@ -379,9 +428,17 @@ class KmsSimulator(SimServer):
         if not client_id or not secret:
             raise internal("Azure OAuth environment variables have not been configured")
         try:
-            answer = self._token_call(creds["tenantId"], {
-                "grant_type": "authorization_code", "code": creds["code"], "scope": ADO_SCOPE,
-                "client_id": client_id, "client_secret": secret, "redirect_uri": f"{site_url}{CALLBACK_PATH}"})
+            answer = self._token_call(
+                creds["tenantId"],
+                {
+                    "grant_type": "authorization_code",
+                    "code": creds["code"],
+                    "scope": ADO_SCOPE,
+                    "client_id": client_id,
+                    "client_secret": secret,
+                    "redirect_uri": f"{site_url}{CALLBACK_PATH}",
+                },
+            )
             if answer.status_code >= 400:
                 try:
                     detail = answer.json().get("error_description") or "Unknown error"
@@ -393,8 +450,13 @@ class KmsSimulator(SimServer):
             expires_at = int((time.time() + float(token.get("expires_in", 3599))) * 1000)
         except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError):
             raise bad_request("Unable to validate connection: verify credentials") from None
-        return {"tenantId": creds["tenantId"], "orgName": creds["orgName"], "accessToken": access,
-                "refreshToken": refresh, "expiresAt": expires_at}
+        return {
+            "tenantId": creds["tenantId"],
+            "orgName": creds["orgName"],
+            "accessToken": access,
+            "refreshToken": refresh,
+            "expiresAt": expires_at,
+        }
 
 
 def _expiry(ttl: int) -> float:

@@ -17,14 +17,13 @@ from .kms_world import AZURE_DEVOPS, KmsConnection, KmsIdentity, KmsProject, Kms
 
 METHODS = ("oauth", "access-token", "client-secret")
 PROJECT_TYPES = ("secret-manager", "cert-manager", "kms", "ssh", "secret-scanning", "pam")
-CREATE_KEYS = ("name", "description", "projectId", "method", "credentials", "isPlatformManagedCredentials",
-               "gatewayId")
+CREATE_KEYS = ("name", "description", "projectId", "method", "credentials", "isPlatformManagedCredentials", "gatewayId")
 UPDATE_KEYS = ("name", "description", "credentials", "isPlatformManagedCredentials", "gatewayId")
 EXPIRED = "Your token has expired. Please re-authenticate."
-MALFORMED_TOKEN = ("The provided access token is malformed. Please use a valid token or generate a new one and "
-                   "try again.")
-LOCKED_OUT = ("This identity auth method is temporarily locked due to too many failed login attempts. "
-              "Try again later.")
+MALFORMED_TOKEN = (
+    "The provided access token is malformed. Please use a valid token or generate a new one and try again."
+)
+LOCKED_OUT = "This identity auth method is temporarily locked due to too many failed login attempts. Try again later."
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # what @sindresorhus/slugify leaves unchanged
 _MISSING = object()
@@ -120,9 +119,19 @@ def project_type(query: dict[str, str]) -> str | None:
     key = "projectType" if "projectType" in query else "type"
     value = query.get(key)
     if value is not None and value not in PROJECT_TYPES:
-        raise invalid([{"received": value, "code": "invalid_enum_value", "options": list(PROJECT_TYPES),
-                        "path": [key], "message": "Invalid enum value. Expected "
-                        + " | ".join(f"'{k}'" for k in PROJECT_TYPES) + f", received '{value}'"}])
+        raise invalid(
+            [
+                {
+                    "received": value,
+                    "code": "invalid_enum_value",
+                    "options": list(PROJECT_TYPES),
+                    "path": [key],
+                    "message": "Invalid enum value. Expected "
+                    + " | ".join(f"'{k}'" for k in PROJECT_TYPES)
+                    + f", received '{value}'",
+                }
+            ]
+        )
     return value
 
 
@@ -134,8 +143,15 @@ def type_issue(path: list[Any], expected: str, value: Any) -> dict[str, Any]:
 
 def _size_issue(code: str, limit: int, path: list[Any], message: str) -> dict[str, Any]:
     bound = "minimum" if code == "too_small" else "maximum"
-    return {"code": code, bound: limit, "type": "string", "inclusive": True, "exact": False, "message": message,
-            "path": path}
+    return {
+        "code": code,
+        bound: limit,
+        "type": "string",
+        "inclusive": True,
+        "exact": False,
+        "message": message,
+        "path": path,
+    }
 
 
 def _uuid_issue(path: list[Any]) -> dict[str, Any]:
@@ -144,13 +160,27 @@ def _uuid_issue(path: list[Any]) -> dict[str, Any]:
 
 def unknown_keys_issue(keys: list[str], path: list[Any] | None = None) -> dict[str, Any]:
     quoted = ", ".join(f"'{k}'" for k in keys)
-    return {"code": "unrecognized_keys", "keys": keys, "path": path or [],
-            "message": f"Unrecognized key(s) in object: {quoted}"}
+    return {
+        "code": "unrecognized_keys",
+        "keys": keys,
+        "path": path or [],
+        "message": f"Unrecognized key(s) in object: {quoted}",
+    }
 
 
-def string_field(obj: dict[str, Any], key: str, path: list[Any], issues: list[dict[str, Any]], *,
-                 optional: bool = False, nullable: bool = False, min_msg: str | None = None, max_len: int = 0,
-                 max_msg: str = "", uuid_: bool = False) -> str | None:
+def string_field(
+    obj: dict[str, Any],
+    key: str,
+    path: list[Any],
+    issues: list[dict[str, Any]],
+    *,
+    optional: bool = False,
+    nullable: bool = False,
+    min_msg: str | None = None,
+    max_len: int = 0,
+    max_msg: str = "",
+    uuid_: bool = False,
+) -> str | None:
     """One `z.string().trim()...` field: appends issues, returns the trimmed value (None if absent)."""
     value = obj.get(key, _MISSING)
     path = [*path, key]
@@ -164,8 +194,9 @@ def string_field(obj: dict[str, Any], key: str, path: list[Any], issues: list[di
     if min_msg is not None and not value:
         issues.append(_size_issue("too_small", 1, path, min_msg))
     if max_len and len(value) > max_len:
-        issues.append(_size_issue("too_big", max_len, path, max_msg or
-                                  f"String must contain at most {max_len} character(s)"))
+        issues.append(
+            _size_issue("too_big", max_len, path, max_msg or f"String must contain at most {max_len} character(s)")
+        )
     if uuid_ and not is_uuid(value):
         issues.append(_uuid_issue(path))
     return value if len(issues) == before else None
@@ -174,29 +205,62 @@ def string_field(obj: dict[str, Any], key: str, path: list[Any], issues: list[di
 def _name(body: dict[str, Any], issues: list[dict[str, Any]], *, optional: bool) -> str | None:
     """slugSchema({field: "name", max: 64})."""
     before = len(issues)
-    name = string_field(body, "name", [], issues, optional=optional,
-                        min_msg="name field must be at least 1 lowercase character", max_len=64,
-                        max_msg="name field must be at most 64 lowercase characters")
+    name = string_field(
+        body,
+        "name",
+        [],
+        issues,
+        optional=optional,
+        min_msg="name field must be at least 1 lowercase character",
+        max_len=64,
+        max_msg="name field must be at most 64 lowercase characters",
+    )
     value = body.get("name")
     if isinstance(value, str) and value.strip() and not _SLUG.match(value.strip()):
-        issues.append({"code": "custom", "message": "name field can only contain lowercase letters, numbers, "
-                       "and hyphens", "path": ["name"]})
+        issues.append(
+            {
+                "code": "custom",
+                "message": "name field can only contain lowercase letters, numbers, and hyphens",
+                "path": ["name"],
+            }
+        )
     return name if len(issues) == before else None
 
 
 def _generic_fields(body: dict[str, Any], issues: list[dict[str, Any]]) -> None:
     """description, isPlatformManagedCredentials and gatewayId, shared by create and update."""
-    string_field(body, "description", [], issues, optional=True, nullable=True, max_len=256,
-                 max_msg="Description cannot exceed 256 characters")
+    string_field(
+        body,
+        "description",
+        [],
+        issues,
+        optional=True,
+        nullable=True,
+        max_len=256,
+        max_msg="Description cannot exceed 256 characters",
+    )
     managed = body.get("isPlatformManagedCredentials", _MISSING)
     if managed is not _MISSING and managed is not False:
-        issues.append({"code": "invalid_literal", "expected": False, "received": managed,
-                       "path": ["isPlatformManagedCredentials"],
-                       "message": "Not supported for Azure DevOps Connections"})
+        issues.append(
+            {
+                "code": "invalid_literal",
+                "expected": False,
+                "received": managed,
+                "path": ["isPlatformManagedCredentials"],
+                "message": "Not supported for Azure DevOps Connections",
+            }
+        )
     gateway = body.get("gatewayId", _MISSING)
     if gateway is not _MISSING and gateway is not None:
-        issues.append({"code": "invalid_type", "expected": "null", "received": _zod_type(gateway),
-                       "path": ["gatewayId"], "message": "Gateways are not supported for Azure DevOps Connections"})
+        issues.append(
+            {
+                "code": "invalid_type",
+                "expected": "null",
+                "received": _zod_type(gateway),
+                "path": ["gatewayId"],
+                "message": "Gateways are not supported for Azure DevOps Connections",
+            }
+        )
 
 
 def credential_issues(method: str, creds: Any, path: list[Any]) -> tuple[dict[str, str], list[dict[str, Any]]]:
@@ -207,14 +271,25 @@ def credential_issues(method: str, creds: Any, path: list[Any]) -> tuple[dict[st
         return {}, [type_issue(path, "object", creds)]
     org = {"min_msg": "Organization name required"}
     fields: list[tuple[str, dict[str, Any]]] = {
-        "oauth": [("code", {"min_msg": "OAuth code required"}), ("tenantId", {"min_msg": "Tenant ID required"}),
-                  ("orgName", org)],
+        "oauth": [
+            ("code", {"min_msg": "OAuth code required"}),
+            ("tenantId", {"min_msg": "Tenant ID required"}),
+            ("orgName", org),
+        ],
         "access-token": [("accessToken", {"min_msg": "Access Token required"}), ("orgName", org)],
         "client-secret": [
             ("clientId", {"uuid_": True, "max_len": 50}),
-            ("clientSecret", {"min_msg": "Client Secret required", "max_len": 50,
-                              "max_msg": "Client Secret must be at most 50 characters long"}),
-            ("tenantId", {"uuid_": True}), ("orgName", org), ("clientSecretKeyId", {"uuid_": True, "optional": True}),
+            (
+                "clientSecret",
+                {
+                    "min_msg": "Client Secret required",
+                    "max_len": 50,
+                    "max_msg": "Client Secret must be at most 50 characters long",
+                },
+            ),
+            ("tenantId", {"uuid_": True}),
+            ("orgName", org),
+            ("clientSecretKeyId", {"uuid_": True, "optional": True}),
         ],
     }[method]
     clean: dict[str, str] = {}
@@ -235,8 +310,14 @@ def validate_create(body: Any) -> dict[str, Any]:
     project_id = string_field(body, "projectId", [], issues, optional=True)
     method, creds = body.get("method", _MISSING), {}
     if method not in METHODS:
-        issues.append({"code": "invalid_union_discriminator", "options": list(METHODS), "path": ["method"],
-                       "message": "Invalid discriminator value. Expected " + " | ".join(f"'{m}'" for m in METHODS)})
+        issues.append(
+            {
+                "code": "invalid_union_discriminator",
+                "options": list(METHODS),
+                "path": ["method"],
+                "message": "Invalid discriminator value. Expected " + " | ".join(f"'{m}'" for m in METHODS),
+            }
+        )
     else:
         creds, cred_issues = credential_issues(method, body.get("credentials", _MISSING), ["credentials"])
         issues += cred_issues
@@ -246,8 +327,13 @@ def validate_create(body: Any) -> dict[str, Any]:
     if issues:
         raise invalid(issues)
     description = body.get("description")
-    return {"name": name, "description": description.strip() if isinstance(description, str) else None,
-            "projectId": project_id, "method": method, "credentials": creds}
+    return {
+        "name": name,
+        "description": description.strip() if isinstance(description, str) else None,
+        "projectId": project_id,
+        "method": method,
+        "credentials": creds,
+    }
 
 
 def validate_update(body: Any) -> dict[str, Any]:
@@ -287,8 +373,9 @@ def update_credentials(method: str, creds: dict[str, Any]) -> dict[str, str]:
     if any(not found for found in others):
         raise bad_request(f"Invalid credential format for Azure DevOps Connection with method {method}")
     union = [{"issues": found, "name": "ZodError"} for found in [own_issues, *others]]
-    raise invalid([{"code": "invalid_union", "unionErrors": union, "path": ["credentials"],
-                    "message": "Invalid input"}])
+    raise invalid(
+        [{"code": "invalid_union", "unionErrors": union, "path": ["credentials"], "message": "Invalid input"}]
+    )
 
 
 # --- answers -------------------------------------------------------------------------------------
@@ -300,25 +387,46 @@ def sanitize(world: KmsWorld, conn: KmsConnection) -> dict[str, Any]:
     """The response schema: credentials redacted per method (§1.5); nothing secret leaves."""
     keep = _PUBLIC_FIELDS.get(conn.method, ()) if conn.app == AZURE_DEVOPS else _OTHER_PUBLIC
     return {
-        "id": conn.id, "name": conn.name, "description": conn.description, "version": conn.version,
-        "orgId": world.org_id, "createdAt": iso(conn.created_at), "updatedAt": iso(conn.updated_at),
-        "isPlatformManagedCredentials": False, "gatewayId": None, "projectId": conn.project_id,
-        "isAutoRotationEnabled": False, "app": conn.app, "method": conn.method,
+        "id": conn.id,
+        "name": conn.name,
+        "description": conn.description,
+        "version": conn.version,
+        "orgId": world.org_id,
+        "createdAt": iso(conn.created_at),
+        "updatedAt": iso(conn.updated_at),
+        "isPlatformManagedCredentials": False,
+        "gatewayId": None,
+        "projectId": conn.project_id,
+        "isAutoRotationEnabled": False,
+        "app": conn.app,
+        "method": conn.method,
         "credentials": {k: conn.credentials[k] for k in keep if k in conn.credentials},
     }
 
 
 def project_item(world: KmsWorld, project: KmsProject) -> dict[str, Any]:
-    envs = [{"name": name, "slug": slug, "id": str(uuid.uuid5(_NS, f"{project.id}/{slug}"))}
-            for name, slug in (("Development", "dev"), ("Staging", "staging"), ("Production", "prod"))]
-    return {"id": project.id, "_id": project.id, "name": project.name, "slug": project.slug,
-            "type": project.type, "orgId": world.org_id, "description": project.description,
-            "environments": envs}
+    envs = [
+        {"name": name, "slug": slug, "id": str(uuid.uuid5(_NS, f"{project.id}/{slug}"))}
+        for name, slug in (("Development", "dev"), ("Staging", "staging"), ("Production", "prod"))
+    ]
+    return {
+        "id": project.id,
+        "_id": project.id,
+        "name": project.name,
+        "slug": project.slug,
+        "type": project.type,
+        "orgId": world.org_id,
+        "description": project.description,
+        "environments": envs,
+    }
 
 
 def options(world: KmsWorld, project_type: str | None) -> list[dict[str, Any]]:
-    devops: dict[str, Any] = {"name": "Azure DevOps", "app": AZURE_DEVOPS,
-                              "methods": list(world.devops_methods or METHODS)}
+    devops: dict[str, Any] = {
+        "name": "Azure DevOps",
+        "app": AZURE_DEVOPS,
+        "methods": list(world.devops_methods or METHODS),
+    }
     if world.oauth_client_id:
         devops["oauthClientId"] = world.oauth_client_id
     items = sorted([devops, *(dict(o) for o in _OTHER_OPTIONS)], key=lambda o: o["name"])
@@ -333,9 +441,14 @@ def options(world: KmsWorld, project_type: str | None) -> list[dict[str, Any]]:
 def mint_token(world: KmsWorld, identity: KmsIdentity) -> str:
     """An HS256 JWT like Infisical's identity access tokens (signed with the world's AUTH_SECRET)."""
     now = int(time.time())
-    claims = {"identityId": str(uuid.uuid5(_NS, identity.client_id)), "clientSecretId": str(uuid.uuid4()),
-              "identityAccessTokenId": str(uuid.uuid4()), "authTokenType": "identityAccessToken",
-              "iat": now, "exp": now + identity.access_token_ttl}
+    claims = {
+        "identityId": str(uuid.uuid5(_NS, identity.client_id)),
+        "clientSecretId": str(uuid.uuid4()),
+        "identityAccessTokenId": str(uuid.uuid4()),
+        "authTokenType": "identityAccessToken",
+        "iat": now,
+        "exp": now + identity.access_token_ttl,
+    }
     return jwt.encode(claims, world.signing_key, algorithm="HS256")
 
 
@@ -352,5 +465,9 @@ def check_token_signature(world: KmsWorld, token: str) -> None:
 
 def token_answer(token: str, identity: KmsIdentity, expires_at: float) -> dict[str, Any]:
     left = 0 if expires_at == float("inf") else max(1, round(expires_at - time.time()))
-    return {"accessToken": token, "expiresIn": left,
-            "accessTokenMaxTTL": identity.access_token_ttl, "tokenType": "Bearer"}
+    return {
+        "accessToken": token,
+        "expiresIn": left,
+        "accessTokenMaxTTL": identity.access_token_ttl,
+        "tokenType": "Bearer",
+    }

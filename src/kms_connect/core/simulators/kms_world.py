@@ -103,28 +103,39 @@ class KmsWorld:
     signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)  # AUTH_SECRET
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
-    def add_project(self, name: str, *, project_id: str | None = None, description: str = "",
-                    type: str = "secret-manager") -> KmsProject:  # noqa: A002 - the API's field name
+    def add_project(
+        self, name: str, *, project_id: str | None = None, description: str = "", type: str = "secret-manager"
+    ) -> KmsProject:  # noqa: A002 - the API's field name
         with self.lock:
             project = KmsProject(project_id or new_id(), name, slugify(name) or "project", description, type)
             self.projects[project.id] = project
             return project
 
-    def add_identity(self, name: str, *, org_permission: bool = True, project_ids: tuple[str, ...] | set[str]
-                     | list[str] = ()) -> KmsIdentity:
+    def add_identity(
+        self, name: str, *, org_permission: bool = True, project_ids: tuple[str, ...] | set[str] | list[str] = ()
+    ) -> KmsIdentity:
         with self.lock:
             # Universal Auth client secrets are 64 hex characters.
             identity = KmsIdentity(new_id(), secrets.token_hex(32), name, org_permission, set(project_ids))
             self.identities[identity.client_id] = identity
             return identity
 
-    def add_connection(self, name: str, method: str, credentials: dict[str, Any], *,
-                       project_id: str | None = None, description: str | None = None, in_use: bool = False,
-                       app: str = AZURE_DEVOPS) -> KmsConnection:
+    def add_connection(
+        self,
+        name: str,
+        method: str,
+        credentials: dict[str, Any],
+        *,
+        project_id: str | None = None,
+        description: str | None = None,
+        in_use: bool = False,
+        app: str = AZURE_DEVOPS,
+    ) -> KmsConnection:
         """A connection that exists already (as if created earlier), credentials unchecked."""
         with self.lock:
-            conn = KmsConnection(new_id(), name, description, project_id, method, dict(credentials),
-                                 in_use=in_use, app=app)
+            conn = KmsConnection(
+                new_id(), name, description, project_id, method, dict(credentials), in_use=in_use, app=app
+            )
             self.connections[conn.id] = conn
             return conn
 
@@ -135,11 +146,17 @@ class KmsWorld:
             return {p for p in identity.project_ids if p in self.projects}
 
 
-def sample_kms_world(*, oauth_client_id: str | None = None, oauth_client_secret: str | None = None,
-                     site_url: str = SAMPLE_SITE_URL) -> tuple[KmsWorld, KmsIdentity]:
+def sample_kms_world(
+    *, oauth_client_id: str | None = None, oauth_client_secret: str | None = None, site_url: str = SAMPLE_SITE_URL
+) -> tuple[KmsWorld, KmsIdentity]:
     """An instance with projects "Payments" and "Platform" and one identity with org permission."""
-    kms = KmsWorld(org_id=SAMPLE_ORG_ID, org_slug="contoso", oauth_client_id=oauth_client_id,
-                   oauth_client_secret=oauth_client_secret, site_url=site_url)
+    kms = KmsWorld(
+        org_id=SAMPLE_ORG_ID,
+        org_slug="contoso",
+        oauth_client_id=oauth_client_id,
+        oauth_client_secret=oauth_client_secret,
+        site_url=site_url,
+    )
     kms.add_project("Payments", project_id=SAMPLE_PAYMENTS, description="Payment services")
     kms.add_project("Platform", project_id=SAMPLE_PLATFORM, description="Shared platform")
     identity = kms.add_identity("kms-connect", org_permission=True)

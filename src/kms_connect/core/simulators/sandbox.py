@@ -62,41 +62,89 @@ def sample_world() -> tuple[World, Sample]:
     world = World()
     contoso = world.add_tenant("contoso.onmicrosoft.com", CONTOSO_TENANT)
     fabrikam = world.add_tenant("fabrikam.onmicrosoft.com", FABRIKAM_TENANT)
-    alice = world.add_user("alice@contoso.onmicrosoft.com", contoso, display_name="Alice Lindqvist",
-                           oid="a11ce000-0000-4000-8000-0000000a11ce")
-    bob = world.add_user("bob@contoso.onmicrosoft.com", contoso, display_name="Bob Okafor",
-                         oid="b0b00000-0000-4000-8000-000000000b0b")
-    mallory = world.add_user("mallory@fabrikam.onmicrosoft.com", fabrikam, display_name="Mallory Reyes",
-                             oid="6a110000-0000-4000-8000-00000006a110")
+    alice = world.add_user(
+        "alice@contoso.onmicrosoft.com",
+        contoso,
+        display_name="Alice Lindqvist",
+        oid="a11ce000-0000-4000-8000-0000000a11ce",
+    )
+    bob = world.add_user(
+        "bob@contoso.onmicrosoft.com", contoso, display_name="Bob Okafor", oid="b0b00000-0000-4000-8000-000000000b0b"
+    )
+    mallory = world.add_user(
+        "mallory@fabrikam.onmicrosoft.com",
+        fabrikam,
+        display_name="Mallory Reyes",
+        oid="6a110000-0000-4000-8000-00000006a110",
+    )
 
-    oauth_app = world.add_app(contoso, OAUTH_APP, display_name="kms-connect (device code)",
-                              public_redirect_uris=["http://localhost"])
-    web_app = world.add_app(contoso, OAUTH_WEB_APP, display_name="Hanzo KMS", public_client_flows=False,
-                            web_redirect_uris=[KMS_CALLBACK, "http://localhost:8400"])
+    oauth_app = world.add_app(
+        contoso, OAUTH_APP, display_name="kms-connect (device code)", public_redirect_uris=["http://localhost"]
+    )
+    web_app = world.add_app(
+        contoso,
+        OAUTH_WEB_APP,
+        display_name="Hanzo KMS",
+        public_client_flows=False,
+        web_redirect_uris=[KMS_CALLBACK, "http://localhost:8400"],
+    )
     web_secret = web_app.add_secret()
-    no_public = world.add_app(contoso, NO_PUBLIC_FLOWS_APP, display_name="kms-connect (no public flows)",
-                              public_client_flows=False, public_redirect_uris=["http://localhost"])
-    sp_app = world.add_app(contoso, SP_APP, display_name="kms-devops-automation", public_client_flows=False,
-                           sp_object_id="5e0b1ec7-0001-4000-8000-00000000c001")
+    no_public = world.add_app(
+        contoso,
+        NO_PUBLIC_FLOWS_APP,
+        display_name="kms-connect (no public flows)",
+        public_client_flows=False,
+        public_redirect_uris=["http://localhost"],
+    )
+    sp_app = world.add_app(
+        contoso,
+        SP_APP,
+        display_name="kms-devops-automation",
+        public_client_flows=False,
+        sp_object_id="5e0b1ec7-0001-4000-8000-00000000c001",
+    )
     sp_secret = sp_app.add_secret()
-    sp_expired = world.add_app(contoso, SP_EXPIRED_APP, display_name="kms-old-automation",
-                               public_client_flows=False, sp_object_id="5e0b1ec7-0002-4000-8000-00000000c002")
+    sp_expired = world.add_app(
+        contoso,
+        SP_EXPIRED_APP,
+        display_name="kms-old-automation",
+        public_client_flows=False,
+        sp_object_id="5e0b1ec7-0002-4000-8000-00000000c002",
+    )
     expired_secret = sp_expired.add_secret(expired=True)
-    sp_outsider = world.add_app(contoso, SP_OUTSIDER_APP, display_name="kms-unprovisioned-automation",
-                                public_client_flows=False, sp_object_id="5e0b1ec7-0003-4000-8000-00000000c003")
+    sp_outsider = world.add_app(
+        contoso,
+        SP_OUTSIDER_APP,
+        display_name="kms-unprovisioned-automation",
+        public_client_flows=False,
+        sp_object_id="5e0b1ec7-0003-4000-8000-00000000c003",
+    )
     outsider_secret = sp_outsider.add_secret()
 
-    org = world.add_org("contoso-dev", contoso, projects=["Platform", "Payments"],
-                        members={alice.oid, sp_app.sp_object_id})
+    org = world.add_org(
+        "contoso-dev", contoso, projects=["Platform", "Payments"], members={alice.oid, sp_app.sp_object_id}
+    )
     msa_org = world.add_org("contoso-msa", None, projects=["Sandbox"], members={alice.oid})
 
     world.browser_user = alice.upn
     sample = Sample(
-        tenant=contoso, other_tenant=fabrikam, alice=alice, bob=bob, mallory=mallory,
-        oauth_app=oauth_app, oauth_web_app=web_app, web_secret=web_secret.value,
-        no_public_flows_app=no_public, sp_app=sp_app, sp_secret=sp_secret.value,
-        sp_expired=sp_expired, sp_expired_secret=expired_secret.value,
-        sp_outsider=sp_outsider, sp_outsider_secret=outsider_secret.value, org=org, msa_org=msa_org,
+        tenant=contoso,
+        other_tenant=fabrikam,
+        alice=alice,
+        bob=bob,
+        mallory=mallory,
+        oauth_app=oauth_app,
+        oauth_web_app=web_app,
+        web_secret=web_secret.value,
+        no_public_flows_app=no_public,
+        sp_app=sp_app,
+        sp_secret=sp_secret.value,
+        sp_expired=sp_expired,
+        sp_expired_secret=expired_secret.value,
+        sp_outsider=sp_outsider,
+        sp_outsider_secret=outsider_secret.value,
+        org=org,
+        msa_org=msa_org,
         pat_ok=world.add_pat(alice),
         pat_no_release=world.add_pat(alice, set(ALL_READ) - {"vso.release"}),
         pat_expired=world.add_pat(alice, expired=True),
@@ -170,6 +218,10 @@ class Sandbox:
 
     def config_toml(self) -> str:
         """An `[azure]` table that points the app at this sandbox."""
-        values = {"authority_host": self.authority_host, "devops_url": self.devops_url,
-                  "release_url": self.release_url, "ca_bundle": str(self.ca_bundle)}
+        values = {
+            "authority_host": self.authority_host,
+            "devops_url": self.devops_url,
+            "release_url": self.release_url,
+            "ca_bundle": str(self.ca_bundle),
+        }
         return "[azure]\n" + "".join(f"{key} = {_toml_string(value)}\n" for key, value in values.items())

@@ -50,7 +50,9 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def json_response(status: int, obj: Any, headers: dict[str, str] | None = None, *, content_type: str = JSON) -> Response:
+def json_response(
+    status: int, obj: Any, headers: dict[str, str] | None = None, *, content_type: str = JSON
+) -> Response:
     return Response(status, json.dumps(obj).encode(), {"Content-Type": content_type, **(headers or {})})
 
 
@@ -128,7 +130,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.headers = headers  # type: ignore[assignment]
         connection = headers.get("connection", "").lower()
         self.close_connection = "close" in connection or (
-            self.request_version == "HTTP/1.0" and "keep-alive" not in connection)
+            self.request_version == "HTTP/1.0" and "keep-alive" not in connection
+        )
         if headers.get("expect", "").lower() == "100-continue":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         return True
@@ -136,8 +139,11 @@ class _Handler(BaseHTTPRequestHandler):
     def send_answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
         """Status line, headers and body in one write (one TLS record, one packet, one read)."""
         reason = self.responses[status][0] if status in self.responses else ""
-        lines = [f"{self.protocol_version} {status} {reason}", f"Server: {self.version_string()}",
-                 f"Date: {_http_date()}"]
+        lines = [
+            f"{self.protocol_version} {status} {reason}",
+            f"Server: {self.version_string()}",
+            f"Date: {_http_date()}",
+        ]
         for name, value in headers.items():
             lines.append(f"{name}: {value}")
             if name.lower() == "connection" and value.lower() == "close":
@@ -247,8 +253,10 @@ class SimServer:
         self._stopping.clear()
         self._server = _TlsServer(self, context)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL},
-            name=f"{type(self).__name__}-{self.port}", daemon=True,
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": POLL_INTERVAL},
+            name=f"{type(self).__name__}-{self.port}",
+            daemon=True,
         )
         self._thread.start()
 

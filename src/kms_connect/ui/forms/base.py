@@ -35,8 +35,17 @@ if TYPE_CHECKING:
     from kms_connect.ui.app import KmsConnectApp
     from kms_connect.ui.check_coordinator import LiveCheck
 
-__all__ = ["DESCRIPTION", "NAME", "ORG", "TENANT", "ConnectionForm", "FieldCheck", "FieldSpec", "check_name",
-           "use_name_suggestion"]
+__all__ = [
+    "DESCRIPTION",
+    "NAME",
+    "ORG",
+    "TENANT",
+    "ConnectionForm",
+    "FieldCheck",
+    "FieldSpec",
+    "check_name",
+    "use_name_suggestion",
+]
 
 
 class ConnectionForm(ModalScreen["Connection | None"]):
@@ -298,7 +307,9 @@ class ConnectionForm(ModalScreen["Connection | None"]):
             self._fit()
             self._check_done(live)
             return
-        heading = "… Waiting for a free check slot · Esc cancels" if live.queued else "… Checking with Azure · Esc cancels"
+        heading = (
+            "… Waiting for a free check slot · Esc cancels" if live.queued else "… Checking with Azure · Esc cancels"
+        )
         checklist.show_steps(live.steps.values(), heading)
         self._fit()
 
@@ -380,7 +391,9 @@ class ConnectionForm(ModalScreen["Connection | None"]):
         self.status("… Saving")
         try:
             outcome = await save_checked(
-                self.app.backend, draft, result,
+                self.app.backend,
+                draft,
+                result,
                 project_id=None if self.existing else self.project_id,
                 connection_id=self.existing.id if self.existing else None,
             )

@@ -62,8 +62,9 @@ class OAuthForm(ConnectionForm):
             yield Static("Sign in with", classes="field-label mode-label")
             with RadioSet(id="mode", compact=True):
                 yield RadioButton("Device code", value=not has_display(), id="mode-device", compact=True)
-                yield RadioButton("Browser redirect (paste back)", value=has_display(), id="mode-redirect",
-                                  compact=True)
+                yield RadioButton(
+                    "Browser redirect (paste back)", value=has_display(), id="mode-redirect", compact=True
+                )
         yield Horizontal(id="signin")
 
     def on_mount(self) -> None:
@@ -84,8 +85,9 @@ class OAuthForm(ConnectionForm):
         except Exception as exc:
             from kms_connect.core.models import OAuthAvailability
 
-            self.oauth = OAuthAvailability(available=False, reason="Cannot tell whether OAuth is available:",
-                                           fix=describe(exc))
+            self.oauth = OAuthAvailability(
+                available=False, reason="Cannot tell whether OAuth is available:", fix=describe(exc)
+            )
             self.status(f"✗ {self.oauth.reason} {self.oauth.fix}")
             return
         if self.oauth.redeemed_by_instance:  # the instance redeems the code: only a browser sign-in fits
@@ -93,7 +95,8 @@ class OAuthForm(ConnectionForm):
             self.query_one("#mode-row").display = False
             if self.INTRO:
                 self.query_one("#intro", Static).update(
-                    "Sign in on any machine with a browser; the instance redeems the sign-in and keeps it.")
+                    "Sign in on any machine with a browser; the instance redeems the sign-in and keeps it."
+                )
 
     @property
     def device_mode(self) -> bool:
@@ -200,8 +203,9 @@ class OAuthForm(ConnectionForm):
         assert self.oauth is not None and self.oauth.client_id and self.app.backend is not None
         try:
             secret = self.app.backend.oauth_app_secret() if self.oauth.has_client_secret else None
-            sign = start_redirect(self._entra(), self.oauth.client_id, draft.tenant_id or "",
-                                  self.oauth.redirect_uri, secret)
+            sign = start_redirect(
+                self._entra(), self.oauth.client_id, draft.tenant_id or "", self.oauth.redirect_uri, secret
+            )
         except Exception as exc:
             self._failed(attempt, exc)
             return
@@ -223,13 +227,19 @@ class OAuthForm(ConnectionForm):
         from kms_connect.ui.widgets.redirect_panel import RedirectPanel
 
         assert self.oauth is not None and self.oauth.client_id and self.app.settings is not None
-        url, state = authorize_url(self.app.settings.azure.authority_host, draft.tenant_id or "",
-                                   self.oauth.client_id, self.oauth.redirect_uri)
+        url, state = authorize_url(
+            self.app.settings.azure.authority_host, draft.tenant_id or "", self.oauth.client_id, self.oauth.redirect_uri
+        )
         self.instance_flow = (url, state)
         self.status("ℹ The code works once, for a few minutes: paste it back soon.")
-        panel = RedirectPanel(url, self.oauth.redirect_uri, note=(
-            "If the browser was sent on to the KMS login page, the code is still in its history: look for "
-            f"the address starting with {self.oauth.redirect_uri}."))
+        panel = RedirectPanel(
+            url,
+            self.oauth.redirect_uri,
+            note=(
+                "If the browser was sent on to the KMS login page, the code is still in its history: look for "
+                f"the address starting with {self.oauth.redirect_uri}."
+            ),
+        )
         self.query_one("#signin").mount(panel)  # it focuses its paste field itself
 
     def _instance_pasted(self, field: FormField) -> None:

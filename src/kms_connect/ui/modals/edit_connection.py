@@ -85,8 +85,10 @@ class EditConnectionModal(ModalScreen["Connection | None"]):
                 field.input.focus()
                 return
         self.saving = True
-        self._save(self.query_one("#field-name", FormField).value,
-                   self.query_one("#field-description", FormField).value.strip())
+        self._save(
+            self.query_one("#field-name", FormField).value,
+            self.query_one("#field-description", FormField).value.strip(),
+        )
 
     @work(exclusive=True, exit_on_error=False)
     async def _save(self, name: str, description: str) -> None:

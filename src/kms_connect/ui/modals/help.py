@@ -11,10 +11,19 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 # Generic widget keys (horizontal scrolling, focus moves, copy) are covered by GENERAL below.
-GENERIC_ACTIONS = frozenset({
-    "scroll_left", "scroll_right", "page_left", "page_right", "focus_next", "focus_previous", "copy_text",
-    "command_palette", "quit",
-})
+GENERIC_ACTIONS = frozenset(
+    {
+        "scroll_left",
+        "scroll_right",
+        "page_left",
+        "page_right",
+        "focus_next",
+        "focus_previous",
+        "copy_text",
+        "command_palette",
+        "quit",
+    }
+)
 
 GENERAL = [
     ("Tab / shift+Tab", "Move between fields and buttons"),

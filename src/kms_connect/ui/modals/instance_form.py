@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 FIELDS = (
     FieldSpec("name", "Name", "e.g. prod-kms (lowercase letters, digits, hyphens)"),
     FieldSpec("url", "API URL", "where this box reaches it, e.g. http://localhost:8080"),
-    FieldSpec("site_url", "Public SITE_URL", "the instance's SITE_URL (for OAuth); default: the API URL", optional=True),
+    FieldSpec(
+        "site_url", "Public SITE_URL", "the instance's SITE_URL (for OAuth); default: the API URL", optional=True
+    ),
     FieldSpec("client_id", "Machine identity Client ID", "Universal Auth client ID (a GUID)"),
     FieldSpec("client_secret", "Machine identity Client Secret", "kept in the secret store", secret=True),
     FieldSpec("organization_slug", "Organization slug", "only if the identity belongs to several", optional=True),
@@ -58,8 +60,9 @@ class InstanceFormModal(ModalScreen[str | None]):
                 for spec in FIELDS:
                     value = "" if e is None or spec.secret else str(getattr(e, spec.key) or "")
                     if spec.secret and e is not None:
-                        spec = FieldSpec(spec.key, spec.label, "leave empty to keep the stored one", secret=True,
-                                         optional=True)
+                        spec = FieldSpec(
+                            spec.key, spec.label, "leave empty to keep the stored one", secret=True, optional=True
+                        )
                     yield FormField(spec, value, disabled=self.secret_only and not spec.secret)
                 allowed = e.allow_http if e else False
                 yield Checkbox(_allow_label(allowed), allowed, id="allow_http", compact=True)
@@ -132,9 +135,15 @@ class InstanceFormModal(ModalScreen[str | None]):
             instance = self.existing
         elif not errors:
             try:
-                instance = Instance(name=v["name"], url=v["url"], site_url=v["site_url"] or None,
-                                    client_id=v["client_id"] or None, organization_slug=v["organization_slug"] or None,
-                                    ca_bundle=v["ca_bundle"] or None, allow_http=self.query_one(Checkbox).value)
+                instance = Instance(
+                    name=v["name"],
+                    url=v["url"],
+                    site_url=v["site_url"] or None,
+                    client_id=v["client_id"] or None,
+                    organization_slug=v["organization_slug"] or None,
+                    ca_bundle=v["ca_bundle"] or None,
+                    allow_http=self.query_one(Checkbox).value,
+                )
             except ValidationError as exc:
                 for err in exc.errors():
                     key = str(err["loc"][0]) if err.get("loc") else "url"
@@ -158,8 +167,14 @@ class InstanceFormModal(ModalScreen[str | None]):
         from kms_connect.core.sources import save_instance
 
         try:
-            saved = save_instance(self.app.paths, self.app.settings, self.app.local, instance, secret,  # type: ignore[arg-type]
-                                  replacing=self.existing.name if self.existing else None)
+            saved = save_instance(
+                self.app.paths,
+                self.app.settings,
+                self.app.local,
+                instance,
+                secret,  # type: ignore[arg-type]
+                replacing=self.existing.name if self.existing else None,
+            )
         except Exception as exc:
             self.app.call_from_thread(self._failed, describe(exc))
             return

@@ -73,10 +73,15 @@ class MethodPickerModal(ModalScreen[Method | None]):
         for n, method in enumerate(self.METHODS, start=1):
             label = Text.assemble((f"{n}  ", "bold"), (f"{method.label:<14}", "bold"), SUMMARY[method])
             if method is Method.OAUTH and not self.oauth.available:
-                label = Text.assemble((f"{n}  ", "bold"), (f"{method.label:<14}", "bold dim"), ("⊘ unavailable: no OAuth app configured", "dim"))
+                label = Text.assemble(
+                    (f"{n}  ", "bold"),
+                    (f"{method.label:<14}", "bold dim"),
+                    ("⊘ unavailable: no OAuth app configured", "dim"),
+                )
             elif not self._offered(method):
-                label = Text.assemble((f"{n}  ", "bold"), (f"{method.label:<14}", "bold dim"),
-                                      ("⊘ not offered by this instance", "dim"))
+                label = Text.assemble(
+                    (f"{n}  ", "bold"), (f"{method.label:<14}", "bold dim"), ("⊘ not offered by this instance", "dim")
+                )
             options.append(Option(label, id=method.value))
         with Vertical(classes="dialog picker"):
             yield Static("Add Connection · Azure DevOps", classes="dialog-title")
@@ -103,8 +108,12 @@ class MethodPickerModal(ModalScreen[Method | None]):
         prereq = self.query_one("#prereq", Static)
         if not self._offered(method):
             lead = "✗ " if refused else "⊘ "
-            prereq.update(Text(f"{lead}This instance does not offer the {method.label} method (its "
-                               "/app-connections/options lists only: " + ", ".join(self.oauth.methods or []) + ")."))
+            prereq.update(
+                Text(
+                    f"{lead}This instance does not offer the {method.label} method (its "
+                    "/app-connections/options lists only: " + ", ".join(self.oauth.methods or []) + ")."
+                )
+            )
         elif method is Method.OAUTH and not self.oauth.available:
             lead = "✗ OAuth cannot be chosen yet. " if refused else "⊘ Unavailable. "
             prereq.update(Text(f"{lead}{self.oauth.reason} {self.oauth.fix}"))

@@ -100,9 +100,11 @@ class SourcesModal(ModalScreen[str | None]):
             return
         if inst.source == "config":  # its fields live in the config file; only its secret is set here
             self.query_one("#sources-note", Static).update(
-                f"ℹ {inst.name} is declared in {self.app.paths.config_file}: edit its fields there.")
-        self.app.push_screen(InstanceFormModal(inst, set(self.instances) - {inst.name}),
-                             lambda name: self._saved(name, edited=inst.name))
+                f"ℹ {inst.name} is declared in {self.app.paths.config_file}: edit its fields there."
+            )
+        self.app.push_screen(
+            InstanceFormModal(inst, set(self.instances) - {inst.name}), lambda name: self._saved(name, edited=inst.name)
+        )
 
     def _saved(self, name: str | None, edited: str | None = None) -> None:
         if not name:
@@ -118,8 +120,12 @@ class SourcesModal(ModalScreen[str | None]):
         if not name or name == LOCAL or name not in self.instances:
             return
         self.app.push_screen(
-            ConfirmModal(f"Remove instance “{name}”?", "kms-connect forgets the instance and its machine identity's "
-                         "Client Secret. Nothing on the instance changes.", "Remove instance"),
+            ConfirmModal(
+                f"Remove instance “{name}”?",
+                "kms-connect forgets the instance and its machine identity's "
+                "Client Secret. Nothing on the instance changes.",
+                "Remove instance",
+            ),
             lambda ok: self._remove(name) if ok else None,
         )
 

@@ -54,10 +54,22 @@ class ConnectionsScreen(TableScreen):
         Binding("e", "edit", "Edit", id="connections.edit"),
         Binding("c", "credentials", "Credentials", id="connections.credentials"),
         Binding("d", "delete", "Delete", id="connections.delete"),
-        Binding("v", "recheck", "Check", id="connections.check",
-                tooltip="Re-check the selected connection with its stored credentials"),
-        Binding("V", "recheck_all", "Check all", show=False, id="connections.check_all", key_display="V",
-                tooltip="Re-check every connection of this project"),
+        Binding(
+            "v",
+            "recheck",
+            "Check",
+            id="connections.check",
+            tooltip="Re-check the selected connection with its stored credentials",
+        ),
+        Binding(
+            "V",
+            "recheck_all",
+            "Check all",
+            show=False,
+            id="connections.check_all",
+            key_display="V",
+            tooltip="Re-check every connection of this project",
+        ),
         Binding("x", "cancel_check", "Cancel check", show=False, id="connections.cancel_check"),
         Binding("i", "app.sources", "Source", show=False, id="connections.source"),
         Binding("s", "app.dashboard", "Status of all", show=False, id="connections.status"),
@@ -140,7 +152,10 @@ class ConnectionsScreen(TableScreen):
             self.notify("No check is running for this connection.", markup=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("edit", "credentials", "delete", "details", "recheck", "cancel_check") and self._selected() is None:
+        if (
+            action in ("edit", "credentials", "delete", "details", "recheck", "cancel_check")
+            and self._selected() is None
+        ):
             return None  # dimmed in the footer while there is no connection to act on
         if action == "recheck_all" and not self.connections:
             return None
@@ -259,4 +274,3 @@ class ConnectionsScreen(TableScreen):
         self.notify("Connection deleted.", markup=False)
         self.app.show_notice()
         self.reload()
-

@@ -115,8 +115,13 @@ class DashboardScreen(TableScreen):
             return conn.status, conn.last_check
         return live.status, live.result if live.result is not None else conn.last_check
 
-    def _cells(self, project: Project, conn: Connection, state: tuple[Status, CheckResult | None] | None = None,
-               now: datetime | None = None) -> list[object]:
+    def _cells(
+        self,
+        project: Project,
+        conn: Connection,
+        state: tuple[Status, CheckResult | None] | None = None,
+        now: datetime | None = None,
+    ) -> list[object]:
         status, result = state or self._state(conn)
         took = f"{result.duration_ms / 1000:.1f}s" if result is not None and result.duration_ms else ""
         problem = ""
@@ -218,5 +223,7 @@ class DashboardScreen(TableScreen):
         key = self.table.cursor_key
         if key in self.entries and self.app.backend is not None:
             project, conn = self.entries[key]
-            self.app.push_screen(ConnectionDetailsModal(conn, project, self.app.backend.describe_secret_location(conn)),
-                                 lambda action: self.action_recheck() if action == "recheck" else None)
+            self.app.push_screen(
+                ConnectionDetailsModal(conn, project, self.app.backend.describe_secret_location(conn)),
+                lambda action: self.action_recheck() if action == "recheck" else None,
+            )

@@ -41,10 +41,20 @@ class ProjectsScreen(TableScreen):
         Binding("slash", "filter", "Filter", id="projects.filter", key_display="/"),
         Binding("n", "new_project", "New", id="projects.new"),
         Binding("d", "delete", "Delete", id="projects.delete"),
-        Binding("s", "app.dashboard", "Status", id="projects.status",
-                tooltip="Every connection of this source with its live status"),
-        Binding("i", "app.sources", "Source", id="projects.source",
-                tooltip="Switch between the local store and Hanzo KMS instances; add or edit instances"),
+        Binding(
+            "s",
+            "app.dashboard",
+            "Status",
+            id="projects.status",
+            tooltip="Every connection of this source with its live status",
+        ),
+        Binding(
+            "i",
+            "app.sources",
+            "Source",
+            id="projects.source",
+            tooltip="Switch between the local store and Hanzo KMS instances; add or edit instances",
+        ),
         Binding("r", "reload", "Reload", show=False, id="projects.reload"),
         Binding("q", "app.quit", "Quit", show=False, id="projects.quit"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="projects.clear-filter"),
@@ -167,18 +177,24 @@ class ProjectsScreen(TableScreen):
         if summary is None or self.app.backend is None:
             return
         if not self.app.backend.can_manage_projects:
-            self.notify("Projects on a KMS instance cannot be deleted here: that would delete its secrets.", markup=False,
-                        severity="warning")
+            self.notify(
+                "Projects on a KMS instance cannot be deleted here: that would delete its secrets.",
+                markup=False,
+                severity="warning",
+            )
             return
         from kms_connect.ui.modals.confirm import ConfirmModal
 
         n = summary.connection_count
         goes = (
             f"Its {n} App Connection{'s' if n != 1 else ''} and their stored secrets go with it."
-            if n else "It has no App Connections."
+            if n
+            else "It has no App Connections."
         )
         self.app.push_screen(
-            ConfirmModal(f"Delete project “{summary.project.name}”?", f"{goes} This cannot be undone.", "Delete project"),
+            ConfirmModal(
+                f"Delete project “{summary.project.name}”?", f"{goes} This cannot be undone.", "Delete project"
+            ),
             lambda ok: self._delete(summary.project.id) if ok else None,
         )
 
@@ -193,4 +209,3 @@ class ProjectsScreen(TableScreen):
         self.notify(f"Project deleted with {gone} connection{'s' if gone != 1 else ''}.", markup=False)
         self.app.show_notice()
         self.reload()
-

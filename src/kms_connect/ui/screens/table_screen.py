@@ -64,14 +64,22 @@ class TableScreen(Screen[None]):
         if backend is None or not connections:
             return
         if backend.not_checkable_reason:
-            self.notify(backend.not_checkable_reason, markup=False, title="Not checkable from here",
-                        severity="warning", timeout=10)
+            self.notify(
+                backend.not_checkable_reason,
+                markup=False,
+                title="Not checkable from here",
+                severity="warning",
+                timeout=10,
+            )
             return
         for conn in connections:
             self.app.checks.recheck(backend, conn)
         if len(connections) > 1:
-            self.notify(f"Checking {len(connections)} connections, {self.app.checks.concurrency} at a time. "
-                        "They go on if you leave this screen.", markup=False)
+            self.notify(
+                f"Checking {len(connections)} connections, {self.app.checks.concurrency} at a time. "
+                "They go on if you leave this screen.",
+                markup=False,
+            )
 
     def live_row_changed(self, live: LiveCheck) -> bool:
         """Whether an update of `live` changes its row (status, saved), not just a step inside it.

@@ -42,7 +42,8 @@ class DeviceCodePanel(Vertical):
                 yield Static("", id="device-status", markup=False)
                 yield Static(
                     "^y copies the code (OSC 52; in tmux: set -g set-clipboard on) · Esc cancels",
-                    classes="form-keys", markup=False,
+                    classes="form-keys",
+                    markup=False,
                 )
 
     def on_mount(self) -> None:
@@ -52,7 +53,9 @@ class DeviceCodePanel(Vertical):
     def _tick(self) -> None:
         left = max(0, int(self.expires_at - time.time()))
         asked = self.sign.polls_sent
-        status = (f"Code expires in {left // 60}:{left % 60:02d}\n"
-                  f"… Waiting for you to sign in: Entra ID asked {asked} time{'s' if asked != 1 else ''}, "
-                  f"every {self.sign.poll_interval} s")
+        status = (
+            f"Code expires in {left // 60}:{left % 60:02d}\n"
+            f"… Waiting for you to sign in: Entra ID asked {asked} time{'s' if asked != 1 else ''}, "
+            f"every {self.sign.poll_interval} s"
+        )
         self.query_one("#device-status", Static).update(status)

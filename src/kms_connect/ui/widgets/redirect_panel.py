@@ -25,13 +25,14 @@ class RedirectPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(
-            "1. Open this address in a browser on any machine and sign in "
-            "(^y copies it, ^t saves it to a file):", markup=False,
+            "1. Open this address in a browser on any machine and sign in (^y copies it, ^t saves it to a file):",
+            markup=False,
         )
         yield Static(Text(self.auth_uri, overflow="fold", no_wrap=False), classes="auth-url", id="auth-url")
         yield Static(
             f"2. The browser ends on {self.redirect_uri}… (it may show an error page: that is expected). "
-            "Copy that page's address from the address bar and paste it here, then Enter:", markup=False,
+            "Copy that page's address from the address bar and paste it here, then Enter:",
+            markup=False,
         )
         if self.note:
             yield Static(self.note, classes="field-label", markup=False)

@@ -204,7 +204,11 @@ class VirtualTable(ScrollView, can_focus=True):
             self._line_cache.discard(cache_key)
         position = bisect_left(self._visible, row)
         top = self.scroll_offset.y
-        if position < len(self._visible) and self._visible[position] == row and top <= position < top + self.size.height:
+        if (
+            position < len(self._visible)
+            and self._visible[position] == row
+            and top <= position < top + self.size.height
+        ):
             self.refresh()  # on screen; a row scrolled away is drawn from its new cells when it comes back
         return True
 
@@ -394,7 +398,9 @@ class VirtualTable(ScrollView, can_focus=True):
         if (strip := self._line_cache.get(cache_key)) is None:
             if is_cursor:
                 strip = self._build_line(
-                    _MARKER, self._cells[row], width,
+                    _MARKER,
+                    self._cells[row],
+                    width,
                     self.get_component_rich_style("virtual-table--cursor"),
                 )
             else:
