@@ -36,7 +36,7 @@ from pathlib import Path
 def simulators(latency_ms: float) -> Iterator[dict[str, str]]:
     """The simulators in their own process (as Azure would be), with the latency injected."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kms_connect.core.simulators", "--latency", str(latency_ms), "--auto-approve"],
+        [sys.executable, "-m", "kms_connect_sim", "--latency", str(latency_ms), "--auto-approve"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -80,7 +80,7 @@ async def per_check(box: dict[str, str], runs: int = 9) -> dict[str, tuple[float
     )
     cache = (await asyncio.to_thread(sign.wait)).cache_blob  # the simulator approves it by itself
     checker = LiveChecker(settings_for(box))
-    common = dict(org_name=box["org"], tenant_id=box["tenant_id"])
+    common = {"org_name": box["org"], "tenant_id": box["tenant_id"]}
     targets = {
         "Access Token": (
             CheckTarget(method=Method.ACCESS_TOKEN, org_name=box["org"], access_token=SecretStr(box["pat_ok"])),

@@ -93,15 +93,14 @@ def main() -> None:
             first, ready = time_to_marker(app_cmd, [b"Projects", b"No projects yet"], env)
             painted.append(first)
             loaded.append(ready)
-    b, p, l = (statistics.median(x) for x in (bare, painted, loaded))
+    b, p, ld = (statistics.median(x) for x in (bare, painted, loaded))
     print(f"runs per program: {args.runs}")
     print(f"bare Textual app, first paint          median {b * 1000:6.0f} ms  (min {min(bare) * 1000:.0f})")
-    print(
-        f"kms-connect, Projects screen painted   median {p * 1000:6.0f} ms  (min {min(painted) * 1000:.0f})  ratio {p / b:.2f}x"
-    )
-    print(
-        f"kms-connect, store loaded and shown    median {l * 1000:6.0f} ms  (min {min(loaded) * 1000:.0f})  ratio {l / b:.2f}x"
-    )
+    for label, median, runs in (("Projects screen painted", p, painted), ("store loaded and shown ", ld, loaded)):
+        print(
+            f"kms-connect, {label}   median {median * 1000:6.0f} ms  (min {min(runs) * 1000:.0f})  "
+            f"ratio {median / b:.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import keyring
@@ -15,7 +15,7 @@ from keyring.errors import PasswordDeleteError
 
 from kms_connect.core.paths import Paths
 
-FIXED = datetime(2026, 1, 15, 9, 30, tzinfo=timezone.utc)
+FIXED = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 
 
 class MemoryKeyring(KeyringBackend):
@@ -124,4 +124,4 @@ def make_app(paths: Paths, settings, store):  # type: ignore[no-untyped-def]
     return make
 
 
-from sim_fixtures import *  # noqa: E402,F401,F403  (the Entra ID / Azure DevOps simulator fixtures)
+from sim_fixtures import *  # noqa: E402, F403  (the Entra ID / Azure DevOps simulator fixtures)

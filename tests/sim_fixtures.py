@@ -9,13 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kms_connect.core.simulators.kms import KmsSimulator
-from kms_connect.core.simulators.kms_world import KmsIdentity, sample_kms_world
-from kms_connect.core.simulators.sandbox import Sample, Sandbox, sample_world
-from kms_connect.core.simulators.tls import TlsFiles, make_tls
-from kms_connect.core.simulators.world import World
+from kms_connect_sim.kms import KmsSimulator
+from kms_connect_sim.kms_world import KmsIdentity, sample_kms_world
+from kms_connect_sim.sandbox import Sample, Sandbox, sample_world
+from kms_connect_sim.tls import TlsFiles, make_tls
+from kms_connect_sim.world import World
 
-__all__ = ["sim_tls", "sample", "sandbox", "sim_http", "sim_ssl_context", "kms", "kms_identity", "kms_http"]
+__all__ = ["kms", "kms_http", "kms_identity", "sample", "sandbox", "sim_http", "sim_ssl_context", "sim_tls"]
 
 
 def sim_ssl_context(ca_bundle: Path) -> ssl.SSLContext:

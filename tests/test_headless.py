@@ -53,7 +53,7 @@ async def seed(store: LocalStore, sample) -> dict[str, str]:  # type: ignore[no-
 
 
 async def test_check_everything_reports_failures_with_exit_1(workspace, sample) -> None:
-    paths, store = workspace
+    _paths, store = workspace
     await seed(store, sample)
     done = run("check", "--json")
     assert done.returncode == 1, done.stderr
@@ -70,7 +70,7 @@ async def test_check_everything_reports_failures_with_exit_1(workspace, sample) 
 
 
 async def test_selection_by_name_project_and_their_errors(workspace, sample) -> None:
-    paths, store = workspace
+    _paths, store = workspace
     await seed(store, sample)
     ok = run("check", "Payments/release-pat", "--json")
     assert ok.returncode == 0 and json.loads(ok.stdout)["counts"] == {"valid": 1}
@@ -90,7 +90,7 @@ async def test_an_empty_selection_is_a_usage_error(workspace) -> None:
 
 
 async def test_list_json_shape(workspace, sample) -> None:
-    paths, store = workspace
+    _paths, store = workspace
     await seed(store, sample)
     doc = json.loads(run("list", "--json").stdout)
     assert doc["version"] == 1 and doc["source"] == "local"
@@ -101,8 +101,8 @@ async def test_list_json_shape(workspace, sample) -> None:
 
 async def test_what_this_box_cannot_check_exits_3(workspace, kms, kms_identity) -> None:
     from kms_connect.core.instances import Instance
-    from kms_connect.core.simulators.kms_world import SAMPLE_PAYMENTS
     from kms_connect.core.sources import save_instance
+    from kms_connect_sim.kms_world import SAMPLE_PAYMENTS
 
     paths, store = workspace
     save_instance(

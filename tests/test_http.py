@@ -17,7 +17,7 @@ from kms_connect.core.http import async_client, sync_client
 class _Recorder(http.server.BaseHTTPRequestHandler):
     seen: list[str] = []
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         self.seen.append(self.path)
         status = 302 if self.path.endswith("/redirect") else 200
         self.send_response(status)

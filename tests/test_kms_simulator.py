@@ -10,13 +10,13 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import jwt
 import pytest
-from sim_fixtures import kms, kms_http, kms_identity, sample, sandbox, sim_http, sim_ssl_context, sim_tls
 
-from kms_connect.core.simulators.kms import KmsSimulator
-from kms_connect.core.simulators.kms_world import SAMPLE_PAYMENTS, SAMPLE_PLATFORM, KmsIdentity, KmsWorld
-from kms_connect.core.simulators.sandbox import KMS_CALLBACK, Sample, Sandbox
-from kms_connect.core.simulators.tls import TlsFiles
-from kms_connect.core.simulators.world import World
+from kms_connect_sim.kms import KmsSimulator
+from kms_connect_sim.kms_world import SAMPLE_PAYMENTS, SAMPLE_PLATFORM, KmsIdentity, KmsWorld
+from kms_connect_sim.sandbox import KMS_CALLBACK, Sample, Sandbox
+from kms_connect_sim.tls import TlsFiles
+from kms_connect_sim.world import World
+from sim_fixtures import kms, kms_http, kms_identity, sample, sandbox, sim_http, sim_ssl_context, sim_tls
 
 # The fixtures, imported by name until conftest star-imports them (named so pyflakes sees them used).
 SIM_FIXTURES = (kms, kms_http, kms_identity, sample, sandbox, sim_http, sim_tls)

@@ -20,7 +20,7 @@ def core_modules() -> list[str]:
 
 def test_core_imports_without_textual() -> None:
     # A fresh interpreter: importing every core module must not pull Textual in.
-    modules = core_modules() + ["kms_connect.cli", "kms_connect.commands"]
+    modules = [*core_modules(), "kms_connect.cli", "kms_connect.commands"]
     code = (
         "import sys, importlib\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"

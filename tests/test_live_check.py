@@ -19,19 +19,19 @@ from kms_connect.core.azure.explain import ProblemError
 from kms_connect.core.config import AzureSettings, Settings
 from kms_connect.core.live_check import CheckTarget, LiveChecker
 from kms_connect.core.models import CheckStep, ConnectionDraft
-from kms_connect.core.simulators.sandbox import CONTOSO_TENANT, Sandbox
 from kms_connect.core.status import Method, Status, StepState
+from kms_connect_sim.sandbox import CONTOSO_TENANT, Sandbox
 
 FAST = RetryPolicy(backoff=0.01)
 
 
 def sim_settings(box: Sandbox, **azure: object) -> Settings:
-    values = dict(
-        authority_host=box.authority_host,
-        devops_url=box.devops_url,
-        release_url=box.release_url,
-        ca_bundle=box.ca_bundle,
-    )
+    values = {
+        "authority_host": box.authority_host,
+        "devops_url": box.devops_url,
+        "release_url": box.release_url,
+        "ca_bundle": box.ca_bundle,
+    }
     values.update(azure)
     return Settings(azure=AzureSettings(**values))
 
@@ -73,7 +73,7 @@ async def test_pat_with_every_read_scope_is_valid(sandbox, sample) -> None:
             < states.index((key, StepState.OK))
         )
     # The one rule of every probe: JSON, no sign-in redirect.
-    devops = [r for r in sandbox.devops.requests]
+    devops = list(sandbox.devops.requests)
     assert devops and all(r.headers.get("x-tfs-fedauthredirect") == "Suppress" for r in devops)
     assert all(r.headers.get("accept") == "application/json" for r in devops)
 
@@ -244,7 +244,7 @@ async def test_server_errors_are_retried_then_explained(sandbox, sample) -> None
 
 
 async def test_untrusted_tls_points_at_ca_bundle(sandbox, sample, tmp_path: Path) -> None:
-    from kms_connect.core.simulators.tls import make_tls
+    from kms_connect_sim.tls import make_tls
 
     other = make_tls(tmp_path / "other-ca")
     checker = LiveChecker(sim_settings(sandbox, ca_bundle=other.ca_pem), retry=FAST)
@@ -297,7 +297,7 @@ async def test_no_secret_in_results(sandbox, sample) -> None:
 
 # --- OAuth: device code ------------------------------------------------------------------------
 def device_token(box: Sandbox, sample, client_id: str | None = None, tenant: str = "contoso.onmicrosoft.com"):
-    world, s = sample
+    _world, s = sample
     sign = entra.start_device_flow(entra_config(box), client_id or s.oauth_app.client_id, tenant)
     assert len(sign.user_code) == 9 and sign.verification_uri.endswith("/devicelogin")
     return sign
@@ -341,7 +341,7 @@ def test_device_code_declined_or_expired(sandbox, sample, state, result) -> None
 
 
 def test_device_code_without_public_client_flows(sandbox, sample) -> None:
-    world, s = sample
+    _world, s = sample
     sign = device_token(sandbox, sample, s.no_public_flows_app.client_id)
     with pytest.raises(ProblemError) as info:
         sign.wait()
@@ -523,7 +523,7 @@ async def test_debug_log_of_checks_and_sign_ins_holds_no_secret(sandbox, sample,
 
 
 async def test_permission_denied_is_a_403_explained(sandbox, sample) -> None:
-    world, s = sample
+    _world, s = sample
     s.org.denied[s.alice.oid] = {"serviceendpoints"}
     out = await run(sandbox, method=Method.ACCESS_TOKEN, access_token=s.pat_ok.token)
     step = steps(out.result)["serviceendpoints"]
@@ -703,7 +703,8 @@ async def test_probe_client_reads_every_framing() -> None:
 
     packed = gzip.compress(b'{"zipped": 1}')
     server = Scripted(
-        b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\n{"a"\r\n4\r\n: 1}\r\n0\r\nX-Trailer: y\r\n\r\n',
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b'4;ext=1\r\n{"a"\r\n4\r\n: 1}\r\n0\r\nX-Trailer: y\r\n\r\n',
         b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n" + ok(b"[]"),
         b"HTTP/1.1 204 No Content\r\nX-A: 1\r\n  folded\r\n\r\n",
         ok(packed, "Content-Encoding: gzip"),
@@ -763,7 +764,7 @@ async def test_probe_client_errors_are_httpx_errors() -> None:
             await client.get(url)
         with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):
             await client.get(url)  # a new connection hung up at once: nothing to send again
-        with pytest.raises(httpx.RemoteProtocolError, match="not an HTTP/1.1 answer"):
+        with pytest.raises(httpx.RemoteProtocolError, match=r"not an HTTP/1\.1 answer"):
             await client.get(url)
         with pytest.raises(httpx.RemoteProtocolError, match="Content-Length"):
             await client.get(url)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 
+from pydantic import SecretStr
+
 from kms_connect.core.config import AzureSettings, Settings, StatusSettings
 from kms_connect.core.live_check import LiveChecker
 from kms_connect.core.local_store import LocalStore
@@ -12,7 +14,6 @@ from kms_connect.core.status import Method, Status
 from kms_connect.demo import build_demo
 from kms_connect.ui.app import KmsConnectApp
 from kms_connect.ui.screens.dashboard import DashboardScreen
-from pydantic import SecretStr
 from ui_helpers import screen_text, settle, wait_for_screen, wait_until
 
 

@@ -17,7 +17,6 @@ from kms_connect.core.local_store import LocalStore, secret_key
 from kms_connect.core.models import SecretLocation
 from kms_connect.core.paths import Paths
 from kms_connect.core.secrets import SecretStore
-
 from test_store import PAT, pat_draft
 
 

@@ -17,12 +17,12 @@ import httpx
 import jwt
 import msal
 import pytest
-from sim_fixtures import sample, sandbox, sim_http, sim_ssl_context, sim_tls
 
-from kms_connect.core.simulators.sandbox import KMS_CALLBACK, Sample, Sandbox
-from kms_connect.core.simulators.server import RecordedRequest, Response, SimServer, json_response
-from kms_connect.core.simulators.tls import TlsFiles, make_tls
-from kms_connect.core.simulators.world import ADO_RESOURCE, MSA_TENANT, AppRegistration, World
+from kms_connect_sim.sandbox import KMS_CALLBACK, Sample, Sandbox
+from kms_connect_sim.server import RecordedRequest, Response, SimServer, json_response
+from kms_connect_sim.tls import TlsFiles, make_tls
+from kms_connect_sim.world import ADO_RESOURCE, MSA_TENANT, AppRegistration, World
+from sim_fixtures import sample, sandbox, sim_http, sim_ssl_context, sim_tls
 
 # The fixtures, imported by name until conftest star-imports them (named so pyflakes sees them used).
 SIM_FIXTURES = (sample, sandbox, sim_http, sim_tls)
@@ -297,7 +297,7 @@ def test_client_credentials_with_msal(sandbox: Sandbox, sim_http: httpx.Client, 
 def test_client_credentials_errors(
     sandbox: Sandbox, sim_http: httpx.Client, sample, case: str, error: str, code: int
 ) -> None:
-    world, s = sample
+    _world, s = sample
     app, secret, scope, tenant = s.sp_app, s.sp_secret, ADO_DEFAULT, s.tenant.id
     if case == "unknown app":
         app = AppRegistration("0badc0de-0000-4000-8000-000000000000", s.tenant.id)
@@ -446,7 +446,7 @@ def test_device_flow_auto_approval_for_the_demo(sandbox: Sandbox, sim_http: http
 
 
 def test_device_login_page_approves_a_code(sandbox: Sandbox, sim_http: httpx.Client, sample) -> None:
-    world, s = sample
+    _world, s = sample
     pca = public_app(sandbox, sim_http, s.oauth_app)
     flow = pca.initiate_device_flow(scopes=[ADO_DEFAULT])
     page = sim_http.post(

@@ -14,7 +14,6 @@ from kms_connect.core.config import AzureSettings, OAuthSettings, Settings
 from kms_connect.core.live_check import LiveChecker
 from kms_connect.core.local_store import LocalStore
 from kms_connect.core.models import ConnectionDraft
-from kms_connect.core.simulators.sandbox import CONTOSO_TENANT
 from kms_connect.core.status import Method, Status, StepState
 from kms_connect.ui.app import KmsConnectApp
 from kms_connect.ui.forms.access_token import AccessTokenForm
@@ -24,6 +23,7 @@ from kms_connect.ui.modals.connection_details import ConnectionDetailsModal
 from kms_connect.ui.screens.connections import ConnectionsScreen
 from kms_connect.ui.screens.projects import ProjectsScreen
 from kms_connect.ui.widgets.checklist import Checklist
+from kms_connect_sim.sandbox import CONTOSO_TENANT
 from ui_helpers import data_lines, fill, message_of, screen_text, settle, static_text, wait_for_screen, wait_until
 
 SIZE = (80, 24)
@@ -343,7 +343,7 @@ async def test_redirect_url_copied_and_saved_to_a_private_file(sim_app, sample, 
 
     app = sim_app()
     async with app.run_test(size=(100, 40)) as pilot:
-        screen, form = await start_redirect_signin(pilot, sim_app.store)
+        _screen, form = await start_redirect_signin(pilot, sim_app.store)
         await pilot.press("ctrl+t")
         saved = paths.state_dir / "oauth-sign-in-url.txt"
         assert saved.read_text().strip() == form.redirect.auth_uri

@@ -282,7 +282,7 @@ async def test_walk_create_project_add_access_token_and_see_it(make_app, store, 
         assert "Azure DevOps" in row and "Access Token" in row and "contoso" in row
         assert "– Not checked" in row
         assert row.rstrip().endswith("never")
-        assert "1 connection · Local store" == static_text(conns.query_one("#info", Static))
+        assert static_text(conns.query_one("#info", Static)) == "1 connection · Local store"
         assert any("Connection “prod-release” saved · – Not checked." in n for n in notices(app))
 
         # The secret went to the keyring, never to the store file or the screen.
@@ -749,7 +749,7 @@ async def test_help_lists_the_connections_keys(make_app, store) -> None:
         await open_project(pilot, "Payments")
         await pilot.press("question_mark")
         help_screen = await wait_for_screen(pilot, HelpScreen)
-        keys = dict((desc, key) for key, desc in help_screen._keys)
+        keys = {desc: key for key, desc in help_screen._keys}
         for desc, key in {"Add": "a", "Edit": "e", "Credentials": "c", "Delete": "d", "Filter": "/"}.items():
             assert keys.get(desc) == key, (desc, help_screen._keys)
         assert keys.get("Back") in ("esc / ^g", "esc / ctrl+g", "escape / ctrl+g"), help_screen._keys

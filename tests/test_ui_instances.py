@@ -11,8 +11,6 @@ from kms_connect.core.config import AzureSettings, Settings
 from kms_connect.core.instances import Instance
 from kms_connect.core.live_check import LiveChecker
 from kms_connect.core.local_store import LocalStore
-from kms_connect.core.simulators.kms_world import SAMPLE_PAYMENTS
-from kms_connect.core.simulators.sandbox import CONTOSO_TENANT
 from kms_connect.core.sources import open_source, save_instance
 from kms_connect.core.status import Method
 from kms_connect.ui.app import KmsConnectApp
@@ -23,6 +21,8 @@ from kms_connect.ui.modals.instance_form import InstanceFormModal
 from kms_connect.ui.modals.sources import SourcesModal
 from kms_connect.ui.screens.connections import ConnectionsScreen, form_class
 from kms_connect.ui.screens.projects import ProjectsScreen
+from kms_connect_sim.kms_world import SAMPLE_PAYMENTS
+from kms_connect_sim.sandbox import CONTOSO_TENANT
 from ui_helpers import data_lines, fill, message_of, screen_text, settle, wait_for_screen, wait_until
 
 SIZE = (80, 24)

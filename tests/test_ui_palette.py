@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from ui_helpers import settle
-
 from kms_connect.ui.screens.connections import ConnectionsScreen
+from ui_helpers import settle
 
 
 async def test_palette_offers_the_projects_actions(make_app, store) -> None:

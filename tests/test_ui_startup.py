@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ui_helpers import screen_text, settle
-
 from kms_connect.core.paths import Paths
 from kms_connect.ui.app import KmsConnectApp
 from kms_connect.ui.screens.projects import ProjectsScreen
+from ui_helpers import screen_text, settle
 
 
 async def _started(app: KmsConnectApp, pilot) -> None:  # type: ignore[no-untyped-def]

@@ -277,7 +277,7 @@ def seed_store(
         for conn in conns:
             for field in conn["secrets"]:  # type: ignore[union-attr]
                 keyring_data[("kms-connect", f"connection/{conn['id']}/{field}")] = f"seeded-{conn['name']}-{field}"
-    ids = {name: pid for name, pid in PROJECT_IDS.items()}
+    ids = dict(PROJECT_IDS.items())
     ids.update({str(c["name"]): str(c["id"]) for c in conns})
     return ids
 

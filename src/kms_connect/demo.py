@@ -90,11 +90,11 @@ def build_demo(root: Path, stack: contextlib.ExitStack, *, open_dashboard: bool 
     from kms_connect.core.instances import Instance
     from kms_connect.core.local_store import LocalStore
     from kms_connect.core.paths import Paths
-    from kms_connect.core.simulators.kms import KmsSimulator
-    from kms_connect.core.simulators.kms_world import SAMPLE_PAYMENTS, sample_kms_world
-    from kms_connect.core.simulators.sandbox import Sandbox
     from kms_connect.core.sources import save_instance
     from kms_connect.ui.app import KmsConnectApp
+    from kms_connect_sim.kms import KmsSimulator
+    from kms_connect_sim.kms_world import SAMPLE_PAYMENTS, sample_kms_world
+    from kms_connect_sim.sandbox import Sandbox
 
     box = stack.enter_context(Sandbox(root / "ca"))
     sample = box.sample

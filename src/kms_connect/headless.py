@@ -141,7 +141,7 @@ def run_check(paths: Paths, source: str, names: list[str], project: str | None, 
     except UsageError as exc:
         print(f"kms-connect: {exc}", file=sys.stderr)
         return USAGE
-    rows = [_row(s, r) for s, r in zip(selected, results)]
+    rows = [_row(s, r) for s, r in zip(selected, results, strict=True)]
     statuses = [r.status for r in results]
     if any(st is Status.FAILED for st in statuses):
         code = FAILED
@@ -194,7 +194,7 @@ async def _check_all(settings: Any, local: Any, backend: Any, selected: list[Sel
         await checker.aclose()
         if tty:
             print(file=sys.stderr)
-    recorded = {s.conn.id: r for s, r in zip(selected, results) if r.checked_at is not None}
+    recorded = {s.conn.id: r for s, r in zip(selected, results, strict=True) if r.checked_at is not None}
     if recorded:
         await backend.record_checks(recorded, as_of={s.conn.id: s.conn.updated_at for s in selected})
     return results

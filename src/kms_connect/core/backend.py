@@ -7,6 +7,7 @@ file and keyring work in a thread, a KMS instance does HTTP.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import NamedTuple
@@ -58,7 +59,7 @@ class Backend(ABC):
         One call per project here; backends that can list everything at once override it."""
         projects = [s.project for s in await self.list_projects()]
         lists = await asyncio.gather(*(self.list_connections(p.id) for p in projects))
-        return [(p, c) for p, conns in zip(projects, lists) for c in conns]
+        return [(p, c) for p, conns in zip(projects, lists, strict=True) for c in conns]
 
     @abstractmethod
     async def create_connection(self, project_id: str, draft: ConnectionDraft) -> Connection: ...
@@ -82,10 +83,8 @@ class Backend(ABC):
         from kms_connect.core.errors import NotFoundError
 
         for connection_id, result in results.items():
-            try:
+            with contextlib.suppress(NotFoundError):
                 await self.record_check(connection_id, result)
-            except NotFoundError:
-                pass
 
     @abstractmethod
     async def oauth_availability(self) -> OAuthAvailability: ...
@@ -96,7 +95,7 @@ class Backend(ABC):
 
         raise SecretUnavailable(f"{self.label or 'this source'} does not give out credentials")
 
-    async def update_secret(
+    async def update_secret(  # noqa: B027 - optional hook, nothing by default
         self, connection_id: str, field: str, value: SecretStr, *, as_of: datetime | None = None
     ) -> None:
         """Replace one kept secret (a refreshed OAuth token cache), unless the connection changed
@@ -106,13 +105,13 @@ class Backend(ABC):
         """The OAuth app's client secret, when one is configured (blocking: call it in a thread)."""
         return None
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing by default
         """Release connections (an instance's HTTP client) when the app leaves this source."""
 
-    async def warm(self) -> None:
+    async def warm(self) -> None:  # noqa: B027 - optional hook, nothing by default
         """Read ahead what the next screens will need, once the first one shows (nothing by default)."""
 
-    def retry_login(self) -> None:
+    def retry_login(self) -> None:  # noqa: B027 - optional hook, nothing by default
         """The operator asked to try again (r) after a failed login; never done automatically."""
 
     def describe_secret_location(self, connection: Connection) -> str:

@@ -7,14 +7,13 @@ was checked (scripts and tests that must not touch the network).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kms_connect.core.backend import Backend
 from kms_connect.core.models import CheckResult, Connection, ConnectionDraft
 from kms_connect.core.status import Status
-
 
 if TYPE_CHECKING:
     from kms_connect.core.live_check import CheckRun, CheckTarget

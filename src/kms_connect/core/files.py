@@ -9,7 +9,6 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-
 StatKey = tuple[int, int, int] | None
 
 

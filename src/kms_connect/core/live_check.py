@@ -47,6 +47,7 @@ MAX_IN_FLIGHT = 4
 # organization asks once, not 500 times, and a periodic round (30 s apart at least) asks afresh.
 # Failures are not kept: the next check asks again.
 ORG_LOOKUP_TTL = 20.0
+DEFAULT_RETRY = RetryPolicy()  # frozen: one instance serves every checker
 WRITE_NOTE = (
     "kms-connect only reads. Proving create or manage rights would change the organization, so "
     "they are not claimed. Secret syncs need Variable Groups manage: make sure it is granted."
@@ -89,7 +90,7 @@ class LiveChecker:
         settings: Settings,
         *,
         app_secret: Callable[[], str | None] = lambda: None,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = DEFAULT_RETRY,
         timeout: Any = None,
     ) -> None:
         self.settings = settings
@@ -188,7 +189,7 @@ class _Run:
                 duration_ms=round((time.perf_counter() - start) * 1000),
             )
             raise
-        except Exception as exc:  # a surprise (keyring, odd JSON): this step failed, the others go on
+        except Exception as exc:  # noqa: BLE001 - a surprise (keyring, odd JSON): this step failed, the others go on
             log.warning("check step %s failed unexpectedly: %s", key, type(exc).__name__)
             state, field = StepState.FAILED, None
             result = f"Unexpected failure: {type(exc).__name__}"

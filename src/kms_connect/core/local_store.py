@@ -339,7 +339,7 @@ class LocalStore(Backend):
     def _delete_secret(self, key: str, where: SecretLocation) -> None:
         try:
             self.secrets.delete(key, where)
-        except Exception as exc:  # the record is gone; an orphaned secret must not fail the delete
+        except Exception as exc:  # noqa: BLE001 - the record is gone; an orphaned secret must not fail the delete
             log.warning("could not delete secret %s from %s: %s", key, where.value, exc)
             self._notice = Notice(
                 "A secret was left behind",

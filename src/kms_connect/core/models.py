@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Literal
 
@@ -13,7 +13,7 @@ from kms_connect.core.status import Method, Status, StepState
 
 def utcnow() -> datetime:
     # Whole seconds: TOML round-trips them exactly and nobody needs more here.
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 class SecretLocation(str, Enum):
@@ -67,7 +67,7 @@ class ProjectSummary:
                 name=name,
                 slug=slug,
                 description=description,
-                created_at=datetime.fromtimestamp(created, timezone.utc),
+                created_at=datetime.fromtimestamp(created, UTC),
             )
         return self._project
 

@@ -15,6 +15,6 @@ def qr_lines(text: str, *, border: int = 2) -> list[str]:
         matrix.append([0] * len(matrix[0]))
     glyphs = {(0, 0): " ", (1, 0): "▀", (0, 1): "▄", (1, 1): "█"}
     return [
-        "".join(glyphs[(bool(top), bool(bottom))] for top, bottom in zip(matrix[y], matrix[y + 1]))
+        "".join(glyphs[(bool(top), bool(bottom))] for top, bottom in zip(matrix[y], matrix[y + 1], strict=True))
         for y in range(0, len(matrix), 2)
     ]

@@ -6,6 +6,7 @@ never freeze the TUI; every kind of keyring failure is treated alike (see headle
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -49,7 +50,7 @@ class KeyringAccess:
         def run() -> None:
             try:
                 box["value"] = fn(*args)
-            except BaseException as exc:  # every failure means "keyring unusable"
+            except BaseException as exc:  # noqa: BLE001 - every failure means "keyring unusable"
                 box["error"] = exc
             finally:
                 done.set()
@@ -103,10 +104,8 @@ class KeyringAccess:
         from keyring.errors import PasswordDeleteError
 
         def delete() -> None:
-            try:
+            with contextlib.suppress(PasswordDeleteError):  # already gone: the goal is reached
                 keyring.delete_password(SERVICE, key)
-            except PasswordDeleteError:
-                pass  # already gone: the goal is reached
 
         self._call(delete)
 

@@ -208,7 +208,8 @@ class StoreFile:
                 f"{_loc(e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False, include_input=False)[:3]
             )
             raise StoreError(
-                f"{self.path} has unexpected content ({problems}). It was left untouched: fix it by hand or move it aside."
+                f"{self.path} has unexpected content ({problems}). "
+                "It was left untouched: fix it by hand or move it aside."
             ) from None
 
     # --- the JSON copy (best effort: losing it only costs time) ------------------------------

@@ -14,8 +14,8 @@ from textual.worker import Worker, WorkerState
 from kms_connect import APP_NAME
 from kms_connect.heap import startup_done
 from kms_connect.ui.check_coordinator import CheckCoordinator
-from kms_connect.ui.periodic_checks import PeriodicChecks
 from kms_connect.ui.errors import describe
+from kms_connect.ui.periodic_checks import PeriodicChecks
 from kms_connect.ui.resources import stylesheet_paths
 from kms_connect.ui.screens.projects import ProjectsScreen
 
@@ -90,7 +90,6 @@ class KmsConnectApp(App[None]):
         from kms_connect.core.config import load_settings
         from kms_connect.core.local_store import LocalStore
         from kms_connect.core.paths import default_paths
-
         from kms_connect.core.sources import open_source
 
         paths = self.paths or default_paths()

@@ -10,6 +10,7 @@ bounds how many run at once. Screens subscribe to `updates` and get a `LiveCheck
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -79,6 +80,7 @@ class CheckCoordinator:
         self.network = BackgroundLoop()
         self._batch: dict[str, tuple[CheckResult, datetime]] = {}
         self._pending: asyncio.Future[bool] | None = None
+        self._writers: set[asyncio.Future[None]] = set()
         self._write_lock = asyncio.Lock()
         self._forget: set[str] = set()
         self._running: set[str] = set()  # keys whose live check (the one in self.live) is not done
@@ -207,10 +209,8 @@ class CheckCoordinator:
         checker = getattr(self.app, "checker", None)
         close = getattr(checker, "aclose", None)
         if close is not None and self.network._loop is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing sockets at exit: nothing left to tell anyone
                 self.network.submit(close()).result(5)
-            except Exception:  # closing sockets at exit: nothing left to tell anyone
-                pass
         self.network.stop()
 
     def _finish(self, live: LiveCheck, result: CheckResult) -> CheckResult:
@@ -310,7 +310,10 @@ class CheckCoordinator:
         self._batch[connection_id] = (result, as_of)
         if self._pending is None:  # the first result of a new batch
             self._pending = asyncio.get_running_loop().create_future()
-            asyncio.ensure_future(self._write_batch(backend, self._pending))
+            # Held until done: the loop keeps only a weak reference to a task.
+            task = asyncio.ensure_future(self._write_batch(backend, self._pending))
+            self._writers.add(task)
+            task.add_done_callback(self._writers.discard)
         return await asyncio.shield(self._pending)
 
     async def _write_batch(self, backend: Backend, done: asyncio.Future[bool]) -> None:
@@ -356,10 +359,8 @@ class CheckCoordinator:
                     return
                 left += LAST_WAVE_WAIT
             self._none_running.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._none_running.wait(), left)
-            except TimeoutError:
-                pass
 
     def _cancelled(self, live: LiveCheck) -> None:
         from kms_connect.core.live_check import cancelled_result
@@ -395,10 +396,8 @@ class _Inbox:
                 return
             self._due = True
         delay = max(0.0, self._last + STEP_INTERVAL - time.monotonic())
-        try:
+        with contextlib.suppress(RuntimeError):  # the UI loop is closed (app exit): nobody to tell
             self.loop.call_soon_threadsafe(self.loop.call_later, delay, self._flush)
-        except RuntimeError:  # the UI loop is closed (app exit): nobody to tell
-            pass
 
     def _flush(self) -> None:
         """On the UI loop."""

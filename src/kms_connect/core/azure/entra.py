@@ -129,7 +129,12 @@ def _build(
 
     with _explained(config):  # e.g. a ca_bundle that is not a PEM file
         http = _RecordingClient(config)
-    kwargs = dict(authority=config.authority(tenant), http_client=http, token_cache=cache, instance_discovery=False)
+    kwargs = {
+        "authority": config.authority(tenant),
+        "http_client": http,
+        "token_cache": cache,
+        "instance_discovery": False,
+    }
     with _explained(config, http.close):
         try:
             if secret is not None:

@@ -13,7 +13,10 @@ TOKEN = FieldSpec("access_token", "Access Token", "personal access token", secre
 class AccessTokenForm(ConnectionForm):
     METHOD = Method.ACCESS_TOKEN
     FIELDS = (TOKEN, ORG)
-    INTRO = "Scopes: Variable Groups (read, create & manage), Release (read/write), Project and Team (read), Service Connections (read & query)."
+    INTRO = (
+        "Scopes: Variable Groups (read, create & manage), Release (read/write), Project and Team (read), "
+        "Service Connections (read & query)."
+    )
 
     def check(self, key: str, value: str) -> FieldCheck:
         if key == "access_token":

@@ -26,7 +26,6 @@ from kms_connect.ui.forms.fields import (  # re-exported: the method forms impor
     check_name,
     use_name_suggestion,
 )
-
 from kms_connect.ui.widgets.checklist import Checklist
 from kms_connect.ui.widgets.form_field import FieldSpec, FormField
 

@@ -13,11 +13,11 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from textual import work
-from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
+from textual.worker import get_current_worker
 
 from kms_connect.core.status import Method
 from kms_connect.ui.forms.base import ORG, ConnectionForm

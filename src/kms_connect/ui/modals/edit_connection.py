@@ -12,8 +12,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from kms_connect.core.validation import check_description
-from kms_connect.ui.forms.fields import check_name, use_name_suggestion
 from kms_connect.ui.errors import describe
+from kms_connect.ui.forms.fields import check_name, use_name_suggestion
 from kms_connect.ui.widgets.form_field import FieldSpec, FormField
 
 if TYPE_CHECKING:

@@ -18,7 +18,10 @@ from kms_connect.core.status import Method
 if TYPE_CHECKING:
     from kms_connect.core.models import OAuthAvailability
 
-PERMISSIONS = "Azure DevOps API permissions: user_impersonation, vso.project_write, vso.variablegroups_manage, vso.variablegroups_write."
+PERMISSIONS = (
+    "Azure DevOps API permissions: user_impersonation, vso.project_write, vso.variablegroups_manage, "
+    "vso.variablegroups_write."
+)
 
 SUMMARY = {
     Method.OAUTH: "Sign in with a Microsoft Entra ID account",

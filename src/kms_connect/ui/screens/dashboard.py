@@ -7,7 +7,7 @@ on when you leave, and rows change as each check moves.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -151,7 +151,7 @@ class DashboardScreen(TableScreen):
         return f"{conn.name} · {bad.title}: {bad.result} {bad.explanation}".strip()
 
     def _show(self, select: str | None = None) -> None:
-        rows, counts, now = [], Counter[Status](), datetime.now(timezone.utc)
+        rows, counts, now = [], Counter[Status](), datetime.now(UTC)
         for cid, (p, c) in self.entries.items():  # sorted by project, then name, when loaded
             state = self._state(c)
             counts[state[0]] += 1

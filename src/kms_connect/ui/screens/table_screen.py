@@ -104,7 +104,7 @@ class TableScreen(Screen[None]):
         focused, filter_bar = self.focused, self.filter_bar
         if not rows and focused is table:
             self.set_focus(None)
-        elif rows and (focused is None or focused is filter_bar and not filter_bar.value):
+        elif rows and (focused is None or (focused is filter_bar and not filter_bar.value)):
             table.focus()
         self.update_info()
         self.refresh_bindings()  # row actions are dimmed in the footer while there is no row

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from rich.text import Text
 
@@ -29,7 +29,7 @@ def status_text(status: Status) -> Text:
 def ago(when: datetime | None, now: datetime | None = None) -> str:
     if when is None:
         return "never"
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     seconds = int((now - when).total_seconds())
     if seconds < 60:
         return "just now"

@@ -13,8 +13,9 @@ largest scroll_y (virtual height - viewport height) puts the last row on the las
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Sequence
 from itertools import zip_longest
-from typing import ClassVar, NamedTuple, Sequence
+from typing import ClassVar, NamedTuple
 
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console
@@ -77,7 +78,7 @@ def _haystacks(rows: Sequence[Sequence[Cell]]) -> list[str]:
         if len(lowered) != len(plain):  # a cell contained the separator: do it the slow way
             lowered = [text.lower() for text in plain]
         columns.append(lowered)
-    return list(map("\0".join, zip(*columns))) if columns else [""] * len(rows)
+    return list(map("\0".join, zip(*columns, strict=True))) if columns else [""] * len(rows)
 
 
 class VirtualTable(ScrollView, can_focus=True):
@@ -181,7 +182,7 @@ class VirtualTable(ScrollView, can_focus=True):
         """Replace all rows, keeping the cursor on the same key if it is still there."""
         old_key = self.cursor_key
         old_cursor = self._cursor
-        keys, cells = zip(*rows) if rows else ((), ())
+        keys, cells = zip(*rows, strict=True) if rows else ((), ())
         self._keys = list(keys)
         self._cells = list(cells)
         self._haystacks = None  # made at the first filter keystroke: most listings are never filtered
@@ -200,7 +201,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._cells[row] = cells
         if self._haystacks is not None:
             self._haystacks[row] = _haystacks([cells])[0]
-        for cache_key in [k for k in self._line_cache.keys() if k and k[0] == row]:
+        for cache_key in [k for k in self._line_cache if k and k[0] == row]:
             self._line_cache.discard(cache_key)
         position = bisect_left(self._visible, row)
         top = self.scroll_offset.y

@@ -8,6 +8,7 @@ serves plain HTTP (a KMS instance is often reached at http://localhost:8080).
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import socket
@@ -151,7 +152,7 @@ class _Handler(BaseHTTPRequestHandler):
         lines.append(f"Content-Length: {len(body)}")
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # tests and the TUI own the terminal
 
 
@@ -269,10 +270,8 @@ class SimServer:
         with server.live_lock:
             live, threads = list(server.live), list(server.threads)
         for conn in live:
-            try:  # the plain socket call: unblocks a reader without touching the TLS object
+            with contextlib.suppress(OSError):  # the plain socket call: unblocks a reader, TLS object untouched
                 socket.socket.shutdown(conn, socket.SHUT_RDWR)
-            except OSError:
-                pass
         server.server_close()
         if self._thread is not None:
             self._thread.join(5)
@@ -358,7 +357,7 @@ class SimServer:
         else:
             try:
                 response = self.handle(request)
-            except Exception:  # a simulator bug: answer it visibly instead of dropping the connection
+            except Exception:  # noqa: BLE001 - a simulator bug: answered visibly instead of dropping the connection
                 text = traceback.format_exc()
                 with self.lock:
                     self.errors.append(text)

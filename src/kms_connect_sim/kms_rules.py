@@ -184,7 +184,7 @@ def string_field(
     """One `z.string().trim()...` field: appends issues, returns the trimmed value (None if absent)."""
     value = obj.get(key, _MISSING)
     path = [*path, key]
-    if value is _MISSING and optional or value is None and nullable:
+    if (value is _MISSING and optional) or (value is None and nullable):
         return None
     if not isinstance(value, str):
         issues.append(type_issue(path, "string", value))

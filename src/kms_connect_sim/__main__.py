@@ -1,4 +1,4 @@
-"""Run the simulators on their own: `python -m kms_connect.core.simulators [--latency MS] [DIR]`.
+"""Run the simulators on their own: `python -m kms_connect_sim [--latency MS] [DIR]`.
 
 Prints one JSON line (URLs, the CA bundle, an `[azure]` config table and the sample's simulated
 credentials), then serves until stdin closes or the process is stopped. Benchmarks run them in
@@ -15,11 +15,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kms_connect.core.simulators.sandbox import Sandbox
+from kms_connect_sim.sandbox import Sandbox
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kms_connect.core.simulators")
+    parser = argparse.ArgumentParser(prog="python -m kms_connect_sim")
     parser.add_argument("directory", nargs="?", type=Path, help="where the throwaway CA goes (default: a temp dir)")
     parser.add_argument("--latency", type=float, default=0.0, help="ms added to every answer")
     parser.add_argument("--auto-approve", action="store_true", help="device codes approve themselves")
@@ -54,8 +54,8 @@ def _serve(box: Sandbox, args: argparse.Namespace, stack: contextlib.ExitStack) 
         "pat_no_release": sample.pat_no_release.token,
     }
     if args.kms:
-        from kms_connect.core.simulators.kms import KmsSimulator
-        from kms_connect.core.simulators.kms_world import sample_kms_world
+        from kms_connect_sim.kms import KmsSimulator
+        from kms_connect_sim.kms_world import sample_kms_world
 
         kms_world, identity = sample_kms_world(
             oauth_client_id=sample.oauth_web_app.client_id, oauth_client_secret=sample.web_secret
@@ -72,10 +72,8 @@ def _serve(box: Sandbox, args: argparse.Namespace, stack: contextlib.ExitStack) 
             kms_client_secret=identity.client_secret,
         )
     print(json.dumps(info), flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         sys.stdin.read()  # serve until the parent closes our stdin
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -33,7 +33,7 @@ def new_id() -> str:
 
 
 def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def slugify(name: str) -> str:
@@ -105,7 +105,7 @@ class KmsWorld:
 
     def add_project(
         self, name: str, *, project_id: str | None = None, description: str = "", type: str = "secret-manager"
-    ) -> KmsProject:  # noqa: A002 - the API's field name
+    ) -> KmsProject:
         with self.lock:
             project = KmsProject(project_id or new_id(), name, slugify(name) or "project", description, type)
             self.projects[project.id] = project

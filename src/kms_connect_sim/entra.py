@@ -52,7 +52,7 @@ class _Grant:
 
 
 def _timestamp() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def _with_query(uri: str, params: dict[str, str]) -> str:
@@ -422,14 +422,13 @@ class EntraSimulator(SimServer):
                 f"does not match the reply address '{code.redirect_uri}' provided when requesting "
                 "Authorization code.",
             )
-        if code.code_challenge is not None:
-            if not pkce_matches(code.code_challenge, form.get("code_verifier", "")):
-                raise EntraError(
-                    400,
-                    "invalid_grant",
-                    501481,
-                    "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
-                )
+        if code.code_challenge is not None and not pkce_matches(code.code_challenge, form.get("code_verifier", "")):
+            raise EntraError(
+                400,
+                "invalid_grant",
+                501481,
+                "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+            )
         secret, kind = form.get("client_secret"), redirect_kind(app, code.redirect_uri)
         if kind == "public" and secret:
             raise EntraError(

@@ -44,7 +44,7 @@ def _still_valid(files: TlsFiles) -> bool:
         x509.load_pem_x509_certificate(files.ca_pem.read_bytes())
     except ValueError:
         return False
-    return cert.not_valid_after_utc - dt.datetime.now(dt.timezone.utc) > MIN_REMAINING
+    return cert.not_valid_after_utc - dt.datetime.now(dt.UTC) > MIN_REMAINING
 
 
 def make_tls(directory: Path) -> TlsFiles:
@@ -54,7 +54,7 @@ def make_tls(directory: Path) -> TlsFiles:
     if _still_valid(files):
         return files
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     start, end = now - dt.timedelta(hours=1), now + VALID_FOR  # an hour back: tolerate clock skew
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kms-connect simulator CA")])
