@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from kms_connect import APP_NAME, __version__
+from kms_connect.commands import oauth_secret, print_config
+from kms_connect.core.paths import default_paths
+from kms_connect.core.redact import setup_debug_log
+from kms_connect.heap import pause_for_startup
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,41 +53,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from kms_connect.core.paths import default_paths
-
     paths = default_paths()
     if args.debug:
-        from kms_connect.core.redact import setup_debug_log
-
         setup_debug_log(paths.debug_log)
-        import logging
-
         logging.getLogger("kms_connect").debug(
             "kms-connect %s starting; config %s, data %s", __version__, paths.config_file, paths.data_dir
         )
     if args.command == "config":
-        from kms_connect.commands import print_config
-
         return print_config(paths)
     if args.command == "list":
-        from kms_connect.headless import run_list
+        from kms_connect.headless import run_list  # noqa: PLC0415 - start-up: live checks, ~67 ms (benchmarks/imports.py)
 
         return run_list(paths, args.instance, args.json)
     if args.command == "check":
-        from kms_connect.headless import run_check
+        from kms_connect.headless import run_check  # noqa: PLC0415 - start-up: live checks, ~67 ms
 
         return run_check(paths, args.instance, args.names, args.project, args.json)
     if args.command == "demo":
-        from kms_connect.demo import run_demo
+        from kms_connect.demo import run_demo  # noqa: PLC0415 - only the demo loads the simulators
 
         return run_demo()
     if args.command == "oauth-secret":
-        from kms_connect.commands import oauth_secret
-
         return oauth_secret(paths, args.action)
 
-    from kms_connect.heap import pause_for_startup
-    from kms_connect.ui.app import KmsConnectApp
+    # `list`, `check` and `config` never load Textual: ~210 ms of a cron job (benchmarks/imports.py).
+    from kms_connect.ui.app import KmsConnectApp  # noqa: PLC0415
 
     pause_for_startup()  # until the Projects screen has its rows (see heap.py)
     app = KmsConnectApp(paths=paths, source=args.instance)

@@ -8,6 +8,7 @@ import sys
 
 from kms_connect.core.config import CLIENT_SECRET_ENV, load_settings, proxy_settings
 from kms_connect.core.errors import KmsConnectError
+from kms_connect.core.local_store import LocalStore
 from kms_connect.core.paths import Paths
 
 
@@ -23,7 +24,6 @@ def print_config(paths: Paths) -> int:
     settings = _settings_or_exit(paths)
     if settings is None:
         return 2
-    from kms_connect.core.local_store import LocalStore
 
     store = LocalStore(paths, settings)
     exists = "" if paths.config_file.exists() else "  (not present: defaults in use)"
@@ -78,7 +78,6 @@ def oauth_secret(paths: Paths, action: str) -> int:
     settings = _settings_or_exit(paths)
     if settings is None:
         return 2
-    from kms_connect.core.local_store import LocalStore
 
     store = LocalStore(paths, settings)
     try:

@@ -11,19 +11,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
+
+from pydantic import SecretStr
+
+from kms_connect.core.azure.entra import EntraConfig, start_device_flow
+from kms_connect.core.config import load_settings
+from kms_connect.core.instances import Instance
+from kms_connect.core.local_store import LocalStore
+from kms_connect.core.models import ConnectionDraft
+from kms_connect.core.paths import Paths
+from kms_connect.core.sources import save_instance
+from kms_connect.core.status import Method
+from kms_connect.ui.app import KmsConnectApp
+from kms_connect_sim.kms import KmsSimulator
+from kms_connect_sim.kms_world import SAMPLE_PAYMENTS, sample_kms_world
+from kms_connect_sim.sandbox import Sandbox
 
 TITLE = "kms-connect · SIMULATED DEMO (nothing here is real)"
 
 
 async def _seed(store: Any, sample: Any, box: Any) -> None:
-    from pydantic import SecretStr
-
-    from kms_connect.core.azure.entra import EntraConfig, start_device_flow
-    from kms_connect.core.models import ConnectionDraft
-    from kms_connect.core.status import Method
-
     org, tenant = sample.org.name, sample.tenant.id
 
     def pat(name: str, token: str, description: str = "") -> ConnectionDraft:
@@ -86,15 +96,6 @@ def build_demo(root: Path, stack: contextlib.ExitStack, *, open_dashboard: bool 
 
     `open_dashboard`: start on the status dashboard, checking everything (False: on Projects, as
     an operator would; the screenshots use both)."""
-    from kms_connect.core.config import load_settings
-    from kms_connect.core.instances import Instance
-    from kms_connect.core.local_store import LocalStore
-    from kms_connect.core.paths import Paths
-    from kms_connect.core.sources import save_instance
-    from kms_connect.ui.app import KmsConnectApp
-    from kms_connect_sim.kms import KmsSimulator
-    from kms_connect_sim.kms_world import SAMPLE_PAYMENTS, sample_kms_world
-    from kms_connect_sim.sandbox import Sandbox
 
     box = stack.enter_context(Sandbox(root / "ca"))
     sample = box.sample
@@ -139,7 +140,6 @@ def build_demo(root: Path, stack: contextlib.ExitStack, *, open_dashboard: bool 
 
 def _in_own_loop(coro: Any) -> None:
     """Run `coro` to the end in a thread with its own event loop (callers may already have one)."""
-    import threading
 
     errors: list[BaseException] = []
 

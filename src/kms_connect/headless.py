@@ -17,8 +17,14 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from kms_connect.core.checks import check_stored
+from kms_connect.core.config import load_settings
 from kms_connect.core.errors import KmsConnectError
+from kms_connect.core.live_check import LiveChecker
+from kms_connect.core.local_store import LocalStore
 from kms_connect.core.paths import Paths
+from kms_connect.core.sources import open_source
+from kms_connect.core.status import Status
 
 OK, FAILED, USAGE, UNCHECKED = 0, 1, 2, 3
 JSON_VERSION = 1
@@ -35,10 +41,6 @@ class Selected:
 
 
 def _open(paths: Paths, source: str) -> tuple[Any, Any, Any]:
-    from kms_connect.core.config import load_settings
-    from kms_connect.core.local_store import LocalStore
-    from kms_connect.core.sources import open_source
-
     try:
         settings = load_settings(paths.config_file)
         local = LocalStore(paths, settings)
@@ -126,8 +128,6 @@ def run_list(paths: Paths, source: str, as_json: bool) -> int:
 
 
 def run_check(paths: Paths, source: str, names: list[str], project: str | None, as_json: bool) -> int:
-    from kms_connect.core.status import Status
-
     async def main() -> tuple[list[Selected], list[Any]]:
         settings, local, backend = _open(paths, source)
         try:
@@ -166,9 +166,6 @@ def run_check(paths: Paths, source: str, names: list[str], project: str | None, 
 
 
 async def _check_all(settings: Any, local: Any, backend: Any, selected: list[Selected]) -> list[Any]:
-    from kms_connect.core.checks import check_stored
-    from kms_connect.core.live_check import LiveChecker
-
     checker = LiveChecker(settings, app_secret=local.oauth_app_secret)
     slots = asyncio.Semaphore(settings.status.concurrency)
     done = 0
@@ -201,8 +198,6 @@ async def _check_all(settings: Any, local: Any, backend: Any, selected: list[Sel
 
 
 def _table(rows: list[dict[str, Any]]) -> None:
-    from kms_connect.core.status import Status
-
     for row in rows:
         status = Status(row["status"]).label
         print(f"{row['project'][:20]:<20}  {row['name'][:28]:<28}  {status:<15}  {row['summary']}")

@@ -15,6 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from kms_connect_sim.kms import KmsSimulator
+from kms_connect_sim.kms_world import sample_kms_world
 from kms_connect_sim.sandbox import Sandbox
 
 
@@ -54,9 +56,6 @@ def _serve(box: Sandbox, args: argparse.Namespace, stack: contextlib.ExitStack) 
         "pat_no_release": sample.pat_no_release.token,
     }
     if args.kms:
-        from kms_connect_sim.kms import KmsSimulator
-        from kms_connect_sim.kms_world import sample_kms_world
-
         kms_world, identity = sample_kms_world(
             oauth_client_id=sample.oauth_web_app.client_id, oauth_client_secret=sample.web_secret
         )

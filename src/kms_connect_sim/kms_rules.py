@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import jwt
@@ -111,7 +111,8 @@ def _zod_type(value: Any) -> str:
         return "boolean"
     if isinstance(value, (int, float)):
         return "number"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), "unknown")
+    names: dict[type, str] = {str: "string", list: "array", dict: "object"}
+    return names.get(type(value), "unknown")
 
 
 def project_type(query: dict[str, str]) -> str | None:
@@ -270,7 +271,7 @@ def credential_issues(method: str, creds: Any, path: list[Any]) -> tuple[dict[st
     if not isinstance(creds, dict):
         return {}, [type_issue(path, "object", creds)]
     org = {"min_msg": "Organization name required"}
-    fields: list[tuple[str, dict[str, Any]]] = {
+    by_method: dict[str, list[tuple[str, dict[str, Any]]]] = {
         "oauth": [
             ("code", {"min_msg": "OAuth code required"}),
             ("tenantId", {"min_msg": "Tenant ID required"}),
@@ -291,7 +292,8 @@ def credential_issues(method: str, creds: Any, path: list[Any]) -> tuple[dict[st
             ("orgName", org),
             ("clientSecretKeyId", {"uuid_": True, "optional": True}),
         ],
-    }[method]
+    }
+    fields = by_method[method]
     clean: dict[str, str] = {}
     for key, rules in fields:
         value = string_field(creds, key, path, issues, **rules)
@@ -308,7 +310,7 @@ def validate_create(body: Any) -> dict[str, Any]:
     name = _name(body, issues, optional=False)
     _generic_fields(body, issues)
     project_id = string_field(body, "projectId", [], issues, optional=True)
-    method, creds = body.get("method", _MISSING), {}
+    method, creds = body.get("method", _MISSING), cast(dict[str, Any], {})
     if method not in METHODS:
         issues.append(
             {
@@ -380,7 +382,8 @@ def update_credentials(method: str, creds: dict[str, Any]) -> dict[str, str]:
 
 # --- answers -------------------------------------------------------------------------------------
 def iso(moment: Any) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    stamp: str = moment.strftime("%Y-%m-%dT%H:%M:%S.")
+    return stamp + f"{moment.microsecond // 1000:03d}Z"
 
 
 def sanitize(world: KmsWorld, conn: KmsConnection) -> dict[str, Any]:

@@ -93,6 +93,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version, sys_version = "kms-connect-simulator", ""
     timeout = IDLE_TIMEOUT
     server: _TlsServer
+    raw_requestline: bytes  # set by the base class's handle_one_request before parse_request
 
     def _dispatch(self) -> None:
         self.server.sim._serve(self)
@@ -106,7 +107,7 @@ class _Handler(BaseHTTPRequestHandler):
         simulators' CPU per request in a big `V` benchmark (and its GIL time delays every other
         connection's answer). Requests here come from HTTP clients, never mail: plain lines do.
         """
-        self.command, self.close_connection = None, True
+        self.command, self.close_connection = None, True  # type: ignore[assignment]  # as the base class does
         self.request_version = "HTTP/1.1"  # what an error is answered in (the base class: HTTP/0.9, silent)
         self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
         words = self.requestline.split()

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from pydantic import SecretStr
 
+from kms_connect.core.errors import NotFoundError, SecretUnavailable
 from kms_connect.core.models import (
     CheckResult,
     Connection,
@@ -80,7 +81,6 @@ class Backend(ABC):
     async def record_checks(self, results: dict[str, CheckResult], *, as_of: dict[str, datetime] | None = None) -> None:
         """Record many results at once (a `V` run). Connections deleted meanwhile are skipped, and
         so are those changed since `as_of` (the result is about credentials they no longer have)."""
-        from kms_connect.core.errors import NotFoundError
 
         for connection_id, result in results.items():
             with contextlib.suppress(NotFoundError):
@@ -91,7 +91,6 @@ class Backend(ABC):
 
     async def read_secrets(self, connection_id: str) -> dict[str, SecretStr]:
         """The connection's secrets, for a re-check. Raises SecretError when they can't be read."""
-        from kms_connect.core.errors import SecretUnavailable
 
         raise SecretUnavailable(f"{self.label or 'this source'} does not give out credentials")
 

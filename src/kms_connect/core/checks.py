@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kms_connect.core.backend import Backend
+from kms_connect.core.errors import SecretError
+from kms_connect.core.live_check import CheckRun, CheckTarget
 from kms_connect.core.models import CheckResult, Connection, ConnectionDraft
 from kms_connect.core.status import Status
 
@@ -21,7 +23,6 @@ if TYPE_CHECKING:
 
 class Checker(Protocol):
     async def check(self, draft: ConnectionDraft) -> CheckResult: ...
-
     async def run(self, target: CheckTarget, listener: Any = None) -> CheckRun: ...
 
 
@@ -32,8 +33,6 @@ class NoLiveChecks:
         return CheckResult(status=Status.NOT_CHECKED, summary="Saved without a live check.")
 
     async def run(self, target: CheckTarget, listener: Any = None) -> CheckRun:
-        from kms_connect.core.live_check import CheckRun
-
         return CheckRun(CheckResult(status=Status.NOT_CHECKED, summary="Live checks are off."))
 
 
@@ -95,8 +94,6 @@ async def check_stored(
     never a failure. A refreshed OAuth sign-in is kept, unless the credentials were replaced while
     the check ran (`as_of`).
     """
-    from kms_connect.core.errors import SecretError
-    from kms_connect.core.live_check import CheckTarget
 
     try:
         secrets = await backend.read_secrets(conn.id)

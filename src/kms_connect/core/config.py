@@ -9,8 +9,11 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 from kms_connect.core.errors import ConfigError
+from kms_connect.core.instances import configured_instances
+from kms_connect.core.redact import redact_url
 from kms_connect.core.validation import is_guid
 
 CLIENT_ID_ENV = "INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_ID"
@@ -141,13 +144,12 @@ def load_settings(path: Path) -> Settings:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{path}: " + "; ".join(_describe(err) for err in exc.errors())) from None
-    from kms_connect.core.instances import configured_instances
 
     configured_instances(settings.instances, path)  # a bad [[instances]] entry is reported now
     return settings
 
 
-def _describe(err: dict) -> str:
+def _describe(err: ErrorDetails) -> str:
     loc = [str(p) for p in err.get("loc", ())]
     if len(loc) >= 2:
         where = f"[{loc[0]}] {'.'.join(loc[1:])}"
@@ -163,6 +165,5 @@ def _describe(err: dict) -> str:
 
 def proxy_settings() -> dict[str, str]:
     """Proxy variables in effect, credentials in proxy URLs redacted."""
-    from kms_connect.core.redact import redact_url
 
     return {name: redact_url(os.environ[name]) for name in PROXY_ENVS if os.environ.get(name)}

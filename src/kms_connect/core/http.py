@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import re
+import ssl
 import time
 import urllib.request
 from pathlib import Path
@@ -39,8 +40,6 @@ MAX_BODY_BYTES = 64 * 1024 * 1024  # an answer's body (the probes' are a few kB)
 def _ssl_context(ca_bundle: str | None, mtime_ns: int) -> ssl.SSLContext:
     # Loading a CA bundle costs ~20 ms of CPU; checks make many clients, so build each context once
     # (per file version: mtime is part of the key).
-    import ssl
-
     if ca_bundle is None:
         return httpx.create_ssl_context(trust_env=True)
     return ssl.create_default_context(cafile=ca_bundle)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import tomli_w
@@ -182,7 +182,7 @@ class InstanceStore:
         atomic_write(self.path, tomli_w.dumps(doc).encode("utf-8"))
 
 
-def configured_instances(raw: list[dict] | None, config_file: Path) -> list[Instance]:
+def configured_instances(raw: list[dict[str, Any]] | None, config_file: Path) -> list[Instance]:
     """`[[instances]]` tables from the config file, errors naming the file and the entry."""
     out: list[Instance] = []
     for index, item in enumerate(raw or []):

@@ -21,6 +21,7 @@ from kms_connect.core.azure.devops import MSA_TENANT, DevOpsClient, RetryPolicy,
 from kms_connect.core.azure.entra import EntraConfig, Token, client_credentials, discover_tenant, silent
 from kms_connect.core.azure.explain import Problem, ProblemError
 from kms_connect.core.config import Settings
+from kms_connect.core.http import probe_client
 from kms_connect.core.models import CheckResult, CheckStep, Connection, ConnectionDraft, utcnow
 from kms_connect.core.redact import redact
 from kms_connect.core.status import Method, Status, StepState
@@ -105,7 +106,6 @@ class LiveChecker:
 
     def http(self) -> Any:
         """The shared HTTP client of the running event loop (made on first use; core/http.probe_client)."""
-        from kms_connect.core.http import probe_client
 
         loop = asyncio.get_running_loop()
         if self._http is None or self._http_loop is not loop or self._http.is_closed:
@@ -249,6 +249,7 @@ class _Run:
                     await org_task
                     self.skip(("write",), "Not run")
                     return
+                assert self.token is not None  # the token step succeeded
                 auth, bearer = SecretStr(bearer_header(self.token.access_token.get_secret_value())), True
             else:
                 auth, bearer = SecretStr(pat_header(self._secret("access_token"))), False
@@ -322,7 +323,7 @@ class _Run:
                 self.emit(key, state=StepState.SKIPPED, result=why, explanation="", field=None)
 
     def _secret(self, name: str) -> str:
-        value = getattr(self.t, name)
+        value: SecretStr | None = getattr(self.t, name)
         if value is None:
             raise ProblemError(
                 Problem("Secret not available", f"This connection's {name.replace('_', ' ')} is not held here.")

@@ -42,6 +42,7 @@ class ProjectSummary:
     """
 
     __slots__ = ("_fields", "_project", "connection_count", "id", "name", "slug")
+    _project: Project | None
     _fields: tuple[str, str, str, str, int, int] | None  # an index row: ..., created_at (epoch s), count
 
     def __init__(self, project: Project, connection_count: int | None = 0) -> None:

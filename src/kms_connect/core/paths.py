@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import platformdirs
+
 from kms_connect import APP_NAME
 
 CONFIG_ENV = "KMS_CONNECT_CONFIG"
@@ -64,8 +66,6 @@ class Paths:
 
 
 def default_paths() -> Paths:
-    import platformdirs  # deferred: only needed once, off the first-paint path
-
     config = os.environ.get(CONFIG_ENV)
     config_file = (
         Path(config).expanduser()

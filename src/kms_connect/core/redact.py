@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
+import traceback
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -50,8 +52,6 @@ class RedactingFilter(logging.Filter):
         record.msg = redact(record.getMessage())
         record.args = None
         if record.exc_info:
-            import traceback
-
             record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)))
             record.exc_info = None
         return True
@@ -59,7 +59,6 @@ class RedactingFilter(logging.Filter):
 
 def setup_debug_log(path: Path) -> None:
     """--debug: a redacted log in the state dir, 0600."""
-    import os
 
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

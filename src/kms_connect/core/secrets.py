@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 from kms_connect.core.errors import SecretError, SecretMissing, SecretUnavailable
 from kms_connect.core.files import atomic_write, file_lock, stat_key
@@ -63,7 +63,7 @@ class KeyringAccess:
         if "error" in box:
             exc = box["error"]
             raise SecretUnavailable(f"the OS keyring failed ({type(exc).__name__}: {exc})")
-        return box["value"]
+        return cast(T, box["value"])
 
     def unusable_reason(self) -> str | None:
         """None when a real, non-prompting backend is configured; else why not."""
@@ -85,13 +85,13 @@ class KeyringAccess:
 
     def set(self, key: str, value: str) -> None:
         self._require()
-        import keyring
+        import keyring  # noqa: PLC0415 - start-up: ~43 ms (benchmarks/imports.py)
 
         self._call(keyring.set_password, SERVICE, key, value)
 
     def get(self, key: str) -> str:
         self._require()
-        import keyring
+        import keyring  # noqa: PLC0415 - start-up: ~43 ms (benchmarks/imports.py)
 
         value = self._call(keyring.get_password, SERVICE, key)
         if value is None:
@@ -100,8 +100,8 @@ class KeyringAccess:
 
     def delete(self, key: str) -> None:
         self._require()
-        import keyring
-        from keyring.errors import PasswordDeleteError
+        import keyring  # noqa: PLC0415 - start-up: ~43 ms (benchmarks/imports.py)
+        from keyring.errors import PasswordDeleteError  # noqa: PLC0415 - with keyring
 
         def delete() -> None:
             with contextlib.suppress(PasswordDeleteError):  # already gone: the goal is reached
@@ -116,7 +116,7 @@ class KeyringAccess:
 
 
 def _get_backend() -> Any:
-    import keyring
+    import keyring  # noqa: PLC0415 - start-up: ~43 ms (benchmarks/imports.py)
 
     return keyring.get_keyring()
 

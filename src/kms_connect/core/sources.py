@@ -26,8 +26,6 @@ def open_source(name: str, paths: Paths, settings: Settings, local: LocalStore) 
     """The backend for `name` (LOCAL or an instance name). Blocking: call it in a thread."""
     if name == LOCAL:
         return local
-    from kms_connect.core.kms.backend import KmsBackend
-    from kms_connect.core.kms.client import KmsClient
 
     instance = instance_store(paths, settings).get(name)
 
@@ -41,6 +39,9 @@ def open_source(name: str, paths: Paths, settings: Settings, local: LocalStore) 
             except SecretError:
                 continue
         return None
+
+    from kms_connect.core.kms.backend import KmsBackend  # noqa: PLC0415 - start-up on the local store: ~68 ms (benchmarks/imports.py)
+    from kms_connect.core.kms.client import KmsClient  # noqa: PLC0415 - with KmsBackend
 
     return KmsBackend(instance, KmsClient(instance, client_secret), paths.instance_checks(instance.name))
 

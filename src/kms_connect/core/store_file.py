@@ -27,6 +27,7 @@ from typing import TypeVar
 import tomli as toml_parser  # the compiled build of the parser the standard library's tomllib vendors
 import tomli_w
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic.main import IncEx
 
 from kms_connect.core.errors import NotFoundError, StoreError
 from kms_connect.core.files import StatKey, atomic_write, stat_key
@@ -36,7 +37,7 @@ from kms_connect.core.results_file import ResultsFile
 
 FORMAT_VERSION = 1
 T = TypeVar("T")
-_NO_RESULTS = {"connections": {"__all__": {"last_check"}}}  # kept in the results file instead
+_NO_RESULTS: IncEx = {"connections": {"__all__": {"last_check"}}}  # kept in the results file instead
 log = logging.getLogger(__name__)
 
 
@@ -239,10 +240,15 @@ class StoreFile:
         doc = {"toml_sha256": digest, "projects": rows}
         atomic_write(self.index_path, json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
-    def _write_copy(self, digest: str, data: StoreData, exclude: object = _NO_RESULTS) -> None:
+    def _write_copy(self, digest: str, data: StoreData, exclude: IncEx | None = _NO_RESULTS) -> None:
         try:
             copy = _Copy(toml_sha256=digest, data=data)
-            atomic_write(self.copy_path, copy.model_dump_json(exclude_none=True, exclude={"data": exclude}).encode())
+            atomic_write(
+                self.copy_path,
+                copy.model_dump_json(
+                    exclude_none=True, exclude={"data": exclude} if exclude is not None else None
+                ).encode(),
+            )
             self._write_index(digest, data)
         except OSError as exc:
             log.debug("could not write %s: %s", self.copy_path, exc.strerror or exc)

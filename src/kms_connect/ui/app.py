@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import TYPE_CHECKING
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from kms_connect import APP_NAME
+from kms_connect.core.config import load_settings
+from kms_connect.core.local_store import LocalStore
+from kms_connect.core.paths import default_paths
+from kms_connect.core.sources import open_source
 from kms_connect.heap import startup_done
 from kms_connect.ui.check_coordinator import CheckCoordinator
-from kms_connect.ui.errors import describe
+from kms_connect.ui.errors import describe, write_crash_report
+from kms_connect.ui.modals.help import HelpScreen
+from kms_connect.ui.modals.notice import NoticeModal
 from kms_connect.ui.periodic_checks import PeriodicChecks
 from kms_connect.ui.resources import stylesheet_paths
+from kms_connect.ui.screens.dashboard import DashboardScreen
 from kms_connect.ui.screens.projects import ProjectsScreen
+from kms_connect.ui.screens.table_screen import TableScreen
 
 if TYPE_CHECKING:
     from kms_connect.core.backend import Backend
@@ -28,7 +40,7 @@ if TYPE_CHECKING:
 
 class KmsConnectApp(App[None]):
     TITLE = APP_NAME
-    CSS_PATH = stylesheet_paths()
+    CSS_PATH: ClassVar[list[str | PurePath]] = [*stylesheet_paths()]
     ENABLE_COMMAND_PALETTE = True
     COMMAND_PALETTE_BINDING = "ctrl+p"
     BINDINGS = [
@@ -64,7 +76,7 @@ class KmsConnectApp(App[None]):
         self.checks = CheckCoordinator(self, settings.status.concurrency if settings else 8)
         self.periodic = PeriodicChecks(self)  # [status] interval: set up once the source is open
 
-    def get_default_screen(self) -> Screen:
+    def get_default_screen(self) -> Screen[Any]:
         return ProjectsScreen()
 
     def on_mount(self) -> None:
@@ -85,13 +97,6 @@ class KmsConnectApp(App[None]):
         self.run_worker(self._load_backend, thread=True, name="load-backend", exit_on_error=False)
 
     def _load_backend(self) -> None:
-        import importlib
-
-        from kms_connect.core.config import load_settings
-        from kms_connect.core.local_store import LocalStore
-        from kms_connect.core.paths import default_paths
-        from kms_connect.core.sources import open_source
-
         paths = self.paths or default_paths()
         settings = self.settings or load_settings(paths.config_file)
         local = LocalStore(paths, settings)
@@ -127,11 +132,11 @@ class KmsConnectApp(App[None]):
     def get_checker(self) -> Checker:
         """The checker; the live one is made on first use (its imports are not needed to start)."""
         if self.checker is None:
-            from kms_connect.core.live_check import LiveChecker
-
             assert self.settings is not None and self.backend is not None
             # The OAuth app's secret is a local setting, whichever source is shown when this is made.
             owner = self.local or self.backend
+            from kms_connect.core.live_check import LiveChecker  # noqa: PLC0415 - live checks, made on first use: ~67 ms at start-up (benchmarks/imports.py)
+
             self.checker = LiveChecker(self.settings, app_secret=owner.oauth_app_secret)
         return self.checker
 
@@ -139,20 +144,17 @@ class KmsConnectApp(App[None]):
         self.checks.shutdown()
 
     def action_dashboard(self) -> None:
-        from kms_connect.ui.screens.dashboard import DashboardScreen
-
         if self.backend is not None and not isinstance(self.screen, DashboardScreen):
             self.push_screen(DashboardScreen())
 
     # --- sources: the local store or a Hanzo KMS instance ----------------------------------------
     def action_sources(self) -> None:
-        from kms_connect.ui.modals.sources import SourcesModal
-        from kms_connect.ui.screens.table_screen import TableScreen
-
         if self.paths is None or self.settings is None or self.local is None:
             return
         if not isinstance(self.screen, TableScreen):
             return  # not over a form or a dialog: finish that first
+        from kms_connect.ui.modals.sources import SourcesModal  # noqa: PLC0415 - start-up: ~5 ms (benchmarks/imports.py)
+
         self.push_screen(SourcesModal(), lambda name: self.switch_source(name) if name else None)
 
     def switch_source(self, name: str) -> None:
@@ -167,8 +169,6 @@ class KmsConnectApp(App[None]):
         )
 
     def _open_source(self, name: str) -> None:
-        from kms_connect.core.sources import open_source
-
         assert self.paths is not None and self.settings is not None and self.local is not None
         try:
             backend = open_source(name, self.paths, self.settings, self.local)  # type: ignore[arg-type]
@@ -199,8 +199,6 @@ class KmsConnectApp(App[None]):
         """Show the backend's one-time notice (e.g. plaintext secrets) where the operator looks."""
         notice = self.backend.take_notice() if self.backend else None
         if notice:
-            from kms_connect.ui.modals.notice import NoticeModal
-
             self.push_screen(NoticeModal(notice.title, notice.body))
 
     def _fatal_error(self) -> None:
@@ -208,11 +206,6 @@ class KmsConnectApp(App[None]):
 
         Textual's own report prints local variables, which could hold secrets.
         """
-        import sys
-
-        from rich.text import Text
-
-        from kms_connect.ui.errors import write_crash_report
 
         error = sys.exc_info()[1] or self._exception
         where = write_crash_report(error, self.paths)
@@ -226,13 +219,11 @@ class KmsConnectApp(App[None]):
         self._close_messages_no_wait()
 
     def action_help(self) -> None:
-        from kms_connect.ui.modals.help import HelpScreen
-
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen.for_screen(self.screen))
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Every action of the current screen is in the palette, hidden footer ones included."""
         seen: set[str] = set()
         prefix = getattr(screen, "PALETTE_GROUP", "")

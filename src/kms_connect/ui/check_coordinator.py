@@ -17,12 +17,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.signal import Signal
 from textual.worker import Worker
 
 from kms_connect.core.background_loop import BackgroundLoop
+from kms_connect.core.models import CheckResult
 from kms_connect.core.status import Status, StepState
 from kms_connect.ui.errors import describe
 
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 
     from kms_connect.core.backend import Backend
     from kms_connect.core.live_check import CheckRun, CheckTarget
-    from kms_connect.core.models import CheckResult, CheckStep, Connection
+    from kms_connect.core.models import CheckStep, Connection
 
 
 @dataclass
@@ -65,7 +66,7 @@ class LiveCheck:
 
 
 class CheckCoordinator:
-    def __init__(self, app: App, concurrency: int = 8) -> None:
+    def __init__(self, app: App[Any], concurrency: int = 8) -> None:
         self.app = app
         # Carries batches: Textual's call_next inspects the callback's signature on every delivery
         # (~0.4 ms), so one delivery per batch, not per check.
@@ -186,7 +187,7 @@ class CheckCoordinator:
         batch, self._unpublished = self._unpublished, {}
         self.updates.publish(tuple(batch.values()))
 
-    def _listener(self, live: LiveCheck) -> Callable[[CheckStep], None]:
+    def _listener(self, live: LiveCheck) -> Callable[[CheckStep], object]:  # what it returns is ignored
         loop = asyncio.get_running_loop()
         if not live.stored:  # a form's check: each step handed over as it comes
             return lambda step: loop.call_soon_threadsafe(self._on_steps, live, {step.key: step})
@@ -251,8 +252,6 @@ class CheckCoordinator:
             return self._finish(live, _result(Status.FAILED, f"The check failed: {describe(exc)}"))
 
     async def _run_stored(self, *, key: str, backend: Backend, conn: Connection) -> CheckResult | None:
-        from kms_connect.core.checks import check_stored
-
         live = self.live[key]
         reading = False
 
@@ -277,6 +276,8 @@ class CheckCoordinator:
                 await self.reading.acquire()
                 reading = True
                 try:
+                    from kms_connect.core.checks import check_stored  # noqa: PLC0415 - live checks: httpx and the Azure clients, ~95 ms (benchmarks/imports.py)
+
                     result = await check_stored(backend, conn, run)
                 finally:
                     if reading:
@@ -363,9 +364,10 @@ class CheckCoordinator:
                 await asyncio.wait_for(self._none_running.wait(), left)
 
     def _cancelled(self, live: LiveCheck) -> None:
-        from kms_connect.core.live_check import cancelled_result
 
         # The stored result is left alone: a cancelled run proves nothing either way.
+        from kms_connect.core.live_check import cancelled_result  # noqa: PLC0415 - live checks, ~67 ms at start-up
+
         self._finish(live, cancelled_result(list(live.steps.values())))
 
 
@@ -409,8 +411,6 @@ class _Inbox:
 
 
 def _result(status: Status, summary: str) -> CheckResult:
-    from kms_connect.core.models import CheckResult  # pydantic: not needed before the first check
-
     return CheckResult(status=status, summary=summary)
 
 

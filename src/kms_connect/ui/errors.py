@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kms_connect.core.errors import KmsConnectError
+from kms_connect.core.paths import default_paths
 from kms_connect.core.redact import redact
 
 if TYPE_CHECKING:
@@ -27,16 +31,11 @@ def describe(exc: BaseException) -> str:
 
 def write_crash_report(error: BaseException | None, paths: Paths | None) -> Path | str:
     """Write the traceback (no local variables, secrets redacted) to the state dir, 0600."""
-    import os
-    import tempfile
-    import traceback
 
     text = redact("".join(traceback.format_exception(error))) if error else "no exception recorded\n"
     log.error("crash: %s", text)
     try:
         if paths is None:
-            from kms_connect.core.paths import default_paths
-
             paths = default_paths()
         paths.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, name = tempfile.mkstemp(prefix="crash-", suffix=".txt", dir=paths.state_dir)

@@ -148,7 +148,7 @@ class DevOpsClient:
     async def resource_tenant(self) -> str:
         """The Entra tenant behind the organization, from an unauthenticated call (all zeros: MSA)."""
         resp = await self.get(f"{self.base}/_apis/connectionData", step="org", authenticated=False)
-        tenant = resp.headers.get("x-vss-resourcetenant")
+        tenant: str | None = resp.headers.get("x-vss-resourcetenant")
         if tenant:
             return tenant.lower()
         if resp.status_code == 404:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import re
 import secrets
 import threading
 import time
@@ -21,9 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import httpx
 from pydantic import SecretStr
 
 from kms_connect.core.azure.explain import Problem, ProblemError, entra_problem, transport_problem
+from kms_connect.core.http import sync_client
 from kms_connect.core.redact import redact, register_secret
 
 ADO_SCOPE = "499b84ac-1321-427f-aa17-267ca6975798/.default"
@@ -69,7 +72,8 @@ def jwt_claims(token: str) -> dict[str, Any]:
     """The payload of a JWT, unverified: only to show who signed in and which scopes were granted."""
     try:
         payload = token.split(".")[1]
-        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return claims
     except (IndexError, ValueError):
         return {}
 
@@ -82,8 +86,6 @@ class _RecordingClient:
     """
 
     def __init__(self, config: EntraConfig) -> None:
-        from kms_connect.core.http import sync_client
-
         self.client = sync_client(config.ca_bundle)
         self.last_error: dict[str, Any] | None = None
         self.posts = 0  # requests to the token endpoint: a device flow's polls
@@ -125,7 +127,7 @@ def _explained(config: EntraConfig, cleanup: Callable[[], None] | None = None) -
 def _build(
     config: EntraConfig, client_id: str, tenant: str, *, secret: str | None = None, cache: Any = None
 ) -> tuple[Any, _RecordingClient]:
-    import msal
+    import msal  # noqa: PLC0415 - loaded at first sign-in or token: ~79 ms (benchmarks/imports.py)
 
     with _explained(config):  # e.g. a ca_bundle that is not a PEM file
         http = _RecordingClient(config)
@@ -155,8 +157,6 @@ def _build(
 
 
 def _transport(exc: BaseException, config: EntraConfig) -> Problem:
-    import httpx
-
     if isinstance(exc, httpx.HTTPError):
         return transport_problem(exc, "Entra ID", urlsplit(config.authority_host).netloc, "[azure] authority_host")
     if isinstance(exc, OSError) or "ssl" in type(exc).__module__:
@@ -276,7 +276,7 @@ class SignInCancelled(Exception):
 
 
 def start_device_flow(config: EntraConfig, client_id: str, tenant: str) -> DeviceSignIn:
-    import msal
+    import msal  # noqa: PLC0415 - loaded at first sign-in or token: ~79 ms (benchmarks/imports.py)
 
     cache = msal.SerializableTokenCache()
     app, http = _build(config, client_id, tenant, cache=cache)
@@ -324,7 +324,7 @@ def start_redirect(
     config: EntraConfig, client_id: str, tenant: str, redirect_uri: str, app_secret: str | None
 ) -> RedirectSignIn:
     """With the app's secret this is a confidential client (a Web redirect URI); without, a public one."""
-    import msal
+    import msal  # noqa: PLC0415 - loaded at first sign-in or token: ~79 ms (benchmarks/imports.py)
 
     cache = msal.SerializableTokenCache()
     app, http = _build(config, client_id, tenant, secret=app_secret, cache=cache)
@@ -376,7 +376,7 @@ def parse_pasted(pasted: str, state: str, redirect_uri: str) -> dict[str, str]:
 
 def silent(config: EntraConfig, blob: str, app_secret: str | None = None) -> Token:
     """A token from the kept sign-in, refreshed when it is near expiry (msal's rule: < 5 min left)."""
-    import msal
+    import msal  # noqa: PLC0415 - loaded at first sign-in or token: ~79 ms (benchmarks/imports.py)
 
     try:
         data = json.loads(blob)
@@ -412,9 +412,6 @@ def silent(config: EntraConfig, blob: str, app_secret: str | None = None) -> Tok
 
 async def discover_tenant(http: Any, authority_host: str, domain: str) -> str:
     """A tenant domain's GUID, from Entra's OIDC discovery document (no sign-in needed)."""
-    import re
-
-    import httpx
 
     url = f"{authority_host.rstrip('/')}/{domain}/v2.0/.well-known/openid-configuration"
     try:

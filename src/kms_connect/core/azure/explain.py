@@ -9,6 +9,9 @@ from __future__ import annotations
 import re
 import ssl
 from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
 
 PORTAL = "Entra admin center → App registrations"
 
@@ -200,7 +203,7 @@ ERRORS: dict[str, tuple[str, str]] = {
 }
 
 
-def entra_problem(error: dict, *, secret_typed: str | None = None) -> Problem:
+def entra_problem(error: dict[str, Any], *, secret_typed: str | None = None) -> Problem:
     """Explain an msal error dict (or the same shape from a pasted redirect URL)."""
     codes = [int(c) for c in error.get("error_codes") or [] if str(c).isdigit()]
     desc = str(error.get("error_description") or "")
@@ -226,7 +229,7 @@ def entra_problem(error: dict, *, secret_typed: str | None = None) -> Problem:
     return Problem(f"{result} ({code_txt})", explanation, field_, ids=entra_ids(error))
 
 
-def entra_ids(error: dict) -> str:
+def entra_ids(error: dict[str, Any]) -> str:
     parts = []
     if error.get("trace_id"):
         parts.append(f"Trace ID {error['trace_id']}")
@@ -238,7 +241,6 @@ def entra_ids(error: dict) -> str:
 # --- Transport ---------------------------------------------------------------------------------
 def transport_problem(exc: BaseException, service: str, url_hint: str, config_key: str) -> Problem:
     """DNS, TLS, refused, timeouts: what to check on this box."""
-    import httpx
 
     chain = _chain(exc)
     host = url_hint

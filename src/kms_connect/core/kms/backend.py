@@ -260,7 +260,9 @@ class KmsBackend(Backend):
 
     async def oauth_availability(self) -> OAuthAvailability:
         answer = await self.client.call("GET", "/api/v1/app-connections/options")
-        option = next((o for o in answer.get("appConnectionOptions") or [] if o.get("app") == "azure-devops"), {})
+        option: dict[str, Any] = next(
+            (o for o in answer.get("appConnectionOptions") or [] if o.get("app") == "azure-devops"), {}
+        )
         client_id = option.get("oauthClientId")
         redirect = self.instance.redirect_uri
         offered = [str(m) for m in option.get("methods") or []]

@@ -14,8 +14,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
 from kms_connect.core.azure.explain import transport_problem
 from kms_connect.core.errors import KmsConnectError
+from kms_connect.core.http import async_client
 from kms_connect.core.instances import TOKEN_ENV, Instance
 from kms_connect.core.redact import register_secret
 
@@ -112,8 +115,6 @@ class KmsClient:
 
     # --- plumbing -----------------------------------------------------------------------------
     def http(self) -> Any:
-        from kms_connect.core.http import async_client
-
         loop = asyncio.get_running_loop()
         if self._http is None or self._http_loop is not loop or self._http.is_closed:
             self._http = async_client(self.instance.ca_bundle, self.timeout)
@@ -135,8 +136,6 @@ class KmsClient:
         json: Any = None,
         params: dict[str, str] | None = None,
     ) -> Any:
-        import httpx
-
         problem = self.instance.transport_problem()
         if problem:
             raise KmsApiError(problem)

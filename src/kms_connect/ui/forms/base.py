@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from pydantic import SecretStr
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,6 +15,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from kms_connect.core.checks import BLOCKING, save_checked
+from kms_connect.core.errors import ConflictError
+from kms_connect.core.kms.backend import field_of
+from kms_connect.core.live_check import CheckTarget
+from kms_connect.core.models import SECRET_FIELDS, ConnectionDraft
 from kms_connect.core.status import Method, Status, StepState
 from kms_connect.core.validation import check_description, check_tenant, clean_secret, normalize_org
 from kms_connect.ui.errors import describe
@@ -252,10 +258,6 @@ class ConnectionForm(ModalScreen["Connection | None"]):
             self.submit_valid(draft)
 
     def to_draft(self, values: dict[str, str]) -> ConnectionDraft:
-        from pydantic import SecretStr
-
-        from kms_connect.core.models import SECRET_FIELDS, ConnectionDraft
-
         secrets = {k: SecretStr(clean_secret(values[k])) for k in SECRET_FIELDS[self.METHOD] if k in values}
         return ConnectionDraft(
             name=values.get("name", self.existing.name if self.existing else ""),
@@ -273,7 +275,6 @@ class ConnectionForm(ModalScreen["Connection | None"]):
     # --- the live check -----------------------------------------------------------------------
     def start_check(self, draft: ConnectionDraft) -> None:
         """Run the live check in the App's coordinator; the form only shows it."""
-        from kms_connect.core.live_check import CheckTarget
 
         self.draft = draft
         self.start_check_view()
@@ -313,8 +314,6 @@ class ConnectionForm(ModalScreen["Connection | None"]):
         self._fit()
 
     def _check_done(self, live: LiveCheck) -> None:
-        from kms_connect.core.checks import BLOCKING
-
         result = live.result
         assert result is not None and self.draft is not None
         self.query_one("#fields").disabled = False
@@ -363,7 +362,6 @@ class ConnectionForm(ModalScreen["Connection | None"]):
 
     def _show_issues(self, issues: list[tuple[str, str]]) -> None:
         """A server's 422, field by field, where the operator is looking."""
-        from kms_connect.core.kms.backend import field_of
 
         shown = False
         for path, message in issues:
@@ -379,9 +377,6 @@ class ConnectionForm(ModalScreen["Connection | None"]):
 
     @work(exclusive=True, group="form-save", exit_on_error=False)
     async def _save(self, draft: ConnectionDraft, result: CheckResult | None) -> None:
-        from kms_connect.core.checks import save_checked
-        from kms_connect.core.errors import ConflictError
-
         assert self.app.backend is not None
         if self.existing is not None:  # a re-check of the old credentials must not land after these
             self.app.checks.cancel(self.existing.id)

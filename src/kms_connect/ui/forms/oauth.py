@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from pydantic import SecretStr
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,9 +20,17 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 from textual.worker import get_current_worker
 
+from kms_connect.core.azure.entra import EntraConfig, SignInCancelled, parse_pasted, start_device_flow, start_redirect
+from kms_connect.core.azure.explain import Problem, ProblemError, entra_problem
+from kms_connect.core.files import atomic_write
+from kms_connect.core.kms.oauth import authorize_url
+from kms_connect.core.models import OAuthAvailability
 from kms_connect.core.status import Method
+from kms_connect.ui.errors import describe
 from kms_connect.ui.forms.base import ORG, ConnectionForm
+from kms_connect.ui.widgets.device_code_panel import DeviceCodePanel
 from kms_connect.ui.widgets.form_field import FieldSpec, FormField
+from kms_connect.ui.widgets.redirect_panel import RedirectPanel
 
 if TYPE_CHECKING:
     from kms_connect.core.azure.entra import DeviceSignIn, RedirectSignIn, Token
@@ -77,14 +86,10 @@ class OAuthForm(ConnectionForm):
 
     @work(exclusive=True, group="oauth-config", exit_on_error=False)
     async def _load_oauth(self) -> None:
-        from kms_connect.ui.errors import describe
-
         assert self.app.backend is not None
         try:
             self.oauth = await self.app.backend.oauth_availability()
         except Exception as exc:
-            from kms_connect.core.models import OAuthAvailability
-
             self.oauth = OAuthAvailability(
                 available=False, reason="Cannot tell whether OAuth is available:", fix=describe(exc)
             )
@@ -128,8 +133,6 @@ class OAuthForm(ConnectionForm):
             self._redirect_start(draft, self.attempt)
 
     def _entra(self) -> Any:
-        from kms_connect.core.azure.entra import EntraConfig
-
         assert self.app.settings is not None
         return EntraConfig(self.app.settings.azure.authority_host, self.app.settings.azure.ca_bundle)
 
@@ -157,16 +160,11 @@ class OAuthForm(ConnectionForm):
             fn(*args)
 
     def _failed(self, attempt: int, exc: BaseException) -> None:
-        from kms_connect.core.azure.explain import Problem, ProblemError
-        from kms_connect.ui.errors import describe
-
         problem = exc.problem if isinstance(exc, ProblemError) else Problem("Sign-in failed", describe(exc))
         self._deliver(attempt, self._signin_failed, problem)
 
     @work(thread=True, exclusive=True, group="oauth-signin", exit_on_error=False)
     def _device_signin(self, draft: ConnectionDraft, attempt: int) -> None:
-        from kms_connect.core.azure.entra import SignInCancelled, start_device_flow
-
         assert self.oauth is not None and self.oauth.client_id
         worker = get_current_worker()
         try:
@@ -188,8 +186,6 @@ class OAuthForm(ConnectionForm):
         self._deliver(attempt, self._signed_in, token)
 
     def _show_device(self, sign: DeviceSignIn) -> None:
-        from kms_connect.ui.widgets.device_code_panel import DeviceCodePanel
-
         self.device = sign
         self.status("")
         self.query_one("#buttons-row").display = False
@@ -198,8 +194,6 @@ class OAuthForm(ConnectionForm):
 
     @work(thread=True, exclusive=True, group="oauth-signin", exit_on_error=False)
     def _redirect_start(self, draft: ConnectionDraft, attempt: int) -> None:
-        from kms_connect.core.azure.entra import start_redirect
-
         assert self.oauth is not None and self.oauth.client_id and self.app.backend is not None
         try:
             secret = self.app.backend.oauth_app_secret() if self.oauth.has_client_secret else None
@@ -213,8 +207,6 @@ class OAuthForm(ConnectionForm):
             sign.close()
 
     def _show_redirect(self, sign: RedirectSignIn) -> None:
-        from kms_connect.ui.widgets.redirect_panel import RedirectPanel
-
         self.redirect = sign
         kind = "confidential client, Web redirect URI" if sign.confidential else "public client, no secret sent"
         self.status(f"ℹ Sign-in as a {kind}; the code works once, for a few minutes.")
@@ -223,9 +215,6 @@ class OAuthForm(ConnectionForm):
 
     # --- OAuth on a KMS instance: the URL is built here, the instance redeems the code ---------
     def _instance_signin(self, draft: ConnectionDraft) -> None:
-        from kms_connect.core.kms.oauth import authorize_url
-        from kms_connect.ui.widgets.redirect_panel import RedirectPanel
-
         assert self.oauth is not None and self.oauth.client_id and self.app.settings is not None
         url, state = authorize_url(
             self.app.settings.azure.authority_host, draft.tenant_id or "", self.oauth.client_id, self.oauth.redirect_uri
@@ -243,11 +232,6 @@ class OAuthForm(ConnectionForm):
         self.query_one("#signin").mount(panel)  # it focuses its paste field itself
 
     def _instance_pasted(self, field: FormField) -> None:
-        from pydantic import SecretStr
-
-        from kms_connect.core.azure.entra import parse_pasted
-        from kms_connect.core.azure.explain import ProblemError, entra_problem
-
         assert self.instance_flow is not None and self.oauth is not None and self.pending is not None
         try:
             params = parse_pasted(field.value, self.instance_flow[1], self.oauth.redirect_uri)
@@ -286,9 +270,6 @@ class OAuthForm(ConnectionForm):
         try:
             token = sign.complete(pasted)
         except Exception as exc:
-            from kms_connect.core.azure.explain import Problem, ProblemError
-            from kms_connect.ui.errors import describe
-
             problem = exc.problem if isinstance(exc, ProblemError) else Problem("Not signed in", describe(exc))
             self._deliver(attempt, self._paste_failed, problem)
             return
@@ -355,7 +336,6 @@ class OAuthForm(ConnectionForm):
         url = self._url()
         if url is None or self.app.paths is None:
             return
-        from kms_connect.core.files import atomic_write
 
         path = self.app.paths.state_dir / "oauth-sign-in-url.txt"
         try:

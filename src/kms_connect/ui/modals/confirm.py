@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+
+
+def if_confirmed(action: Callable[[], object]) -> Callable[[bool | None], None]:
+    """The callback for push_screen(ConfirmModal(...)): runs `action` only on a yes."""
+
+    def done(ok: bool | None) -> None:
+        if ok:
+            action()
+
+    return done
 
 
 class ConfirmModal(ModalScreen[bool]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rich.table import Table
@@ -13,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from kms_connect.core.status import APP_LABEL
+from kms_connect.ui.widgets.checklist import step_lines
 from kms_connect.ui.widgets.status_text import ago, status_text
 
 if TYPE_CHECKING:
@@ -68,8 +70,6 @@ class ConnectionDetailsModal(ModalScreen[str | None]):
             with VerticalScroll():
                 yield Static(grid)
                 if c.last_check and c.last_check.steps:
-                    from kms_connect.ui.widgets.checklist import step_lines
-
                     yield Static(Text("Last check", style="bold"), classes="details-heading")
                     yield Static(step_lines(c.last_check.steps), classes="details-steps")
             yield Static("e edit · c replace credentials · v check · Esc closes", classes="dialog-hint")
@@ -86,8 +86,6 @@ class ConnectionDetailsModal(ModalScreen[str | None]):
 
 
 def _when(when: object) -> str:
-    from datetime import datetime
-
     if not isinstance(when, datetime):
         return "never"
     relative = ago(when)

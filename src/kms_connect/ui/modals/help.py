@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -45,7 +47,7 @@ class HelpScreen(ModalScreen[None]):
         self._title, self._about, self._keys = title, about, keys
 
     @classmethod
-    def for_screen(cls, screen: Screen) -> HelpScreen:
+    def for_screen(cls, screen: Screen[Any]) -> HelpScreen:
         """Collect the keys of the focused widget, the screen and the app, merging keys per action."""
         by_action: dict[str, tuple[list[str], str]] = {}
         # The screen's own keys first, then the focused widget's, then the app's.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,6 +13,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Static
 
+from kms_connect.core.instances import TOKEN_ENV, Instance
+from kms_connect.core.local_store import LocalStore
+from kms_connect.core.sources import save_instance
 from kms_connect.core.validation import check_guid, check_slug_name
 from kms_connect.ui.errors import describe
 from kms_connect.ui.widgets.form_field import FieldSpec, FormField
@@ -51,9 +55,12 @@ class InstanceFormModal(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         e = self.existing
-        title = f"Edit instance · {e.name}" if e else "Add a Hanzo KMS instance"
-        if self.secret_only:
+        if e is None:
+            title = "Add a Hanzo KMS instance"
+        elif self.secret_only:
             title = f"Client Secret of {e.name} (declared in the config file)"
+        else:
+            title = f"Edit instance · {e.name}"
         with Vertical(classes="dialog form-dialog"):
             yield Static(title, classes="dialog-title", markup=False)
             with VerticalScroll(id="fields"):
@@ -81,8 +88,6 @@ class InstanceFormModal(ModalScreen[str | None]):
         return {f.spec.key: f.value.strip() for f in self.query(FormField)}
 
     def _errors(self, v: dict[str, str]) -> dict[str, str]:
-        from kms_connect.core.instances import TOKEN_ENV
-
         errors: dict[str, str] = {}
         if self.secret_only:
             return {} if v["client_secret"] else {"client_secret": "Enter the identity's Client Secret."}
@@ -122,10 +127,6 @@ class InstanceFormModal(ModalScreen[str | None]):
             holder.toggle_mask()
 
     def action_submit(self) -> None:
-        from pydantic import ValidationError
-
-        from kms_connect.core.instances import Instance
-
         if self.saving:
             return
         v = self.values()
@@ -164,15 +165,16 @@ class InstanceFormModal(ModalScreen[str | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _save(self, instance: Instance, secret: str | None) -> None:
-        from kms_connect.core.sources import save_instance
-
+        paths, settings, local = self.app.paths, self.app.settings, self.app.local
+        # The sources dialog, which opens this one, opens only once the local store is.
+        assert paths is not None and settings is not None and isinstance(local, LocalStore)
         try:
             saved = save_instance(
-                self.app.paths,
-                self.app.settings,
-                self.app.local,
+                paths,
+                settings,
+                local,
                 instance,
-                secret,  # type: ignore[arg-type]
+                secret,
                 replacing=self.existing.name if self.existing else None,
             )
         except Exception as exc:

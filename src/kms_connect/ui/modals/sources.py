@@ -13,7 +13,10 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from kms_connect.core.sources import instance_store, remove_instance
 from kms_connect.ui.errors import describe
+from kms_connect.ui.modals.confirm import ConfirmModal, if_confirmed
+from kms_connect.ui.modals.instance_form import InstanceFormModal
 
 if TYPE_CHECKING:
     from kms_connect.core.instances import Instance
@@ -48,8 +51,6 @@ class SourcesModal(ModalScreen[str | None]):
         self.refresh_list()
 
     def refresh_list(self, select: str | None = None) -> None:
-        from kms_connect.core.sources import instance_store
-
         assert self.app.paths is not None and self.app.settings is not None
         options = [Option(Text.assemble(("Local store", "bold"), "  on this box"), id=LOCAL)]
         try:
@@ -88,19 +89,16 @@ class SourcesModal(ModalScreen[str | None]):
         self.dismiss(None)
 
     def action_add(self) -> None:
-        from kms_connect.ui.modals.instance_form import InstanceFormModal
-
         self.app.push_screen(InstanceFormModal(None, set(self.instances)), self._saved)
 
     def action_edit(self) -> None:
-        from kms_connect.ui.modals.instance_form import InstanceFormModal
-
         inst = self.instances.get(self._highlighted() or "")
         if inst is None:
             return
         if inst.source == "config":  # its fields live in the config file; only its secret is set here
+            config_file = self.app.paths.config_file if self.app.paths else "the config file"
             self.query_one("#sources-note", Static).update(
-                f"ℹ {inst.name} is declared in {self.app.paths.config_file}: edit its fields there."
+                f"ℹ {inst.name} is declared in {config_file}: edit its fields there."
             )
         self.app.push_screen(
             InstanceFormModal(inst, set(self.instances) - {inst.name}), lambda name: self._saved(name, edited=inst.name)
@@ -114,8 +112,6 @@ class SourcesModal(ModalScreen[str | None]):
             self.app.switch_source(name)
 
     def action_remove(self) -> None:
-        from kms_connect.ui.modals.confirm import ConfirmModal
-
         name = self._highlighted()
         if not name or name == LOCAL or name not in self.instances:
             return
@@ -126,13 +122,11 @@ class SourcesModal(ModalScreen[str | None]):
                 "Client Secret. Nothing on the instance changes.",
                 "Remove instance",
             ),
-            lambda ok: self._remove(name) if ok else None,
+            if_confirmed(lambda: self._remove(name)),
         )
 
     @work(thread=True, exit_on_error=False)
     def _remove(self, name: str) -> None:
-        from kms_connect.core.sources import remove_instance
-
         try:
             remove_instance(self.app.paths, self.app.settings, self.app.local, name)  # type: ignore[arg-type]
         except Exception as exc:

@@ -9,9 +9,16 @@ from textual.binding import Binding
 
 from kms_connect.core.status import APP_LABEL, Method
 from kms_connect.ui.errors import describe
+from kms_connect.ui.forms.access_token import AccessTokenForm
+from kms_connect.ui.forms.client_secret import ClientSecretForm
+from kms_connect.ui.forms.oauth import OAuthForm
+from kms_connect.ui.modals.confirm import ConfirmModal, if_confirmed
+from kms_connect.ui.modals.connection_details import ConnectionDetailsModal
+from kms_connect.ui.modals.edit_connection import EditConnectionModal
+from kms_connect.ui.modals.method_picker import MethodPickerModal
 from kms_connect.ui.screens.table_screen import TableScreen
 from kms_connect.ui.widgets.status_text import ago, status_text
-from kms_connect.ui.widgets.virtual_table import Column, VirtualTable
+from kms_connect.ui.widgets.virtual_table import Cell, Column, VirtualTable
 
 if TYPE_CHECKING:
     from kms_connect.core.models import Connection, Project
@@ -28,14 +35,9 @@ Press [b]Esc[/b] to go back to the projects."""
 
 def form_class(method: Method) -> type[ConnectionForm]:
     if method is Method.OAUTH:
-        from kms_connect.ui.forms.oauth import OAuthForm
-
         return OAuthForm
     if method is Method.ACCESS_TOKEN:
-        from kms_connect.ui.forms.access_token import AccessTokenForm
-
         return AccessTokenForm
-    from kms_connect.ui.forms.client_secret import ClientSecretForm
 
     return ClientSecretForm
 
@@ -120,7 +122,7 @@ class ConnectionsScreen(TableScreen):
         rows = [(c.id, self._cells(c)) for c in sorted(connections, key=lambda c: c.name)]
         self.show_rows(rows, select)
 
-    def _cells(self, conn: Connection) -> list[object]:
+    def _cells(self, conn: Connection) -> list[Cell]:
         """A row, with a running or just-finished live check shown over the stored result."""
         live = self.app.checks.showing(conn)
         status = live.status if live is not None else conn.status
@@ -183,8 +185,6 @@ class ConnectionsScreen(TableScreen):
 
     @work(exclusive=True, group="connections-add", exit_on_error=False)
     async def _pick_method(self) -> None:
-        from kms_connect.ui.modals.method_picker import MethodPickerModal
-
         assert self.app.backend is not None
         try:
             oauth = await self.app.backend.oauth_availability()
@@ -214,7 +214,6 @@ class ConnectionsScreen(TableScreen):
         conn = self._selected()
         if conn is None or self.app.backend is None:
             return
-        from kms_connect.ui.modals.connection_details import ConnectionDetailsModal
 
         self.app.push_screen(
             ConnectionDetailsModal(conn, self.project, self.app.backend.describe_secret_location(conn)),
@@ -229,7 +228,6 @@ class ConnectionsScreen(TableScreen):
         conn = self._selected()
         if conn is None:
             return
-        from kms_connect.ui.modals.edit_connection import EditConnectionModal
 
         self.app.push_screen(EditConnectionModal(conn, self._taken(conn.id)), self._edited)
 
@@ -249,7 +247,6 @@ class ConnectionsScreen(TableScreen):
         conn = self._selected()
         if conn is None:
             return
-        from kms_connect.ui.modals.confirm import ConfirmModal
 
         secrets = " and its stored credentials" if conn.secrets else ""
         self.app.push_screen(
@@ -259,7 +256,7 @@ class ConnectionsScreen(TableScreen):
                 "Secret syncs that use it stop working. This cannot be undone.",
                 "Delete connection",
             ),
-            lambda ok: self._delete(conn.id) if ok else None,
+            if_confirmed(lambda: self._delete(conn.id)),
         )
 
     @work(exclusive=True, group="connections-change", exit_on_error=False)

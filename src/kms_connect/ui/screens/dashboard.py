@@ -18,9 +18,10 @@ from textual.widgets import Static
 
 from kms_connect.core.status import Status
 from kms_connect.ui.errors import describe
+from kms_connect.ui.modals.connection_details import ConnectionDetailsModal
 from kms_connect.ui.screens.table_screen import TableScreen
 from kms_connect.ui.widgets.status_text import ago, status_text
-from kms_connect.ui.widgets.virtual_table import Column, VirtualTable
+from kms_connect.ui.widgets.virtual_table import Cell, Column, VirtualTable
 
 if TYPE_CHECKING:
     from kms_connect.core.models import CheckResult, Connection, Project
@@ -121,7 +122,7 @@ class DashboardScreen(TableScreen):
         conn: Connection,
         state: tuple[Status, CheckResult | None] | None = None,
         now: datetime | None = None,
-    ) -> list[object]:
+    ) -> list[Cell]:
         status, result = state or self._state(conn)
         took = f"{result.duration_ms / 1000:.1f}s" if result is not None and result.duration_ms else ""
         problem = ""
@@ -151,7 +152,8 @@ class DashboardScreen(TableScreen):
         return f"{conn.name} · {bad.title}: {bad.result} {bad.explanation}".strip()
 
     def _show(self, select: str | None = None) -> None:
-        rows, counts, now = [], Counter[Status](), datetime.now(UTC)
+        rows: list[tuple[str, list[Cell]]] = []
+        counts, now = Counter[Status](), datetime.now(UTC)
         for cid, (p, c) in self.entries.items():  # sorted by project, then name, when loaded
             state = self._state(c)
             counts[state[0]] += 1
@@ -218,8 +220,6 @@ class DashboardScreen(TableScreen):
 
     @on(VirtualTable.RowSelected, "#dashboard-table")
     def _details(self) -> None:
-        from kms_connect.ui.modals.connection_details import ConnectionDetailsModal
-
         key = self.table.cursor_key
         if key in self.entries and self.app.backend is not None:
             project, conn = self.entries[key]

@@ -11,6 +11,8 @@ from textual.widgets import Static
 
 from kms_connect.heap import startup_done
 from kms_connect.ui.errors import describe
+from kms_connect.ui.modals.confirm import ConfirmModal, if_confirmed
+from kms_connect.ui.modals.new_project import NewProjectModal
 from kms_connect.ui.screens.table_screen import TableScreen
 from kms_connect.ui.widgets.virtual_table import Column, VirtualTable
 
@@ -140,7 +142,8 @@ class ProjectsScreen(TableScreen):
         summary = self._selected()
         if summary is None:
             return
-        from kms_connect.ui.screens.connections import ConnectionsScreen
+
+        from kms_connect.ui.screens.connections import ConnectionsScreen  # noqa: PLC0415 - start-up: the screen and its forms, ~100 ms (benchmarks/imports.py)
 
         self.app.push_screen(ConnectionsScreen(summary.project))
 
@@ -162,7 +165,6 @@ class ProjectsScreen(TableScreen):
         if not self.app.backend.can_manage_projects:
             self.notify("Projects on a KMS instance are managed in its web UI.", markup=False, severity="warning")
             return
-        from kms_connect.ui.modals.new_project import NewProjectModal
 
         taken = {s.slug for s in self.summaries.values()}
         self.app.push_screen(NewProjectModal(taken), self._project_created)
@@ -183,7 +185,6 @@ class ProjectsScreen(TableScreen):
                 severity="warning",
             )
             return
-        from kms_connect.ui.modals.confirm import ConfirmModal
 
         n = summary.connection_count
         goes = (
@@ -195,7 +196,7 @@ class ProjectsScreen(TableScreen):
             ConfirmModal(
                 f"Delete project “{summary.project.name}”?", f"{goes} This cannot be undone.", "Delete project"
             ),
-            lambda ok: self._delete(summary.project.id) if ok else None,
+            if_confirmed(lambda: self._delete(summary.project.id)),
         )
 
     @work(exclusive=True, group="projects-change", exit_on_error=False)

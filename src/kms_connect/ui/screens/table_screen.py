@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.markup import escape
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.screen import Screen
@@ -14,7 +13,7 @@ from textual.widgets import Header, Input, Static
 
 from kms_connect.ui.widgets.filter_bar import FilterBar
 from kms_connect.ui.widgets.quiet_footer import QuietFooter
-from kms_connect.ui.widgets.virtual_table import Column, VirtualTable
+from kms_connect.ui.widgets.virtual_table import Cell, Column, VirtualTable
 
 if TYPE_CHECKING:
     from kms_connect.core.models import Connection
@@ -91,7 +90,7 @@ class TableScreen(Screen[None]):
         self._live_shown[live.key] = shown
         return True
 
-    def show_rows(self, rows: Sequence[tuple[str, Sequence[str | Text]]], select: str | None = None) -> None:
+    def show_rows(self, rows: Sequence[tuple[str, Sequence[Cell]]], select: str | None = None) -> None:
         """Fill the table, or show the empty state; keep focus where the operator expects it."""
         table = self.table
         table.set_rows(rows)

@@ -6,11 +6,13 @@ running, so an idle checklist costs nothing (and nothing repaints over SSH).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 
-from rich.console import Group
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+from textual.timer import Timer
 from textual.widgets import Static
 
 from kms_connect.core.models import CheckResult, CheckStep
@@ -69,7 +71,7 @@ class Checklist(Static):
         self.heading = ""
         self.result: CheckResult | None = None
         self._frame = 0
-        self._timer = None
+        self._timer: Timer | None = None
 
     def reset(self, heading: str = "… Checking") -> None:
         self.steps, self.heading, self.result = {}, heading, None
@@ -93,12 +95,9 @@ class Checklist(Static):
 
     def plain_text(self, width: int = 200) -> str:
         """What the checklist shows, as plain text (tests, and copying a result)."""
-        import io
-
-        from rich.console import Console
 
         console = Console(width=width, file=io.StringIO(), record=True, color_system=None)
-        parts: list[object] = [Text(self.heading)] if self.heading else []
+        parts: list[RenderableType] = [Text(self.heading)] if self.heading else []
         console.print(Group(*parts, step_lines(self.steps.values())))
         return console.export_text()
 
@@ -107,7 +106,7 @@ class Checklist(Static):
         return any(s.state is StepState.RUNNING for s in self.steps.values())
 
     def _redraw(self) -> None:
-        parts: list[object] = []
+        parts: list[RenderableType] = []
         if self.heading:
             style = "bold" if self.result is None or self.result.status is not Status.FAILED else "bold red"
             parts.append(Text(self.heading, style=style))

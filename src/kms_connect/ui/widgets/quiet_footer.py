@@ -9,6 +9,8 @@ its dimmed state differs from what is on screen.
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -19,7 +21,7 @@ class QuietFooter(Footer):
     _shown: Shown | None = None
     _due = False
 
-    def bindings_changed(self, screen: Screen) -> None:
+    def bindings_changed(self, screen: Screen[Any]) -> None:
         self._bindings_ready = True  # as Footer.bindings_changed: compose shows nothing before
         if not screen.app.app_focus or not self.is_attached or screen is not self.screen:
             return

@@ -201,7 +201,8 @@ class VirtualTable(ScrollView, can_focus=True):
         self._cells[row] = cells
         if self._haystacks is not None:
             self._haystacks[row] = _haystacks([cells])[0]
-        for cache_key in [k for k in self._line_cache if k and k[0] == row]:
+        # LRUCache has keys() but no __iter__
+        for cache_key in [k for k in self._line_cache.keys() if k and k[0] == row]:  # noqa: SIM118
             self._line_cache.discard(cache_key)
         position = bisect_left(self._visible, row)
         top = self.scroll_offset.y
