@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from kms_connect.core.errors import ConflictError, SecretUnavailable
+from kms_connect.core.errors import ConflictError, FieldErrors, NameTaken, SecretUnavailable
 from kms_connect.core.instances import Instance
 from kms_connect.core.kms.backend import ORG_SCOPE, KmsBackend, field_of
 from kms_connect.core.kms.client import KmsApiError, KmsClient
@@ -122,9 +122,13 @@ async def test_server_refusals_are_explained(backend, kms, sample) -> None:
     with pytest.raises(KmsApiError, match=r"Failed to validate access token|Unable to validate") as info:
         await backend.create_connection(SAMPLE_PAYMENTS, pat_draft(sample[1].pat_expired.token))
     assert info.value.status == 400 and info.value.req_id
-    await backend.create_connection(SAMPLE_PAYMENTS, pat_draft(sample[1].pat_ok.token))
-    with pytest.raises(KmsApiError, match="already exists"):
+    assert not isinstance(info.value, (NameTaken, FieldErrors))
+    draft = pat_draft(sample[1].pat_ok.token)
+    await backend.create_connection(SAMPLE_PAYMENTS, draft)
+    with pytest.raises(KmsApiError, match="already exists") as taken:
         await backend.create_connection(SAMPLE_PAYMENTS, pat_draft(sample[1].pat_ok.token))
+    assert isinstance(taken.value, NameTaken) and (taken.value.name, taken.value.field) == (draft.name, "name")
+    assert taken.value.detail == taken.value.server_message and taken.value.req_id not in taken.value.detail
     bad = ConnectionDraft(
         name="bad-sp",
         method=Method.CLIENT_SECRET,
@@ -135,7 +139,7 @@ async def test_server_refusals_are_explained(backend, kms, sample) -> None:
     )
     with pytest.raises(KmsApiError) as info:
         await backend.create_connection(SAMPLE_PAYMENTS, bad)
-    assert info.value.status == 422
+    assert info.value.status == 422 and isinstance(info.value, FieldErrors)
     fields = {field_of(path) for path, _ in info.value.issues}
     assert {"tenant_id", "client_id", "client_secret"} <= fields
 

@@ -13,7 +13,7 @@ import pytest
 from pydantic import SecretStr
 
 from kms_connect.core.config import Settings
-from kms_connect.core.errors import ConflictError, StoreError
+from kms_connect.core.errors import ConflictError, FieldError, NameTaken, StoreError
 from kms_connect.core.local_store import LocalStore, secret_key
 from kms_connect.core.models import CheckResult, ConnectionDraft, SecretLocation
 from kms_connect.core.paths import Paths
@@ -71,10 +71,19 @@ async def test_names_unique_per_project(store: LocalStore) -> None:
     b = await store.create_project("B")
     await store.create_connection(a.id, pat_draft("x"))
     await store.create_connection(b.id, pat_draft("x"))  # other project: fine
-    with pytest.raises(ConflictError, match="already used"):
+    with pytest.raises(ConflictError, match="already used") as taken:
         await store.create_connection(a.id, pat_draft("x"))
-    with pytest.raises(ConflictError, match="exists already"):
+    assert isinstance(taken.value, NameTaken) and (taken.value.name, taken.value.field) == ("x", "name")
+    with pytest.raises(ConflictError, match="exists already") as taken:
         await store.create_project("a")
+    assert isinstance(taken.value, NameTaken) and taken.value.name == "a"
+
+
+async def test_a_name_that_breaks_the_rules_is_a_field_error_not_a_conflict(store: LocalStore) -> None:
+    a = await store.create_project("A")
+    with pytest.raises(FieldError, match="lowercase") as bad:
+        await store.create_connection(a.id, pat_draft("Not A Slug"))
+    assert bad.value.field == "name" and not isinstance(bad.value, ConflictError)
 
 
 async def test_failed_save_leaves_no_orphan_secret(store: LocalStore, memory_keyring) -> None:

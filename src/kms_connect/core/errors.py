@@ -19,6 +19,34 @@ class ConflictError(KmsConnectError):
     """A name is taken, or the thing changed or vanished under us (another process)."""
 
 
+class FieldError(KmsConnectError):
+    """A value typed in one field cannot be used. `field` names the form field; `detail` is the
+    sentence to show under it (str(exc) may add more, e.g. a server's request ID)."""
+
+    def __init__(self, detail: str, *, field: str) -> None:
+        super().__init__(detail)
+        self.detail, self.field = detail, field
+
+
+class NameTaken(FieldError, ConflictError):
+    """`name` is in use already: here, or on a server (maybe since the form was opened)."""
+
+    def __init__(self, detail: str, *, name: str, field: str = "name") -> None:
+        super().__init__(detail, field=field)
+        self.name = name
+
+
+def name_error(detail: str, name: str, *, taken: bool) -> FieldError:
+    """The error for a name the validation rules refused: taken, or not a valid name."""
+    return NameTaken(detail, name=name) if taken else FieldError(detail, field="name")
+
+
+class FieldErrors(KmsConnectError):
+    """Values refused field by field (a server's 422): `issues` are (field path, message) pairs."""
+
+    issues: list[tuple[str, str]]
+
+
 class NotFoundError(KmsConnectError):
     pass
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import tomli_w
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from kms_connect.core.errors import ConfigError, ConflictError, NotFoundError, StoreError
+from kms_connect.core.errors import ConfigError, ConflictError, NameTaken, NotFoundError, StoreError, name_error
 from kms_connect.core.files import atomic_write, file_lock
 from kms_connect.core.validation import check_slug_name
 
@@ -143,14 +143,15 @@ class InstanceStore:
         raise NotFoundError(f"No instance named {name!r} (known: {known}).")
 
     def check_name(self, name: str, replacing: str | None = None) -> None:
-        """Raise ConflictError when `name` cannot be used (checked before any secret is written)."""
+        """Raise NameTaken or FieldError when `name` cannot be used (checked before any secret is written)."""
         data = self._read()
         others = [i for i in data.instances if i.name != (replacing or name)]
-        error = check_instance_name(name, {i.name for i in others} | {i.name for i in self.configured})
+        taken = {i.name for i in others} | {i.name for i in self.configured}
+        error = check_instance_name(name, taken)
         if error:
-            raise ConflictError(error)
+            raise name_error(error, name, taken=name in taken)
         if replacing is None and any(i.name == name for i in data.instances):
-            raise ConflictError(f"An instance named {name!r} already exists.")
+            raise NameTaken(f"An instance named {name!r} already exists.", name=name)
 
     def save(self, instance: Instance, *, replacing: str | None = None) -> Instance:
         """Add (or, with `replacing`, edit) an instance kept in the data store."""

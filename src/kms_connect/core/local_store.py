@@ -20,7 +20,7 @@ from pydantic import SecretStr
 
 from kms_connect.core.backend import Backend, Notice
 from kms_connect.core.config import CLIENT_SECRET_ENV, Settings
-from kms_connect.core.errors import ConflictError
+from kms_connect.core.errors import ConflictError, name_error
 from kms_connect.core.files import file_lock
 from kms_connect.core.models import (
     SECRET_FIELDS,
@@ -98,9 +98,10 @@ class LocalStore(Backend):
 
     async def create_project(self, name: str, description: str = "") -> Project:
         def create(data: StoreData) -> Project:
-            error = check_project_name(name, {p.slug for p in data.projects})
+            taken = {p.slug for p in data.projects}
+            error = check_project_name(name, taken)
             if error:
-                raise ConflictError(error)
+                raise name_error(error, name, taken=slugify(name) in taken)
             project = Project(
                 id=str(uuid.uuid4()), name=name.strip(), slug=slugify(name), description=description.strip()
             )
@@ -366,4 +367,4 @@ def _check_name(data: StoreData, project_id: str, name: str, own_id: str | None)
     taken = {c.name for c in data.connections if c.project_id == project_id and c.id != own_id}
     error = check_slug_name(name, taken)
     if error:
-        raise ConflictError(error)
+        raise name_error(error, name, taken=name in taken)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from kms_connect.core.azure.explain import transport_problem
-from kms_connect.core.errors import KmsConnectError
+from kms_connect.core.errors import FieldErrors, KmsConnectError, NameTaken
 from kms_connect.core.http import async_client
 from kms_connect.core.instances import TOKEN_ENV, Instance
 from kms_connect.core.redact import register_secret
@@ -38,7 +39,7 @@ class KmsApiError(KmsConnectError):
         issues: list[tuple[str, str]] | None = None,
         server_message: str = "",
     ) -> None:
-        super().__init__(message)
+        KmsConnectError.__init__(self, message)  # not super(): the subclasses below mix in other errors
         self.status, self.req_id, self.error = status, req_id, error
         self.issues = issues or []  # (field path, message) from a 422
         self.server_message = server_message
@@ -46,6 +47,23 @@ class KmsApiError(KmsConnectError):
     def __str__(self) -> str:
         text = super().__str__()
         return f"{text} (reqId {self.req_id})" if self.req_id else text
+
+
+class KmsFieldErrors(KmsApiError, FieldErrors):
+    """A 422: the instance refused the request field by field (`issues`)."""
+
+
+class KmsNameTaken(KmsApiError, NameTaken):
+    """The instance already has an App Connection of that name."""
+
+    def __init__(self, message: str, *, name: str, **answer: Any) -> None:
+        super().__init__(message, **answer)
+        self.detail, self.field, self.name = message, "name", name
+
+
+# The instance says a name is taken only in words, a 400 BadRequest (kms-api.md, section 1): this is
+# the one place that reads them.
+_NAME_TAKEN = re.compile(r'An App Connection with the name "(?P<name>.*)" already exists')
 
 
 def _issues(message: Any) -> list[tuple[str, str]]:
@@ -96,7 +114,12 @@ def api_error(status: int, body: Any, *, during: str) -> KmsApiError:
         text = f"The instance failed ({status}): {server or error}."
     else:
         text = server or f"The instance answered {status} {error}."
-    return KmsApiError(text, status=status, req_id=req_id, error=error, issues=issues, server_message=server)
+    answer: dict[str, Any] = {"status": status, "req_id": req_id, "error": error, "server_message": server}
+    if status == 422 and issues:
+        return KmsFieldErrors(text, issues=issues, **answer)
+    if status == 400 and (taken := _NAME_TAKEN.fullmatch(server)):
+        return KmsNameTaken(text, name=taken["name"], **answer)
+    return KmsApiError(text, issues=issues, **answer)
 
 
 class KmsClient:

@@ -16,7 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from kms_connect.core.checks import BLOCKING, save_checked
-from kms_connect.core.errors import ConflictError
+from kms_connect.core.errors import ConflictError, FieldError, FieldErrors
 from kms_connect.core.kms.backend import field_of
 from kms_connect.core.live_check import CheckTarget
 from kms_connect.core.models import SECRET_FIELDS, ConnectionDraft
@@ -360,6 +360,14 @@ class ConnectionForm(ModalScreen["Connection | None"]):
         self.saving = True
         self._save(draft, None)
 
+    def _show_refusal(self, exc: Exception) -> None:
+        """A refused save, under the field it concerns."""
+        if isinstance(exc, FieldErrors):
+            self._show_issues(exc.issues)
+        elif isinstance(exc, FieldError) and not self.existing and self.query(f"#field-{exc.field}"):
+            self.field(exc.field).show(exc.detail)
+            self.field(exc.field).input.focus()
+
     def _show_issues(self, issues: list[tuple[str, str]]) -> None:
         """A server's 422, field by field, where the operator is looking."""
 
@@ -391,18 +399,10 @@ class ConnectionForm(ModalScreen["Connection | None"]):
                 project_id=None if self.existing else self.project_id,
                 connection_id=self.existing.id if self.existing else None,
             )
-        except ConflictError as exc:
-            self.status(f"✗ {exc}")
-            if "name" in str(exc).lower() and not self.existing:
-                self.field("name").show(str(exc))
-                self.field("name").input.focus()
-            self.save_failed(exc)
-            return
         except Exception as exc:
-            self._show_issues(getattr(exc, "issues", None) or [])
-            if "already exists" in str(exc) and not self.existing:  # a name taken meanwhile, on a server
-                self.field("name").show(str(getattr(exc, "server_message", "")) or str(exc))
-            self.status(f"✗ Not saved: {describe(exc)}")
+            self._show_refusal(exc)
+            # A conflict (a name taken meanwhile, here or on the instance) says itself what to change.
+            self.status(f"✗ {describe(exc)}" if isinstance(exc, ConflictError) else f"✗ Not saved: {describe(exc)}")
             self.save_failed(exc)
             return
         finally:
