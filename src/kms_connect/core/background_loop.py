@@ -41,6 +41,11 @@ class BackgroundLoop:
                 self._loop = loop
             return self._loop
 
+    @property
+    def started(self) -> bool:
+        """Whether the loop runs (it starts at the first submit)."""
+        return self._loop is not None
+
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 

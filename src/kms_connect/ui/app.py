@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import Callable, Iterable
 from functools import partial
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.text import Text
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -30,6 +28,7 @@ from kms_connect.ui.resources import stylesheet_paths
 from kms_connect.ui.screens.dashboard import DashboardScreen
 from kms_connect.ui.screens.projects import ProjectsScreen
 from kms_connect.ui.screens.table_screen import TableScreen
+from kms_connect.ui.textual_internals import RedactedCrashes
 
 if TYPE_CHECKING:
     from kms_connect.core.backend import Backend
@@ -38,7 +37,7 @@ if TYPE_CHECKING:
     from kms_connect.core.paths import Paths
 
 
-class KmsConnectApp(App[None]):
+class KmsConnectApp(RedactedCrashes):
     TITLE = APP_NAME
     CSS_PATH: ClassVar[list[str | PurePath]] = [*stylesheet_paths()]
     ENABLE_COMMAND_PALETTE = True
@@ -201,22 +200,9 @@ class KmsConnectApp(App[None]):
         if notice:
             self.push_screen(NoticeModal(notice.title, notice.body))
 
-    def _fatal_error(self) -> None:
-        """A crash: a short message on the terminal, the redacted traceback (no locals) in a file.
-
-        Textual's own report prints local variables, which could hold secrets.
-        """
-
-        error = sys.exc_info()[1] or self._exception
-        where = write_crash_report(error, self.paths)
-        self.bell()
-        self._exit_renderables.append(
-            Text(
-                f"kms-connect stopped on an unexpected error: {type(error).__name__}.\n"
-                f"A report with secrets redacted is in {where}; please attach it to a bug report."
-            )
-        )
-        self._close_messages_no_wait()
+    def crash_report(self, error: BaseException | None) -> Path | str:
+        """A crash: the redacted traceback (no locals) goes to a file; the terminal says where."""
+        return write_crash_report(error, self.paths)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

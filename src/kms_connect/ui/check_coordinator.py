@@ -209,7 +209,7 @@ class CheckCoordinator:
         """Stop the network thread (app exit); running checks are cancelled with it."""
         checker = getattr(self.app, "checker", None)
         close = getattr(checker, "aclose", None)
-        if close is not None and self.network._loop is not None:
+        if close is not None and self.network.started:
             with contextlib.suppress(Exception):  # closing sockets at exit: nothing left to tell anyone
                 self.network.submit(close()).result(5)
         self.network.stop()

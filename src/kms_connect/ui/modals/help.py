@@ -12,6 +12,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from kms_connect.ui.textual_internals import all_bindings
+
 # Generic widget keys (horizontal scrolling, focus moves, copy) are covered by GENERAL below.
 GENERIC_ACTIONS = frozenset(
     {
@@ -56,7 +58,7 @@ class HelpScreen(ModalScreen[None]):
         pairs = [(a.node, a.binding) for a in actives]
         # Tables keep their keys even when not focused (e.g. hidden behind an empty state).
         for table in screen.query("VirtualTable"):
-            pairs += [(table, b) for bs in table._bindings.key_to_bindings.values() for b in bs]
+            pairs += [(table, b) for b in all_bindings(table)]
         pairs.sort(key=lambda pair: order.get(pair[0], 1))
         for node, binding in pairs:
             if not binding.description or binding.action.split(".")[-1] in GENERIC_ACTIONS:

@@ -14,6 +14,8 @@ from typing import Any
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from kms_connect.ui.textual_internals import mark_footer_ready
+
 Shown = tuple[tuple[str, str, str, bool, str], ...]
 
 
@@ -22,7 +24,7 @@ class QuietFooter(Footer):
     _due = False
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
-        self._bindings_ready = True  # as Footer.bindings_changed: compose shows nothing before
+        mark_footer_ready(self)
         if not screen.app.app_focus or not self.is_attached or screen is not self.screen:
             return
         if not self._due:

@@ -1,0 +1,66 @@
+"""The only place kms-connect reaches into Textual's private API, each time for a reason said here.
+
+Written for Textual WRITTEN_FOR (pinned exactly in pyproject.toml). tests/test_textual_internals.py
+fails on any other version, and when one of these names is gone, so an upgrade is a decision:
+check each use below against the new release, then update WRITTEN_FOR.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import App
+from textual.binding import Binding
+from textual.dom import DOMNode
+from textual.widgets import Footer
+
+WRITTEN_FOR = "8.2.8"
+
+# Every private name used below, by the class that has it (the test checks they all exist).
+PRIVATE_NAMES: dict[type, tuple[str, ...]] = {
+    App: ("_fatal_error", "_exception", "_exit_renderables", "_close_messages_no_wait"),
+    DOMNode: ("_bindings",),
+    Footer: ("_bindings_ready",),
+}
+
+
+class RedactedCrashes(App[None]):
+    """An App whose crash report prints no local variables.
+
+    Textual's own report (App._fatal_error) is a traceback with locals, which could hold secrets,
+    and Textual has no public hook for an unhandled exception. `crash_report(error)` writes the
+    report and says where it is.
+    """
+
+    def crash_report(self, error: BaseException | None) -> Path | str:
+        raise NotImplementedError
+
+    def _fatal_error(self) -> None:
+        error = sys.exc_info()[1] or self._exception
+        where = self.crash_report(error)
+        self.bell()
+        self._exit_renderables.append(
+            Text(
+                f"kms-connect stopped on an unexpected error: {type(error).__name__}.\n"
+                f"A report with secrets redacted is in {where}; please attach it to a bug report."
+            )
+        )
+        self._close_messages_no_wait()
+
+
+def all_bindings(node: DOMNode) -> Iterator[Binding]:
+    """Every binding of `node`, focused or not (the public active_bindings has the focus chain's only).
+
+    The help screen lists a table's keys even while an empty state hides the table.
+    """
+    for bindings in node._bindings.key_to_bindings.values():
+        yield from bindings
+
+
+def mark_footer_ready(footer: Footer) -> None:
+    """What Footer.bindings_changed does first, for a footer that overrides it: until then, the
+    footer's compose() draws no keys."""
+    footer._bindings_ready = True
