@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 from rich.text import Text
 from textual import on
@@ -192,7 +193,7 @@ async def test_keys_move_cursor_and_keep_it_visible() -> None:
         assert table.scroll_offset.y == 3  # scrolled just enough
         assert cursor_line(table) == 23
         assert app.highlighted[-1] == table.cursor_key
-        assert all(a != b for a, b in zip(app.highlighted, app.highlighted[1:], strict=True))
+        assert all(a != b for a, b in pairwise(app.highlighted))
 
 
 async def test_a_cursor_move_repaints_the_two_rows_it_changes(monkeypatch) -> None:
