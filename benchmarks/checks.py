@@ -71,8 +71,10 @@ def settings_for(box: dict[str, str], concurrency: int = 8):  # type: ignore[no-
 async def per_check(box: dict[str, str], runs: int = 9) -> dict[str, tuple[float, int]]:
     from pydantic import SecretStr
 
-    from kms_connect.core.azure.entra import EntraConfig, start_device_flow
-    from kms_connect.core.live_check import CheckTarget, LiveChecker
+    from kms_connect.core.azure.entra import EntraConfig
+    from kms_connect.core.azure.sign_in import start_device_flow
+    from kms_connect.core.check_target import CheckTarget
+    from kms_connect.core.live_check import LiveChecker
     from kms_connect.core.status import Method, Status
 
     sign = start_device_flow(

@@ -31,7 +31,6 @@ DEFERRED = [
     "kms_connect.ui.modals.notice",  # app: a one-time notice
     "kms_connect.ui.modals.new_project",  # Projects: New project
     "kms_connect.ui.modals.confirm",  # Projects: the delete confirmation
-    "kms_connect.core.checks",  # the check coordinator: a stored connection's check
     "kms_connect.core.live_check",  # app: the live checks (httpx, the Azure clients)
     "kms_connect.core.kms.backend",  # sources: a Hanzo KMS instance (httpx)
     "msal",  # core/azure/entra: sign-in and tokens

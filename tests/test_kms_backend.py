@@ -89,7 +89,7 @@ async def test_create_each_method_and_nothing_secret_comes_back(
     # OAuth: the URL is built here, the instance redeems the code with its own secret.
     from urllib.parse import parse_qs, urlsplit
 
-    from kms_connect.core.azure.entra import parse_pasted
+    from kms_connect.core.azure.sign_in import parse_pasted
     from kms_connect.core.kms.oauth import authorize_url
 
     opts = await backend.oauth_availability()

@@ -16,8 +16,10 @@ from pydantic import SecretStr
 from kms_connect.core.azure import entra
 from kms_connect.core.azure.devops import RetryPolicy
 from kms_connect.core.azure.explain import ProblemError
+from kms_connect.core.azure.sign_in import SignInCancelled, start_device_flow, start_redirect
+from kms_connect.core.check_target import CheckTarget
 from kms_connect.core.config import AzureSettings, Settings
-from kms_connect.core.live_check import CheckTarget, LiveChecker
+from kms_connect.core.live_check import LiveChecker
 from kms_connect.core.models import CheckStep, ConnectionDraft
 from kms_connect.core.status import Method, Status, StepState
 from kms_connect_sim.sandbox import CONTOSO_TENANT, Sandbox
@@ -298,7 +300,7 @@ async def test_no_secret_in_results(sandbox, sample) -> None:
 # --- OAuth: device code ------------------------------------------------------------------------
 def device_token(box: Sandbox, sample, client_id: str | None = None, tenant: str = "contoso.onmicrosoft.com"):
     _world, s = sample
-    sign = entra.start_device_flow(entra_config(box), client_id or s.oauth_app.client_id, tenant)
+    sign = start_device_flow(entra_config(box), client_id or s.oauth_app.client_id, tenant)
     assert len(sign.user_code) == 9 and sign.verification_uri.endswith("/devicelogin")
     return sign
 
@@ -368,7 +370,7 @@ def test_device_code_cancel_stops_the_poll_within_a_second(sandbox, sample) -> N
     sign.cancel()
     assert finished.wait(3)
     assert time.monotonic() - started < 1.5
-    assert isinstance(errors[0], entra.SignInCancelled)
+    assert isinstance(errors[0], SignInCancelled)
 
 
 async def test_oauth_check_with_a_domain_tenant_and_silent_refresh(sandbox, sample) -> None:
@@ -402,7 +404,7 @@ def browser(http: httpx.Client, url: str) -> str:
 
 def test_redirect_paste_back_public_client(sandbox, sample, sim_http) -> None:
     _, s = sample
-    sign = entra.start_redirect(entra_config(sandbox), s.oauth_app.client_id, CONTOSO_TENANT, "http://localhost", None)
+    sign = start_redirect(entra_config(sandbox), s.oauth_app.client_id, CONTOSO_TENANT, "http://localhost", None)
     assert "code_challenge=" in sign.auth_uri and not sign.confidential
     landed = browser(sim_http, sign.auth_uri)
     token = sign.complete(landed)
@@ -417,7 +419,7 @@ def test_redirect_accepts_a_bare_code(sandbox, sample, sim_http) -> None:
     from urllib.parse import parse_qs, urlsplit
 
     _, s = sample
-    sign = entra.start_redirect(entra_config(sandbox), s.oauth_app.client_id, CONTOSO_TENANT, "http://localhost", None)
+    sign = start_redirect(entra_config(sandbox), s.oauth_app.client_id, CONTOSO_TENANT, "http://localhost", None)
     code = parse_qs(urlsplit(browser(sim_http, sign.auth_uri)).query)["code"][0]
     assert sign.complete(f"  {code}\n").who == s.alice.upn
 
@@ -425,8 +427,8 @@ def test_redirect_accepts_a_bare_code(sandbox, sample, sim_http) -> None:
 def test_redirect_state_mismatch_and_missing_code(sandbox, sample, sim_http) -> None:
     _, s = sample
     cfg = entra_config(sandbox)
-    first = entra.start_redirect(cfg, s.oauth_app.client_id, CONTOSO_TENANT, "http://localhost", None)
-    second = entra.start_redirect(cfg, s.oauth_app.client_id, CONTOSO_TENANT, "http://localhost", None)
+    first = start_redirect(cfg, s.oauth_app.client_id, CONTOSO_TENANT, "http://localhost", None)
+    second = start_redirect(cfg, s.oauth_app.client_id, CONTOSO_TENANT, "http://localhost", None)
     landed = browser(sim_http, first.auth_uri)
     with pytest.raises(ProblemError) as info:
         second.complete(landed)
@@ -440,7 +442,7 @@ def test_redirect_state_mismatch_and_missing_code(sandbox, sample, sim_http) -> 
 def test_redirect_error_in_the_pasted_address(sandbox, sample, sim_http) -> None:
     world, s = sample
     world.browser_outcome = "declined"
-    sign = entra.start_redirect(entra_config(sandbox), s.oauth_app.client_id, CONTOSO_TENANT, "http://localhost", None)
+    sign = start_redirect(entra_config(sandbox), s.oauth_app.client_id, CONTOSO_TENANT, "http://localhost", None)
     with pytest.raises(ProblemError) as info:
         sign.complete(browser(sim_http, sign.auth_uri))
     assert info.value.problem.result == "Consent declined (AADSTS65004)"
@@ -448,7 +450,7 @@ def test_redirect_error_in_the_pasted_address(sandbox, sample, sim_http) -> None
 
 def test_redirect_confidential_client_with_web_redirect(sandbox, sample, sim_http) -> None:
     _, s = sample
-    sign = entra.start_redirect(
+    sign = start_redirect(
         entra_config(sandbox), s.oauth_web_app.client_id, CONTOSO_TENANT, "http://localhost:8400", s.web_secret
     )
     assert sign.confidential
@@ -457,7 +459,7 @@ def test_redirect_confidential_client_with_web_redirect(sandbox, sample, sim_htt
 
 def test_redirect_secret_sent_for_a_public_redirect_uri(sandbox, sample, sim_http) -> None:
     _, s = sample
-    sign = entra.start_redirect(
+    sign = start_redirect(
         entra_config(sandbox), s.oauth_app.client_id, CONTOSO_TENANT, "http://localhost", "some-app-secret"
     )
     with pytest.raises(ProblemError) as info:
@@ -469,7 +471,7 @@ def test_redirect_uri_not_registered_is_explained(sandbox, sample, sim_http) -> 
     from kms_connect.core.azure.explain import entra_problem
 
     _, s = sample
-    sign = entra.start_redirect(
+    sign = start_redirect(
         entra_config(sandbox), s.oauth_app.client_id, CONTOSO_TENANT, "http://localhost:9999/nope", None
     )
     page = sim_http.get(sign.auth_uri)  # Entra shows an error page instead of redirecting
@@ -491,7 +493,7 @@ async def test_debug_log_of_checks_and_sign_ins_holds_no_secret(sandbox, sample,
         sign = device_token(sandbox, sample)
         world.set_device_flow(sign.user_code, "approved", s.alice.upn)
         token = sign.wait()
-        redirect = entra.start_redirect(
+        redirect = start_redirect(
             entra_config(sandbox), s.oauth_app.client_id, CONTOSO_TENANT, "http://localhost", None
         )
         landed = browser(sim_http, redirect.auth_uri)
@@ -536,7 +538,7 @@ async def test_sign_in_redirects_and_pages_are_not_mistaken_for_success(sandbox,
     import ssl
 
     from kms_connect.core.azure.devops import answer_of, pat_header
-    from kms_connect.core.azure.explain import devops_problem
+    from kms_connect.core.azure.devops_explain import devops_problem
 
     sandbox.devops.redirect_unauthenticated = True
     with httpx.Client(verify=ssl.create_default_context(cafile=str(sandbox.ca_bundle))) as http:
@@ -621,7 +623,7 @@ async def test_a_tenant_domain_is_resolved_through_discovery(sandbox, sample) ->
     assert discovery and discovery[0].path.endswith("/v2.0/.well-known/openid-configuration")
 
 
-# --- the checks' HTTP client: ProbeClient over LeanTransport (core/http) ----------------------------
+# --- the checks' HTTP client: ProbeClient (core/http) over LeanTransport (core/lean_transport) ---------
 class Scripted:
     """A plain-HTTP loopback server answering requests, in order, with scripted bytes.
 

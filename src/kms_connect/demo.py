@@ -17,7 +17,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from kms_connect.core.azure.entra import EntraConfig, start_device_flow
+from kms_connect.core.azure.entra import EntraConfig
+from kms_connect.core.azure.sign_in import start_device_flow
 from kms_connect.core.config import load_settings
 from kms_connect.core.instances import Instance
 from kms_connect.core.local_store import LocalStore

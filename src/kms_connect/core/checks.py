@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from kms_connect.core.backend import Backend
+from kms_connect.core.check_target import CheckRun, CheckTarget
 from kms_connect.core.errors import SecretError
-from kms_connect.core.live_check import CheckRun, CheckTarget
 from kms_connect.core.models import CheckResult, Connection, ConnectionDraft
 from kms_connect.core.status import Status
-
-if TYPE_CHECKING:
-    from kms_connect.core.live_check import CheckRun, CheckTarget
 
 
 class Checker(Protocol):

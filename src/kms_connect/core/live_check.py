@@ -12,17 +12,17 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 
 from kms_connect.core.azure.devops import MSA_TENANT, DevOpsClient, RetryPolicy, bearer_header, pat_header
 from kms_connect.core.azure.entra import EntraConfig, Token, client_credentials, discover_tenant, silent
 from kms_connect.core.azure.explain import Problem, ProblemError
+from kms_connect.core.check_target import CheckRun, CheckTarget
 from kms_connect.core.config import Settings
 from kms_connect.core.http import probe_client
-from kms_connect.core.models import CheckResult, CheckStep, Connection, ConnectionDraft, utcnow
+from kms_connect.core.models import CheckResult, CheckStep, ConnectionDraft, utcnow
 from kms_connect.core.redact import redact
 from kms_connect.core.status import Method, Status, StepState
 from kms_connect.core.validation import is_guid
@@ -53,34 +53,6 @@ WRITE_NOTE = (
     "kms-connect only reads. Proving create or manage rights would change the organization, so "
     "they are not claimed. Secret syncs need Variable Groups manage: make sure it is granted."
 )
-
-
-class CheckTarget(BaseModel):
-    """What to check: the connection's fields and its secrets (SecretStr: never printed)."""
-
-    method: Method
-    org_name: str
-    tenant_id: str | None = None
-    client_id: str | None = None
-    access_token: SecretStr | None = None
-    client_secret: SecretStr | None = None
-    token_cache: SecretStr | None = None
-
-    @classmethod
-    def of(cls, conn: Connection | ConnectionDraft, secrets: dict[str, SecretStr]) -> CheckTarget:
-        return cls(
-            method=conn.method,
-            org_name=conn.org_name,
-            tenant_id=conn.tenant_id,
-            client_id=conn.client_id,
-            **{k: v for k, v in secrets.items() if k in cls.model_fields},
-        )
-
-
-@dataclass
-class CheckRun:
-    result: CheckResult
-    token_cache: SecretStr | None = None  # a refreshed OAuth cache to keep
 
 
 class LiveChecker:
@@ -420,10 +392,3 @@ class _Run:
             who = self.steps["credentials"].result.removeprefix("Authenticated as ")
             result.summary = f"All reads work, as {who}"
         return result
-
-
-def cancelled_result(steps: list[CheckStep]) -> CheckResult:
-    """What a cancelled check leaves: the steps as far as they got, and a clear word."""
-    return CheckResult(
-        status=Status.CANCELLED, checked_at=utcnow(), summary="Cancelled before it finished.", steps=steps
-    )

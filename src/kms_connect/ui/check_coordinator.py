@@ -23,6 +23,8 @@ from textual.signal import Signal
 from textual.worker import Worker
 
 from kms_connect.core.background_loop import BackgroundLoop
+from kms_connect.core.check_target import CheckRun, CheckTarget, cancelled_result
+from kms_connect.core.checks import check_stored
 from kms_connect.core.models import CheckResult
 from kms_connect.core.status import Status, StepState
 from kms_connect.ui.errors import describe
@@ -42,7 +44,6 @@ if TYPE_CHECKING:
     from textual.dom import DOMNode
 
     from kms_connect.core.backend import Backend
-    from kms_connect.core.live_check import CheckRun, CheckTarget
     from kms_connect.core.models import CheckStep, Connection
 
 
@@ -276,8 +277,6 @@ class CheckCoordinator:
                 await self.reading.acquire()
                 reading = True
                 try:
-                    from kms_connect.core.checks import check_stored  # noqa: PLC0415 - live checks: httpx and the Azure clients, ~95 ms (benchmarks/imports.py)
-
                     result = await check_stored(backend, conn, run)
                 finally:
                     if reading:
@@ -364,10 +363,7 @@ class CheckCoordinator:
                 await asyncio.wait_for(self._none_running.wait(), left)
 
     def _cancelled(self, live: LiveCheck) -> None:
-
         # The stored result is left alone: a cancelled run proves nothing either way.
-        from kms_connect.core.live_check import cancelled_result  # noqa: PLC0415 - live checks, ~67 ms at start-up
-
         self._finish(live, cancelled_result(list(live.steps.values())))
 
 

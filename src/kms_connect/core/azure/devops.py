@@ -17,7 +17,8 @@ from urllib.parse import quote, unquote_plus, urlsplit
 import httpx
 from pydantic import SecretStr
 
-from kms_connect.core.azure.explain import DevOpsAnswer, Problem, ProblemError, devops_problem, transport_problem
+from kms_connect.core.azure.devops_explain import DevOpsAnswer, devops_problem
+from kms_connect.core.azure.explain import Problem, ProblemError, transport_problem
 
 API_VERSION = "7.1"
 MSA_TENANT = "00000000-0000-0000-0000-000000000000"

@@ -15,10 +15,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from kms_connect.core.check_target import CheckTarget
 from kms_connect.core.checks import BLOCKING, save_checked
 from kms_connect.core.errors import ConflictError, FieldError, FieldErrors
 from kms_connect.core.kms.backend import field_of
-from kms_connect.core.live_check import CheckTarget
 from kms_connect.core.models import SECRET_FIELDS, ConnectionDraft
 from kms_connect.core.status import Method, Status, StepState
 from kms_connect.core.validation import check_description, check_tenant, clean_secret, normalize_org

@@ -20,8 +20,9 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 from textual.worker import get_current_worker
 
-from kms_connect.core.azure.entra import EntraConfig, SignInCancelled, parse_pasted, start_device_flow, start_redirect
+from kms_connect.core.azure.entra import EntraConfig
 from kms_connect.core.azure.explain import Problem, ProblemError, entra_problem
+from kms_connect.core.azure.sign_in import SignInCancelled, parse_pasted, start_device_flow, start_redirect
 from kms_connect.core.files import atomic_write
 from kms_connect.core.kms.oauth import authorize_url
 from kms_connect.core.models import OAuthAvailability
@@ -33,7 +34,8 @@ from kms_connect.ui.widgets.form_field import FieldSpec, FormField
 from kms_connect.ui.widgets.redirect_panel import RedirectPanel
 
 if TYPE_CHECKING:
-    from kms_connect.core.azure.entra import DeviceSignIn, RedirectSignIn, Token
+    from kms_connect.core.azure.entra import Token
+    from kms_connect.core.azure.sign_in import DeviceSignIn, RedirectSignIn
     from kms_connect.core.models import ConnectionDraft, OAuthAvailability
 
 TENANT_OR_DOMAIN = FieldSpec("tenant_id", "Tenant ID", "GUID, or a domain like contoso.onmicrosoft.com")

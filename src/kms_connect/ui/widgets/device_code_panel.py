@@ -13,7 +13,7 @@ from textual.widgets import Static
 from kms_connect.core.qr import qr_lines
 
 if TYPE_CHECKING:
-    from kms_connect.core.azure.entra import DeviceSignIn
+    from kms_connect.core.azure.sign_in import DeviceSignIn
 
 
 def spaced(code: str) -> str:

@@ -1,0 +1,50 @@
+"""What a live check is given and what it gives back: `CheckTarget` (a connection's fields and
+secrets), `CheckRun` (the result, and a refreshed sign-in to keep) and `cancelled_result`.
+
+Kept apart from the check itself (core/live_check, which loads httpx and the Azure clients), so the
+forms, the check coordinator and core/checks import them at the top without loading those at start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, SecretStr
+
+from kms_connect.core.models import CheckResult, CheckStep, Connection, ConnectionDraft, utcnow
+from kms_connect.core.status import Method, Status
+
+
+class CheckTarget(BaseModel):
+    """What to check: the connection's fields and its secrets (SecretStr: never printed)."""
+
+    method: Method
+    org_name: str
+    tenant_id: str | None = None
+    client_id: str | None = None
+    access_token: SecretStr | None = None
+    client_secret: SecretStr | None = None
+    token_cache: SecretStr | None = None
+
+    @classmethod
+    def of(cls, conn: Connection | ConnectionDraft, secrets: dict[str, SecretStr]) -> CheckTarget:
+        return cls(
+            method=conn.method,
+            org_name=conn.org_name,
+            tenant_id=conn.tenant_id,
+            client_id=conn.client_id,
+            **{k: v for k, v in secrets.items() if k in cls.model_fields},
+        )
+
+
+@dataclass
+class CheckRun:
+    result: CheckResult
+    token_cache: SecretStr | None = None  # a refreshed OAuth cache to keep
+
+
+def cancelled_result(steps: list[CheckStep]) -> CheckResult:
+    """What a cancelled check leaves: the steps as far as they got, and a clear word."""
+    return CheckResult(
+        status=Status.CANCELLED, checked_at=utcnow(), summary="Cancelled before it finished.", steps=steps
+    )
