@@ -1,8 +1,8 @@
-"""The "run checks, then save" seam used by every form.
+"""Saving a checked draft, and checking a stored connection.
 
-A checker turns a draft (or a stored connection's target) into a CheckResult. `LiveChecker`
-(core/live_check) talks to Entra ID and Azure DevOps; `NoLiveChecks` says plainly that nothing
-was checked (scripts and tests that must not touch the network).
+A checker runs a check target (a draft or a stored connection with its secrets) to a CheckRun.
+`LiveChecker` (core/live_check) talks to Entra ID and Azure DevOps; `NoLiveChecks` says plainly
+that nothing was checked (scripts and tests that must not touch the network).
 """
 
 from __future__ import annotations
@@ -19,15 +19,11 @@ from kms_connect.core.status import Status
 
 
 class Checker(Protocol):
-    async def check(self, draft: ConnectionDraft) -> CheckResult: ...
     async def run(self, target: CheckTarget, listener: Any = None) -> CheckRun: ...
 
 
 class NoLiveChecks:
     """Records connections as `Not checked`: makes no calls to Azure."""
-
-    async def check(self, draft: ConnectionDraft) -> CheckResult:
-        return CheckResult(status=Status.NOT_CHECKED, summary="Saved without a live check.")
 
     async def run(self, target: CheckTarget, listener: Any = None) -> CheckRun:
         return CheckRun(CheckResult(status=Status.NOT_CHECKED, summary="Live checks are off."))
@@ -41,22 +37,6 @@ BLOCKING = frozenset({Status.FAILED, Status.CANCELLED})
 class SaveOutcome:
     result: CheckResult
     connection: Connection | None  # None when the check blocked the save
-
-
-async def check_then_save(
-    backend: Backend,
-    checker: Checker,
-    draft: ConnectionDraft,
-    *,
-    project_id: str | None = None,
-    connection_id: str | None = None,
-    save_anyway: bool = False,
-) -> SaveOutcome:
-    """Check the draft, then create (project_id) or re-credential (connection_id) the connection."""
-    result = await checker.check(draft)
-    if result.status in BLOCKING and not save_anyway:
-        return SaveOutcome(result, None)
-    return await save_checked(backend, draft, result, project_id=project_id, connection_id=connection_id)
 
 
 async def save_checked(
@@ -76,7 +56,7 @@ async def save_checked(
     elif project_id is not None:
         conn = await backend.create_connection(project_id, draft)
     else:
-        raise ValueError("check_then_save needs a project_id or a connection_id")
+        raise ValueError("save_checked needs a project_id or a connection_id")
     if result is not None and result.checked_at is not None:  # a real check ran: keep its outcome
         conn = await backend.record_check(conn.id, result)
     return SaveOutcome(result or CheckResult(status=Status.NOT_CHECKED, summary="Saved without a check."), conn)

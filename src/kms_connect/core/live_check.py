@@ -22,7 +22,7 @@ from kms_connect.core.azure.explain import Problem, ProblemError
 from kms_connect.core.check_target import CheckRun, CheckTarget
 from kms_connect.core.config import Settings
 from kms_connect.core.http import probe_client
-from kms_connect.core.models import CheckResult, CheckStep, ConnectionDraft, utcnow
+from kms_connect.core.models import CheckResult, CheckStep, utcnow
 from kms_connect.core.redact import redact
 from kms_connect.core.status import Method, Status, StepState
 from kms_connect.core.validation import is_guid
@@ -114,10 +114,6 @@ class LiveChecker:
         if self._http is not None and self._http_loop is asyncio.get_running_loop():
             await self._http.aclose()
         self._http = None
-
-    async def check(self, draft: ConnectionDraft) -> CheckResult:
-        """The Checker protocol used by check_then_save."""
-        return (await self.run(CheckTarget.of(draft, draft.secrets))).result
 
     async def run(self, target: CheckTarget, listener: Listener | None = None) -> CheckRun:
         return await _Run(self, target, listener).go()
