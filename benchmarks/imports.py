@@ -1,9 +1,11 @@
 """What each deferred import saves at start-up: the modules the first screen does not need.
 
 A handful of imports are made inside functions on purpose (ruff's PLC0415 asks for a reason at
-each): the first screen shows before they are loaded. This measures what each costs on top of what
-start-up loads anyway (the app, the Projects screen, the local store), in a fresh interpreter per
-run, compiled .pyc files warm, median of N runs. Each deferred import's comment names its figure.
+each): the TUI's first frame is drawn before they are loaded, and the store loads in a thread
+meanwhile. This measures what each costs on top of what the first frame loads anyway (the command
+line, the app, the Projects screen), in a fresh interpreter per run, compiled .pyc files warm,
+median of N runs. Each deferred import's comment names its figure; benchmarks/startup.py gives
+their sum as time to the first frame.
 
     python benchmarks/imports.py [--runs 15]
 
@@ -18,24 +20,31 @@ import statistics
 import subprocess
 import sys
 
-# What start-up loads before the Projects screen shows its rows (kms-connect with no subcommand).
-START_UP = ["kms_connect.cli", "kms_connect.ui.app", "kms_connect.core.local_store", "kms_connect.core.sources"]
+# What the TUI loads before its first frame (kms-connect with no subcommand, up to App.run()).
+FIRST_FRAME = ["kms_connect.cli", "kms_connect.core.paths", "kms_connect.heap", "kms_connect.ui.app"]
+# ... and, in the loader thread, before the Projects screen shows its rows.
+ROWS_SHOWN = [*FIRST_FRAME, "kms_connect.core.local_store", "kms_connect.core.sources"]
+# ... and right after, still in the loader thread: the live checks, warmed for the first `v`.
+CHECKS_WARM = [*ROWS_SHOWN, "kms_connect.core.live_check"]
 
-# Each deferred import, by the module it loads late (where the deferral is: see its comment).
-DEFERRED = [
-    "textual.app",  # cli: `list`, `check`, `config` never load Textual (measured without START_UP)
-    "kms_connect.ui.screens.connections",  # Projects: the App Connections screen and its forms
-    "kms_connect.ui.screens.dashboard",  # app: the status dashboard
-    "kms_connect.ui.modals.sources",  # app: the source picker (instances)
-    "kms_connect.ui.modals.help",  # app: the help screen
-    "kms_connect.ui.modals.notice",  # app: a one-time notice
-    "kms_connect.ui.modals.new_project",  # Projects: New project
-    "kms_connect.ui.modals.confirm",  # Projects: the delete confirmation
-    "kms_connect.core.live_check",  # app: the live checks (httpx, the Azure clients)
-    "kms_connect.core.kms.backend",  # sources: a Hanzo KMS instance (httpx)
-    "msal",  # core/azure/entra: sign-in and tokens
-    "keyring",  # core/secrets: the OS keyring, once a secret is read or written
-    "segno",  # core/qr: the QR code of a device-code sign-in
+# Each deferred import: the module it loads late, what is loaded anyway at that moment, and where
+# the deferral is (its comment names the figure).
+DEFERRED: list[tuple[str, list[str], str]] = [
+    ("textual.app", [], "cli: `list`, `check`, `config` never load Textual"),
+    ("kms_connect.core.local_store", FIRST_FRAME, "app._load_backend: pydantic and the store"),
+    ("kms_connect.core.checks", FIRST_FRAME, "check coordinator: the check models"),
+    ("kms_connect.commands", FIRST_FRAME, "cli: `config`, `oauth-secret`"),
+    ("kms_connect.ui.screens.dashboard", FIRST_FRAME, "app: the status dashboard"),
+    ("kms_connect.ui.screens.connections", FIRST_FRAME, "Projects: App Connections and its forms"),
+    ("kms_connect.ui.modals.sources", FIRST_FRAME, "app: the source picker (instances)"),
+    ("kms_connect.core.kms.backend", ROWS_SHOWN, "sources: an instance's client (httpx)"),
+    ("kms_connect.core.live_check", ROWS_SHOWN, "app, cli: the live checks (httpx, Azure clients)"),
+    ("msal", CHECKS_WARM, "core/azure: sign-ins and Entra tokens"),
+    ("keyring", CHECKS_WARM, "core/secrets: the OS keyring, at the first secret"),
+    ("segno", CHECKS_WARM, "core/qr: the QR code of a device code"),
+    # Imported at the top, for comparison: dialogs of the first screen, too cheap to defer.
+    ("kms_connect.ui.modals.help", FIRST_FRAME, "(not deferred)"),
+    ("kms_connect.ui.modals.new_project", FIRST_FRAME, "(not deferred)"),
 ]
 
 PROBE = """
@@ -61,12 +70,10 @@ def main() -> None:
     args = parser.parse_args()
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed for an operator: .pyc files kept
-    for module in DEFERRED:
-        after = [] if module == "textual.app" else START_UP
+    for module, after, where in DEFERRED:
         cost(module, after, env)  # warm the .pyc files and the OS cache
         runs = [cost(module, after, env) for _ in range(args.runs)]
-        base = "alone" if not after else "after start-up"
-        print(f"{module:40} {statistics.median(runs) * 1000:6.1f} ms  ({base}; min {min(runs) * 1000:.1f})")
+        print(f"{module:36} {statistics.median(runs) * 1000:6.1f} ms  (min {min(runs) * 1000:5.1f})  {where}")
 
 
 if __name__ == "__main__":

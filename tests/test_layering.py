@@ -26,6 +26,19 @@ def test_the_command_line_loads_textual_only_for_the_tui() -> None:
     assert out.stdout.strip() == "", f"the command line imported Textual: {out.stdout}"
 
 
+def test_the_first_frame_waits_for_no_data_or_network_code() -> None:
+    """What the TUI imports before its first frame (cli up to App.run()) leaves pydantic, the store,
+    HTTP, msal, the keyring and the simulators to later: they load in the app's loader thread or on
+    first use (figures: benchmarks/imports.py and benchmarks/startup.py)."""
+    code = (
+        "import sys, kms_connect.cli, kms_connect.core.paths, kms_connect.heap, kms_connect.ui.app\n"
+        "late = ('pydantic', 'httpx', 'msal', 'keyring', 'segno', 'kms_connect_sim', 'kms_connect.core.local_store')\n"
+        "print(','.join(m for m in late if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"loaded before the first frame: {out.stdout}"
+
+
 def test_modules_stay_small() -> None:
     for package in (PKG_DIR, SIM_DIR):
         for path in package.rglob("*.py"):

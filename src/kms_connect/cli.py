@@ -7,7 +7,6 @@ import logging
 import sys
 
 from kms_connect import APP_NAME, __version__
-from kms_connect.commands import oauth_secret, print_config
 from kms_connect.core.paths import default_paths
 from kms_connect.core.redact import setup_debug_log
 from kms_connect.heap import pause_for_startup
@@ -52,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Each command imports what it runs when it is chosen (figures: benchmarks/imports.py): `list`,
+    # `check` and `config` never load Textual (~210 ms of a cron job), and the TUI's first frame
+    # waits for none of pydantic, the store, the live checks (httpx) or the simulators (~110 ms
+    # and more).
     args = build_parser().parse_args(argv)
     paths = default_paths()
     if args.debug:
@@ -60,23 +63,26 @@ def main(argv: list[str] | None = None) -> int:
             "kms-connect %s starting; config %s, data %s", __version__, paths.config_file, paths.data_dir
         )
     if args.command == "config":
+        from kms_connect.commands import print_config  # noqa: PLC0415
+
         return print_config(paths)
     if args.command == "list":
-        from kms_connect.headless import run_list  # noqa: PLC0415 - start-up: live checks, ~67 ms (benchmarks/imports.py)
+        from kms_connect.headless import run_list  # noqa: PLC0415
 
         return run_list(paths, args.instance, args.json)
     if args.command == "check":
-        from kms_connect.headless import run_check  # noqa: PLC0415 - start-up: live checks, ~67 ms
+        from kms_connect.headless import run_check  # noqa: PLC0415
 
         return run_check(paths, args.instance, args.names, args.project, args.json)
     if args.command == "demo":
-        from kms_connect.demo import run_demo  # noqa: PLC0415 - only the demo loads the simulators
+        from kms_connect.demo import run_demo  # noqa: PLC0415
 
         return run_demo()
     if args.command == "oauth-secret":
+        from kms_connect.commands import oauth_secret  # noqa: PLC0415
+
         return oauth_secret(paths, args.action)
 
-    # `list`, `check` and `config` never load Textual: ~210 ms of a cron job (benchmarks/imports.py).
     from kms_connect.ui.app import KmsConnectApp  # noqa: PLC0415
 
     pause_for_startup()  # until the Projects screen has its rows (see heap.py)

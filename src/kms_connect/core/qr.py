@@ -8,7 +8,7 @@ def qr_lines(text: str, *, border: int = 2) -> list[str]:
 
     Each character stacks two QR rows: upper half block = top module dark, lower = bottom dark.
     """
-    import segno  # noqa: PLC0415 - loaded at the first device code: ~34 ms (benchmarks/imports.py)
+    import segno  # noqa: PLC0415 - at the first device code: ~5 ms (benchmarks/imports.py)
 
     matrix = [list(row) for row in segno.make(text, error="l", micro=False).matrix_iter(border=border)]
     if len(matrix) % 2:

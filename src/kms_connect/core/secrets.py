@@ -85,13 +85,13 @@ class KeyringAccess:
 
     def set(self, key: str, value: str) -> None:
         self._require()
-        import keyring  # noqa: PLC0415 - start-up: ~43 ms (benchmarks/imports.py)
+        import keyring  # noqa: PLC0415 - at the first secret: ~20 ms (benchmarks/imports.py)
 
         self._call(keyring.set_password, SERVICE, key, value)
 
     def get(self, key: str) -> str:
         self._require()
-        import keyring  # noqa: PLC0415 - start-up: ~43 ms (benchmarks/imports.py)
+        import keyring  # noqa: PLC0415 - at the first secret: ~20 ms (benchmarks/imports.py)
 
         value = self._call(keyring.get_password, SERVICE, key)
         if value is None:
@@ -100,7 +100,7 @@ class KeyringAccess:
 
     def delete(self, key: str) -> None:
         self._require()
-        import keyring  # noqa: PLC0415 - start-up: ~43 ms (benchmarks/imports.py)
+        import keyring  # noqa: PLC0415 - at the first secret: ~20 ms (benchmarks/imports.py)
         from keyring.errors import PasswordDeleteError  # noqa: PLC0415 - with keyring
 
         def delete() -> None:
@@ -116,7 +116,7 @@ class KeyringAccess:
 
 
 def _get_backend() -> Any:
-    import keyring  # noqa: PLC0415 - start-up: ~43 ms (benchmarks/imports.py)
+    import keyring  # noqa: PLC0415 - at the first secret: ~20 ms (benchmarks/imports.py)
 
     return keyring.get_keyring()
 

@@ -14,10 +14,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from kms_connect import APP_NAME
-from kms_connect.core.config import load_settings
-from kms_connect.core.local_store import LocalStore
 from kms_connect.core.paths import default_paths
-from kms_connect.core.sources import open_source
 from kms_connect.heap import startup_done
 from kms_connect.ui.check_coordinator import CheckCoordinator
 from kms_connect.ui.errors import describe, write_crash_report
@@ -25,7 +22,6 @@ from kms_connect.ui.modals.help import HelpScreen
 from kms_connect.ui.modals.notice import NoticeModal
 from kms_connect.ui.periodic_checks import PeriodicChecks
 from kms_connect.ui.resources import stylesheet_paths
-from kms_connect.ui.screens.dashboard import DashboardScreen
 from kms_connect.ui.screens.projects import ProjectsScreen
 from kms_connect.ui.screens.table_screen import TableScreen
 from kms_connect.ui.textual_internals import RedactedCrashes
@@ -96,6 +92,13 @@ class KmsConnectApp(RedactedCrashes):
         self.run_worker(self._load_backend, thread=True, name="load-backend", exit_on_error=False)
 
     def _load_backend(self) -> None:
+        # Imported here, in the loader thread: the first frame paints while pydantic and the store
+        # load (~110 ms, benchmarks/imports.py; first paint 1.15x a bare Textual app, not 1.75x:
+        # benchmarks/startup.py).
+        from kms_connect.core.config import load_settings  # noqa: PLC0415
+        from kms_connect.core.local_store import LocalStore  # noqa: PLC0415
+        from kms_connect.core.sources import open_source  # noqa: PLC0415
+
         paths = self.paths or default_paths()
         settings = self.settings or load_settings(paths.config_file)
         local = LocalStore(paths, settings)
@@ -134,7 +137,7 @@ class KmsConnectApp(RedactedCrashes):
             assert self.settings is not None and self.backend is not None
             # The OAuth app's secret is a local setting, whichever source is shown when this is made.
             owner = self.local or self.backend
-            from kms_connect.core.live_check import LiveChecker  # noqa: PLC0415 - live checks, made on first use: ~67 ms at start-up (benchmarks/imports.py)
+            from kms_connect.core.live_check import LiveChecker  # noqa: PLC0415 - warmed by _load_backend
 
             self.checker = LiveChecker(self.settings, app_secret=owner.oauth_app_secret)
         return self.checker
@@ -143,6 +146,9 @@ class KmsConnectApp(RedactedCrashes):
         self.checks.shutdown()
 
     def action_dashboard(self) -> None:
+        # Not for the first frame: ~110 ms, pydantic included (benchmarks/imports.py).
+        from kms_connect.ui.screens.dashboard import DashboardScreen  # noqa: PLC0415
+
         if self.backend is not None and not isinstance(self.screen, DashboardScreen):
             self.push_screen(DashboardScreen())
 
@@ -152,7 +158,7 @@ class KmsConnectApp(RedactedCrashes):
             return
         if not isinstance(self.screen, TableScreen):
             return  # not over a form or a dialog: finish that first
-        from kms_connect.ui.modals.sources import SourcesModal  # noqa: PLC0415 - start-up: ~5 ms (benchmarks/imports.py)
+        from kms_connect.ui.modals.sources import SourcesModal  # noqa: PLC0415 - not for the first frame: ~130 ms
 
         self.push_screen(SourcesModal(), lambda name: self.switch_source(name) if name else None)
 
@@ -169,6 +175,8 @@ class KmsConnectApp(RedactedCrashes):
 
     def _open_source(self, name: str) -> None:
         assert self.paths is not None and self.settings is not None and self.local is not None
+        from kms_connect.core.sources import open_source  # noqa: PLC0415 - loaded by then: see _load_backend
+
         try:
             backend = open_source(name, self.paths, self.settings, self.local)  # type: ignore[arg-type]
         except Exception as exc:

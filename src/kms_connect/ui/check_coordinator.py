@@ -23,9 +23,6 @@ from textual.signal import Signal
 from textual.worker import Worker
 
 from kms_connect.core.background_loop import BackgroundLoop
-from kms_connect.core.check_target import CheckRun, CheckTarget, cancelled_result
-from kms_connect.core.checks import check_stored
-from kms_connect.core.models import CheckResult
 from kms_connect.core.status import Status, StepState
 from kms_connect.ui.errors import describe
 
@@ -44,7 +41,8 @@ if TYPE_CHECKING:
     from textual.dom import DOMNode
 
     from kms_connect.core.backend import Backend
-    from kms_connect.core.models import CheckStep, Connection
+    from kms_connect.core.check_target import CheckRun, CheckTarget
+    from kms_connect.core.models import CheckResult, CheckStep, Connection
 
 
 @dataclass
@@ -277,6 +275,8 @@ class CheckCoordinator:
                 await self.reading.acquire()
                 reading = True
                 try:
+                    from kms_connect.core.checks import check_stored  # noqa: PLC0415 - as _result
+
                     result = await check_stored(backend, conn, run)
                 finally:
                     if reading:
@@ -364,6 +364,8 @@ class CheckCoordinator:
 
     def _cancelled(self, live: LiveCheck) -> None:
         # The stored result is left alone: a cancelled run proves nothing either way.
+        from kms_connect.core.check_target import cancelled_result  # noqa: PLC0415 - as _result
+
         self._finish(live, cancelled_result(list(live.steps.values())))
 
 
@@ -407,6 +409,10 @@ class _Inbox:
 
 
 def _result(status: Status, summary: str) -> CheckResult:
+    # The check models (pydantic) load in the app's loader thread, not before the first frame:
+    # ~90 ms (benchmarks/imports.py).
+    from kms_connect.core.models import CheckResult  # noqa: PLC0415
+
     return CheckResult(status=status, summary=summary)
 
 

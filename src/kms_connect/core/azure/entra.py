@@ -124,7 +124,7 @@ def _explained(config: EntraConfig, cleanup: Callable[[], None] | None = None) -
 def _build(
     config: EntraConfig, client_id: str, tenant: str, *, secret: str | None = None, cache: Any = None
 ) -> tuple[Any, _RecordingClient]:
-    import msal  # noqa: PLC0415 - loaded at first sign-in or token: ~79 ms (benchmarks/imports.py)
+    import msal  # noqa: PLC0415 - at the first sign-in or token: ~56 ms (benchmarks/imports.py)
 
     with _explained(config):  # e.g. a ca_bundle that is not a PEM file
         http = _RecordingClient(config)
@@ -200,7 +200,7 @@ def client_credentials(config: EntraConfig, tenant: str, client_id: str, secret:
 
 def silent(config: EntraConfig, blob: str, app_secret: str | None = None) -> Token:
     """A token from the kept sign-in, refreshed when it is near expiry (msal's rule: < 5 min left)."""
-    import msal  # noqa: PLC0415 - loaded at first sign-in or token: ~79 ms (benchmarks/imports.py)
+    import msal  # noqa: PLC0415 - at the first sign-in or token: ~56 ms (benchmarks/imports.py)
 
     try:
         data = json.loads(blob)

@@ -103,7 +103,7 @@ class SignInCancelled(Exception):
 
 
 def start_device_flow(config: EntraConfig, client_id: str, tenant: str) -> DeviceSignIn:
-    import msal  # noqa: PLC0415 - loaded at first sign-in or token: ~79 ms (benchmarks/imports.py)
+    import msal  # noqa: PLC0415 - at the first sign-in or token: ~56 ms (benchmarks/imports.py)
 
     cache = msal.SerializableTokenCache()
     app, http = _build(config, client_id, tenant, cache=cache)
@@ -151,7 +151,7 @@ def start_redirect(
     config: EntraConfig, client_id: str, tenant: str, redirect_uri: str, app_secret: str | None
 ) -> RedirectSignIn:
     """With the app's secret this is a confidential client (a Web redirect URI); without, a public one."""
-    import msal  # noqa: PLC0415 - loaded at first sign-in or token: ~79 ms (benchmarks/imports.py)
+    import msal  # noqa: PLC0415 - at the first sign-in or token: ~56 ms (benchmarks/imports.py)
 
     cache = msal.SerializableTokenCache()
     app, http = _build(config, client_id, tenant, secret=app_secret, cache=cache)

@@ -143,7 +143,8 @@ class ProjectsScreen(TableScreen):
         if summary is None:
             return
 
-        from kms_connect.ui.screens.connections import ConnectionsScreen  # noqa: PLC0415 - start-up: the screen and its forms, ~100 ms (benchmarks/imports.py)
+        # The screen and its forms are not for the first frame (benchmarks/imports.py).
+        from kms_connect.ui.screens.connections import ConnectionsScreen  # noqa: PLC0415 - first frame: ~230 ms
 
         self.app.push_screen(ConnectionsScreen(summary.project))
 
