@@ -112,7 +112,7 @@ class ProjectsScreen(TableScreen):
         try:
             if not self.warmed:  # the connections too, while the operator reads the list
                 self.warmed = True
-                await self.wait_for_refresh()  # not before the rows are on screen: the read would hold them up
+                await self.painted()  # not before the rows are on screen: the read would hold them up
                 await self.app.backend.warm()
         except Exception as exc:  # said again, where it matters, when a screen needs the data
             log.debug("reading ahead failed: %s", exc)

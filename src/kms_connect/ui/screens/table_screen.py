@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.markup import escape
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Header, Input, Static
@@ -34,6 +35,32 @@ class TableScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._live_shown: dict[str, tuple[int, Status, bool]] = {}  # what each row shows of its live check
+        self._unpainted: set[asyncio.Event] = set()
+
+    def painted(self) -> Awaitable[object]:
+        """Ends once what this screen shows now is on the terminal, or once it is not shown any more.
+
+        Textual refreshes only the current screen: a wait for the refresh of a screen covered
+        meanwhile by another could last forever (wait_for_refresh does that). Registered at once,
+        before the caller awaits."""
+        done = asyncio.Event()
+        if self.is_current:
+            self._unpainted.add(done)
+            self.call_after_refresh(self._paint_done, done)
+        else:
+            done.set()
+        return done.wait()
+
+    def _paint_done(self, done: asyncio.Event) -> None:
+        done.set()
+        self._unpainted.discard(done)
+
+    @on(events.ScreenSuspend)
+    @on(events.Unmount)
+    def _no_more_paint(self) -> None:
+        for done in self._unpainted:
+            done.set()
+        self._unpainted.clear()
 
     def compose(self) -> ComposeResult:
         yield Header()
