@@ -53,7 +53,7 @@ async def create_project(pilot, name: str, description: str = "") -> None:
     modal = await wait_for_screen(pilot, NewProjectModal)
     await type_text(pilot, name)
     if description:
-        await pilot.press("enter")  # Enter in Name moves on to Description
+        await pilot.press("tab")  # on to the optional Description (Enter in Name creates at once)
         await type_text(pilot, description)
         await pilot.press("enter")  # Enter in Description creates
     else:
@@ -149,7 +149,7 @@ async def test_create_project_shows_slug_and_lists_it(make_app, store) -> None:
         assert static_text(modal.query_one("#slug", Static)) == "Slug: –"
         await type_text(pilot, "Payments Platform!")
         assert static_text(modal.query_one("#slug", Static)) == "Slug: payments-platform"
-        await pilot.press("enter")  # Name -> Description
+        await pilot.press("tab")  # Name -> Description (Enter would create the project: Description is optional)
         assert app.focused is modal.query_one("#input-description", Input)
         await type_text(pilot, "Card payments")
         await pilot.press("enter")  # Enter in the last field creates the project

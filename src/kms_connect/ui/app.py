@@ -8,6 +8,7 @@ from functools import partial
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import events
 from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -18,6 +19,7 @@ from kms_connect.core.paths import default_paths
 from kms_connect.heap import startup_done
 from kms_connect.ui.check_coordinator import CheckCoordinator
 from kms_connect.ui.errors import describe, write_crash_report
+from kms_connect.ui.input_gate import InputGate
 from kms_connect.ui.modals.help import HelpScreen
 from kms_connect.ui.modals.notice import NoticeModal
 from kms_connect.ui.periodic_checks import PeriodicChecks
@@ -69,12 +71,32 @@ class KmsConnectApp(RedactedCrashes):
         self.checker: Checker | None = checker
         self.load_error: str | None = None
         self.checks = CheckCoordinator(self, settings.status.concurrency if settings else 8)
+        self.gate = InputGate(self, self._dispatch_key)
+        self.gate.hold("start")  # until the first screen has its rows (or says why not)
         self.periodic = PeriodicChecks(self)  # [status] interval: set up once the source is open
 
     def get_default_screen(self) -> Screen[Any]:
         return ProjectsScreen()
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if event.key == "ctrl+j":
+                # Enter typed before the terminal went raw arrives as LF (the tty's ICRNL turned CR
+                # into LF), which Textual reads as ctrl+j; nothing is bound to ctrl+j here.
+                event = events.Key("enter", "\r")
+            if not self.gate.takes(event):
+                await self._dispatch_key(event)
+            return
+        await super().on_event(event)
+
+    async def _dispatch_key(self, event: events.Key) -> None:
+        """Textual's own handling of a key from the terminal, then the gate follows it (input_gate.py)."""
+        target, screen = self.focused or self.screen, self.screen
+        await super().on_event(event)
+        self.gate.sent(event, target, screen)
+
     def on_mount(self) -> None:
+        self.gate.start()
         if self.backend is not None:  # given (tests, scripts): ready at once; the screen loads itself
             self._backend_ready(reload=False)
             if self.on_ready is not None:
@@ -198,6 +220,7 @@ class KmsConnectApp(RedactedCrashes):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.name == "load-backend" and event.state is WorkerState.ERROR:
             self.load_error = describe(event.worker.error or RuntimeError("unknown"))
+            self.gate.release("start")  # said on the Projects screen, where the keys go
             for screen in self.screen_stack:
                 if isinstance(screen, ProjectsScreen):
                     screen.show_error(self.load_error)

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from kms_connect.ui.app import KmsConnectApp
 
 
+SAVING = "new-project"
+
+
 class NewProjectModal(ModalScreen[str | None]):
     """Dismisses with the new project's id, or None when cancelled."""
 
@@ -56,10 +59,8 @@ class NewProjectModal(ModalScreen[str | None]):
 
     @on(Input.Submitted)
     def _enter(self, event: Input.Submitted) -> None:
-        if event.input.id == "input-name":
-            self.focus_next()
-        else:
-            self._submit()
+        """Enter creates the project: the Description is optional (Tab reaches it)."""
+        self._submit()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "submit":
@@ -82,6 +83,7 @@ class NewProjectModal(ModalScreen[str | None]):
                 field.input.focus()
                 return
         self.saving = True
+        self.app.gate.hold(SAVING)  # keys typed meanwhile are for the project's row, once it shows
         self._create(name_field.value, desc_field.value)
 
     @work(exclusive=True, exit_on_error=False)
@@ -93,8 +95,13 @@ class NewProjectModal(ModalScreen[str | None]):
             project = await self.app.backend.create_project(name, description)
         except Exception as exc:
             status.update(f"✗ {describe(exc)}")
+            self.app.gate.release(SAVING)
             return
         finally:
             self.saving = False
         self.notify(f"Project “{project.name}” created.", markup=False)
         self.dismiss(project.id)
+        self.app.gate.release(SAVING)  # after the dismissal: the gate then waits for Projects to settle
+
+    def on_unmount(self) -> None:
+        self.app.gate.release(SAVING)

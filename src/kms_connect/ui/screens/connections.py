@@ -108,6 +108,7 @@ class ConnectionsScreen(TableScreen):
         return f" · {self.app.backend.label}" if self.app.backend else ""
 
     def reload(self, select: str | None = None) -> None:
+        self.hold_keys()
         self._load(select)
 
     @work(exclusive=True, group="connections-load", exit_on_error=False)
@@ -181,6 +182,7 @@ class ConnectionsScreen(TableScreen):
 
     # --- add ----------------------------------------------------------------------------------
     def action_add(self) -> None:
+        self.hold_keys("add")  # a method's number typed next is for the picker
         self._pick_method()
 
     @work(exclusive=True, group="connections-add", exit_on_error=False)
@@ -191,6 +193,9 @@ class ConnectionsScreen(TableScreen):
         except Exception as exc:
             self.notify(describe(exc), markup=False, severity="error")
             return
+        finally:
+            # The next key is dispatched later, after the push below: it waits for the picker to settle.
+            self.release_keys("add")
         self.app.push_screen(MethodPickerModal(oauth), self._method_chosen)
 
     def _method_chosen(self, method: Method | None) -> None:

@@ -88,6 +88,7 @@ class DashboardScreen(TableScreen):
         self.set_interval(60, self._refresh_ages, name="dashboard ages")
 
     def reload(self) -> None:
+        self.hold_keys()
         self._load()
 
     @work(exclusive=True, group="dashboard-load", exit_on_error=False)

@@ -73,6 +73,7 @@ class ProjectsScreen(TableScreen):
         self.summaries: dict[str, ProjectSummary] = {}
         self.loaded = False
         self.warmed = False  # the backend read ahead after the first listing
+        self.selecting: str | None = None  # the row the next listing puts the cursor on
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -89,10 +90,14 @@ class ProjectsScreen(TableScreen):
     # --- data ---------------------------------------------------------------------------------
     def reload(self, select: str | None = None) -> None:
         if self.app.backend is not None:
-            self._load(select)
+            # A reload replaces one still running: the row asked for (a project just created) stays
+            # asked for. (Closing New project both resumes this screen and reports the new project.)
+            self.selecting = select or self.selecting
+            self.hold_keys()
+            self._load()
 
     @work(exclusive=True, group="projects-load", exit_on_error=False)
-    async def _load(self, select: str | None) -> None:
+    async def _load(self) -> None:
         assert self.app.backend is not None
         try:
             summaries = await self.app.backend.list_projects()
@@ -108,6 +113,7 @@ class ProjectsScreen(TableScreen):
             (s.id, [s.name, s.slug, "?" if s.connection_count is None else str(s.connection_count)])
             for s in sorted(summaries, key=lambda s: s.name.lower())
         ]
+        select, self.selecting = self.selecting, None
         self.show_rows(rows, select)
         try:
             if not self.warmed:  # the connections too, while the operator reads the list

@@ -55,6 +55,24 @@ class TableScreen(Screen[None]):
         done.set()
         self._unpainted.discard(done)
 
+    def hold_keys(self, why: str = "rows") -> None:
+        """Keys wait until release_keys(why): while the rows (re)load, they are meant for the rows
+        about to show; while an action prepares the dialog it opens, for that dialog."""
+        self.app.gate.hold(f"{why}:{id(self)}")
+
+    def release_keys(self, why: str = "rows") -> None:
+        self.app.gate.release(f"{why}:{id(self)}")
+
+    def _rows_ready(self) -> None:
+        self.release_keys()
+        self.app.gate.release("start")
+
+    @on(events.Unmount)
+    def _release_keys(self) -> None:
+        for reason in self.app.gate.holding:
+            if reason.endswith(f":{id(self)}"):
+                self.app.gate.release(reason)
+
     @on(events.ScreenSuspend)
     @on(events.Unmount)
     def _no_more_paint(self) -> None:
@@ -134,6 +152,7 @@ class TableScreen(Screen[None]):
             table.focus()
         self.update_info()
         self.refresh_bindings()  # row actions are dimmed in the footer while there is no row
+        self._rows_ready()
 
     def show_problem(self, title: str, message: str) -> None:
         self.table.display = False
@@ -141,6 +160,7 @@ class TableScreen(Screen[None]):
         empty.update(f"[b]✗ {escape(title)}[/b]\n\n{escape(message)}\n\nPress [b]r[/b] to try again.")
         empty.display = True
         self.query_one("#info", Static).update("")
+        self._rows_ready()
 
     def update_info(self) -> None:
         table, needle = self.table, self.filter_bar.value

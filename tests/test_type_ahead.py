@@ -1,0 +1,103 @@
+"""Keys typed ahead are acted on in order, once what they act on is there (ui/input_gate.py).
+
+The keys are posted all at once, as a burst from the terminal arrives: nothing here waits for the
+screen between two keys.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import events
+
+from kms_connect.core.paths import Paths
+from kms_connect.ui.app import KmsConnectApp
+from kms_connect.ui.forms.access_token import AccessTokenForm
+from kms_connect.ui.modals.new_project import NewProjectModal
+from kms_connect.ui.screens.connections import ConnectionsScreen
+from kms_connect.ui.screens.projects import ProjectsScreen
+from ui_helpers import settle
+
+CHARACTERS = {"enter": "\r", "escape": "\x1b", "tab": "\t"}
+
+
+def burst(app: KmsConnectApp, *keys: str) -> None:
+    for key in keys:
+        app.post_message(events.Key(key, CHARACTERS.get(key, key if len(key) == 1 else None)))
+
+
+async def until_keys_done(app: KmsConnectApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    """Until the gate has let every key through and nothing holds it (a bounded number of frames)."""
+    for _ in range(200):
+        await settle(pilot)
+        if not app.gate.busy:
+            return
+    raise AssertionError(f"keys still held: {sorted(app.gate.holding)}")
+
+
+async def test_a_burst_typed_at_launch_lands_on_the_access_token_form(paths: Paths) -> None:
+    app = KmsConnectApp(paths=paths)  # the real start: config and store load in a thread
+    async with app.run_test(size=(80, 24)) as pilot:
+        burst(app, "n", *"payments", "enter", "enter", "a", "2")  # before the store is loaded
+        await until_keys_done(app, pilot)
+        assert isinstance(app.screen, AccessTokenForm)
+        connections = app.screen_stack[1]
+        assert isinstance(connections, ConnectionsScreen) and connections.project.name == "payments"
+
+
+async def test_enter_opens_the_project_just_created_not_the_first_row(make_app, store) -> None:
+    for name in ("Alpha", "Beta"):
+        await store.create_project(name)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        burst(app, "n", *"Zed", "enter", "enter")
+        await until_keys_done(app, pilot)
+        assert isinstance(app.screen, ConnectionsScreen) and app.screen.project.name == "Zed"
+
+
+async def test_keys_typed_while_the_new_project_dialog_opens_go_into_it(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        burst(app, "n", *"Billing Ops", "tab", *"Invoices")
+        await until_keys_done(app, pilot)
+        modal = app.screen
+        assert isinstance(modal, NewProjectModal)
+        assert modal.query_one("#input-name").value == "Billing Ops"
+        assert modal.query_one("#input-description").value == "Invoices"
+
+
+async def test_a_burst_through_the_method_picker_and_back_with_escape(make_app, store) -> None:
+    await store.create_project("Payments")
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        burst(app, "enter", "a", "escape", "a", "3", "escape", "escape")
+        await until_keys_done(app, pilot)
+        assert isinstance(app.screen, ProjectsScreen)
+        assert len(app.screen_stack) == 1
+
+
+async def test_the_quit_key_does_not_wait_behind_held_keys(paths: Paths, tmp_path: Path) -> None:
+    app = KmsConnectApp(paths=paths)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.gate.hold("test")  # as a load that has not answered yet
+        burst(app, "n", "ctrl+q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_a_hold_never_released_lets_the_keys_go_after_its_limit(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.gate.limit = 0.2
+        app.gate.hold("a bug: never released")
+        burst(app, "n")
+        await settle(pilot)
+        assert not isinstance(app.screen, NewProjectModal)  # held
+        for _ in range(100):  # polled until the gate's own 0.2 s limit fires (at most 5 s)
+            if isinstance(app.screen, NewProjectModal):
+                break
+            await pilot.pause(0.05)
+        assert isinstance(app.screen, NewProjectModal)
+        assert not app.gate.holding
