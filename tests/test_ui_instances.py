@@ -21,6 +21,7 @@ from kms_connect.ui.modals.instance_form import InstanceFormModal
 from kms_connect.ui.modals.sources import SourcesModal
 from kms_connect.ui.screens.connections import ConnectionsScreen, form_class
 from kms_connect.ui.screens.projects import ProjectsScreen
+from kms_connect.ui.widgets.quiet_footer import QuietFooter
 from kms_connect_sim.kms_world import SAMPLE_PAYMENTS
 from kms_connect_sim.sandbox import CONTOSO_TENANT
 from ui_helpers import data_lines, fill, message_of, screen_text, settle, wait_for_screen, wait_until
@@ -68,6 +69,8 @@ async def test_add_an_instance_and_switch_to_it(world, paths, kms, kms_identity,
     app = make_app(paths, settings, local)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        footer = app.screen.query_one(QuietFooter)
+        assert "new_project" in {action for _, action, _, _, _ in footer.shown()}  # the local store: offered
         await pilot.press("i")
         await wait_for_screen(pilot, SourcesModal)
         await pilot.press("a")
@@ -96,9 +99,15 @@ async def test_add_an_instance_and_switch_to_it(world, paths, kms, kms_identity,
         stored = paths.instances_file.read_text()
         assert kms.url in stored and kms_identity.client_secret not in stored
         assert kms_identity.client_secret in memory_keyring.data.values()
+        footer = screen.query_one(QuietFooter)
+        shown = {action for _, action, _, _, _ in footer.shown()}
+        assert "new_project" not in shown and "delete" not in shown  # keys that could only refuse
         await pilot.press("n")  # projects are read-only on an instance: said, not done
         await pilot.pause()
         assert any("managed in its web UI" in n.message for n in app._notifications)
+        await pilot.press("d")
+        await pilot.pause()
+        assert any("would delete its secrets" in n.message for n in app._notifications)
 
 
 async def open_payments(pilot, app) -> ConnectionsScreen:  # type: ignore[no-untyped-def]

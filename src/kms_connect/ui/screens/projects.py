@@ -43,6 +43,9 @@ class ProjectsScreen(TableScreen):
         Binding("slash", "filter", "Filter", id="projects.filter", key_display="/"),
         Binding("n", "new_project", "New", id="projects.new"),
         Binding("d", "delete", "Delete", id="projects.delete"),
+        # Where projects are read-only (an instance), n and d are not in the footer; pressed, they say why.
+        Binding("n", "read_only('create')", show=False, id="projects.new-read-only"),
+        Binding("d", "read_only('delete')", show=False, id="projects.delete-read-only"),
         Binding(
             "s",
             "app.dashboard",
@@ -131,9 +134,21 @@ class ProjectsScreen(TableScreen):
         self.show_problem(f"Cannot open {where}.", message)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        read_only = self.app.backend is not None and not self.app.backend.can_manage_projects
+        if action in ("new_project", "delete") and read_only:
+            return False  # not offered: the read_only twin explains, if pressed
+        if action == "read_only":
+            return read_only
         if action == "delete" and self._selected() is None:
             return None  # dimmed in the footer while there is nothing to delete
         return True
+
+    def action_read_only(self, what: str) -> None:
+        why = {
+            "create": "Projects on a KMS instance are managed in its web UI.",
+            "delete": "Projects on a KMS instance cannot be deleted here: that would delete its secrets.",
+        }
+        self.notify(why[what], markup=False, severity="warning")
 
     def _selected(self) -> ProjectSummary | None:
         key = self.table.cursor_key
@@ -169,10 +184,6 @@ class ProjectsScreen(TableScreen):
     def action_new_project(self) -> None:
         if self.app.backend is None:
             return
-        if not self.app.backend.can_manage_projects:
-            self.notify("Projects on a KMS instance are managed in its web UI.", markup=False, severity="warning")
-            return
-
         taken = {s.slug for s in self.summaries.values()}
         self.app.push_screen(NewProjectModal(taken), self._project_created)
 
@@ -185,14 +196,6 @@ class ProjectsScreen(TableScreen):
         summary = self._selected()
         if summary is None or self.app.backend is None:
             return
-        if not self.app.backend.can_manage_projects:
-            self.notify(
-                "Projects on a KMS instance cannot be deleted here: that would delete its secrets.",
-                markup=False,
-                severity="warning",
-            )
-            return
-
         n = summary.connection_count
         goes = (
             f"Its {n} App Connection{'s' if n != 1 else ''} and their stored secrets go with it."
