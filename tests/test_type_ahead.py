@@ -101,3 +101,18 @@ async def test_a_hold_never_released_lets_the_keys_go_after_its_limit(make_app) 
             await pilot.pause(0.05)
         assert isinstance(app.screen, NewProjectModal)
         assert not app.gate.holding
+
+
+async def test_enter_in_a_form_goes_to_the_next_field_that_needs_input(make_app, store) -> None:
+    """Past the optional Description and the token's Show button: what is typed next lands in a field."""
+    await store.create_project("Payments")
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        burst(app, "enter", "a", "2", *"vendor-pat", "enter", *"tok3n-value", "enter", *"contoso")
+        await until_keys_done(app, pilot)
+        form = app.screen
+        assert isinstance(form, AccessTokenForm)
+        values = {key: form.query_one(f"#input-{key}").value for key in ("name", "access_token", "org_name")}
+        assert values == {"name": "vendor-pat", "access_token": "tok3n-value", "org_name": "contoso"}
+        assert form.query_one("#input-description").value == ""
+        assert app.focused is form.query_one("#input-org_name")

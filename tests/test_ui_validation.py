@@ -82,8 +82,8 @@ async def test_name_slug_rule_with_suggestion_and_enter_applies_it(make_app, pro
         assert app.focused is name
         assert message_of(form, "name") == ""
         assert not field(form, "name").has_class("-invalid")
-        await pilot.press("enter")  # now valid: Enter moves on
-        assert app.focused is form.query_one("#input-description", Input)
+        await pilot.press("enter")  # now valid: Enter moves on, past the optional Description, to the token
+        assert app.focused is form.query_one("#input-access_token", Input)
 
 
 async def test_name_without_usable_suggestion(make_app, project) -> None:

@@ -202,9 +202,18 @@ class ConnectionForm(ModalScreen["Connection | None"]):
     def _enter(self, event: Input.Submitted) -> None:
         event.stop()
         field = FormField.of(event.input)
-        if field is not None and self.field_entered(field):
-            return
-        self.focus_next()
+        if field is not None and not self.field_entered(field):
+            self._enter_from(field)
+
+    def _enter_from(self, field: FormField) -> None:
+        """Enter means "do it": on to the next field that needs input, or, when none does, submit."""
+        fields = [f for f in self.query(FormField) if f.display and not f.input.disabled]
+        at = fields.index(field) + 1 if field in fields else 0
+        needs = [f for f in fields[at:] + fields[:at] if self.check(f.spec.key, f.value).error or not f.filled]
+        if needs:
+            needs[0].input.focus()
+        else:
+            self.action_submit()
 
     def field_entered(self, field: FormField) -> bool:
         """Enter in a field; True when handled (method forms add their own, e.g. the OAuth paste)."""

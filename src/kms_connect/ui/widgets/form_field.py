@@ -58,6 +58,11 @@ class FormField(Vertical):
         return self.query_one(Input)
 
     @property
+    def filled(self) -> bool:
+        """Typed in, or optional."""
+        return bool(self.value.strip()) or self.spec.optional
+
+    @property
     def value(self) -> str:
         return self.input.value
 
