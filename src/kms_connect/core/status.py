@@ -65,12 +65,19 @@ class Method(str, Enum):
     def label(self) -> str:
         return _METHOD_LABELS[self]
 
+    @property
+    def short_label(self) -> str:
+        """Six cells at most: the Method column of an 80-column App Connections screen."""
+        return _METHOD_SHORT_LABELS[self]
+
 
 _METHOD_LABELS = {
     Method.OAUTH: "OAuth",
     Method.ACCESS_TOKEN: "Access Token",
     Method.CLIENT_SECRET: "Client Secret",
 }
+
+_METHOD_SHORT_LABELS = {Method.OAUTH: "OAuth", Method.ACCESS_TOKEN: "PAT", Method.CLIENT_SECRET: "Secret"}
 
 APP_LABEL = "Azure DevOps"
 

@@ -81,13 +81,17 @@ class ConnectionsScreen(TableScreen):
     ]
     TABLE_CLASS = ConnectionsTable
     TABLE_ID = "connections-table"
+    # At 80 columns a 24-character name and a 19-character organization show in full: App (the same
+    # on every row) gives way, Method and Last checked take their short forms; from 92, the long ones.
     COLUMNS = (
-        Column("name", "Name", min_width=8),
-        Column("app", "App", width=12),
-        Column("method", "Method", width=13),
-        Column("org", "Organization", min_width=8),
+        Column("name", "Name", min_width=24),
+        Column("app", "App", width=12, min_table=106),
+        Column("method", "Method", width=13, min_table=92),
+        Column("method_short", "Method", width=6, max_table=91),
+        Column("org", "Organization", min_width=19),
         Column("status", "Status", width=15),
-        Column("checked", "Last checked", width=12),
+        Column("checked", "Last checked", width=12, min_table=92),
+        Column("checked_short", "Checked", width=7, max_table=91),
     )
     NOUNS = ("connection", "connections")
     EMPTY_TEXT = EMPTY_TEXT
@@ -128,7 +132,18 @@ class ConnectionsScreen(TableScreen):
         live = self.app.checks.showing(conn)
         status = live.status if live is not None else conn.status
         checked = conn.last_check.checked_at if conn.last_check else None
-        return [conn.name, APP_LABEL, conn.method.label, conn.org_name, status_text(status), ago(checked)]
+        method = conn.method
+        short_ago = ago(checked, short=True)
+        return [
+            conn.name,
+            APP_LABEL,
+            method.label,
+            method.short_label,
+            conn.org_name,
+            status_text(status),
+            ago(checked),
+            short_ago,
+        ]
 
     def _on_live(self, live: LiveCheck) -> None:
         conn = self.connections.get(live.key)

@@ -51,13 +51,16 @@ class DashboardScreen(TableScreen):
     ]
     TABLE_CLASS = DashboardTable
     TABLE_ID = "dashboard-table"
+    # At 80 columns a 20-character project and a 24-character name show in full: Took and Problem give
+    # way (the cursor row's problem is spelled out under the table) from 96 down.
     COLUMNS = (
-        Column("project", "Project", min_width=8),
-        Column("name", "Name", min_width=8),
+        Column("project", "Project", min_width=20),
+        Column("name", "Name", min_width=24),
         Column("status", "Status", width=15),
-        Column("checked", "Checked", width=10),
-        Column("time", "Took", width=6),
-        Column("problem", "Problem", min_width=10),
+        Column("checked", "Checked", width=10, min_table=96),
+        Column("checked_short", "Checked", width=7, max_table=95),
+        Column("time", "Took", width=6, min_table=96),
+        Column("problem", "Problem", min_width=10, min_table=96),
     )
     NOUNS = ("connection", "connections")
     EMPTY_TEXT = EMPTY_TEXT
@@ -132,8 +135,8 @@ class DashboardScreen(TableScreen):
             problem = f"{bad.title}: {bad.result}" if bad is not None else result.summary
         elif status is Status.NOT_CHECKABLE and self.app.backend is not None:
             problem = "credentials not held here"
-        checked = ago(conn.last_check.checked_at if conn.last_check else None, now)
-        return [project.name, conn.name, status_text(status), checked, took, problem]
+        when = conn.last_check.checked_at if conn.last_check else None
+        return [project.name, conn.name, status_text(status), ago(when, now), ago(when, now, short=True), took, problem]
 
     @on(VirtualTable.RowHighlighted, "#dashboard-table")
     def _show_row_problem(self) -> None:

@@ -36,6 +36,7 @@ class TableScreen(Screen[None]):
         super().__init__()
         self._live_shown: dict[str, tuple[int, Status, bool]] = {}  # what each row shows of its live check
         self._unpainted: set[asyncio.Event] = set()
+        self._cut_shown = False  # the info line spells out cells of the cursor row cut short
 
     def painted(self) -> Awaitable[object]:
         """Ends once what this screen shows now is on the terminal, or once it is not shown any more.
@@ -170,7 +171,18 @@ class TableScreen(Screen[None]):
             text = f"{table.visible_count} of {total} {many} match “{needle}”"
         else:
             text = f"{total} {one if total == 1 else many}{self.info_suffix()}"
-        self.query_one("#info", Static).update(escape(text))
+        # The cursor row's cells cut short at this width, in full first (before the line is cut).
+        cut = " · ".join(f"{label}: {full}" for label, full in table.cut_cells())
+        self._cut_shown = bool(cut)
+        self.query_one("#info", Static).update(escape(f"{cut} · {text}" if cut else text))
+
+    @on(VirtualTable.Resized)
+    @on(VirtualTable.RowHighlighted)
+    def _cursor_moved(self) -> None:
+        # Only when a row with cut cells is or was under the cursor: the counts (5,000 states on the
+        # dashboard) are not worked out again for every arrow key.
+        if self._cut_shown or self.table.cut_cells():
+            self.update_info()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:

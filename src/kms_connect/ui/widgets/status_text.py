@@ -26,17 +26,16 @@ def status_text(status: Status) -> Text:
     return Text(status.label, style=_STYLES[status])
 
 
-def ago(when: datetime | None, now: datetime | None = None) -> str:
+def ago(when: datetime | None, now: datetime | None = None, *, short: bool = False) -> str:
+    """How long ago, e.g. "5 min ago"; `short` fits 7 cells ("5m ago", "Dec 01")."""
     if when is None:
         return "never"
     now = now or datetime.now(UTC)
     seconds = int((now - when).total_seconds())
     if seconds < 60:
-        return "just now"
-    if seconds < 3600:
-        return f"{seconds // 60} min ago"
-    if seconds < 86400:
-        return f"{seconds // 3600} h ago"
-    if seconds < 7 * 86400:
-        return f"{seconds // 86400} d ago"
-    return when.astimezone().strftime("%Y-%m-%d")
+        return "now" if short else "just now"
+    for limit, size, unit in ((3600, 60, "min"), (86400, 3600, "h"), (7 * 86400, 86400, "d")):
+        if seconds < limit:
+            amount = seconds // size
+            return f"{amount}{unit[0]} ago" if short else f"{amount} {unit} ago"
+    return when.astimezone().strftime("%b %d" if short else "%Y-%m-%d")
