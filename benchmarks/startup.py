@@ -143,19 +143,19 @@ def main() -> None:
             lost["kms-connect, 10,000 projects"] += interactive(app_cmd, b"New project", big, tti_big)
     b, bt = statistics.median(bare), statistics.median(bare_tti)
     print(f"runs per program: {args.runs}")
-    print(
-        f"bare Textual app, time to interactive          median {bt * 1000:6.0f} ms  (min {min(bare_tti) * 1000:.0f})"
-    )
+    print(f"{'bare Textual app, time to interactive':52} median {bt * 1000:6.0f} ms  (min {min(bare_tti) * 1000:.0f})")
     for label, runs in (("kms-connect", tti), ("kms-connect, 10,000 projects", tti_big)):
         if runs:
             m = statistics.median(runs)
             name = f"{label}, time to interactive"
-            print(f"{name:46} median {m * 1000:6.0f} ms  (min {min(runs) * 1000:.0f})  ratio {m / bt:.2f}x")
+            print(f"{name:52} median {m * 1000:6.0f} ms  (min {min(runs) * 1000:.0f})  ratio {m / bt:.2f}x")
     print("keys lost: " + ", ".join(f"{name} {n} of {args.runs}" for name, n in lost.items()))
-    print(f"bare Textual app, first paint                  median {b * 1000:6.0f} ms  (min {min(bare) * 1000:.0f})")
+    print(
+        f"bare Textual app, first paint                        median {b * 1000:6.0f} ms  (min {min(bare) * 1000:.0f})"
+    )
     for label, runs in (("Projects screen painted", painted), ("store loaded and shown ", loaded)):
         m = statistics.median(runs)
-        print(f"kms-connect, {label:33} median {m * 1000:6.0f} ms  (min {min(runs) * 1000:.0f})  ratio {m / b:.2f}x")
+        print(f"kms-connect, {label:39} median {m * 1000:6.0f} ms  (min {min(runs) * 1000:.0f})  ratio {m / b:.2f}x")
 
 
 if __name__ == "__main__":
