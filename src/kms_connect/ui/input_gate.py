@@ -44,15 +44,19 @@ class InputGate:
 
     def start(self) -> None:
         """The App runs: from now on a hold has its time limit."""
-        if self._holds and self._limit is None:
+        if self._holds:
+            self._arm()
+
+    def _arm(self) -> None:
+        """Whatever holds the keys now is let go after `limit` seconds at the latest."""
+        if self._limit is None and self.app.is_running:
             self._limit = self.app.set_timer(self.limit, self._over_limit, name="input-gate-limit")
 
     # --- holds ---------------------------------------------------------------------------------
     def hold(self, reason: str) -> None:
         """Keys wait until `reason` is released (holding twice for one reason is one hold)."""
         self._holds.add(reason)
-        if self._limit is None and self.app.is_running:
-            self._limit = self.app.set_timer(self.limit, self._over_limit, name="input-gate-limit")
+        self._arm()
 
     def release(self, reason: str) -> None:
         self._holds.discard(reason)
@@ -97,8 +101,7 @@ class InputGate:
         if event.key in PASS_THROUGH:
             return
         self._in_flight = True
-        if self._limit is None:
-            self._limit = self.app.set_timer(self.limit, self._over_limit, name="input-gate-limit")
+        self._arm()
         path = [*target.ancestors_with_self]
         # Twice: first behind the key as it bubbles up to the App, where its binding runs; then behind
         # what that binding posted on the way (an Input's Submitted, on to the dialog's handler).
@@ -135,6 +138,7 @@ class InputGate:
             return
         if self.app.screen is not self._settled:  # changed since the last key (a dialog closed after a save)
             self._in_flight = True
+            self._arm()
             self._settle(self.app.screen)
             return
         await self._dispatch(self._waiting.popleft())
