@@ -133,7 +133,6 @@ class ConnectionsScreen(TableScreen):
         status = live.status if live is not None else conn.status
         checked = conn.last_check.checked_at if conn.last_check else None
         method = conn.method
-        short_ago = ago(checked, short=True)
         return [
             conn.name,
             APP_LABEL,
@@ -142,7 +141,7 @@ class ConnectionsScreen(TableScreen):
             conn.org_name,
             status_text(status),
             ago(checked),
-            short_ago,
+            ago(checked, short=True),
         ]
 
     def _on_live(self, live: LiveCheck) -> None:

@@ -120,11 +120,11 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def cut_cells(self) -> list[tuple[str, str]]:
         """(column label, full text) of each cell of the cursor row cut short at the current width."""
-        key, width = self.cursor_key, self.scrollable_content_region.width
-        if key is None or width <= 0:  # not laid out yet
+        width = self.scrollable_content_region.width
+        if not self._visible or width <= 0:  # no rows, or not laid out yet
             return []
         widths = self._column_widths(width)
-        cells = self._cells[self._keys.index(key)]
+        cells = self._cells[self._visible[self._cursor]]  # the cursor's row, without a scan of the keys
         return [
             (column.label, text)
             for column, width, cell in zip(self._columns, widths, cells, strict=False)
