@@ -47,3 +47,9 @@ def test_no_other_ui_module_reaches_into_textual_internals() -> None:
             continue
         used = {n.attr for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Attribute)}
         assert not used & private, f"{path.name} uses {sorted(used & private)}: go through ui/textual_internals.py"
+
+
+def test_every_private_function_used_exists_in_this_textual() -> None:
+    for module, names in textual_internals.PRIVATE_FUNCTIONS.items():
+        missing = [n for n in names if not callable(getattr(module, n, None))]
+        assert not missing, f"{module.__name__} has no {missing}"

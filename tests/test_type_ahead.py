@@ -6,6 +6,7 @@ screen between two keys.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from textual import events
@@ -16,7 +17,7 @@ from kms_connect.ui.forms.access_token import AccessTokenForm
 from kms_connect.ui.modals.new_project import NewProjectModal
 from kms_connect.ui.screens.connections import ConnectionsScreen
 from kms_connect.ui.screens.projects import ProjectsScreen
-from ui_helpers import settle
+from ui_helpers import settle, wait_until
 
 CHARACTERS = {"enter": "\r", "escape": "\x1b", "tab": "\t"}
 
@@ -117,3 +118,56 @@ async def test_enter_in_a_form_goes_to_the_next_field_that_needs_input(make_app,
         assert values == {"name": "vendor-pat", "access_token": "tok3n-value", "org_name": "contoso"}
         assert form.query_one("#input-description").value == ""
         assert app.focused is form.query_one("#input-org_name")
+
+
+class SlowStoreApp(KmsConnectApp):
+    """The real start, with the store's loading held at an explicit gate the test opens."""
+
+    def __init__(self, paths: Paths, opened: threading.Event) -> None:
+        super().__init__(paths=paths)
+        self.store_may_open = opened
+
+    def _load_backend(self) -> None:
+        assert self.store_may_open.wait(10), "the test never opened the gate"
+        super()._load_backend()
+
+
+async def test_new_project_opens_and_takes_its_name_before_the_store_has_loaded(paths: Paths) -> None:
+    opened = threading.Event()
+    app = SlowStoreApp(paths, opened)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            burst(app, "n", *"Zed", "enter", "enter")
+
+            def saving() -> bool:  # the dialog waits for the store; the Enter after it, for the rows
+                return isinstance(app.screen, NewProjectModal) and app.screen.saving
+
+            await wait_until(pilot, saving, "New project to save")  # not settle(): it waits for the loader
+            modal = app.screen
+            assert isinstance(modal, NewProjectModal) and app.backend is None
+            assert modal.query_one("#input-name").value == "Zed"
+            opened.set()
+            await until_keys_done(app, pilot)
+            assert isinstance(app.screen, ConnectionsScreen) and app.screen.project.name == "Zed"
+    finally:
+        opened.set()
+
+
+async def test_keys_for_the_rows_still_wait_for_them(paths: Paths) -> None:
+    """Only keys that need no rows go early: Enter typed at launch opens the first project, once listed."""
+    store_paths = paths
+    opened = threading.Event()
+    app = SlowStoreApp(store_paths, opened)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            burst(app, "enter", "n")
+            await wait_until(pilot, lambda: app.gate.queued == 2, "both keys to wait")
+            for _ in range(5):
+                await pilot.pause()
+            assert isinstance(app.screen, ProjectsScreen)  # Enter waits for rows: n behind it too
+            assert sorted(app.gate.holding) == ["start"]
+            opened.set()
+            await until_keys_done(app, pilot)
+            assert isinstance(app.screen, NewProjectModal)  # no project to open: Enter did nothing, n then acted
+    finally:
+        opened.set()

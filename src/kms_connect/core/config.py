@@ -13,6 +13,7 @@ from pydantic_core import ErrorDetails
 
 from kms_connect.core.errors import ConfigError
 from kms_connect.core.instances import configured_instances
+from kms_connect.core.keymap import check_keys, flatten
 from kms_connect.core.redact import redact_url
 from kms_connect.core.validation import is_guid
 
@@ -113,8 +114,26 @@ class Settings(_Section):
     secrets: SecretsSettings = SecretsSettings()
     status: StatusSettings = StatusSettings()
     ui: UISettings = UISettings()
+    # [keys]: binding id -> keys (core/keymap.py); which ids exist is checked by the UI (ui/keymap.py).
+    keys: dict[str, str] = {}
     # [[instances]] tables, checked by core/instances (errors name the entry); never rewritten.
     instances: list[dict[str, object]] = []
+
+    @field_validator("keys", mode="before")
+    @classmethod
+    def _keys(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            return value  # pydantic says it must be a table
+        flat = flatten(value)
+        problems = []
+        for binding_id, keys in flat.items():
+            try:
+                flat[binding_id] = check_keys(keys)
+            except ValueError as exc:
+                problems.append(f"{binding_id}: {exc}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return flat
 
     def oauth_client_id(self) -> tuple[str | None, str]:
         """The OAuth app's client ID and where it came from (env wins over the file)."""

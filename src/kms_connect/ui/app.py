@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -15,6 +16,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from kms_connect import APP_NAME
+from kms_connect.core.keymap import read_keys, with_twins
 from kms_connect.core.paths import default_paths
 from kms_connect.heap import startup_done
 from kms_connect.ui.check_coordinator import CheckCoordinator
@@ -27,6 +29,8 @@ from kms_connect.ui.resources import stylesheet_paths
 from kms_connect.ui.screens.projects import ProjectsScreen
 from kms_connect.ui.screens.table_screen import TableScreen
 from kms_connect.ui.textual_internals import RedactedCrashes
+
+OPEN_LIMIT = 30.0  # seconds a dialog saves while the store is still opening (a keyring that hangs)
 
 if TYPE_CHECKING:
     from kms_connect.core.backend import Backend
@@ -72,11 +76,24 @@ class KmsConnectApp(RedactedCrashes):
         self.load_error: str | None = None
         self.checks = CheckCoordinator(self, settings.status.concurrency if settings else 8)
         self.gate = InputGate(self, self._dispatch_key)
-        self.gate.hold("start")  # until the first screen has its rows (or says why not)
+        self._opened = asyncio.Event()  # the source is open, or failed to open (load_error)
         self.periodic = PeriodicChecks(self)  # [status] interval: set up once the source is open
 
     def get_default_screen(self) -> Screen[Any]:
-        return ProjectsScreen()
+        screen = ProjectsScreen()
+        # Its keys wait until it has its rows (or says why not); New project opens at once.
+        self.gate.hold("start", screen)
+        return screen
+
+    async def opened_backend(self) -> Backend:
+        """The source, once open: typed at launch, a dialog may be done before the store has loaded."""
+        try:
+            await asyncio.wait_for(self._opened.wait(), OPEN_LIMIT)
+        except TimeoutError:
+            raise RuntimeError(f"The store did not open in {OPEN_LIMIT:.0f} s; press r on Projects to retry.") from None
+        if self.backend is None:
+            raise RuntimeError(self.load_error or "The store did not open.")
+        return self.backend
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key) and not event.is_forwarded:
@@ -98,10 +115,14 @@ class KmsConnectApp(RedactedCrashes):
     def on_mount(self) -> None:
         self.gate.start()
         if self.backend is not None:  # given (tests, scripts): ready at once; the screen loads itself
+            if self.settings is not None and self.paths is not None:
+                self.set_keymap(self._checked_keymap(self.settings, self.paths))
             self._backend_ready(reload=False)
             if self.on_ready is not None:
                 self.call_after_refresh(self.on_ready, self)
         else:
+            # Keys typed at launch meet the [keys] table already (core/keymap.py); checked when loaded.
+            self.set_keymap(with_twins(read_keys((self.paths or default_paths()).config_file)))
             # Paint first, then load config and store in a thread (pydantic, keyring, the TOML).
             self.call_after_refresh(self.start_loading)
         # The collector comes back with the first rows; this is for a start-up that never shows
@@ -111,6 +132,7 @@ class KmsConnectApp(RedactedCrashes):
     def start_loading(self) -> None:
         """Load config and store in a thread; the Projects screen hears back either way."""
         self.load_error = None
+        self._opened.clear()
         self.run_worker(self._load_backend, thread=True, name="load-backend", exit_on_error=False)
 
     def _load_backend(self) -> None:
@@ -123,20 +145,32 @@ class KmsConnectApp(RedactedCrashes):
 
         paths = self.paths or default_paths()
         settings = self.settings or load_settings(paths.config_file)
+        keymap = self._checked_keymap(settings, paths)
         local = LocalStore(paths, settings)
         self.paths, self.settings, self.local = paths, settings, local
         backend = open_source(self.source, paths, settings, local)
-        self.call_from_thread(self._install_backend, paths, settings, backend)
+        self.call_from_thread(self._install_backend, paths, settings, backend, keymap)
         # Then warm the live checks' imports (httpx, msal's helpers) here, off the UI thread, so
         # the first check does not stall a key press.
         importlib.import_module("kms_connect.core.live_check")
 
-    def _install_backend(self, paths: Paths, settings: Settings, backend: Backend) -> None:
+    @staticmethod
+    def _checked_keymap(settings: Settings, paths: Paths) -> dict[str, str]:
+        if not settings.keys:
+            return {}
+        # Only with a [keys] table: it imports every screen to know their bindings (ui/keymap.py).
+        from kms_connect.ui.keymap import checked_keymap  # noqa: PLC0415
+
+        return checked_keymap(settings.keys, paths.config_file)
+
+    def _install_backend(self, paths: Paths, settings: Settings, backend: Backend, keymap: dict[str, str]) -> None:
+        self.set_keymap(keymap)  # as checked: the one read before the first frame may hold mistakes
         self.paths, self.settings, self.backend = paths, settings, backend
         self.checks.concurrency = settings.status.concurrency
         self._backend_ready()
 
     def _backend_ready(self, *, reload: bool = True) -> None:
+        self._opened.set()
         if self.settings is not None:
             theme = self.settings.ui.theme
             if theme in self.available_themes:
@@ -220,6 +254,8 @@ class KmsConnectApp(RedactedCrashes):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.name == "load-backend" and event.state is WorkerState.ERROR:
             self.load_error = describe(event.worker.error or RuntimeError("unknown"))
+            self.set_keymap({})  # the keys the error's own advice names (r to retry)
+            self._opened.set()
             self.gate.release("start")  # said on the Projects screen, where the keys go
             for screen in self.screen_stack:
                 if isinstance(screen, ProjectsScreen):

@@ -7,9 +7,12 @@ that is not there yet, or overtake the action of the key before them, and are lo
 
 The gate lets one key through at a time. The next key goes once the previous one has passed every
 node it bubbles through (a callback queued behind it at each node, in turn), once a screen it
-opened has mounted and taken its focus, and while nothing holds the gate: the store loading, a
-list reloading, a dialog saving (`hold`/`release`, by reason). A hold that is never released is
-let go after HOLD_LIMIT seconds, so no key waits forever; the quit key never waits.
+opened has mounted and taken its focus, and while nothing holds the gate (`hold`/`release`, by
+reason). A hold is the App's (a dialog saving: every key waits) or a screen's (its rows loading:
+keys for that screen wait while it is the one shown). A screen may say which of its keys need none
+of its data (`Screen.acts_before_data`): New project opens at once, before the store has loaded.
+A hold that is never released is let go after HOLD_LIMIT seconds, so no key waits forever; the
+quit key never waits.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ class InputGate:
     def __init__(self, app: App[Any], dispatch: Callable[[events.Key], Awaitable[None]]) -> None:
         self.app, self._dispatch = app, dispatch
         self._waiting: deque[events.Key] = deque()
-        self._holds: set[str] = set()
+        self._holds: dict[str, Screen[Any] | None] = {}  # reason: the screen it holds, or None for all
         self._in_flight = False
         self._limit: Timer | None = None
         self._settled: Screen[Any] | None = None  # the screen the last key landed on
@@ -53,13 +56,14 @@ class InputGate:
             self._limit = self.app.set_timer(self.limit, self._over_limit, name="input-gate-limit")
 
     # --- holds ---------------------------------------------------------------------------------
-    def hold(self, reason: str) -> None:
-        """Keys wait until `reason` is released (holding twice for one reason is one hold)."""
-        self._holds.add(reason)
+    def hold(self, reason: str, screen: Screen[Any] | None = None) -> None:
+        """Keys wait until `reason` is released (holding twice for one reason is one hold): keys for
+        `screen` while it is shown, or every key."""
+        self._holds[reason] = screen
         self._arm()
 
     def release(self, reason: str) -> None:
-        self._holds.discard(reason)
+        self._holds.pop(reason, None)
         if not self._holds:
             self._stop_limit()
         self._schedule()
@@ -72,6 +76,25 @@ class InputGate:
     def busy(self) -> bool:
         """A key is on its way, or held, or something holds the gate."""
         return bool(self._holds or self._in_flight or self._waiting)
+
+    @property
+    def queued(self) -> int:
+        """Keys waiting their turn."""
+        return len(self._waiting)
+
+    def _holds_back(self, event: events.Key) -> bool:
+        """Whether a hold keeps `event` waiting, were it the next key."""
+        try:
+            screen = self.app.screen
+        except Exception:  # no screen yet (the App is starting): nothing to act on
+            return True
+        owners = self._holds.values()
+        if None in owners:
+            return True
+        if screen in owners:
+            early = getattr(screen, "acts_before_data", None)
+            return not (early is not None and early(event))
+        return False
 
     def _over_limit(self) -> None:
         self._limit = None
@@ -91,7 +114,7 @@ class InputGate:
         """Called by the App for each key from the terminal: True when the gate keeps it for later."""
         if event.key in PASS_THROUGH:
             return False
-        if self._in_flight or self._holds or self._waiting:
+        if self._in_flight or self._waiting or self._holds_back(event):
             self._waiting.append(event)
             return True
         return False
@@ -134,11 +157,13 @@ class InputGate:
             self.app.call_later(self._next)
 
     async def _next(self) -> None:
-        if self._in_flight or self._holds or not self._waiting:
+        if self._in_flight or not self._waiting:
             return
         if self.app.screen is not self._settled:  # changed since the last key (a dialog closed after a save)
             self._in_flight = True
             self._arm()
             self._settle(self.app.screen)
             return
+        if self._holds_back(self._waiting[0]):
+            return  # its release schedules the next key
         await self._dispatch(self._waiting.popleft())

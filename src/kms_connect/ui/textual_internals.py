@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rich.text import Text
+from textual import keys as textual_keys
 from textual.app import App
 from textual.binding import Binding
 from textual.dom import DOMNode
@@ -21,10 +22,12 @@ WRITTEN_FOR = "8.2.8"
 
 # Every private name used below, by the class that has it (the test checks they all exist).
 PRIVATE_NAMES: dict[type, tuple[str, ...]] = {
-    App: ("_fatal_error", "_exception", "_exit_renderables", "_close_messages_no_wait"),
-    DOMNode: ("_bindings",),
+    App: ("_fatal_error", "_exception", "_exit_renderables", "_close_messages_no_wait", "_keymap"),
+    DOMNode: ("_bindings", "_merged_bindings"),
     Footer: ("_bindings_ready",),
 }
+# Private functions of Textual modules, by module (checked the same way).
+PRIVATE_FUNCTIONS = {textual_keys: ("_normalize_key_list",)}
 
 
 class RedactedCrashes(App[None]):
@@ -56,8 +59,24 @@ def all_bindings(node: DOMNode) -> Iterator[Binding]:
 
     The help screen lists a table's keys even while an empty state hides the table.
     """
-    for bindings in node._bindings.key_to_bindings.values():
-        yield from bindings
+    bindings = node._bindings.copy()
+    if node.app._keymap:  # as Screen._binding_chain does: the [keys] table applied
+        bindings.apply_keymap(node.app._keymap)
+    for key_bindings in bindings.key_to_bindings.values():
+        yield from key_bindings
+
+
+def class_bindings(cls: type[DOMNode]) -> Iterator[Binding]:
+    """Every binding a node of class `cls` has, inherited ones included, before any keymap (checking
+    the [keys] table needs them before any such node exists: ui/keymap.py)."""
+    merged = cls._merged_bindings
+    for key_bindings in merged.key_to_bindings.values() if merged is not None else ():
+        yield from key_bindings
+
+
+def normalize_keys(keys: str) -> str:
+    """ "?" -> "question_mark", as Textual names keys in bindings and key events."""
+    return textual_keys._normalize_key_list(keys)
 
 
 def mark_footer_ready(footer: Footer) -> None:

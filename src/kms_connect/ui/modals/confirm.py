@@ -25,8 +25,8 @@ class ConfirmModal(ModalScreen[bool]):
     BINDINGS = [
         Binding("y", "confirm", "Yes", id="confirm.yes"),
         Binding("n,escape,ctrl+g", "cancel", "No", id="confirm.no"),
-        Binding("left,h", "app.focus_previous", "Previous button", show=False),
-        Binding("right,l", "app.focus_next", "Next button", show=False),
+        Binding("left,h", "app.focus_previous", "Previous button", show=False, id="confirm.previous"),
+        Binding("right,l", "app.focus_next", "Next button", show=False, id="confirm.next"),
     ]
 
     def __init__(self, title: str, body: str, confirm_label: str = "Delete") -> None:

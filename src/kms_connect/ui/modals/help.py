@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
@@ -32,16 +33,22 @@ GENERIC_ACTIONS = frozenset(
 GENERAL = [
     ("Tab / shift+Tab", "Move between fields and buttons"),
     ("Esc or ctrl+g", "Close the top dialog, or go back (ctrl+g is quicker inside tmux)"),
-    ("ctrl+p", "Command palette: every action of this screen, by name"),
-    ("ctrl+q", "Quit kms-connect"),
+    ("app.palette", "Command palette: every action of this screen, by name"),
+    ("app.quit", "Quit kms-connect"),
 ]
+
+
+def keys_of(node: DOMNode, binding_id: str, most: int = 4) -> str:
+    """The first `most` keys that trigger `binding_id` on `node`, as the [keys] table left them."""
+    names = [node.app.get_key_display(b) for b in all_bindings(node) if b.id == binding_id]
+    return " / ".join(list(dict.fromkeys(names))[:most])
 
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape,ctrl+g,q,question_mark,f1,enter", "close", "Close", id="help.close"),
-        Binding("down,j", "scroll(1)", "Scroll down", show=False),
-        Binding("up,k", "scroll(-1)", "Scroll up", show=False),
+        Binding("down,j", "scroll(1)", "Scroll down", show=False, id="help.down"),
+        Binding("up,k", "scroll(-1)", "Scroll up", show=False, id="help.up"),
     ]
 
     def __init__(self, title: str, about: str, keys: list[tuple[str, str]]) -> None:
@@ -82,7 +89,7 @@ class HelpScreen(ModalScreen[None]):
         general.add_column(style="bold", no_wrap=True)
         general.add_column()
         for key, description in GENERAL:
-            general.add_row(key, description)
+            general.add_row(keys_of(self.app, key) if key.startswith("app.") else key, description)
         with Vertical(classes="dialog help"):
             yield Static(Text(f"Help · {self._title}"), classes="dialog-title")
             with VerticalScroll(id="help-body"):
@@ -92,7 +99,7 @@ class HelpScreen(ModalScreen[None]):
                 yield Static(table)
                 yield Static(Text("Everywhere", style="underline"), classes="help-section")
                 yield Static(general)
-            yield Static("Esc, ? or q closes", classes="dialog-hint")
+            yield Static(f"{keys_of(self, 'help.close', 3)} closes", classes="dialog-hint", markup=False)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -28,10 +29,15 @@ class NewProjectModal(ModalScreen[str | None]):
     BINDINGS = [Binding("escape,ctrl+g", "cancel", "Cancel", id="new-project.cancel")]
     app: KmsConnectApp
 
-    def __init__(self, taken_slugs: set[str]) -> None:
+    def __init__(self, taken_slugs: Callable[[], set[str]]) -> None:
         super().__init__()
         self.saving = False
-        self.taken = taken_slugs
+        # Asked each time: the dialog may open before the projects have loaded (typed at launch).
+        self._taken = taken_slugs
+
+    @property
+    def taken(self) -> set[str]:
+        return self._taken()
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form-dialog"):
@@ -88,11 +94,11 @@ class NewProjectModal(ModalScreen[str | None]):
 
     @work(exclusive=True, exit_on_error=False)
     async def _create(self, name: str, description: str) -> None:
-        assert self.app.backend is not None
         status = self.query_one("#form-status", Static)
         status.update("Creating…")
         try:
-            project = await self.app.backend.create_project(name, description)
+            backend = await self.app.opened_backend()  # typed at launch: the store may still be loading
+            project = await backend.create_project(name, description)
         except Exception as exc:
             status.update(f"✗ {describe(exc)}")
             self.app.gate.release(SAVING)

@@ -70,6 +70,7 @@ class ProjectsScreen(TableScreen):
     NOUNS = ("project", "projects")
     EMPTY_TEXT = EMPTY_TEXT
     LOADING_TEXT = "Loading projects…"
+    KEYS_BEFORE_DATA = TableScreen.KEYS_BEFORE_DATA | {"projects.new", "projects.quit"}
 
     def __init__(self) -> None:
         super().__init__()
@@ -134,7 +135,9 @@ class ProjectsScreen(TableScreen):
         self.show_problem(f"Cannot open {where}.", message)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        read_only = self.app.backend is not None and not self.app.backend.can_manage_projects
+        backend = self.app.backend
+        # Before the source has opened (n typed at launch), what it is says whether it can.
+        read_only = not backend.can_manage_projects if backend is not None else self.app.source != "local"
         if action in ("new_project", "delete") and read_only:
             return False  # not offered: the read_only twin explains, if pressed
         if action == "read_only":
@@ -182,9 +185,8 @@ class ProjectsScreen(TableScreen):
         self.reload(self.table.cursor_key)
 
     def action_new_project(self) -> None:
-        if self.app.backend is None:
-            return
-        taken = {s.slug for s in self.summaries.values()}
+        # Opens before the store has loaded too: the dialog waits for it only to save.
+        taken = lambda: {s.slug for s in self.summaries.values()}  # noqa: E731 - as loaded when asked
         self.app.push_screen(NewProjectModal(taken), self._project_created)
 
     def _project_created(self, project_id: str | None) -> None:

@@ -30,6 +30,8 @@ class TableScreen(Screen[None]):
     NOUNS: ClassVar[tuple[str, str]]  # singular, plural
     EMPTY_TEXT: ClassVar[str]
     LOADING_TEXT: ClassVar[str] = "Loading…"
+    # Ids of the bindings whose keys act at once while the rows load (they need none of them).
+    KEYS_BEFORE_DATA: ClassVar[frozenset[str]] = frozenset({"app.help", "app.quit"})
     app: KmsConnectApp
 
     def __init__(self) -> None:
@@ -59,7 +61,15 @@ class TableScreen(Screen[None]):
     def hold_keys(self, why: str = "rows") -> None:
         """Keys wait until release_keys(why): while the rows (re)load, they are meant for the rows
         about to show; while an action prepares the dialog it opens, for that dialog."""
-        self.app.gate.hold(f"{why}:{id(self)}")
+        self.app.gate.hold(f"{why}:{id(self)}", self)
+
+    def acts_before_data(self, event: events.Key) -> bool:
+        """Whether `event` acts now while this screen holds its keys (input_gate.py): a key bound
+        to one of KEYS_BEFORE_DATA, unless it is typed into the filter."""
+        if self.focused is not None and not isinstance(self.focused, VirtualTable):
+            return False
+        active = self.active_bindings.get(event.key)
+        return active is not None and active.enabled and active.binding.id in self.KEYS_BEFORE_DATA
 
     def release_keys(self, why: str = "rows") -> None:
         self.app.gate.release(f"{why}:{id(self)}")
