@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -76,8 +76,13 @@ class KmsConnectApp(RedactedCrashes):
         self.load_error: str | None = None
         self.checks = CheckCoordinator(self, settings.status.concurrency if settings else 8)
         self.gate = InputGate(self, self._dispatch_key)
+        self.keymap: dict[str, str] = {}
         self._opened = asyncio.Event()  # the source is open, or failed to open (load_error)
         self.periodic = PeriodicChecks(self)  # [status] interval: set up once the source is open
+
+    def set_keymap(self, keymap: Mapping[str, str]) -> None:
+        self.keymap = dict(keymap)  # binding id -> keys, for text that names keys of other screens
+        super().set_keymap(keymap)
 
     def get_default_screen(self) -> Screen[Any]:
         screen = ProjectsScreen()

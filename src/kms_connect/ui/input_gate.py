@@ -116,6 +116,8 @@ class InputGate:
             return False
         if self._in_flight or self._waiting or self._holds_back(event):
             self._waiting.append(event)
+            if not self._in_flight:  # held by a screen not settled yet: asked again once it has
+                self._schedule()
             return True
         return False
 

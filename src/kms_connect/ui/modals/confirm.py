@@ -10,6 +10,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from kms_connect.ui.key_display import with_keys
+
 
 def if_confirmed(action: Callable[[], object]) -> Callable[[bool | None], None]:
     """The callback for push_screen(ConfirmModal(...)): runs `action` only on a yes."""
@@ -37,7 +39,7 @@ class ConfirmModal(ModalScreen[bool]):
         with Vertical(classes="dialog confirm"):
             yield Static(self._title, classes="dialog-title", markup=False)
             yield Static(self._body, classes="dialog-body", markup=False)
-            yield Static("y confirms · n or Esc cancels", classes="dialog-hint")
+            yield Static(with_keys(self, "{confirm.yes} confirms · {confirm.no} cancels"), classes="dialog-hint")
             with Horizontal(classes="buttons"):
                 yield Button(self._confirm_label, variant="error", id="confirm", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)

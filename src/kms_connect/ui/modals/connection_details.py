@@ -14,11 +14,17 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from kms_connect.core.status import APP_LABEL
+from kms_connect.ui.key_display import with_keys
 from kms_connect.ui.widgets.checklist import step_lines
 from kms_connect.ui.widgets.status_text import ago, status_text
 
 if TYPE_CHECKING:
     from kms_connect.core.models import Connection, Project
+
+
+DETAILS_HINT = (
+    "{details.edit} edit · {details.credentials} replace credentials · {details.check} check · {details.close} closes"
+)
 
 
 class ConnectionDetailsModal(ModalScreen[str | None]):
@@ -72,7 +78,10 @@ class ConnectionDetailsModal(ModalScreen[str | None]):
                 if c.last_check and c.last_check.steps:
                     yield Static(Text("Last check", style="bold"), classes="details-heading")
                     yield Static(step_lines(c.last_check.steps), classes="details-steps")
-            yield Static("e edit · c replace credentials · v check · Esc closes", classes="dialog-hint")
+            yield Static(
+                with_keys(self, DETAILS_HINT),
+                classes="dialog-hint",
+            )
 
     def _devops_url(self) -> str:
         settings = getattr(self.app, "settings", None)

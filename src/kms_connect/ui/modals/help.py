@@ -13,6 +13,7 @@ from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from kms_connect.ui.key_display import keys_of
 from kms_connect.ui.textual_internals import all_bindings
 
 # Generic widget keys (horizontal scrolling, focus moves, copy) are covered by GENERAL below.
@@ -38,12 +39,6 @@ GENERAL = [
 ]
 
 
-def keys_of(node: DOMNode, binding_id: str, most: int = 4) -> str:
-    """The first `most` keys that trigger `binding_id` on `node`, as the [keys] table left them."""
-    names = [node.app.get_key_display(b) for b in all_bindings(node) if b.id == binding_id]
-    return " / ".join(list(dict.fromkeys(names))[:most])
-
-
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape,ctrl+g,q,question_mark,f1,enter", "close", "Close", id="help.close"),
@@ -51,22 +46,25 @@ class HelpScreen(ModalScreen[None]):
         Binding("up,k", "scroll(-1)", "Scroll up", show=False, id="help.up"),
     ]
 
-    def __init__(self, title: str, about: str, keys: list[tuple[str, str]]) -> None:
+    def __init__(self, title: str, about: str, keys: list[tuple[str, str]], not_now: set[str] | None = None) -> None:
         super().__init__()
         self._title, self._about, self._keys = title, about, keys
+        self._not_now = not_now or set()  # descriptions of actions that cannot act at the moment
 
     @classmethod
     def for_screen(cls, screen: Screen[Any]) -> HelpScreen:
-        """Collect the keys of the focused widget, the screen and the app, merging keys per action."""
+        """Collect the keys of the screen, its tables, the focused widget and the app, merging keys per
+        action. Every action is listed; one that cannot act now (no row yet) says so."""
         by_action: dict[str, tuple[list[str], str]] = {}
-        # The screen's own keys first, then the focused widget's, then the app's.
-        order = {screen: 0, screen.app: 2}
-        actives = sorted(screen.active_bindings.values(), key=lambda a: order.get(a.node, 1))
-        pairs = [(a.node, a.binding) for a in actives]
+        order = {screen: 0, screen.app: 2}  # the screen's own keys first, then its widgets', then the app's
+        actives = screen.active_bindings.values()
+        pairs: list[tuple[DOMNode, Binding]] = [(screen, b) for b in all_bindings(screen)]
         # Tables keep their keys even when not focused (e.g. hidden behind an empty state).
         for table in screen.query("VirtualTable"):
             pairs += [(table, b) for b in all_bindings(table)]
+        pairs += [(a.node, a.binding) for a in actives]
         pairs.sort(key=lambda pair: order.get(pair[0], 1))
+        later: set[str] = set()
         for node, binding in pairs:
             if not binding.description or binding.action.split(".")[-1] in GENERIC_ACTIONS:
                 continue
@@ -74,17 +72,22 @@ class HelpScreen(ModalScreen[None]):
             entry = by_action.setdefault(f"{id(node)}:{binding.action}", ([], binding.description))
             if key not in entry[0]:
                 entry[0].append(key)
+            if "." not in binding.action and node.check_action(binding.action.split("(")[0], ()) is False:
+                later.add(binding.description)  # e.g. Delete with no row: listed, and said to wait
         keys = [(" / ".join(names), description) for names, description in by_action.values()]
         title = screen.title or type(screen).__name__
         about = getattr(screen, "HELP", "") or ""
-        return cls(str(title), about, keys)
+        return cls(str(title), about, keys, later)
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
         for key, description in self._keys:
-            table.add_row(key, description)
+            if description in self._not_now:  # said in words, not by dimming alone
+                table.add_row(Text(key, style="dim"), Text(f"{description} (not now)", style="dim"))
+            else:
+                table.add_row(key, description)
         general = Table.grid(padding=(0, 2))
         general.add_column(style="bold", no_wrap=True)
         general.add_column()

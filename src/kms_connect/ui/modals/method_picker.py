@@ -14,6 +14,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from kms_connect.core.status import Method
+from kms_connect.ui.key_display import with_keys
 
 if TYPE_CHECKING:
     from kms_connect.core.models import OAuthAvailability
@@ -91,7 +92,8 @@ class MethodPickerModal(ModalScreen[Method | None]):
             yield Static("How should Hanzo KMS connect to Azure DevOps?", classes="dialog-body")
             yield OptionList(*options, id="methods")
             yield Static("", id="prereq", classes="prereq")
-            yield Static("↑↓ choose · Enter or 1–3 selects · Esc cancels", classes="dialog-hint")
+            hint = "↑↓ choose · Enter or 1–3 selects · {picker.cancel} cancels"
+            yield Static(with_keys(self, hint), classes="dialog-hint")
 
     def on_mount(self) -> None:
         methods = self.query_one("#methods", OptionList)

@@ -15,6 +15,7 @@ from textual.widgets.option_list import Option
 
 from kms_connect.core.sources import instance_store, remove_instance
 from kms_connect.ui.errors import describe
+from kms_connect.ui.key_display import with_keys
 from kms_connect.ui.modals.confirm import ConfirmModal, if_confirmed
 from kms_connect.ui.modals.instance_form import InstanceFormModal
 
@@ -45,7 +46,7 @@ class SourcesModal(ModalScreen[str | None]):
             yield Static("Source of projects and connections", classes="dialog-title")
             yield OptionList(id="sources")
             yield Static("", id="sources-note", classes="dialog-body", markup=False)
-            yield Static("Enter opens · a add · e edit · d remove · Esc closes", classes="dialog-hint")
+            yield Static("", id="sources-hint", classes="dialog-hint")
 
     def on_mount(self) -> None:
         self.refresh_list()
@@ -81,6 +82,18 @@ class SourcesModal(ModalScreen[str | None]):
         if menu.highlighted is None:
             return None
         return menu.get_option_at_index(menu.highlighted).id
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("edit", "remove"):  # the local store is neither edited nor removed here
+            return bool(self.query(OptionList)) and self._highlighted() in self.instances
+        return True
+
+    def on_option_list_option_highlighted(self) -> None:
+        instance = self._highlighted() in self.instances
+        edit = "{sources.edit} edit · {sources.remove} remove · " if instance else ""
+        hint = f"Enter opens · {{sources.add}} add · {edit}{{sources.close}} closes"
+        self.query_one("#sources-hint", Static).update(with_keys(self, hint))
+        self.refresh_bindings()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)

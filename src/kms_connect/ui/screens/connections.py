@@ -27,10 +27,10 @@ if TYPE_CHECKING:
 
 EMPTY_TEXT = """[b]No App Connections in this project yet.[/b]
 
-Press [b]a[/b] to add an Azure DevOps connection: pick OAuth, Access Token
+Press [b]{connections.add}[/b] to add an Azure DevOps connection: pick OAuth, Access Token
 or Client Secret, fill in the form, and connect.
 
-Press [b]Esc[/b] to go back to the projects."""
+Press [b]{connections.back}[/b] to go back to the projects."""
 
 
 def form_class(method: Method) -> type[ConnectionForm]:
@@ -95,6 +95,7 @@ class ConnectionsScreen(TableScreen):
     )
     NOUNS = ("connection", "connections")
     EMPTY_TEXT = EMPTY_TEXT
+    RELOAD_ID = "connections.reload"
     LOADING_TEXT = "Loading connections…"
 
     def __init__(self, project: Project) -> None:
@@ -173,10 +174,8 @@ class ConnectionsScreen(TableScreen):
             action in ("edit", "credentials", "delete", "details", "recheck", "cancel_check")
             and self._selected() is None
         ):
-            return None  # dimmed in the footer while there is no connection to act on
-        if action == "recheck_all" and not self.connections:
-            return None
-        return True
+            return False  # not in the footer while there is no connection to act on
+        return action != "recheck_all" or bool(self.connections)
 
     def _selected(self) -> Connection | None:
         key = self.table.cursor_key

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 EMPTY_TEXT = """[b]No App Connections here yet.[/b]
 
-Open a project (Esc, then Enter) and press [b]a[/b] to add one."""
+Open a project ({dashboard.back}, then {projects.open:enter}) and press [b]{connections.add:a}[/b] to add one."""
 FAILING = (Status.FAILED, Status.WARNING, Status.CANCELLED, Status.NOT_CHECKABLE)
 
 
@@ -64,6 +64,7 @@ class DashboardScreen(TableScreen):
     )
     NOUNS = ("connection", "connections")
     EMPTY_TEXT = EMPTY_TEXT
+    RELOAD_ID = "dashboard.reload"
     LOADING_TEXT = "Loading every project's connections…"
 
     def __init__(self) -> None:
@@ -201,6 +202,13 @@ class DashboardScreen(TableScreen):
         self.update_info()
 
     # --- actions ------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "recheck":  # not in the footer without a row to act on
+            return bool(self.entries) and self.table.display and self.table.cursor_key in self.entries
+        if action in ("recheck_all", "failing"):
+            return bool(self.entries)
+        return True
+
     def action_recheck(self) -> None:
         key = self.table.cursor_key
         if key in self.entries:

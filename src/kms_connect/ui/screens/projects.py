@@ -23,11 +23,11 @@ if TYPE_CHECKING:
 
 EMPTY_TEXT = """[b]No projects yet.[/b]
 
-Press [b]n[/b] to create your first project. As in Hanzo KMS, a project holds
-App Connections: open it with [b]Enter[/b], then press [b]a[/b] to add an
+Press [b]{projects.new}[/b] to create your first project. As in Hanzo KMS, a project holds
+App Connections: open it with [b]{projects.open}[/b], then press [b]{connections.add:a}[/b] to add an
 Azure DevOps connection.
 
-Press [b]?[/b] for every key, [b]ctrl+p[/b] for the command palette."""
+Press [b]{app.help}[/b] for every key, [b]{app.palette}[/b] for the command palette."""
 
 
 class ProjectsTable(VirtualTable):
@@ -69,6 +69,7 @@ class ProjectsScreen(TableScreen):
     COLUMNS = (Column("name", "Name"), Column("slug", "Slug"), Column("count", "Connections", width=11))
     NOUNS = ("project", "projects")
     EMPTY_TEXT = EMPTY_TEXT
+    RELOAD_ID = "projects.reload"
     LOADING_TEXT = "Loading projects…"
     KEYS_BEFORE_DATA = TableScreen.KEYS_BEFORE_DATA | {"projects.new", "projects.quit"}
 
@@ -142,9 +143,7 @@ class ProjectsScreen(TableScreen):
             return False  # not offered: the read_only twin explains, if pressed
         if action == "read_only":
             return read_only
-        if action == "delete" and self._selected() is None:
-            return None  # dimmed in the footer while there is nothing to delete
-        return True
+        return action != "delete" or self._selected() is not None  # not in the footer with nothing to delete
 
     def action_read_only(self, what: str) -> None:
         why = {

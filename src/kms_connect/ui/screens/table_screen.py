@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Header, Input, Static
 
+from kms_connect.ui.key_display import keys_of, with_keys
 from kms_connect.ui.widgets.filter_bar import FilterBar
 from kms_connect.ui.widgets.quiet_footer import QuietFooter
 from kms_connect.ui.widgets.virtual_table import Cell, Column, VirtualTable
@@ -30,6 +31,7 @@ class TableScreen(Screen[None]):
     NOUNS: ClassVar[tuple[str, str]]  # singular, plural
     EMPTY_TEXT: ClassVar[str]
     LOADING_TEXT: ClassVar[str] = "Loading…"
+    RELOAD_ID: ClassVar[str]  # the id of the binding that loads again, named in an error
     # Ids of the bindings whose keys act at once while the rows load (they need none of them).
     KEYS_BEFORE_DATA: ClassVar[frozenset[str]] = frozenset({"app.help", "app.quit"})
     app: KmsConnectApp
@@ -66,8 +68,8 @@ class TableScreen(Screen[None]):
     def acts_before_data(self, event: events.Key) -> bool:
         """Whether `event` acts now while this screen holds its keys (input_gate.py): a key bound
         to one of KEYS_BEFORE_DATA, unless it is typed into the filter."""
-        if self.focused is not None and not isinstance(self.focused, VirtualTable):
-            return False
+        if not self.query(VirtualTable) or (self.focused is not None and not isinstance(self.focused, VirtualTable)):
+            return False  # not composed yet (asked again once it has settled), or typing into the filter
         active = self.active_bindings.get(event.key)
         return active is not None and active.enabled and active.binding.id in self.KEYS_BEFORE_DATA
 
@@ -153,7 +155,7 @@ class TableScreen(Screen[None]):
         if select:
             table.move_cursor_to_key(select)
         empty = self.query_one("#empty", Static)
-        empty.update(self.EMPTY_TEXT)
+        empty.update(with_keys(self, self.EMPTY_TEXT))
         empty.display = not rows
         table.display = bool(rows)
         focused, filter_bar = self.focused, self.filter_bar
@@ -162,13 +164,14 @@ class TableScreen(Screen[None]):
         elif rows and (focused is None or (focused is filter_bar and not filter_bar.value)):
             table.focus()
         self.update_info()
-        self.refresh_bindings()  # row actions are dimmed in the footer while there is no row
+        self.refresh_bindings()  # row actions leave the footer while there is no row
         self._rows_ready()
 
     def show_problem(self, title: str, message: str) -> None:
         self.table.display = False
         empty = self.query_one("#empty", Static)
-        empty.update(f"[b]✗ {escape(title)}[/b]\n\n{escape(message)}\n\nPress [b]r[/b] to try again.")
+        again = escape(keys_of(self, self.RELOAD_ID, 1))
+        empty.update(f"[b]✗ {escape(title)}[/b]\n\n{escape(message)}\n\nPress [b]{again}[/b] to try again.")
         empty.display = True
         self.query_one("#info", Static).update("")
         self._rows_ready()
@@ -198,7 +201,7 @@ class TableScreen(Screen[None]):
     def _filter_changed(self, event: Input.Changed) -> None:
         self.table.set_filter(event.value)
         self.update_info()
-        self.refresh_bindings()  # a filter that hides every row dims the row actions
+        self.refresh_bindings()  # a filter that hides every row takes the row actions out of the footer
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:

@@ -290,9 +290,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._move_cursor(len(self._visible) - 1)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "select" and self.cursor_key is None:
-            return None  # dimmed in the footer: there is no row to act on
-        return True
+        return action != "select" or self.cursor_key is not None  # not in the footer with no row to act on
 
     def action_select(self) -> None:
         key = self.cursor_key
