@@ -24,6 +24,7 @@ def if_confirmed(action: Callable[[], object]) -> Callable[[bool | None], None]:
 
 
 class ConfirmModal(ModalScreen[bool]):
+    AUTO_FOCUS = "#cancel"  # focused as the dialog settles (a query in on_mount fails if the app quits first)
     BINDINGS = [
         Binding("y", "confirm", "Yes", id="confirm.yes"),
         Binding("n,escape,ctrl+g", "cancel", "No", id="confirm.no"),
@@ -43,9 +44,6 @@ class ConfirmModal(ModalScreen[bool]):
             with Horizontal(classes="buttons"):
                 yield Button(self._confirm_label, variant="error", id="confirm", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#cancel", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "confirm")

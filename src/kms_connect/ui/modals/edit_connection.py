@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 
 class EditConnectionModal(ModalScreen["Connection | None"]):
+    AUTO_FOCUS = "#input-name"  # focused as the dialog settles (a query in on_mount fails if the app quits first)
     BINDINGS = [
         Binding("escape,ctrl+g", "cancel", "Cancel", id="edit.cancel"),
         Binding("ctrl+s", "submit", "Save", id="edit.save"),
@@ -46,9 +47,6 @@ class EditConnectionModal(ModalScreen["Connection | None"]):
             with Horizontal(classes="buttons"):
                 yield Button("Save", variant="primary", id="submit", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#input-name", Input).focus()
 
     def _check(self, key: str, value: str) -> str | None:
         return check_name(value, self.taken) if key == "name" else check_description(value)

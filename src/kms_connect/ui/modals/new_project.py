@@ -26,6 +26,7 @@ SAVING = "new-project"
 class NewProjectModal(ModalScreen[str | None]):
     """Dismisses with the new project's id, or None when cancelled."""
 
+    AUTO_FOCUS = "#input-name"  # focused as the dialog settles (a query in on_mount fails if the app quits first)
     BINDINGS = [Binding("escape,ctrl+g", "cancel", "Cancel", id="new-project.cancel")]
     app: KmsConnectApp
 
@@ -49,9 +50,6 @@ class NewProjectModal(ModalScreen[str | None]):
             with Horizontal(classes="buttons"):
                 yield Button("Create Project", variant="primary", id="submit", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#input-name", Input).focus()
 
     @on(Input.Changed, "#input-name")
     def _name_changed(self, event: Input.Changed) -> None:

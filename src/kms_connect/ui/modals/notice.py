@@ -10,6 +10,7 @@ from textual.widgets import Button, Static
 
 
 class NoticeModal(ModalScreen[None]):
+    AUTO_FOCUS = "#ok"  # focused as the dialog settles (a query in on_mount fails if the app quits first)
     BINDINGS = [Binding("escape,ctrl+g,enter,o", "close", "OK", id="notice.ok")]
 
     def __init__(self, title: str, body: str) -> None:
@@ -22,9 +23,6 @@ class NoticeModal(ModalScreen[None]):
             yield Static(self._body, classes="dialog-body", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("OK", variant="primary", id="ok", compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#ok", Button).focus()
 
     def on_button_pressed(self) -> None:
         self.dismiss(None)
