@@ -32,17 +32,20 @@ class FormField(Vertical):
     def compose(self) -> ComposeResult:
         label = self.spec.label + (" (optional)" if self.spec.optional else "")
         yield Label(label, classes="field-label")
-        with Horizontal(classes="field-row"):
-            yield Input(
-                self._initial,
-                placeholder=self.spec.placeholder,
-                password=self.spec.secret,
-                id=f"input-{self.spec.key}",
-                disabled=self._disabled,
-                compact=True,  # one line per input: a whole form fits 80x24
-            )
-            if self.spec.secret:
+        field = Input(
+            self._initial,
+            placeholder=self.spec.placeholder,
+            password=self.spec.secret,
+            id=f"input-{self.spec.key}",
+            disabled=self._disabled,
+            compact=True,  # one line per input: a whole form fits 80x24
+        )
+        if self.spec.secret:  # a row only where a toggle sits beside the input: each widget costs the first frame
+            with Horizontal(classes="field-row"):
+                yield field
                 yield Button("Show", id=f"toggle-{self.spec.key}", classes="toggle", compact=True)
+        else:
+            yield field
         yield Static("", classes="field-message", markup=False)
 
     @staticmethod
