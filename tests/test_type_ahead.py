@@ -14,6 +14,7 @@ from textual import events
 from kms_connect.core.paths import Paths
 from kms_connect.ui.app import KmsConnectApp
 from kms_connect.ui.forms.access_token import AccessTokenForm
+from kms_connect.ui.modals.confirm import ConfirmModal
 from kms_connect.ui.modals.new_project import NewProjectModal
 from kms_connect.ui.screens.connections import ConnectionsScreen
 from kms_connect.ui.screens.projects import ProjectsScreen
@@ -171,3 +172,17 @@ async def test_keys_for_the_rows_still_wait_for_them(paths: Paths) -> None:
             assert isinstance(app.screen, NewProjectModal)  # no project to open: Enter did nothing, n then acted
     finally:
         opened.set()
+
+
+async def test_a_confirmation_ignores_keys_typed_before_it_showed_and_says_so(make_app, store) -> None:
+    await store.create_project("Keep me")
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        burst(app, "d", "y")  # y typed before "Delete project?" was on screen: not an answer
+        await until_keys_done(app, pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        assert any("Ignored y, typed before this question showed" in n.message for n in app._notifications)
+        assert [p.name for p in await store.list_projects()] == ["Keep me"]
+        burst(app, "y")  # typed with the question on screen: the answer
+        await until_keys_done(app, pilot)
+        assert await store.list_projects() == []

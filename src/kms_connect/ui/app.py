@@ -105,7 +105,8 @@ class KmsConnectApp(RedactedCrashes):
             if event.key == "ctrl+j":
                 # Enter typed before the terminal went raw arrives as LF (the tty's ICRNL turned CR
                 # into LF), which Textual reads as ctrl+j; nothing is bound to ctrl+j here.
-                event = events.Key("enter", "\r")
+                lf, event = event, events.Key("enter", "\r")
+                event.time = lf.time  # when it was typed: a question asked since must not take it
             if not self.gate.takes(event):
                 await self._dispatch_key(event)
             return

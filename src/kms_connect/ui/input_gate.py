@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from textual import events
+from textual.binding import Binding
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -168,4 +169,24 @@ class InputGate:
             return
         if self._holds_back(self._waiting[0]):
             return  # its release schedules the next key
+        if self._typed_before_question():
+            return
         await self._dispatch(self._waiting.popleft())
+
+    def _typed_before_question(self) -> bool:
+        """A question (delete? discard?) is answered only by keys typed once it was on screen: the keys
+        typed before it showed are dropped, and said, never silently (`Screen.typed_before`)."""
+        asks = getattr(self.app.screen, "typed_before", None)
+        dropped: list[str] = []
+        while asks is not None and self._waiting and asks(self._waiting[0]):
+            dropped.append(self._waiting.popleft().key)
+        if not dropped:
+            return False
+        names = ", ".join(dict.fromkeys(self.app.get_key_display(Binding(k, "")) for k in dropped))
+        self.app.notify(
+            f"Ignored {names}, typed before this question showed: press it again if you meant it.",
+            markup=False,
+            severity="warning",
+        )
+        self._schedule()
+        return True

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rich.text import Text
+from textual import _time as textual_time
 from textual import keys as textual_keys
 from textual.app import App
 from textual.binding import Binding
@@ -27,7 +28,7 @@ PRIVATE_NAMES: dict[type, tuple[str, ...]] = {
     Footer: ("_bindings_ready",),
 }
 # Private functions of Textual modules, by module (checked the same way).
-PRIVATE_FUNCTIONS = {textual_keys: ("_normalize_key_list",)}
+PRIVATE_FUNCTIONS = {textual_keys: ("_normalize_key_list",), textual_time: ("get_time",)}
 
 
 class RedactedCrashes(App[None]):
@@ -83,3 +84,8 @@ def mark_footer_ready(footer: Footer) -> None:
     """What Footer.bindings_changed does first, for a footer that overrides it: until then, the
     footer's compose() draws no keys."""
     footer._bindings_ready = True
+
+
+def event_clock() -> float:
+    """Now, on the clock Textual stamps events with (Message.time): monotonic, perf_counter on Windows."""
+    return textual_time.get_time()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -11,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from kms_connect.ui.key_display import with_keys
+from kms_connect.ui.textual_internals import event_clock
 
 
 def if_confirmed(action: Callable[[], object]) -> Callable[[bool | None], None]:
@@ -32,9 +34,20 @@ class ConfirmModal(ModalScreen[bool]):
         Binding("right,l", "app.focus_next", "Next button", show=False, id="confirm.next"),
     ]
 
-    def __init__(self, title: str, body: str, confirm_label: str = "Delete") -> None:
+    def __init__(self, title: str, body: str, confirm_label: str = "Delete", cancel_label: str = "Cancel") -> None:
         super().__init__()
-        self._title, self._body, self._confirm_label = title, body, confirm_label
+        self._title, self._body, self._confirm_label, self._cancel_label = title, body, confirm_label, cancel_label
+        self.seen_at: float | None = None  # when the question was first on the terminal
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._seen)
+
+    def _seen(self) -> None:
+        self.seen_at = event_clock()
+
+    def typed_before(self, event: events.Key) -> bool:
+        """Whether `event` was typed before this question showed (the input gate drops it, and says so)."""
+        return self.seen_at is None or event.time < self.seen_at
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog confirm"):
@@ -43,7 +56,7 @@ class ConfirmModal(ModalScreen[bool]):
             yield Static(with_keys(self, "{confirm.yes} confirms · {confirm.no} cancels"), classes="dialog-hint")
             with Horizontal(classes="buttons"):
                 yield Button(self._confirm_label, variant="error", id="confirm", compact=True)
-                yield Button("Cancel", id="cancel", compact=True)
+                yield Button(self._cancel_label, id="cancel", compact=True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "confirm")
