@@ -24,7 +24,17 @@ from kms_connect.ui.screens.connections import ConnectionsScreen
 from kms_connect.ui.screens.projects import ProjectsScreen
 from kms_connect.ui.widgets.checklist import Checklist
 from kms_connect_sim.sandbox import CONTOSO_TENANT
-from ui_helpers import data_lines, fill, message_of, screen_text, settle, static_text, wait_for_screen, wait_until
+from ui_helpers import (
+    answer,
+    data_lines,
+    fill,
+    message_of,
+    screen_text,
+    settle,
+    static_text,
+    wait_for_screen,
+    wait_until,
+)
 
 SIZE = (80, 24)
 
@@ -156,6 +166,7 @@ async def test_escape_cancels_a_running_check_then_closes(sim_app, sample, sandb
         assert not form.query_one(Checklist).running  # the spinner stopped
         assert "cancelled" in static_text(form.query_one("#form-status")).lower()
         await pilot.press("escape")
+        await answer(pilot, "y")  # what was typed goes: asked first
         await wait_for_screen(pilot, ConnectionsScreen)
         assert await sim_app.store.list_connections(screen.project.id) == []
 
@@ -235,6 +246,7 @@ async def test_closing_the_form_cancels_the_device_poll(sim_app, sample) -> None
         assert sign.cancelled and form.device is None
         assert form.query_one("#input-name", Input).value == "x"
         await pilot.press("escape")
+        await answer(pilot, "y")
         await wait_for_screen(pilot, ConnectionsScreen)
         workers = [w for w in app.workers if w.group == "oauth-signin"]
         await app.workers.wait_for_complete(workers)  # returns: the poll stopped (msal checks each second)

@@ -30,6 +30,7 @@ from ui_helpers import (
     GUID_OAUTH_APP,
     GUID_TENANT,
     PAT,
+    answer,
     data_lines,
     fill,
     message_of,
@@ -196,6 +197,7 @@ async def test_new_project_escape_creates_nothing(make_app, store) -> None:
         await wait_for_screen(pilot, NewProjectModal)
         await type_text(pilot, "Nope")
         await pilot.press("escape")
+        await answer(pilot, "y")  # a typed name goes only once confirmed
         await settle(pilot)
         assert isinstance(app.screen, ProjectsScreen)
         assert await store.list_projects() == []
@@ -520,20 +522,18 @@ async def test_delete_connection_confirm_and_cancel(make_app, store, memory_keyr
             "Secret syncs that use it stop working. This cannot be undone."
         )
         assert app.focused is confirm.query_one("#cancel", Button)  # Enter is safe
-        await pilot.press("n")
+        await answer(pilot, "n")
         await settle(pilot)
         assert app.screen is conns
         assert len(await store.list_connections(project.id)) == 1
 
         await pilot.press("d")
-        await wait_for_screen(pilot, ConfirmModal)
-        await pilot.press("enter")  # Cancel has the focus
+        await answer(pilot, "enter")  # Cancel has the focus
         await settle(pilot)
         assert len(await store.list_connections(project.id)) == 1
 
         await pilot.press("d")
-        await wait_for_screen(pilot, ConfirmModal)
-        await pilot.press("y")
+        await answer(pilot, "y")
         await settle(pilot)
         assert app.screen is conns
         assert await store.list_connections(project.id) == []
@@ -567,13 +567,12 @@ async def test_delete_project_with_its_connections(make_app, store, memory_keyri
             "Its 2 App Connections and their stored secrets go with it. This cannot be undone."
         )
         assert str(confirm.query_one("#confirm", Button).label) == "Delete project"
-        await pilot.press("n")
+        await answer(pilot, "n")
         await settle(pilot)
         assert len(await store.list_projects()) == 2
 
         await pilot.press("d")
-        await wait_for_screen(pilot, ConfirmModal)
-        await pilot.press("y")
+        await answer(pilot, "y")
         await settle(pilot)
         assert [s.project.name for s in await store.list_projects()] == ["Other"]
         assert memory_keyring.data == {}
@@ -592,7 +591,7 @@ async def test_delete_empty_project_says_it_has_no_connections(make_app, store) 
             static_text(confirm.query_one(".dialog-body", Static))
             == "It has no App Connections. This cannot be undone."
         )
-        await pilot.press("y")
+        await answer(pilot, "y")
         await settle(pilot)
         assert await store.list_projects() == []
         assert "No projects yet." in static_text(app.screen.query_one("#empty", Static))

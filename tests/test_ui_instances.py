@@ -24,7 +24,7 @@ from kms_connect.ui.screens.projects import ProjectsScreen
 from kms_connect.ui.widgets.quiet_footer import QuietFooter
 from kms_connect_sim.kms_world import SAMPLE_PAYMENTS
 from kms_connect_sim.sandbox import CONTOSO_TENANT
-from ui_helpers import data_lines, fill, message_of, screen_text, settle, wait_for_screen, wait_until
+from ui_helpers import answer, data_lines, fill, message_of, screen_text, settle, wait_for_screen, wait_until
 
 SIZE = (80, 24)
 
@@ -201,7 +201,6 @@ async def test_oauth_on_the_instance_round_trip(world, paths, kms, kms_identity,
 
 
 async def test_edit_and_delete_on_the_instance_with_its_refusal_shown(world, paths, kms, kms_identity) -> None:
-    from kms_connect.ui.modals.confirm import ConfirmModal
     from kms_connect.ui.modals.edit_connection import EditConnectionModal
 
     settings, local = world
@@ -226,15 +225,13 @@ async def test_edit_and_delete_on_the_instance_with_its_refusal_shown(world, pat
         assert kms.kms_world.connections[conn.id].name == "ado-renamed"
         assert "ado-rena" in data_lines(screen.table)[0]  # (truncated at 80 columns)
         await pilot.press("d")
-        await wait_for_screen(pilot, ConfirmModal)
-        await pilot.press("y")
+        await answer(pilot, "y")
         await settle(pilot)
         assert any("Cannot delete App Connection with existing connections" in n.message for n in app._notifications)
         assert conn.id in kms.kms_world.connections  # refused: still there, still listed
         kms.kms_world.connections[conn.id].in_use = False
         await pilot.press("d")
-        await wait_for_screen(pilot, ConfirmModal)
-        await pilot.press("y")
+        await answer(pilot, "y")
         await settle(pilot)
         assert conn.id not in kms.kms_world.connections
 

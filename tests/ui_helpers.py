@@ -298,3 +298,13 @@ def stable_path(tmp_path: Path) -> Paths:
         data_dir=tmp_path / "data",
         state_dir=tmp_path / "state",
     )
+
+
+async def answer(pilot: Pilot, key: str) -> None:
+    """Answer the question on screen (a ConfirmModal) with `key`, once it has shown: keys typed
+    before it showed are dropped on purpose (ui/input_gate.py)."""
+    from kms_connect.ui.modals.confirm import ConfirmModal
+
+    question = await wait_for_screen(pilot, ConfirmModal)
+    await wait_until(pilot, lambda: question.seen_at is not None, "the question on screen")
+    await pilot.press(key)

@@ -12,17 +12,17 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from kms_connect.core.check_target import CheckTarget
-from kms_connect.core.checks import BLOCKING, save_checked
+from kms_connect.core.checks import save_checked
 from kms_connect.core.errors import ConflictError, FieldError, FieldErrors
 from kms_connect.core.kms.backend import field_of
 from kms_connect.core.models import SECRET_FIELDS, ConnectionDraft
-from kms_connect.core.status import Method, Status, StepState
+from kms_connect.core.status import Method
 from kms_connect.core.validation import check_description, check_tenant, clean_secret, normalize_org
 from kms_connect.ui.errors import describe
+from kms_connect.ui.forms.check_view import CheckView
 from kms_connect.ui.forms.fields import (  # re-exported: the method forms import them from here
     DESCRIPTION,
     NAME,
@@ -32,6 +32,7 @@ from kms_connect.ui.forms.fields import (  # re-exported: the method forms impor
     check_name,
     use_name_suggestion,
 )
+from kms_connect.ui.modals.discard import ask_to_discard
 from kms_connect.ui.widgets.checklist import Checklist
 from kms_connect.ui.widgets.form_field import FieldSpec, FormField
 
@@ -53,7 +54,7 @@ __all__ = [
 ]
 
 
-class ConnectionForm(ModalScreen["Connection | None"]):
+class ConnectionForm(CheckView):
     """Base of the three method forms. Dismisses with the saved connection, or None."""
 
     METHOD: ClassVar[Method]
@@ -131,20 +132,6 @@ class ConnectionForm(ModalScreen["Connection | None"]):
     def on_unmount(self) -> None:
         self.app.checks.cancel(self.check_key)  # a check nobody can see any more is wasted work
         self.app.checks.forget(self.check_key)
-
-    def on_resize(self) -> None:
-        self._fit()
-
-    def _fit(self) -> None:
-        # The fields scroll only when the terminal is too short for them: title, intro, status,
-        # buttons and borders take about 12 rows.
-        checks = self.query_one("#check-scroll")
-        used = 12
-        if checks.display:
-            check_rows = min(self.query_one(Checklist).virtual_size.height or 9, max(6, self.size.height // 2))
-            checks.styles.max_height = check_rows
-            used += check_rows
-        self.query_one("#fields").styles.max_height = max(3, self.size.height - used)
 
     def field(self, key: str) -> FormField:
         return self.query_one(f"#field-{key}", FormField)
@@ -227,14 +214,20 @@ class ConnectionForm(ModalScreen["Connection | None"]):
             actions[event.button.id]()
 
     def action_cancel(self) -> None:
-        """Esc cancels a running check first; pressed again, it closes the form."""
+        """Esc cancels a running check first; pressed again, it closes the form, asking first when
+        something was typed."""
         if self.saving:  # the server may be creating it right now: closing would hide the outcome
             self.status("… Saving: wait for the answer (it cannot be taken back half-way).")
             return
         if self.app.checks.cancel(self.check_key):
             self.status("⊘ Cancelling the check…")
             return
-        self.dismiss(None)
+        typed = [f.spec.label for f in self.query(FormField) if f.value != self._initial(f.spec.key)]
+        ask_to_discard(self, typed, lambda: self.dismiss(None))
+
+    def save_checked_draft(self, draft: ConnectionDraft, result: CheckResult) -> None:
+        self.saving = True
+        self._save(draft, result)
 
     def action_toggle_mask(self) -> None:
         holder = FormField.of(self.focused)
@@ -288,74 +281,6 @@ class ConnectionForm(ModalScreen["Connection | None"]):
         self.draft = draft
         self.start_check_view()
         self.app.checks.check(self.check_key, CheckTarget.of(draft, draft.secrets))
-
-    def start_check_view(self) -> None:
-        """Fields locked, checklist shown: what the form looks like while its check runs."""
-        self.failed_check = None
-        self.query_one("#save-anyway").display = False
-        self.query_one("#form-keys").display = True
-        self.query_one("#submit", Button).disabled = True
-        self.query_one("#fields").disabled = True  # what is checked is what gets saved
-        self.query_one("#fields").display = False  # room for the checklist; back if the check fails
-        if self.INTRO:
-            self.query_one("#intro").display = False
-        self.query_one("#check-scroll").display = True
-        self.query_one(Checklist).reset("… Checking with Azure · Esc cancels")
-        self.status("")
-
-    def _on_live(self, live: LiveCheck) -> None:
-        if live.key != self.check_key or not self.is_mounted:
-            return
-        checklist = self.query_one(Checklist)
-        if live.done:
-            assert live.result is not None
-            if live is self._finished:
-                return  # an update queued before the end, delivered after it: handled already
-            self._finished = live
-            checklist.finish(live.result)
-            self._fit()
-            self._check_done(live)
-            return
-        heading = (
-            "… Waiting for a free check slot · Esc cancels" if live.queued else "… Checking with Azure · Esc cancels"
-        )
-        checklist.show_steps(live.steps.values(), heading)
-        self._fit()
-
-    def _check_done(self, live: LiveCheck) -> None:
-        result = live.result
-        assert result is not None and self.draft is not None
-        self.query_one("#fields").disabled = False
-        self.query_one("#fields").display = True
-        self.query_one("#submit", Button).disabled = False
-        if live.token_cache is not None and "token_cache" in self.draft.secrets:
-            self.draft.secrets["token_cache"] = live.token_cache  # keep the refreshed sign-in
-        if result.status not in BLOCKING:
-            self.saving = True
-            self._save(self.draft, result)
-            return
-        self.failed_check = result
-        self.query_one("#save-anyway").display = True
-        self.query_one("#form-keys").display = False  # the status line names the keys now
-        step = result.failing_step()
-        if result.status is Status.CANCELLED:
-            self.status("⊘ Check cancelled; nothing was saved. ^s checks again, ^o saves without a check, Esc closes.")
-        else:
-            where = f"{step.title}: {step.result}" if step else result.summary
-            self.status(f"✗ Not saved · {where}. Fix it and press ^s, or ^o to save anyway as Not checked.")
-        if step is not None and step.state is StepState.FAILED and step.field:
-            self.highlight(step.field, f"{step.result}. See the check above.")
-
-    def highlight(self, key: str, message: str) -> None:
-        """Point at the field a failed step concerns, keeping what was typed."""
-        try:
-            field = self.field(key)
-        except Exception:
-            return
-        field.show(message)
-        field.input.focus(scroll_visible=False)
-        # The fields were hidden during the check: scroll once they are laid out again.
-        self.call_after_refresh(field.scroll_visible, animate=False)
 
     def action_save_anyway(self) -> None:
         """Save without a (passing) check, e.g. this box can't reach Azure: recorded as Not checked."""

@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Static
 from kms_connect.core.validation import check_description
 from kms_connect.ui.errors import describe
 from kms_connect.ui.forms.fields import check_name, use_name_suggestion
+from kms_connect.ui.modals.discard import ask_to_discard
 from kms_connect.ui.widgets.form_field import FieldSpec, FormField
 
 if TYPE_CHECKING:
@@ -66,13 +67,15 @@ class EditConnectionModal(ModalScreen["Connection | None"]):
         if event.button.id == "submit":
             self._submit()
         else:
-            self.dismiss(None)
+            self.action_cancel()
 
     def action_submit(self) -> None:
         self._submit()
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        initial = {"name": self.connection.name, "description": self.connection.description}
+        typed = [f.spec.label for f in self.query(FormField) if f.value != initial[f.spec.key]]
+        ask_to_discard(self, typed, lambda: self.dismiss(None))
 
     def _submit(self) -> None:
         if self.saving:  # a second Enter while saving must not save twice

@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Static
 
 from kms_connect.core.validation import check_description, check_project_name, slugify
 from kms_connect.ui.errors import describe
+from kms_connect.ui.modals.discard import ask_to_discard
 from kms_connect.ui.widgets.form_field import FieldSpec, FormField
 
 if TYPE_CHECKING:
@@ -70,10 +71,11 @@ class NewProjectModal(ModalScreen[str | None]):
         if event.button.id == "submit":
             self._submit()
         elif event.button.id == "cancel":
-            self.dismiss(None)
+            self.action_cancel()
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        typed = [f.spec.label for f in self.query(FormField) if f.value]
+        ask_to_discard(self, typed, lambda: self.dismiss(None))
 
     def _submit(self) -> None:
         if self.saving:  # a second Enter while saving must not save twice

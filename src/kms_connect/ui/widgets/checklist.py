@@ -101,17 +101,25 @@ class Checklist(Static):
         console.print(Group(*parts, step_lines(self.steps.values())))
         return console.export_text()
 
+    def rows(self, width: int) -> int:
+        """Terminal rows the checklist takes at `width` columns (the form sizes its scroll by it)."""
+        console = Console(width=width, file=io.StringIO(), color_system=None)
+        return len(console.render_lines(self._renderable(), console.options.update_width(width), pad=False))
+
     @property
     def running(self) -> bool:
         return any(s.state is StepState.RUNNING for s in self.steps.values())
 
-    def _redraw(self) -> None:
+    def _renderable(self) -> Group:
         parts: list[RenderableType] = []
         if self.heading:
             style = "bold" if self.result is None or self.result.status is not Status.FAILED else "bold red"
             parts.append(Text(self.heading, style=style))
         parts.append(step_lines(self.steps.values(), frame=self._frame))
-        self.update(Group(*parts))
+        return Group(*parts)
+
+    def _redraw(self) -> None:
+        self.update(self._renderable())
         if self.running and self._timer is None:
             self._timer = self.set_interval(0.1, self._spin)
         elif not self.running and self._timer is not None:
