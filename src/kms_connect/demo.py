@@ -4,6 +4,11 @@ Everything runs on loopback in this process, in a throwaway workspace that is de
 sample of connections of each method, some healthy and some failing the way real ones do (an
 expired PAT, a PAT without the Release scope, a secret ID pasted as the secret, a service principal
 not added to the organization). Nothing touches your real config, store or keyring.
+
+Every sign-in finishes by itself, the way a person would finish it, and says so: device codes are
+approved by the Entra simulator after a few polls (the pretend phone), and a sign-in address the
+app shows (browser redirect, OAuth on the instance) is opened by a simulated browser that pastes
+back the address it lands on, through the same field and Enter as a paste (`DemoApp`).
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import tempfile
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
+import httpx
 from pydantic import SecretStr
 
 from kms_connect.core.azure.entra import EntraConfig
@@ -27,11 +34,58 @@ from kms_connect.core.paths import Paths
 from kms_connect.core.sources import save_instance
 from kms_connect.core.status import Method
 from kms_connect.ui.app import KmsConnectApp
+from kms_connect.ui.widgets.redirect_panel import RedirectPanel
+from kms_connect_sim.browser import SimulatedBrowser
 from kms_connect_sim.kms import KmsSimulator
 from kms_connect_sim.kms_world import SAMPLE_PAYMENTS, sample_kms_world
 from kms_connect_sim.sandbox import Sandbox
 
 TITLE = "kms-connect · SIMULATED DEMO (nothing here is real)"
+BROWSER = "SIMULATED browser"  # how every line about the pretend browser starts
+
+
+class DemoApp(KmsConnectApp):
+    """The app, plus an operator's browser that opens each sign-in address shown and pastes back
+    where it lands. The app itself only announces the address (RedirectPanel.Ready) and takes the
+    paste as from the keyboard (RedirectPanel.paste_back): no sign-in code knows about the demo."""
+
+    BROWSER_DELAY = 2.0  # seconds, a person's pace: the address stays on screen before the paste
+    kms: KmsSimulator | None = None  # the simulated instance, for tests and scripts to look into
+
+    def __init__(self, *args: Any, browser: SimulatedBrowser, browser_user: str, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.browser, self.browser_user = browser, browser_user
+
+    def on_redirect_panel_ready(self, message: RedirectPanel.Ready) -> None:
+        # Exclusive: a sign-in started again replaces the one still waiting to be pasted.
+        self.run_worker(self._browse(message.panel), group="simulated-browser", exclusive=True, exit_on_error=False)
+
+    async def _browse(self, panel: RedirectPanel) -> None:
+        self.notify(f"{BROWSER}: opening the sign-in address as {self.browser_user}…", markup=False)
+        await asyncio.sleep(self.BROWSER_DELAY)
+        if not panel.is_mounted:
+            return
+        try:
+            visit = await asyncio.to_thread(self.browser.open, panel.auth_uri)
+        except (httpx.HTTPError, ValueError) as exc:
+            self.notify(f"{BROWSER}: could not open the sign-in address: {exc}", markup=False, severity="error")
+            return
+        if visit.landed_on is None:  # a person would read the page and paste nothing
+            text = f"{BROWSER}: Entra ID showed a page and did not send it on: {visit.page[:300]}"
+            self.notify(text, markup=False, severity="error", timeout=15)
+            return
+        if await panel.paste_back(visit.landed_on):
+            self.notify(_landed_line(visit.landed_on, self.browser_user), markup=False, timeout=8)
+
+
+def _landed_line(address: str, user: str) -> str:
+    """What the simulated browser did, without the code (a secret, even a pretend one)."""
+    parts = urlsplit(address)
+    params = dict(parse_qsl(parts.query))
+    where = f"{parts.scheme}://{parts.netloc}{parts.path}"
+    if "error" in params:
+        return f"{BROWSER}: Entra ID sent it back to {where} with error={params['error']}; pasted that address."
+    return f"{BROWSER}: signed in as {user} and pasted the address it landed on ({where}?code=…)."
 
 
 async def _seed(store: Any, sample: Any, box: Any) -> None:
@@ -132,10 +186,16 @@ def build_demo(root: Path, stack: contextlib.ExitStack, *, open_dashboard: bool 
         Instance(name="demo-kms", url=kms.url, site_url=kms_world.site_url, client_id=identity.client_id),
         identity.client_secret,
     )
-    app = KmsConnectApp(
-        paths=paths, settings=settings, backend=store, local=store, on_ready=_show_status if open_dashboard else None
+    app = DemoApp(
+        paths=paths,
+        settings=settings,
+        backend=store,
+        local=store,
+        on_ready=_show_status if open_dashboard else None,
+        browser=SimulatedBrowser(box.authority_host, box.ca_bundle),
+        browser_user=box.world.browser_user or "",
     )
-    app.title, app.banner = TITLE, " · SIMULATED"
+    app.title, app.banner, app.kms = TITLE, " · SIMULATED", kms
     return app
 
 
