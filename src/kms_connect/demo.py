@@ -179,6 +179,8 @@ def build_demo(root: Path, stack: contextlib.ExitStack, *, open_dashboard: bool 
     settings = load_settings(config)
     store = LocalStore(paths, settings)
     _in_own_loop(_seed(store, sample, box))
+    # Pretend secrets in a throwaway workspace's file, on purpose: its plaintext notice is not for the demo.
+    store.take_notice()
     save_instance(
         paths,
         settings,
