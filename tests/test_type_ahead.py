@@ -186,3 +186,15 @@ async def test_a_confirmation_ignores_keys_typed_before_it_showed_and_says_so(ma
         burst(app, "y")  # typed with the question on screen: the answer
         await until_keys_done(app, pilot)
         assert await store.list_projects() == []
+
+
+async def test_a_paste_waits_its_turn_behind_the_keys_before_it(make_app) -> None:
+    """`n`, then a pasted name, typed ahead: the paste lands in New project's Name, not on Projects."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.post_message(events.Key("n", "n"))
+        app.post_message(events.Paste("Pasted Project"))
+        await until_keys_done(app, pilot)
+        modal = app.screen
+        assert isinstance(modal, NewProjectModal)
+        assert modal.query_one("#input-name").value == "Pasted Project"

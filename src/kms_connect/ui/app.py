@@ -110,9 +110,13 @@ class KmsConnectApp(RedactedCrashes):
             if not self.gate.takes(event):
                 await self._dispatch_key(event)
             return
+        if isinstance(event, events.Paste) and not event.is_forwarded:  # in turn with the keys around it
+            if not self.gate.takes(event):
+                await self._dispatch_key(event)
+            return
         await super().on_event(event)
 
-    async def _dispatch_key(self, event: events.Key) -> None:
+    async def _dispatch_key(self, event: events.Key | events.Paste) -> None:
         """Textual's own handling of a key from the terminal, then the gate follows it (input_gate.py)."""
         target, screen = self.focused or self.screen, self.screen
         await super().on_event(event)

@@ -32,14 +32,15 @@ if TYPE_CHECKING:
     from textual.timer import Timer
 
 log = logging.getLogger(__name__)
+Typed = events.Key | events.Paste  # what the operator sends: keys, and pastes (bracketed paste)
 HOLD_LIMIT = 10.0  # seconds; a hold still on after this is a bug: logged, and the keys go on
 PASS_THROUGH = frozenset({"ctrl+q"})  # quitting never waits behind typed-ahead keys
 
 
 class InputGate:
-    def __init__(self, app: App[Any], dispatch: Callable[[events.Key], Awaitable[None]]) -> None:
+    def __init__(self, app: App[Any], dispatch: Callable[[Typed], Awaitable[None]]) -> None:
         self.app, self._dispatch = app, dispatch
-        self._waiting: deque[events.Key] = deque()
+        self._waiting: deque[Typed] = deque()
         self._holds: dict[str, Screen[Any] | None] = {}  # reason: the screen it holds, or None for all
         self._in_flight = False
         self._limit: Timer | None = None
@@ -83,7 +84,7 @@ class InputGate:
         """Keys waiting their turn."""
         return len(self._waiting)
 
-    def _holds_back(self, event: events.Key) -> bool:
+    def _holds_back(self, event: Typed) -> bool:
         """Whether a hold keeps `event` waiting, were it the next key."""
         try:
             screen = self.app.screen
@@ -111,9 +112,9 @@ class InputGate:
             self._limit = None
 
     # --- keys ----------------------------------------------------------------------------------
-    def takes(self, event: events.Key) -> bool:
-        """Called by the App for each key from the terminal: True when the gate keeps it for later."""
-        if event.key in PASS_THROUGH:
+    def takes(self, event: Typed) -> bool:
+        """Called by the App for each key or paste from the terminal: True when the gate keeps it for later."""
+        if isinstance(event, events.Key) and event.key in PASS_THROUGH:
             return False
         if self._in_flight or self._waiting or self._holds_back(event):
             self._waiting.append(event)
@@ -122,9 +123,9 @@ class InputGate:
             return True
         return False
 
-    def sent(self, event: events.Key, target: DOMNode, screen: Screen[Any]) -> None:
+    def sent(self, event: Typed, target: DOMNode, screen: Screen[Any]) -> None:
         """The App has handed `event` to `target` on `screen`: follow it up to the App before the next key."""
-        if event.key in PASS_THROUGH:
+        if isinstance(event, events.Key) and event.key in PASS_THROUGH:
             return
         self._in_flight = True
         self._arm()
@@ -179,10 +180,14 @@ class InputGate:
         asks = getattr(self.app.screen, "typed_before", None)
         dropped: list[str] = []
         while asks is not None and self._waiting and asks(self._waiting[0]):
-            dropped.append(self._waiting.popleft().key)
+            event = self._waiting.popleft()
+            if isinstance(event, events.Key):
+                dropped.append(self.app.get_key_display(Binding(event.key, "")))
+            else:
+                dropped.append("a paste")
         if not dropped:
             return False
-        names = ", ".join(dict.fromkeys(self.app.get_key_display(Binding(k, "")) for k in dropped))
+        names = ", ".join(dict.fromkeys(dropped))
         self.app.notify(
             f"Ignored {names}, typed before this question showed: press it again if you meant it.",
             markup=False,

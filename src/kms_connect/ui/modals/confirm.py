@@ -45,7 +45,7 @@ class ConfirmModal(ModalScreen[bool]):
     def _seen(self) -> None:
         self.seen_at = event_clock()
 
-    def typed_before(self, event: events.Key) -> bool:
+    def typed_before(self, event: events.Key | events.Paste) -> bool:
         """Whether `event` was typed before this question showed (the input gate drops it, and says so)."""
         return self.seen_at is None or event.time < self.seen_at
 

@@ -65,11 +65,13 @@ class TableScreen(Screen[None]):
         about to show; while an action prepares the dialog it opens, for that dialog."""
         self.app.gate.hold(f"{why}:{id(self)}", self)
 
-    def acts_before_data(self, event: events.Key) -> bool:
+    def acts_before_data(self, event: events.Key | events.Paste) -> bool:
         """Whether `event` acts now while this screen holds its keys (input_gate.py): a key bound
         to one of KEYS_BEFORE_DATA, unless it is typed into the filter."""
         if not self.query(VirtualTable) or (self.focused is not None and not isinstance(self.focused, VirtualTable)):
             return False  # not composed yet (asked again once it has settled), or typing into the filter
+        if not isinstance(event, events.Key):
+            return False  # a paste is for the filter or a field: it waits for them
         active = self.active_bindings.get(event.key)
         return active is not None and active.enabled and active.binding.id in self.KEYS_BEFORE_DATA
 
