@@ -42,6 +42,7 @@ DEFERRED: list[tuple[str, list[str], str]] = [
     ("msal", CHECKS_WARM, "core/azure: sign-ins and Entra tokens"),
     ("keyring", CHECKS_WARM, "core/secrets: the OS keyring, at the first secret"),
     ("segno", CHECKS_WARM, "core/qr: the QR code of a device code"),
+    ("slugify", FIRST_FRAME, "core/validation: python-slugify, at the first slug"),
     # Imported at the top, for comparison: dialogs of the first screen, too cheap to defer.
     ("kms_connect.ui.modals.help", FIRST_FRAME, "(not deferred)"),
     ("kms_connect.ui.modals.new_project", FIRST_FRAME, "(not deferred)"),

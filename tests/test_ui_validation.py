@@ -537,7 +537,8 @@ async def test_new_project_name_messages(make_app) -> None:
         await pilot.press("n")
         modal = await wait_for_screen(pilot, NewProjectModal)
         await type_text(pilot, "!!!")
-        assert message_of(modal, "name") == "✗ Use at least one letter or digit, so the project gets a slug."
+        no_slug = "✗ No slug can be made from this name: add a Latin letter or a digit (a–z, 0–9)."
+        assert message_of(modal, "name") == no_slug
         assert static_text(modal.query_one("#slug", Static)) == "Slug: –"
         await pilot.press("backspace", "backspace", "backspace")
         assert message_of(modal, "name") == ""
@@ -550,6 +551,32 @@ async def test_new_project_name_messages(make_app) -> None:
         description.value = "x" * 257
         await pilot.pause()
         assert message_of(modal, "description") == "✗ Description is 257 characters long; the limit is 256."
+
+
+async def test_new_project_shows_the_transliterated_slug_before_saving(make_app, store) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        modal = await wait_for_screen(pilot, NewProjectModal)
+        await type_text(pilot, "Zürich Ödeme")
+        assert static_text(modal.query_one("#slug", Static)) == "Slug: zurich-odeme"
+        assert message_of(modal, "name") == ""
+        # A name with nothing that has a Latin spelling: no slug, said while typing, with what to do.
+        modal.query_one("#input-name", Input).value = "🚀🛰"
+        await pilot.pause()
+        assert static_text(modal.query_one("#slug", Static)) == "Slug: –"
+        assert message_of(modal, "name").startswith("✗ No slug can be made from this name: add a Latin letter")
+        await pilot.press("enter")  # refused: nothing is saved
+        await pilot.pause()
+        assert app.screen is modal and await store.list_projects() == []
+        modal.query_one("#input-name", Input).value = "🚀 Zahlung Übersicht"
+        await pilot.pause()
+        assert static_text(modal.query_one("#slug", Static)) == "Slug: zahlung-ubersicht"
+        await pilot.press("enter")
+        await settle(pilot)
+        [created] = await store.list_projects()
+        assert (created.name, created.slug) == ("🚀 Zahlung Übersicht", "zahlung-ubersicht")
 
 
 async def test_edit_modal_validates_and_enter_applies_suggestion(make_app, store, project) -> None:

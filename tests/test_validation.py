@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import re
+import sys
+import types
+
 import pytest
 
 from kms_connect.core import validation as v
@@ -9,10 +13,52 @@ GUID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
 @pytest.mark.parametrize(
     ("text", "slug"),
-    [("My Project", "my-project"), ("  Prod / PAT #1 ", "prod-pat-1"), ("ÄÖ", ""), ("a" * 80, "a" * 64)],
+    [
+        ("My Project", "my-project"),
+        ("  Prod / PAT #1 ", "prod-pat-1"),
+        ("a" * 80, "a" * 64),
+        ("a" * 63 + " b", "a" * 63),  # cut at 64, never ending in a hyphen
+        ("--Ops--", "ops"),
+        # Letters of other alphabets are spelled in Latin ones, as slug libraries do.
+        ("Zürich Ödeme", "zurich-odeme"),
+        ("zahlung-übersicht", "zahlung-ubersicht"),
+        ("Straße", "strasse"),
+        ("ÄÖ", "ao"),
+        ("Crème brûlée", "creme-brulee"),
+        ("Łódź Kraków", "lodz-krakow"),
+        ("Платежи", "platezhi"),
+        ("Ж" * 40, "zh" * 32),  # the limit counts the slug, not the name
+        # Nothing with a Latin spelling: no slug.
+        ("🚀🚀", ""),
+        ("!!!", ""),
+    ],
 )
 def test_slugify(text: str, slug: str) -> None:
     assert v.slugify(text) == slug
+
+
+def test_slug_is_kept_to_what_the_kms_accepts() -> None:
+    """Lowercase letters, digits and single hyphens between them, 1-64 (kms-api.md §1.4)."""
+    for text in ("Zürich Ödeme", "  Ünïcödé -- ÅÉÎ ", "Проект № 7", "a" * 63 + "ß", "日本語のプロジェクト"):
+        slug = v.slugify(text)
+        assert re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug) and len(slug) <= v.NAME_MAX, (text, slug)
+        assert v.slugify(slug) == slug  # a slug is its own slug
+        assert v.check_slug_name(slug) is None
+
+
+def test_slug_does_not_depend_on_an_installed_unidecode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """python-slugify prefers Unidecode when it is installed: the slug must come from one table only."""
+    fake = types.ModuleType("unidecode")
+    fake.unidecode = lambda text: "other"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "unidecode", fake)
+    assert v.slugify("Zürich") == "zurich"
+
+
+def test_transliterated_suggestions() -> None:
+    assert "e.g. “zahlung-ubersicht”" in (v.check_slug_name("zahlung-übersicht") or "")
+    assert v.check_project_name("Zürich Ödeme") is None
+    assert "slug “zurich-odeme” exists" in (v.check_project_name("Zurich Odeme", {"zurich-odeme"}) or "")
+    assert v.check_project_name("Платежи") is None
 
 
 def test_slug_name_rules() -> None:
@@ -26,7 +72,8 @@ def test_slug_name_rules() -> None:
 def test_project_names() -> None:
     assert v.check_project_name("Payments") is None
     assert "slug “payments” exists" in (v.check_project_name("PAYMENTS", {"payments"}) or "")
-    assert "at least one letter" in (v.check_project_name("!!!") or "")
+    for nothing_latin in ("!!!", "🚀 🛰"):
+        assert (v.check_project_name(nothing_latin) or "").startswith("No slug can be made from this name: add a")
 
 
 def test_description_limit() -> None:

@@ -22,8 +22,17 @@ _ORG_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,48}[A-Za-z0-9])?$")
 
 
 def slugify(text: str) -> str:
-    """The slug the web UI would derive: lowercase, runs of other characters become '-'."""
-    slug = re.sub(r"[^a-z0-9]+", "-", text.strip().lower()).strip("-")
+    """A name's slug: lowercase, letters of any alphabet spelled in Latin ones (Zürich → zurich,
+    ß → ss, Платежи → platezhi), each run of other characters one '-', at most NAME_MAX long.
+
+    "" when nothing in the name has a Latin spelling (only emoji or symbols, some rare scripts).
+    """
+    # python-slugify, as most slug makers do it. Its transliteration table is named: `auto` would
+    # prefer Unidecode wherever that happens to be installed, and a slug must not depend on that.
+    from slugify import slugify as make_slug  # noqa: PLC0415 - 5.5 ms of start-up (benchmarks/imports.py)
+
+    # HTML entities and numeric references are not decoded: a name is typed, not HTML.
+    slug = make_slug(text, entities=False, decimal=False, hexadecimal=False, backend="text-unidecode")
     return slug[:NAME_MAX].rstrip("-")
 
 
@@ -55,7 +64,7 @@ def check_project_name(value: str, taken_slugs: set[str] | frozenset[str] = froz
         return f"Name is {len(name)} characters long; the limit is {NAME_MAX}."
     slug = slugify(name)
     if not slug:
-        return "Use at least one letter or digit, so the project gets a slug."
+        return "No slug can be made from this name: add a Latin letter or a digit (a–z, 0–9)."
     if slug in taken_slugs:
         return f"A project with the slug “{slug}” exists already; pick another name."
     return None

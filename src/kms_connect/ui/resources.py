@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-STYLESHEETS = ("app.tcss", "tables.tcss", "modals.tcss", "forms.tcss")
+STYLESHEETS = ("app.tcss", "tables.tcss", "modals.tcss", "forms.tcss", "choices.tcss")
 
 
 def styles_dir() -> Path:

@@ -29,6 +29,7 @@ from kms_connect.core.models import OAuthAvailability
 from kms_connect.core.status import Method
 from kms_connect.ui.errors import describe
 from kms_connect.ui.forms.base import ORG, ConnectionForm
+from kms_connect.ui.widgets.choices import TextRadioButton
 from kms_connect.ui.widgets.device_code_panel import DeviceCodePanel
 from kms_connect.ui.widgets.form_field import FieldSpec, FormField
 from kms_connect.ui.widgets.redirect_panel import RedirectPanel
@@ -72,8 +73,9 @@ class OAuthForm(ConnectionForm):
         with Horizontal(classes="mode-row", id="mode-row"):
             yield Static("Sign in with", classes="field-label mode-label")
             with RadioSet(id="mode", compact=True):
-                yield RadioButton("Device code", value=not has_display(), id="mode-device", compact=True)
-                yield RadioButton(
+                # (•) / ( ): which one is chosen reads without colour
+                yield TextRadioButton("Device code", value=not has_display(), id="mode-device", compact=True)
+                yield TextRadioButton(
                     "Browser redirect (paste back)", value=has_display(), id="mode-redirect", compact=True
                 )
         yield Horizontal(id="signin")

@@ -18,6 +18,7 @@ from kms_connect.core.local_store import LocalStore
 from kms_connect.core.sources import save_instance
 from kms_connect.core.validation import check_guid, check_slug_name
 from kms_connect.ui.errors import describe
+from kms_connect.ui.widgets.choices import TextCheckbox
 from kms_connect.ui.widgets.form_field import FieldSpec, FormField
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ FIELDS = (
     FieldSpec("organization_slug", "Organization slug", "only if the identity belongs to several", optional=True),
     FieldSpec("ca_bundle", "CA bundle", "PEM file for a private CA", optional=True),
 )
+# [x] / [ ] tells the state (no colour needed): the label stays the same.
+ALLOW_HTTP = "Allow plain http:// to a non-loopback host (Space toggles)"
 
 
 class InstanceFormModal(ModalScreen[str | None]):
@@ -72,7 +75,7 @@ class InstanceFormModal(ModalScreen[str | None]):
                         )
                     yield FormField(spec, value, disabled=self.secret_only and not spec.secret)
                 allowed = e.allow_http if e else False
-                yield Checkbox(_allow_label(allowed), allowed, id="allow_http", compact=True)
+                yield TextCheckbox(ALLOW_HTTP, allowed, id="allow_http", compact=True)
             yield Static("", id="form-status", classes="form-status", markup=False)
             with Horizontal(classes="buttons"):
                 yield Static("^s save · esc cancel", classes="form-keys")
@@ -102,10 +105,6 @@ class InstanceFormModal(ModalScreen[str | None]):
         if v["client_id"] and not v["client_secret"] and not (self.existing and self.existing.client_secret_at):
             errors["client_secret"] = "Client Secret is required: it is shown once, when it is created."
         return errors
-
-    @on(Checkbox.Changed)
-    def _allow_changed(self, event: Checkbox.Changed) -> None:
-        event.checkbox.label = _allow_label(event.value)  # the state in words, not only the box's colour
 
     @on(Input.Submitted)
     def _enter(self, event: Input.Submitted) -> None:
@@ -188,7 +187,3 @@ class InstanceFormModal(ModalScreen[str | None]):
     def _failed(self, message: str) -> None:
         self.saving = False
         self.query_one("#form-status", Static).update(f"✗ Not saved: {message}")
-
-
-def _allow_label(allowed: bool) -> str:
-    return f"Allow plain http:// to a non-loopback host: {'yes' if allowed else 'no'} (Space toggles)"

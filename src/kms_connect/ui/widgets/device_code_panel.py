@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -13,7 +15,12 @@ from textual.widgets import Static
 from kms_connect.core.qr import qr_lines
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from kms_connect.core.azure.sign_in import DeviceSignIn
+
+# Past the second's boundary by this much, so the timer never wakes a hair early and shows the old second again.
+_MARGIN = 0.02
 
 
 def spaced(code: str) -> str:
@@ -22,13 +29,20 @@ def spaced(code: str) -> str:
 
 
 class DeviceCodePanel(Vertical):
-    DEFAULT_CSS = "DeviceCodePanel { height: auto; }"
+    DEFAULT_CSS = """
+    DeviceCodePanel { height: auto; }
+    DeviceCodePanel .code-row { height: auto; }
+    DeviceCodePanel .code-row Static { width: auto; }
+    DeviceCodePanel #user-code-whole { text-style: bold; }
+    """
 
-    def __init__(self, sign: DeviceSignIn, *, qr_border: int = 2) -> None:
+    def __init__(self, sign: DeviceSignIn, *, qr_border: int = 2, clock: Callable[[], float] = time.time) -> None:
         super().__init__(id="device-panel")
         self.sign = sign
         self.user_code, self.url, self.expires_at = sign.user_code, sign.verification_uri, sign.expires_at
         self.qr_border = qr_border
+        self.clock = clock  # the same clock as the flow's expires_at (time.time); tests pass their own
+        self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="signin-row"):
@@ -39,6 +53,11 @@ class DeviceCodePanel(Vertical):
                 yield Static(Text(self.url, style="bold underline"), id="device-url")
                 yield Static("and enter this code:", markup=False)
                 yield Static(Text(spaced(self.user_code)), classes="user-code", id="user-code")
+                # The spaced code copies with its spaces: here it is in one piece, alone in its widget,
+                # so a double-click (Textual's or the terminal's word selection) copies just the code.
+                with Horizontal(classes="code-row"):
+                    yield Static("Same code, to copy: ", markup=False)
+                    yield Static(self.user_code, id="user-code-whole", markup=False)
                 yield Static("", id="device-status", markup=False)
                 yield Static(
                     "^y copies the code (OSC 52; in tmux: set -g set-clipboard on) · Esc cancels",
@@ -47,15 +66,30 @@ class DeviceCodePanel(Vertical):
                 )
 
     def on_mount(self) -> None:
-        self._tick()
-        self.set_interval(1.0, self._tick)
+        self.show_countdown()
 
-    def _tick(self) -> None:
-        left = max(0, int(self.expires_at - time.time()))
+    def show_countdown(self) -> float | None:
+        """Show the time left and the poll status now, and wake again just as the next second starts.
+
+        A fixed 1 s interval drifts against the seconds of `expires_at` and now and then shows one
+        second twice and skips the next; waking on each boundary shows every second once. Returns
+        the delay until that wake-up (None once the code has expired: nothing more to count).
+        """
+        left = max(0.0, self.expires_at - self.clock())
+        shown = math.ceil(left)  # 14:59 until 899 s are left, 0:01 in the last second, 0:00 once expired
         asked = self.sign.polls_sent
+        countdown = f"Code expires in {shown // 60}:{shown % 60:02d}" if shown else "Code expired"
         status = (
-            f"Code expires in {left // 60}:{left % 60:02d}\n"
+            f"{countdown}\n"
             f"… Waiting for you to sign in: Entra ID asked {asked} time{'s' if asked != 1 else ''}, "
             f"every {self.sign.poll_interval} s"
         )
         self.query_one("#device-status", Static).update(status)
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if not shown:
+            return None
+        delay = (left - math.floor(left) or 1.0) + _MARGIN
+        self._timer = self.set_timer(delay, self.show_countdown, name="device code countdown")
+        return delay
