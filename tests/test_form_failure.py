@@ -94,3 +94,13 @@ async def test_escape_in_new_project_with_a_name_asks(make_app) -> None:
         await until_keys_done(app, pilot)
         assert isinstance(app.screen, NewProjectModal)
         assert app.screen.query_one("#input-name", Input).value == "Billing"
+
+
+async def test_escape_in_the_instance_dialog_with_a_url_asks(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        burst(app, "i", "a", *"prod", "escape")
+        await until_keys_done(app, pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        assert "Name: lost if you discard" in flat(screen_text(app))

@@ -222,7 +222,7 @@ class ConnectionForm(CheckView):
         if self.app.checks.cancel(self.check_key):
             self.status("⊘ Cancelling the check…")
             return
-        typed = [f.spec.label for f in self.query(FormField) if f.value != self._initial(f.spec.key)]
+        typed = [f.spec.label for f in self.query(FormField) if f.changed]
         ask_to_discard(self, typed, lambda: self.dismiss(None))
 
     def save_checked_draft(self, draft: ConnectionDraft, result: CheckResult) -> None:

@@ -73,8 +73,7 @@ class EditConnectionModal(ModalScreen["Connection | None"]):
         self._submit()
 
     def action_cancel(self) -> None:
-        initial = {"name": self.connection.name, "description": self.connection.description}
-        typed = [f.spec.label for f in self.query(FormField) if f.value != initial[f.spec.key]]
+        typed = [f.spec.label for f in self.query(FormField) if f.changed]
         ask_to_discard(self, typed, lambda: self.dismiss(None))
 
     def _submit(self) -> None:

@@ -18,6 +18,7 @@ from kms_connect.core.local_store import LocalStore
 from kms_connect.core.sources import save_instance
 from kms_connect.core.validation import check_guid, check_slug_name
 from kms_connect.ui.errors import describe
+from kms_connect.ui.modals.discard import ask_to_discard
 from kms_connect.ui.widgets.choices import TextCheckbox
 from kms_connect.ui.widgets.form_field import FieldSpec, FormField
 
@@ -118,7 +119,8 @@ class InstanceFormModal(ModalScreen[str | None]):
             self.action_cancel()
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        typed = [f.spec.label for f in self.query(FormField) if f.changed]
+        ask_to_discard(self, typed, lambda: self.dismiss(None))
 
     def action_toggle_mask(self) -> None:
         holder = FormField.of(self.focused)

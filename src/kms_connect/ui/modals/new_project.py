@@ -74,7 +74,7 @@ class NewProjectModal(ModalScreen[str | None]):
             self.action_cancel()
 
     def action_cancel(self) -> None:
-        typed = [f.spec.label for f in self.query(FormField) if f.value]
+        typed = [f.spec.label for f in self.query(FormField) if f.changed]
         ask_to_discard(self, typed, lambda: self.dismiss(None))
 
     def _submit(self) -> None:

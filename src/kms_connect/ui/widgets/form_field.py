@@ -61,6 +61,11 @@ class FormField(Vertical):
         return self.query_one(Input)
 
     @property
+    def changed(self) -> bool:
+        """Typed in since the field was shown: what Esc must not throw away unasked."""
+        return self.value != self._initial
+
+    @property
     def filled(self) -> bool:
         """Typed in, or optional."""
         return bool(self.value.strip()) or self.spec.optional
