@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import events
 from textual.app import SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -22,6 +23,7 @@ from kms_connect.heap import startup_done
 from kms_connect.ui.check_coordinator import CheckCoordinator
 from kms_connect.ui.errors import describe, write_crash_report
 from kms_connect.ui.input_gate import InputGate
+from kms_connect.ui.key_display import with_key_hints
 from kms_connect.ui.modals.help import HelpScreen
 from kms_connect.ui.modals.notice import NoticeModal
 from kms_connect.ui.periodic_checks import PeriodicChecks
@@ -83,6 +85,20 @@ class KmsConnectApp(RedactedCrashes):
     def set_keymap(self, keymap: Mapping[str, str]) -> None:
         self.keymap = dict(keymap)  # binding id -> keys, for text that names keys of other screens
         super().set_keymap(keymap)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notice (screens' too): advice from the core gets the key that acts on it here."""
+        node = self.screen if self.screen_stack else self
+        message = with_key_hints(node, message, markup=markup)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def get_default_screen(self) -> Screen[Any]:
         screen = ProjectsScreen()

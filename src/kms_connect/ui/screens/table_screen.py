@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Header, Input, Static
 
-from kms_connect.ui.key_display import keys_of, with_keys
+from kms_connect.ui.key_display import keys_of, with_key_hints, with_keys
 from kms_connect.ui.widgets.filter_bar import FilterBar
 from kms_connect.ui.widgets.quiet_footer import QuietFooter
 from kms_connect.ui.widgets.virtual_table import Cell, Column, VirtualTable
@@ -171,6 +171,7 @@ class TableScreen(Screen[None]):
         self.table.display = False
         empty = self.query_one("#empty", Static)
         again = escape(keys_of(self, self.RELOAD_ID, 1))
+        message = with_key_hints(self, message)
         empty.update(f"[b]✗ {escape(title)}[/b]\n\n{escape(message)}\n\nPress [b]{again}[/b] to try again.")
         empty.display = True
         self.query_one("#info", Static).update("")
