@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import events
 from textual.app import SystemCommand
 from textual.binding import Binding
-from textual.notifications import SeverityLevel
+from textual.notifications import Notification, Notify, SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -30,7 +30,7 @@ from kms_connect.ui.periodic_checks import PeriodicChecks
 from kms_connect.ui.resources import stylesheet_paths
 from kms_connect.ui.screens.projects import ProjectsScreen
 from kms_connect.ui.screens.table_screen import TableScreen
-from kms_connect.ui.textual_internals import RedactedCrashes
+from kms_connect.ui.textual_internals import RedactedCrashes, withdraw_notification
 
 OPEN_LIMIT = 30.0  # seconds a dialog saves while the store is still opening (a keyring that hangs)
 
@@ -99,6 +99,16 @@ class KmsConnectApp(RedactedCrashes):
         node = self.screen if self.screen_stack else self
         message = with_key_hints(node, message, markup=markup)
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def progress_notice(self, message: str) -> Notification:
+        """A notice shown while work goes on, until `end_notice` (or OPEN_LIMIT, should that never come)."""
+        notice = Notification(message, "", "information", OPEN_LIMIT, markup=False)
+        self.post_message(Notify(notice))
+        return notice
+
+    def end_notice(self, notice: Notification) -> None:
+        """The work is done: its notice goes now, rather than cover the screen for its full timeout."""
+        withdraw_notification(self, notice)
 
     def get_default_screen(self) -> Screen[Any]:
         screen = ProjectsScreen()
@@ -240,9 +250,9 @@ class KmsConnectApp(RedactedCrashes):
         self.push_screen(SourcesModal(), lambda name: self.switch_source(name) if name else None)
 
     def switch_source(self, name: str) -> None:
-        self.notify(f"Opening {'the local store' if name == 'local' else 'instance ' + name}…", markup=False)
+        notice = self.progress_notice(f"Opening {'the local store' if name == 'local' else 'instance ' + name}…")
         self.run_worker(
-            lambda: self._open_source(name),
+            lambda: self._open_source(name, notice),
             thread=True,
             group="switch-source",
             exclusive=True,
@@ -250,20 +260,22 @@ class KmsConnectApp(RedactedCrashes):
             name="switch-source",
         )
 
-    def _open_source(self, name: str) -> None:
+    def _open_source(self, name: str, notice: Notification) -> None:
         assert self.paths is not None and self.settings is not None and self.local is not None
         from kms_connect.core.sources import open_source  # noqa: PLC0415 - loaded by then: see _load_backend
 
         try:
             backend = open_source(name, self.paths, self.settings, self.local)  # type: ignore[arg-type]
         except Exception as exc:
+            self.call_from_thread(self.end_notice, notice)
             self.call_from_thread(
                 self.notify, describe(exc), markup=False, title="Not switched", severity="error", timeout=10
             )
             return
-        self.call_from_thread(self._switched, name, backend)
+        self.call_from_thread(self._switched, name, backend, notice)
 
-    def _switched(self, name: str, backend: Backend) -> None:
+    def _switched(self, name: str, backend: Backend, notice: Notification) -> None:
+        self.end_notice(notice)  # open: the Projects screen says from here on how its loading goes
         old = self.backend
         self.source, self.backend = name, backend
         if old is not None and old is not backend and old is not self.local:

@@ -129,14 +129,17 @@ class TableScreen(Screen[None]):
                 timeout=10,
             )
             return
+        # No notice of the run: it would cover the screen's last lines for as long as it was shown.
+        # The rows say "… Checking" and the info line counts them down (checking_text).
         for conn in connections:
             self.app.checks.recheck(backend, conn)
-        if len(connections) > 1:
-            self.notify(
-                f"Checking {len(connections)} connections, {self.app.checks.concurrency} at a time. "
-                "They go on if you leave this screen.",
-                markup=False,
-            )
+
+    def checking_text(self, running: int) -> str:
+        """Checks of this screen's rows under way, for the info line; "" with none."""
+        if not running:
+            return ""
+        at_a_time = self.app.checks.concurrency
+        return f"… {running} checking" + (f", {at_a_time} at a time" if running > at_a_time else "")
 
     def live_row_changed(self, live: LiveCheck) -> bool:
         """Whether an update of `live` changes its row (status, saved), not just a step inside it.
