@@ -99,12 +99,20 @@ async def test_list_json_shape(workspace, sample) -> None:
     assert {c["status"] for c in doc["connections"]} == {"not-checked"}
 
 
-async def test_what_this_box_cannot_check_exits_3(workspace, kms, kms_identity) -> None:
+async def test_list_on_an_empty_store_says_how_to_create_the_first_connection(workspace) -> None:
+    done = run("list")
+    assert done.returncode == 0 and done.stdout == ""  # an empty table for scripts
+    assert "No App Connections in the local store yet" in done.stderr
+    assert "run `kms-connect`" in done.stderr and "New project" in done.stderr and "Add" in done.stderr
+    as_json = run("list", "--json")
+    assert as_json.returncode == 0
+    assert json.loads(as_json.stdout) == {"version": 1, "source": "local", "connections": []}  # as it was
+
+
+def add_prod(paths, store, kms, kms_identity) -> None:  # type: ignore[no-untyped-def]
     from kms_connect.core.instances import Instance
     from kms_connect.core.sources import save_instance
-    from kms_connect_sim.kms_world import SAMPLE_PAYMENTS
 
-    paths, store = workspace
     save_instance(
         paths,
         store.settings,
@@ -112,6 +120,16 @@ async def test_what_this_box_cannot_check_exits_3(workspace, kms, kms_identity) 
         Instance(name="prod", url=kms.url, client_id=kms_identity.client_id),
         kms_identity.client_secret,
     )
+
+
+async def test_what_this_box_cannot_check_exits_3(workspace, kms, kms_identity) -> None:
+    from kms_connect_sim.kms_world import SAMPLE_PAYMENTS
+
+    paths, store = workspace
+    add_prod(paths, store, kms, kms_identity)
+    empty = run("list", "--instance", "prod")
+    assert empty.returncode == 0 and empty.stdout == ""
+    assert "on the instance prod yet" in empty.stderr and "run `kms-connect --instance prod`" in empty.stderr
     kms.kms_world.add_connection(
         "ado-prod", "access-token", {"accessToken": "x", "orgName": "contoso-dev"}, project_id=SAMPLE_PAYMENTS
     )
@@ -120,6 +138,12 @@ async def test_what_this_box_cannot_check_exits_3(workspace, kms, kms_identity) 
         assert done.returncode == 3, done.stderr
         [row] = json.loads(done.stdout)["results"]
         assert row["status"] == "not-checkable" and "never returns credentials" in row["summary"]
+    # What to do is said where a cron log can use it: the app's screen, never one of its keys.
+    text = run("check", "--instance", "prod")
+    assert text.returncode == 3
+    assert "Replace its credentials in kms-connect (App Connections → Credentials)" in text.stdout
+    for key_talk in ("(c)", "key c", "press r", "Press r"):
+        assert key_talk not in text.stdout + text.stderr + row["summary"]
 
 
 async def test_a_refused_instance_login_is_a_usage_error_and_not_retried(workspace, kms, kms_identity) -> None:

@@ -80,7 +80,9 @@ async def test_the_demo_rechecks_by_itself_and_an_instance_says_why_not(tmp_path
             assert app.periodic.interval == 60
             app.switch_source("demo-kms")
             await wait_until(pilot, lambda: app.source == "demo-kms", "the switch", 3000)
+            # No next check is promised: before any round, the info line says there will be none.
+            assert app.periodic.describe() == "auto re-check off: no credentials here"
             app.periodic.run_round()
             await wait_until(pilot, lambda: bool(app.periodic.problem), "the round to give up")
-            assert app.periodic.describe() == "auto re-check off: credentials not held here"
+            assert app.periodic.describe() == "auto re-check off: no credentials here"
             assert app.periodic.rounds == 0 and app.checks.idle()

@@ -108,15 +108,16 @@ def _row(s: Selected, result: Any | None = None) -> dict[str, Any]:
 
 
 def run_list(paths: Paths, source: str, as_json: bool) -> int:
-    async def main() -> list[dict[str, Any]]:
+    async def main() -> tuple[list[dict[str, Any]], str]:
         _, _, backend = _open(paths, source)
         try:
-            return [_row(s) for s in await _connections(backend, None)]
+            rows = [_row(s) for s in await _connections(backend, None)]
+            return rows, getattr(backend, "hidden_note", "")
         finally:
             await backend.aclose()
 
     try:
-        rows = asyncio.run(main())
+        rows, hidden = asyncio.run(main())
     except UsageError as exc:
         print(f"kms-connect: {exc}", file=sys.stderr)
         return USAGE
@@ -124,7 +125,22 @@ def run_list(paths: Paths, source: str, as_json: bool) -> int:
         print(json.dumps({"version": JSON_VERSION, "source": source, "connections": rows}, indent=2))
     else:
         _table(rows)
+    if not rows:  # on stderr: stdout stays an empty table (or the same JSON) for scripts
+        print(f"kms-connect: {nothing_yet(source, hidden)}", file=sys.stderr)
     return OK
+
+
+def nothing_yet(source: str, hidden: str = "") -> str:
+    """An empty listing in words, with how to create the first connection (in the TUI)."""
+    if source == "local":
+        where, command, project = "in the local store", "kms-connect", "create a project (New project) or open one"
+    else:
+        where, command, project = f"on the instance {source}", f"kms-connect --instance {source}", "open a project"
+    text = (
+        f"No App Connections {where} yet. To create the first, run `{command}`: on Projects, {project}; "
+        "then on App Connections, Add."
+    )
+    return f"{text} {hidden}" if hidden else text
 
 
 def run_check(paths: Paths, source: str, names: list[str], project: str | None, as_json: bool) -> int:

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from pydantic import SecretStr
 
+from kms_connect.core.advice import NO_CREDENTIALS_HERE
 from kms_connect.core.errors import NotFoundError, SecretUnavailable
 from kms_connect.core.models import (
     CheckResult,
@@ -112,6 +113,14 @@ class Backend(ABC):
 
     def retry_login(self) -> None:  # noqa: B027 - optional hook, nothing by default
         """The operator asked to try again (r) after a failed login; never done automatically."""
+
+    def not_checkable(self, connection: Connection) -> str:
+        """Why `connection` cannot be re-checked from here, and what to do ("" when it can).
+
+        What a periodic round skips, and what the dashboard says about such a row."""
+        if self.not_checkable_reason:
+            return self.not_checkable_reason
+        return "" if connection.secrets else NO_CREDENTIALS_HERE
 
     def describe_secret_location(self, connection: Connection) -> str:
         """Where this connection's secrets are kept, in words."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import events
 from textual.app import SystemCommand
 from textual.binding import Binding
+from textual.notifications import Notification, Notify, SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -22,13 +23,14 @@ from kms_connect.heap import startup_done
 from kms_connect.ui.check_coordinator import CheckCoordinator
 from kms_connect.ui.errors import describe, write_crash_report
 from kms_connect.ui.input_gate import InputGate
+from kms_connect.ui.key_display import with_key_hints
 from kms_connect.ui.modals.help import HelpScreen
 from kms_connect.ui.modals.notice import NoticeModal
 from kms_connect.ui.periodic_checks import PeriodicChecks
 from kms_connect.ui.resources import stylesheet_paths
 from kms_connect.ui.screens.projects import ProjectsScreen
 from kms_connect.ui.screens.table_screen import TableScreen
-from kms_connect.ui.textual_internals import RedactedCrashes
+from kms_connect.ui.textual_internals import RedactedCrashes, withdraw_notification
 
 OPEN_LIMIT = 30.0  # seconds a dialog saves while the store is still opening (a keyring that hangs)
 
@@ -83,6 +85,30 @@ class KmsConnectApp(RedactedCrashes):
     def set_keymap(self, keymap: Mapping[str, str]) -> None:
         self.keymap = dict(keymap)  # binding id -> keys, for text that names keys of other screens
         super().set_keymap(keymap)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notice (screens' too): advice from the core gets the key that acts on it here."""
+        node = self.screen if self.screen_stack else self
+        message = with_key_hints(node, message, markup=markup)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def progress_notice(self, message: str) -> Notification:
+        """A notice shown while work goes on, until `end_notice` (or OPEN_LIMIT, should that never come)."""
+        notice = Notification(message, "", "information", OPEN_LIMIT, markup=False)
+        self.post_message(Notify(notice))
+        return notice
+
+    def end_notice(self, notice: Notification) -> None:
+        """The work is done: its notice goes now, rather than cover the screen for its full timeout."""
+        withdraw_notification(self, notice)
 
     def get_default_screen(self) -> Screen[Any]:
         screen = ProjectsScreen()
@@ -229,9 +255,9 @@ class KmsConnectApp(RedactedCrashes):
         self.push_screen(SourcesModal(), lambda name: self.switch_source(name) if name else None)
 
     def switch_source(self, name: str) -> None:
-        self.notify(f"Opening {'the local store' if name == 'local' else 'instance ' + name}…", markup=False)
+        notice = self.progress_notice(f"Opening {'the local store' if name == 'local' else 'instance ' + name}…")
         self.run_worker(
-            lambda: self._open_source(name),
+            lambda: self._open_source(name, notice),
             thread=True,
             group="switch-source",
             exclusive=True,
@@ -239,20 +265,22 @@ class KmsConnectApp(RedactedCrashes):
             name="switch-source",
         )
 
-    def _open_source(self, name: str) -> None:
+    def _open_source(self, name: str, notice: Notification) -> None:
         assert self.paths is not None and self.settings is not None and self.local is not None
         from kms_connect.core.sources import open_source  # noqa: PLC0415 - loaded by then: see _load_backend
 
         try:
             backend = open_source(name, self.paths, self.settings, self.local)  # type: ignore[arg-type]
         except Exception as exc:
+            self.call_from_thread(self.end_notice, notice)
             self.call_from_thread(
                 self.notify, describe(exc), markup=False, title="Not switched", severity="error", timeout=10
             )
             return
-        self.call_from_thread(self._switched, name, backend)
+        self.call_from_thread(self._switched, name, backend, notice)
 
-    def _switched(self, name: str, backend: Backend) -> None:
+    def _switched(self, name: str, backend: Backend, notice: Notification) -> None:
+        self.end_notice(notice)  # open: the Projects screen says from here on how its loading goes
         old = self.backend
         self.source, self.backend = name, backend
         if old is not None and old is not backend and old is not self.local:

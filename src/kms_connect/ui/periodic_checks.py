@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from kms_connect.ui.app import KmsConnectApp
 
 log = logging.getLogger(__name__)
+NOT_HELD = "off: no credentials here"  # why a round checks nothing of this source
 
 
 class PeriodicChecks:
@@ -42,10 +43,16 @@ class PeriodicChecks:
             self._timer = self.app.set_interval(interval, self.run_round, name="periodic re-check")
             self.next_at = time.monotonic() + interval
 
-    def describe(self) -> str:
-        """The state in a few words for an info line, e.g. "next check in 4 min"."""
+    def describe(self, *, anything_to_check: bool = True) -> str:
+        """The state in a few words for an info line, e.g. "next check in 4 min".
+
+        `anything_to_check`: whether a round would check any of the connections shown; without one,
+        no next check is promised (the rounds would skip them all)."""
         if not self.interval:
             return ""
+        backend = self.app.backend
+        if (backend is not None and backend.not_checkable_reason) or not anything_to_check:
+            return f"auto re-check {NOT_HELD}"
         if self.problem:
             return f"auto re-check {self.problem}"
         if self._running():
@@ -72,7 +79,7 @@ class PeriodicChecks:
         if backend is None:
             return
         if backend.not_checkable_reason:  # an instance: its credentials are not held here
-            self.problem = "off: credentials not held here"
+            self.problem = NOT_HELD
             return
         try:
             everything = await backend.list_all_connections()
@@ -90,7 +97,7 @@ class PeriodicChecks:
         if self.app.backend is not backend:
             return  # the source was switched while listing
         self.problem = ""
-        chosen = [c for _, c in everything if c.secrets and not self.app.checks.is_running(c.id)]
+        chosen = [c for _, c in everything if not backend.not_checkable(c) and not self.app.checks.is_running(c.id)]
         self._last_round = {c.id for c in chosen}
         self.rounds += 1
         for conn in chosen:

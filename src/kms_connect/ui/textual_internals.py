@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual import _time as textual_time
@@ -17,13 +18,14 @@ from textual import keys as textual_keys
 from textual.app import App
 from textual.binding import Binding
 from textual.dom import DOMNode
+from textual.notifications import Notification
 from textual.widgets import Footer
 
 WRITTEN_FOR = "8.2.8"
 
 # Every private name used below, by the class that has it (the test checks they all exist).
 PRIVATE_NAMES: dict[type, tuple[str, ...]] = {
-    App: ("_fatal_error", "_exception", "_exit_renderables", "_close_messages_no_wait", "_keymap"),
+    App: ("_fatal_error", "_exception", "_exit_renderables", "_close_messages_no_wait", "_keymap", "_unnotify"),
     DOMNode: ("_bindings", "_merged_bindings"),
     Footer: ("_bindings_ready",),
 }
@@ -89,3 +91,11 @@ def mark_footer_ready(footer: Footer) -> None:
 def event_clock() -> float:
     """Now, on the clock Textual stamps events with (Message.time): monotonic, perf_counter on Windows."""
     return textual_time.get_time()
+
+
+def withdraw_notification(app: App[Any], notification: Notification) -> None:
+    """Take one notice away before its timeout (a progress notice, once its work is done).
+
+    Textual's public App.clear_notifications would take every other notice with it; a toast's own
+    expiry calls this one. A notice already gone is fine."""
+    app._unnotify(notification)

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import SecretStr
 
+from kms_connect.core.advice import REPLACE_CREDENTIALS
 from kms_connect.core.azure.explain import Problem, ProblemError, entra_problem, transport_problem
 from kms_connect.core.http import sync_client
 from kms_connect.core.redact import redact, register_secret
@@ -174,7 +175,7 @@ def _token(
         raise ProblemError(
             Problem(
                 "No saved sign-in",
-                "There is no usable sign-in for this connection. Replace the credentials (c) and sign in again.",
+                f"There is no usable sign-in for this connection. {REPLACE_CREDENTIALS} and sign in again.",
             )
         )
     if "access_token" not in result:
@@ -211,7 +212,7 @@ def silent(config: EntraConfig, blob: str, app_secret: str | None = None) -> Tok
         raise ProblemError(
             Problem(
                 "Saved sign-in unreadable",
-                "The kept sign-in cannot be read. Replace the credentials (c) and sign in again.",
+                f"The kept sign-in cannot be read. {REPLACE_CREDENTIALS} and sign in again.",
             )
         ) from None
     if confidential and not app_secret:

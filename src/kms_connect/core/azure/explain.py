@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from kms_connect.core.advice import REPLACE_CREDENTIALS
+
 PORTAL = "Entra admin center → App registrations"
 
 
@@ -163,22 +165,22 @@ AADSTS: dict[int, tuple[str, str, str | None]] = {
     ),
     700082: (
         "Sign-in expired",
-        "The saved sign-in (refresh token) has expired. Replace the credentials (c) and sign in again.",
+        f"The saved sign-in (refresh token) has expired. {REPLACE_CREDENTIALS} and sign in again.",
         None,
     ),
     70008: (
         "Sign-in expired",
-        "The saved sign-in has expired or was revoked. Replace the credentials (c) and sign in again.",
+        f"The saved sign-in has expired or was revoked. {REPLACE_CREDENTIALS} and sign in again.",
         None,
     ),
     50173: (
         "Sign-in revoked",
-        "The saved sign-in was revoked (password change?). Replace the credentials (c) and sign in again.",
+        f"The saved sign-in was revoked (password change?). {REPLACE_CREDENTIALS} and sign in again.",
         None,
     ),
     70043: (
         "Sign-in too old",
-        "A sign-in frequency policy requires signing in again. Replace the credentials (c).",
+        f"A sign-in frequency policy requires signing in again. {REPLACE_CREDENTIALS}.",
         None,
     ),
     50194: (

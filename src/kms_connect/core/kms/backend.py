@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from kms_connect.core import advice
 from kms_connect.core.backend import Backend, Notice
 from kms_connect.core.errors import ConflictError, SecretUnavailable
 from kms_connect.core.files import file_lock
@@ -40,7 +41,8 @@ READ_ONLY = (
 )
 NOT_CHECKABLE = (
     "The instance never returns credentials, and its only live check refuses machine-identity "
-    "tokens, so this box cannot re-check it. Replace its credentials (c) to check them here first."
+    f"tokens, so this box cannot re-check it. Replace its credentials in kms-connect ({advice.CREDENTIALS}) "
+    "to check them here first."
 )
 # Form field -> the instance's credentials key, per method.
 CREDENTIAL_KEYS = {

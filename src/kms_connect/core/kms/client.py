@@ -2,7 +2,7 @@
 
 A failed login is never retried on its own: three failures lock the machine identity for every
 program that uses it. After one, every call repeats that error until the operator asks again
-(`reset_login`, the `r` key).
+(`reset_login`: Reload in the app).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from kms_connect.core import advice
 from kms_connect.core.azure.explain import transport_problem
 from kms_connect.core.errors import FieldErrors, KmsConnectError, NameTaken
 from kms_connect.core.http import async_client
@@ -86,7 +87,7 @@ def api_error(status: int, body: Any, *, during: str) -> KmsApiError:
     elif "lock" in server.lower():  # before 401: the instance answers a lockout with a 401 too
         text = (
             f"The machine identity is locked out after failed logins ({server}). Wait for the lockout to end "
-            "or clear it on the instance, fix the Client Secret, then press r to log in again."
+            f"or clear it on the instance, fix the Client Secret, then log in again in kms-connect ({advice.RELOAD})."
         )
     elif status == 401 and during == "login":
         text = (
@@ -102,7 +103,7 @@ def api_error(status: int, body: Any, *, during: str) -> KmsApiError:
             "(organization role, or project membership) on the instance."
         )
     elif status == 403 and error == "TokenError":
-        text = f"{server or 'The token expired.'} Press r to log in again."
+        text = f"{server or 'The token expired.'} Log in again in kms-connect ({advice.RELOAD})."
     elif status == 403:
         text = (
             f"The instance refused this token ({server or error}). Use a machine identity (Universal Auth), "
@@ -221,7 +222,7 @@ class KmsClient:
         if not secret:
             raise KmsApiError(
                 f"The Client Secret of {self.instance.name!r}'s machine identity is not in the "
-                "secret store: edit the instance (i, then e) and enter it."
+                f"secret store: enter it in kms-connect ({advice.EDIT_INSTANCE})."
             )
         body: dict[str, str] = {"clientId": self.instance.client_id, "clientSecret": secret}
         if self.instance.organization_slug:

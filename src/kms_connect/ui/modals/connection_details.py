@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from kms_connect.core.status import APP_LABEL
-from kms_connect.ui.key_display import with_keys
+from kms_connect.ui.key_display import with_key_hints, with_keys
 from kms_connect.ui.widgets.checklist import step_lines
 from kms_connect.ui.widgets.status_text import ago, status_text
 
@@ -64,10 +64,11 @@ class ConnectionDetailsModal(ModalScreen[str | None]):
             ("Last checked", _when(c.last_check.checked_at if c.last_check else None)),
         ]
         if c.last_check and c.last_check.summary:
-            rows.append(("Result", c.last_check.summary))
-        reason = getattr(getattr(self.app, "backend", None), "not_checkable_reason", "")
+            rows.append(("Result", with_key_hints(self, c.last_check.summary)))
+        backend = getattr(self.app, "backend", None)
+        reason = backend.not_checkable(c) if backend is not None else ""
         if reason and c.last_check is None:
-            rows.append(("Checks", reason))
+            rows.append(("Checks", with_key_hints(self, reason)))
         rows += [("Created", _when(c.created_at)), ("Updated", _when(c.updated_at)), ("ID", c.id)]
         for label, value in rows:
             grid.add_row(label, value if isinstance(value, Text) else Text(value))
@@ -77,7 +78,8 @@ class ConnectionDetailsModal(ModalScreen[str | None]):
                 yield Static(grid)
                 if c.last_check and c.last_check.steps:
                     yield Static(Text("Last check", style="bold"), classes="details-heading")
-                    yield Static(step_lines(c.last_check.steps), classes="details-steps")
+                    steps = step_lines(c.last_check.steps, hints=lambda text: with_key_hints(self, text))
+                    yield Static(steps, classes="details-steps")
             yield Static(
                 with_keys(self, DETAILS_HINT),
                 classes="dialog-hint",

@@ -98,19 +98,25 @@ class ConnectionsScreen(TableScreen):
     RELOAD_ID = "connections.reload"
     LOADING_TEXT = "Loading connections…"
 
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, *, select: str | None = None, then: str | None = None) -> None:
+        """`select`: the row the cursor starts on; `then`: the action run on it once listed (the
+        dashboard's details send the operator here to edit or replace credentials)."""
         super().__init__()
         self.project = project
         self.connections: dict[str, Connection] = {}
+        self._first, self._then = select, then
+        self._info_due = False
 
     def on_mount(self) -> None:
         super().on_mount()
         self.title = f"App Connections · {self.project.name}"
         self.app.checks.subscribe(self, self._on_live)
-        self.reload()
+        self.reload(self._first)
 
     def info_suffix(self) -> str:
-        return f" · {self.app.backend.label}" if self.app.backend else ""
+        running = self.checking_text(sum(1 for key in self.connections if self.app.checks.is_running(key)))
+        label = self.app.backend.label if self.app.backend else ""
+        return "".join(f" · {part}" for part in (running, label) if part)
 
     def reload(self, select: str | None = None) -> None:
         self.hold_keys()
@@ -127,6 +133,9 @@ class ConnectionsScreen(TableScreen):
         self.connections = {c.id: c for c in connections}
         rows = [(c.id, self._cells(c)) for c in sorted(connections, key=lambda c: c.name)]
         self.show_rows(rows, select)
+        then, self._then = self._then, None
+        if then is not None and select is not None and self.table.cursor_key == select:
+            self.call_later(self.run_action, then)
 
     def _cells(self, conn: Connection) -> list[Cell]:
         """A row, with a running or just-finished live check shown over the stored result."""
@@ -154,6 +163,13 @@ class ConnectionsScreen(TableScreen):
         if live.done and live.saved and live.result is not None:
             conn.last_check = live.result  # what the store now holds, without re-reading it
         self.table.update_row(conn.id, self._cells(conn))
+        if not self._info_due:  # the info line counts the checks under way: once per batch of updates
+            self._info_due = True
+            self.call_later(self._count)
+
+    def _count(self) -> None:
+        self._info_due = False
+        self.update_info()
 
     # --- live checks --------------------------------------------------------------------------
     def action_recheck(self) -> None:

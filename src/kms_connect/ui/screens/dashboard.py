@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
 from kms_connect.core.status import Status
 from kms_connect.ui.errors import describe
+from kms_connect.ui.key_display import keys_of, with_key_hints
 from kms_connect.ui.modals.connection_details import ConnectionDetailsModal
 from kms_connect.ui.screens.table_screen import TableScreen
 from kms_connect.ui.widgets.status_text import ago, status_text
@@ -40,7 +41,7 @@ class DashboardTable(VirtualTable):
 class DashboardScreen(TableScreen):
     AUTO_FOCUS = "#dashboard-table"
     PALETTE_GROUP = "Status"
-    HELP = "Every connection of this source with its live status; V re-checks them all."
+    HELP = "Every connection of this source with its live status; V re-checks them all (they go on if you leave)."
     BINDINGS = [
         Binding("v", "recheck", "Check", id="dashboard.check"),
         Binding("V", "recheck_all", "Check all", id="dashboard.check_all", key_display="V"),
@@ -143,12 +144,29 @@ class DashboardScreen(TableScreen):
     def _show_row_problem(self) -> None:
         problem = self.query_one("#row-problem", Static)
         entry = self.entries.get(self.table.cursor_key or "")
-        text = self._problem_of(entry[1]) if entry is not None else ""
-        problem.update(Text(text))
+        text = with_key_hints(self, self._problem_of(entry[1])) if entry is not None else ""
+        problem.update(self._fit(text))
         problem.display = bool(text)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._show_row_problem()  # what fits under the table depends on the terminal's size
+
+    def _fit(self, text: str) -> Text:
+        """The problem in full, Trace and Correlation IDs included, in up to half the screen; longer
+        (rare), it is cut at a line's end and says where it shows in full."""
+        body = Text(text)
+        most = max(3, self.size.height // 2)
+        lines = body.wrap(self.app.console, max(20, self.size.width - 2))  # .row-problem has padding 0 1
+        if len(lines) <= most:
+            return body
+        details = keys_of(self, "dashboard.details", 1) or "Enter"
+        return Text("\n").join([*lines[: most - 1], Text(f"… the rest: {details} (details)", style="bold")])
 
     def _problem_of(self, conn: Connection) -> str:
         status, result = self._state(conn)
+        backend = self.app.backend
+        if status is Status.NOT_CHECKABLE and result is None and backend is not None:
+            return f"{conn.name} · Not checked here. {backend.not_checkable(conn)}".strip()
         if status not in FAILING or result is None:
             return ""
         bad = result.failing_step()
@@ -172,12 +190,23 @@ class DashboardScreen(TableScreen):
 
     def info_suffix(self) -> str:
         counts = self._counted or Counter(self._state(conn)[0] for _, conn in self.entries.values())
-        parts = [f"{st.glyph} {n} {st.word.lower()}" for st, n in sorted(counts.items(), key=lambda i: i[0].value)]
-        if auto := self.app.periodic.describe():
+        parts = [
+            self.checking_text(n) if st is Status.CHECKING else f"{st.glyph} {n} {st.word.lower()}"
+            for st, n in sorted(counts.items(), key=lambda i: i[0].value)
+        ]
+        if auto := self.app.periodic.describe(anything_to_check=self._anything_to_check()):
             parts.append(auto)
         if self.failing_only:  # last: at 80 columns it is what gets cut, and the rows already say it
             parts.append("failing only (f: all)")
         return " · " + " · ".join(parts) if parts else ""
+
+    def _anything_to_check(self) -> bool:
+        """Whether a periodic round would check any row here (none on an instance: its credentials
+        are not held here). No rows: nothing to say yet."""
+        backend = self.app.backend
+        if backend is None or not self.entries:
+            return True
+        return any(not backend.not_checkable(conn) for _, conn in self.entries.values())
 
     def _on_live(self, live: LiveCheck) -> None:
         entry = self.entries.get(live.key)
@@ -237,5 +266,14 @@ class DashboardScreen(TableScreen):
             project, conn = self.entries[key]
             self.app.push_screen(
                 ConnectionDetailsModal(conn, project, self.app.backend.describe_secret_location(conn)),
-                lambda action: self.action_recheck() if action == "recheck" else None,
+                lambda action: self._after_details(project, conn, action),
             )
+
+    def _after_details(self, project: Project, conn: Connection, action: str | None) -> None:
+        if action == "recheck":
+            self.action_recheck()
+        elif action in ("edit", "credentials"):  # done on App Connections: there, on this row
+            # Its forms are not needed to show the dashboard (~230 ms of imports: benchmarks/imports.py).
+            from kms_connect.ui.screens.connections import ConnectionsScreen  # noqa: PLC0415
+
+            self.app.push_screen(ConnectionsScreen(project, select=conn.id, then=action))

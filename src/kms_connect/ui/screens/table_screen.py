@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Header, Input, Static
 
-from kms_connect.ui.key_display import keys_of, with_keys
+from kms_connect.ui.key_display import keys_of, with_key_hints, with_keys
 from kms_connect.ui.widgets.filter_bar import FilterBar
 from kms_connect.ui.widgets.quiet_footer import QuietFooter
 from kms_connect.ui.widgets.virtual_table import Cell, Column, VirtualTable
@@ -131,14 +131,17 @@ class TableScreen(Screen[None]):
                 timeout=10,
             )
             return
+        # No notice of the run: it would cover the screen's last lines for as long as it was shown.
+        # The rows say "… Checking" and the info line counts them down (checking_text).
         for conn in connections:
             self.app.checks.recheck(backend, conn)
-        if len(connections) > 1:
-            self.notify(
-                f"Checking {len(connections)} connections, {self.app.checks.concurrency} at a time. "
-                "They go on if you leave this screen.",
-                markup=False,
-            )
+
+    def checking_text(self, running: int) -> str:
+        """Checks of this screen's rows under way, for the info line; "" with none."""
+        if not running:
+            return ""
+        at_a_time = self.app.checks.concurrency
+        return f"… {running} checking" + (f", {at_a_time} at a time" if running > at_a_time else "")
 
     def live_row_changed(self, live: LiveCheck) -> bool:
         """Whether an update of `live` changes its row (status, saved), not just a step inside it.
@@ -173,6 +176,7 @@ class TableScreen(Screen[None]):
         self.table.display = False
         empty = self.query_one("#empty", Static)
         again = escape(keys_of(self, self.RELOAD_ID, 1))
+        message = with_key_hints(self, message)
         empty.update(f"[b]✗ {escape(title)}[/b]\n\n{escape(message)}\n\nPress [b]{again}[/b] to try again.")
         empty.display = True
         self.query_one("#info", Static).update("")

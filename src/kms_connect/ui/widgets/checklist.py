@@ -7,7 +7,7 @@ running, so an idle checklist costs nothing (and nothing repaints over SSH).
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
@@ -31,11 +31,18 @@ _STYLES = {
 TITLE_WIDTH = 25  # the longest title, "Service Connections read", and a space
 
 
-def step_lines(steps: Iterable[CheckStep], *, frame: int = 0, explain: bool = True) -> Table:
+def step_lines(
+    steps: Iterable[CheckStep],
+    *,
+    frame: int = 0,
+    explain: bool = True,
+    hints: Callable[[str], str] | None = None,
+) -> Table:
     """The checklist as a grid (also used by the details modal for a stored result).
 
     Two columns, the glyph and the rest, so a long result or explanation wraps under the step's
-    title rather than under the glyph.
+    title rather than under the glyph. `hints` adds keys to the explanations' advice (a form, where
+    the credentials are being replaced already, shows it without).
     """
     grid = Table.grid(padding=0)
     grid.add_column(width=2, no_wrap=True)
@@ -50,7 +57,8 @@ def step_lines(steps: Iterable[CheckStep], *, frame: int = 0, explain: bool = Tr
             body.append(f"  {_duration(step.duration_ms)}", style="dim")
         grid.add_row(Text(glyph, style=_STYLES[step.state]), body)
         if explain and step.explanation and step.state in (StepState.FAILED, StepState.WARNING, StepState.OK):
-            grid.add_row("", Text(step.explanation, style="" if step.state is not StepState.OK else "dim"))
+            explanation = hints(step.explanation) if hints is not None else step.explanation
+            grid.add_row("", Text(explanation, style="" if step.state is not StepState.OK else "dim"))
     return grid
 
 
