@@ -72,6 +72,9 @@ class ConnectionsScreen(TableScreen):
             key_display="V",
             tooltip="Re-check every connection of this project",
         ),
+        # Where this source cannot be re-checked from here (an instance), v and V explain instead.
+        Binding("v", "not_checkable", show=False, id="connections.check-read-only"),
+        Binding("V", "not_checkable", show=False, id="connections.check_all-read-only"),
         Binding("x", "cancel_check", "Cancel check", show=False, id="connections.cancel_check"),
         Binding("i", "app.sources", "Source", show=False, id="connections.source"),
         Binding("s", "app.dashboard", "Status of all", show=False, id="connections.status"),
@@ -186,6 +189,8 @@ class ConnectionsScreen(TableScreen):
             self.notify("No check is running for this connection.", markup=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.check_key_hidden(action):
+            return False
         if (
             action in ("edit", "credentials", "delete", "details", "recheck", "cancel_check")
             and self._selected() is None

@@ -45,6 +45,9 @@ class DashboardScreen(TableScreen):
     BINDINGS = [
         Binding("v", "recheck", "Check", id="dashboard.check"),
         Binding("V", "recheck_all", "Check all", id="dashboard.check_all", key_display="V"),
+        # Where this source cannot be re-checked from here (an instance), v and V explain instead.
+        Binding("v", "not_checkable", show=False, id="dashboard.check-read-only"),
+        Binding("V", "not_checkable", show=False, id="dashboard.check_all-read-only"),
         Binding("f", "failing", "Failing only", id="dashboard.failing"),
         Binding("escape,ctrl+g", "back", "Back", id="dashboard.back"),
         Binding("slash", "filter", "Filter", show=False, id="dashboard.filter", key_display="/"),
@@ -89,7 +92,8 @@ class DashboardScreen(TableScreen):
         self._checks.subscribe(self, self._on_live)
         self.reload()
         # Left open on a wall screen: "next re-check in …" counts down, "3 min ago" ages.
-        self.set_interval(10, self.update_info, name="dashboard info")
+        # Every second: "next check in 45 s" counts down (update_info repaints only a change).
+        self.set_interval(1, self.update_info, name="dashboard info")
         self.set_interval(60, self._refresh_ages, name="dashboard ages")
 
     def reload(self) -> None:
@@ -232,6 +236,8 @@ class DashboardScreen(TableScreen):
 
     # --- actions ------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.check_key_hidden(action):
+            return False
         if action == "recheck":  # not in the footer without a row to act on
             return bool(self.entries) and self.table.display and self.table.cursor_key in self.entries
         if action in ("recheck_all", "failing"):

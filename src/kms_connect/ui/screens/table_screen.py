@@ -41,6 +41,7 @@ class TableScreen(Screen[None]):
         self._live_shown: dict[str, tuple[int, Status, bool]] = {}  # what each row shows of its live check
         self._unpainted: set[asyncio.Event] = set()
         self._cut_shown = False  # the info line spells out cells of the cursor row cut short
+        self._info_shown = ""
 
     def painted(self) -> Awaitable[object]:
         """Ends once what this screen shows now is on the terminal, or once it is not shown any more.
@@ -117,10 +118,25 @@ class TableScreen(Screen[None]):
     def info_suffix(self) -> str:
         return ""
 
+    def checkable_here(self) -> bool:
+        """Whether this source's connections can be re-checked from this box (not on an instance:
+        it never returns credentials). Where not, v and V leave the footer; their hidden twins explain."""
+        backend = self.app.backend
+        return backend is None or not backend.not_checkable_reason
+
+    def check_key_hidden(self, action: str) -> bool:
+        """One of each pair is out: the re-check, or (on an instance) its twin that says why not."""
+        if action not in ("recheck", "recheck_all", "not_checkable"):
+            return False
+        return (action == "not_checkable") == self.checkable_here()
+
+    def action_not_checkable(self) -> None:
+        self.recheck([])  # says why, as a re-check would
+
     def recheck(self, connections: Sequence[Connection]) -> None:
         """Re-check in the App's coordinator (it outlives this screen), or say why this source can't."""
         backend = self.app.backend
-        if backend is None or not connections:
+        if backend is None:
             return
         if backend.not_checkable_reason:
             self.notify(
@@ -130,6 +146,8 @@ class TableScreen(Screen[None]):
                 severity="warning",
                 timeout=10,
             )
+            return
+        if not connections:
             return
         # No notice of the run: it would cover the screen's last lines for as long as it was shown.
         # The rows say "… Checking" and the info line counts them down (checking_text).
@@ -193,7 +211,10 @@ class TableScreen(Screen[None]):
         # The cursor row's cells cut short at this width, in full first (before the line is cut).
         cut = " · ".join(f"{label}: {full}" for label, full in table.cut_cells())
         self._cut_shown = bool(cut)
-        self.query_one("#info", Static).update(escape(f"{cut} · {text}" if cut else text))
+        line = escape(f"{cut} · {text}" if cut else text)
+        if line != self._info_shown:  # asked every second on the dashboard: repaint only a change (SSH)
+            self._info_shown = line
+            self.query_one("#info", Static).update(line)
 
     @on(VirtualTable.Resized)
     @on(VirtualTable.RowHighlighted)
