@@ -90,10 +90,28 @@ def test_the_readme_lists_every_binding_id() -> None:
     assert not missing, f"README's Keys section lacks {missing}"
 
 
-async def test_projects_focus_the_table_once_it_has_rows(make_app, store) -> None:
-    await store.create_project("Payments")
+async def test_each_list_screen_focuses_its_table_on_entry_and_the_filter_only_after_slash(make_app, store) -> None:
+    project = await store.create_project("Payments")
+    from pydantic import SecretStr
+
+    from kms_connect.core.models import ConnectionDraft
+    from kms_connect.core.status import Method
+
+    draft = ConnectionDraft(
+        name="prod", method=Method.ACCESS_TOKEN, org_name="contoso", secrets={"access_token": SecretStr("t0ken")}
+    )
+    await store.create_connection(project.id, draft)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        assert isinstance(app.screen, ProjectsScreen)
-        assert app.focused is app.screen.table
+        for keys_in, screen_type in (((), ProjectsScreen), (("enter",), ConnectionsScreen), (("s",), None)):
+            burst(app, *keys_in)
+            await until_keys_done(app, pilot)
+            screen = app.screen
+            if screen_type is not None:
+                assert isinstance(screen, screen_type)
+            assert app.focused is screen.table, (screen, app.focused)
+            burst(app, "slash")
+            await until_keys_done(app, pilot)
+            assert app.focused is screen.filter_bar, (screen, app.focused)
+            burst(app, "escape")  # leaves the filter for the table
+            await until_keys_done(app, pilot)
