@@ -89,6 +89,13 @@ def test_the_plaintext_notice_is_said_once(file_secrets: Paths) -> None:
         assert "oauth-secret-value" not in done.stdout + done.stderr
 
 
+def test_config_says_a_damaged_results_file_too(file_secrets: Paths) -> None:
+    file_secrets.check_results.write_bytes(b"[1, 2")
+    done = cli("config")
+    assert done.returncode == 0 and "Files" in done.stdout
+    assert done.stderr.count("was damaged, so it was moved to checks.json.damaged-") == 1
+
+
 class _Noticing:
     def __init__(self, *notices: Notice) -> None:
         self.pending = list(notices)
