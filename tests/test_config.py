@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,11 @@ from kms_connect.core.config import load_settings
 from kms_connect.core.errors import ConfigError
 
 GUID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+
+
+def pythonpath() -> dict[str, str]:
+    """The caller's PYTHONPATH, so the process runs the code under test (not another installed copy)."""
+    return {"PYTHONPATH": os.environ["PYTHONPATH"]} if os.environ.get("PYTHONPATH") else {}
 
 
 def write(path: Path, text: str) -> Path:
@@ -77,6 +83,7 @@ def test_config_command_prints_locations_and_redacts_proxy(tmp_path: Path) -> No
         "NO_PROXY": "localhost",
         "INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_SECRET": "s3cr3t-oauth-value",
         "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+        **pythonpath(),
     }
     out = subprocess.run([sys.executable, "-m", "kms_connect", "config"], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
@@ -91,7 +98,7 @@ def test_config_command_prints_locations_and_redacts_proxy(tmp_path: Path) -> No
 
 def test_config_command_bad_file_exit_2(tmp_path: Path) -> None:
     cfg = write(tmp_path / "c.toml", '[secrets]\nbackend = "nope"\n')
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "KMS_CONNECT_CONFIG": str(cfg)}
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "KMS_CONNECT_CONFIG": str(cfg), **pythonpath()}
     out = subprocess.run([sys.executable, "-m", "kms_connect", "config"], env=env, capture_output=True, text=True)
     assert out.returncode == 2
     assert str(cfg) in out.stderr and "[secrets] backend" in out.stderr

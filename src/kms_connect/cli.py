@@ -32,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser(
-        "config", parents=[instance], help="print file locations and the effective settings (secrets redacted)"
+        "config",
+        parents=[instance],
+        help="print file locations and the effective settings (secrets redacted); with --instance, that instance's",
     )
     listing = sub.add_parser("list", parents=[instance], help="list connections and their last known status")
     listing.add_argument("--json", action="store_true", help="print a JSON document on stdout (format: README)")
@@ -42,9 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("names", nargs="*", metavar="NAME", help="connections to check (project/name when ambiguous)")
     check.add_argument("--project", metavar="P", help="only this project's connections")
     check.add_argument("--json", action="store_true", help="print a JSON document on stdout (format: README)")
+    check.add_argument(
+        "-q", "--quiet", action="store_true", help="no line per finished check on stderr (notices and errors still)"
+    )
     sub.add_parser("demo", help="the whole app against simulated Azure and KMS services (nothing real is touched)")
     oauth = sub.add_parser(
-        "oauth-secret", parents=[instance], help="keep the OAuth app's client secret in the secret store"
+        "oauth-secret",
+        parents=[instance],
+        help="keep the OAuth app's client secret in the secret store (a setting of this box: no --instance)",
     )
     oauth.add_argument("action", choices=["set", "clear"], help="set reads the secret from the terminal or stdin")
     return parser
@@ -57,6 +64,19 @@ def main(argv: list[str] | None = None) -> int:
     # and more).
     args = build_parser().parse_args(argv)
     paths = default_paths()
+    if args.command == "demo":
+        # The demo makes its own workspace and simulated instance: neither the config nor --instance applies.
+        if args.instance != "local":
+            print(
+                "kms-connect: demo: --instance does not apply (the demo has its own simulated instance).",
+                file=sys.stderr,
+            )
+            return 2
+    else:
+        missing = paths.config_missing()  # before Textual starts, so the TUI says it on a plain terminal
+        if missing:
+            print(f"kms-connect: {missing}", file=sys.stderr)
+            return 2
     if args.debug:
         setup_debug_log(paths.debug_log)
         logging.getLogger("kms_connect").debug(
@@ -65,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "config":
         from kms_connect.commands import print_config  # noqa: PLC0415
 
-        return print_config(paths)
+        return print_config(paths, args.instance)
     if args.command == "list":
         from kms_connect.headless import run_list  # noqa: PLC0415
 
@@ -73,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         from kms_connect.headless import run_check  # noqa: PLC0415
 
-        return run_check(paths, args.instance, args.names, args.project, args.json)
+        return run_check(paths, args.instance, args.names, args.project, args.json, quiet=args.quiet)
     if args.command == "demo":
         from kms_connect.demo import run_demo  # noqa: PLC0415
 
@@ -81,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "oauth-secret":
         from kms_connect.commands import oauth_secret  # noqa: PLC0415
 
-        return oauth_secret(paths, args.action)
+        return oauth_secret(paths, args.action, args.instance)
 
     from kms_connect.ui.app import KmsConnectApp  # noqa: PLC0415
 

@@ -3,10 +3,11 @@
 Exit codes (stable, documented in the README):
   0  everything selected was checked and is valid (warnings are noted, not failures)
   1  something failed its check
-  2  usage or configuration error: unknown or ambiguous name, empty selection, bad config, refused login
+  2  usage or configuration error: unknown or ambiguous name, empty selection, bad or missing config,
+     a store refused (damaged, newer), refused login
   3  something selected could not be checked (no credentials held here, keyring unreachable, cancelled)
-Never green for what was not checked. With --json, stdout holds only the JSON document; progress goes
-to stderr, and only when stderr is a terminal.
+Never green for what was not checked. With --json, stdout holds only the JSON document. stderr gets a
+line per finished check (unless --quiet), the one-time notices the TUI would show, and errors.
 """
 
 from __future__ import annotations
@@ -14,14 +15,17 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kms_connect.commands import Notices
 from kms_connect.core.checks import check_stored
 from kms_connect.core.config import load_settings
 from kms_connect.core.errors import KmsConnectError
 from kms_connect.core.live_check import LiveChecker
 from kms_connect.core.local_store import LocalStore
+from kms_connect.core.models import CheckResult
 from kms_connect.core.paths import Paths
 from kms_connect.core.sources import open_source
 from kms_connect.core.status import Status
@@ -41,6 +45,8 @@ class Selected:
 
 
 def _open(paths: Paths, source: str) -> tuple[Any, Any, Any]:
+    # A refused config or store (ConfigError, StoreError, …) is exit 2 with its sentence on stderr;
+    # the local store itself is read, and refused, by the first listing (_connections).
     try:
         settings = load_settings(paths.config_file)
         local = LocalStore(paths, settings)
@@ -108,12 +114,15 @@ def _row(s: Selected, result: Any | None = None) -> dict[str, Any]:
 
 
 def run_list(paths: Paths, source: str, as_json: bool) -> int:
+    notices = Notices()
+
     async def main() -> tuple[list[dict[str, Any]], str]:
-        _, _, backend = _open(paths, source)
+        _, local, backend = _open(paths, source)
         try:
             rows = [_row(s) for s in await _connections(backend, None)]
             return rows, getattr(backend, "hidden_note", "")
         finally:
+            _drain(notices, local, backend)
             await backend.aclose()
 
     try:
@@ -143,13 +152,37 @@ def nothing_yet(source: str, hidden: str = "") -> str:
     return f"{text} {hidden}" if hidden else text
 
 
-def run_check(paths: Paths, source: str, names: list[str], project: str | None, as_json: bool) -> int:
+def _drain(notices: Notices, local: LocalStore, backend: Any) -> None:
+    notices.drain(backend)
+    if local is not backend:  # the OAuth app's secret is read from the local store on every source
+        notices.drain(local)
+
+
+def _progress(s: Selected, result: CheckResult) -> None:
+    """One line per finished check, as it finishes, so a cron log shows how far a run got."""
+    took = f"  {result.duration_ms / 1000:.1f} s" if result.duration_ms is not None else ""
+    print(f"{result.status.label:<15}  {s.project}/{s.conn.name}{took}", file=sys.stderr, flush=True)
+
+
+def run_check(
+    paths: Paths, source: str, names: list[str], project: str | None, as_json: bool, *, quiet: bool = False
+) -> int:
+    notices = Notices()
+
     async def main() -> tuple[list[Selected], list[Any]]:
         settings, local, backend = _open(paths, source)
         try:
             selected = _select(await _connections(backend, project), names)
-            return selected, await _check_all(settings, local, backend, selected)
+            _drain(notices, local, backend)  # said before the progress lines: e.g. why nothing shows as checked
+            try:
+                results = await _check_all(
+                    settings, local, backend, selected, on_done=None if quiet else _progress, notices=notices
+                )
+            except KmsConnectError as exc:  # the store refused while checking (changed under us): as at the start
+                raise UsageError(str(exc)) from None
+            return selected, results
         finally:
+            _drain(notices, local, backend)
             await backend.aclose()
 
     try:
@@ -181,35 +214,38 @@ def run_check(paths: Paths, source: str, names: list[str], project: str | None, 
     return code
 
 
-async def _check_all(settings: Any, local: Any, backend: Any, selected: list[Selected]) -> list[Any]:
+async def _check_all(
+    settings: Any,
+    local: Any,
+    backend: Any,
+    selected: list[Selected],
+    *,
+    on_done: Callable[[Selected, CheckResult], None] | None = None,
+    notices: Notices | None = None,
+) -> list[CheckResult]:
+    """Check `selected` (at most [status] concurrency at once) and record the results.
+    `on_done` hears of each connection as soon as its check finishes, in finishing order."""
     checker = LiveChecker(settings, app_secret=local.oauth_app_secret)
     slots = asyncio.Semaphore(settings.status.concurrency)
-    done = 0
-    tty = sys.stderr.isatty()
 
-    async def one(s: Selected) -> Any:
-        nonlocal done
+    async def one(s: Selected) -> CheckResult:
         async with slots:
             result = await check_stored(backend, s.conn, checker.run)
-        done += 1
-        if tty:
-            print(
-                f"\r{done}/{len(selected)} checked · {s.project}/{s.conn.name}: {result.status.label}\033[K",
-                end="",
-                file=sys.stderr,
-                flush=True,
-            )
+        if on_done is not None:
+            on_done(s, result)
         return result
 
     try:
         results = await asyncio.gather(*(one(s) for s in selected))
     finally:
         await checker.aclose()
-        if tty:
-            print(file=sys.stderr)
     recorded = {s.conn.id: r for s, r in zip(selected, results, strict=True) if r.checked_at is not None}
     if recorded:
-        await backend.record_checks(recorded, as_of={s.conn.id: s.conn.updated_at for s in selected})
+        try:
+            await backend.record_checks(recorded, as_of={s.conn.id: s.conn.updated_at for s in selected})
+        except KmsConnectError as exc:
+            # The checks ran: their report and exit code stand; that they were not kept is said.
+            (notices or Notices()).say("Check results not kept", str(exc))
     return results
 
 

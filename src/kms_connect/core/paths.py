@@ -18,6 +18,18 @@ class Paths:
     config_file: Path
     data_dir: Path
     state_dir: Path
+    #: KMS_CONNECT_CONFIG chose config_file: then it must exist (a typo must not quietly mean defaults).
+    config_named: bool = False
+
+    def config_missing(self) -> str | None:
+        """Why the config file cannot be used, when it was named and is absent; else None.
+        Only the default path may be absent (defaults in use)."""
+        if not self.config_named or self.config_file.exists():
+            return None
+        return (
+            f"{CONFIG_ENV} names {self.config_file}, which does not exist. Create it (an empty file means "
+            f"defaults), or unset {CONFIG_ENV} to use the default config file."
+        )
 
     @property
     def store_file(self) -> Path:
@@ -76,4 +88,5 @@ def default_paths() -> Paths:
         config_file=config_file,
         data_dir=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
         state_dir=Path(platformdirs.user_state_dir(APP_NAME, appauthor=False)),
+        config_named=bool(config),
     )
