@@ -77,7 +77,7 @@ class Terminal:
     def text(self) -> str:
         return "\n".join(self.screen.display)
 
-    def _read(self, timeout: float) -> bool:
+    def read(self, timeout: float) -> bool:
         """Read what is there within `timeout`; False once the slave side is closed by all."""
         ready, _, _ = select.select([self.master], [], [], timeout)
         if not ready:
@@ -95,12 +95,12 @@ class Terminal:
         while marker not in self.text():
             assert self.proc.poll() is None, f"exited {self.proc.returncode}:\n{self.output.decode(errors='replace')}"
             assert time.monotonic() < deadline, f"{marker!r} never showed; last screen:\n{self.text()}"
-            self._read(0.1)
+            self.read(0.1)
 
     def read_to_end(self, limit: float = EXIT_LIMIT) -> int:
         """Everything written until the program exits; its exit status."""
         deadline = time.monotonic() + limit
-        while self._read(0.1):
+        while self.read(0.1):
             assert time.monotonic() < deadline, f"still running after {limit} s; screen:\n{self.text()}"
         return self.wait(deadline - time.monotonic())
 
@@ -194,6 +194,19 @@ def test_a_terminal_that_hangs_up_ends_the_demo(terminals, controlling: bool) ->
     term.hang_up()
     # 129, not 120 (a failed flush of stderr at exit) nor 1 (a traceback), and no hang.
     assert term.wait(EXIT_LIMIT) == 129
+    assert term.workspaces() == []
+
+
+def test_a_signal_while_the_demo_sets_up_ends_it_before_the_app_starts(terminals) -> None:
+    term = terminals(["demo"])
+    deadline = time.monotonic() + START_LIMIT
+    while not term.workspaces():  # the workspace comes first; the simulators and the sample take ~0.5 s more
+        assert time.monotonic() < deadline and term.proc.poll() is None, "no workspace appeared"
+        term.read(0.01)
+    os.kill(term.proc.pid, signal.SIGTERM)
+    assert term.read_to_end() == 143
+    assert b"\x1b[?1049h" not in term.output, "the app started after the signal"
+    assert b"Traceback" not in term.output
     assert term.workspaces() == []
 
 
@@ -291,3 +304,24 @@ async def test_a_running_app_leaves_on_a_signal_and_gives_the_handlers_back(reco
     await asyncio.wait_for(app.run_async(headless=True, auto_pilot=send), EXIT_LIMIT)
     assert app.return_code == 128 + signum and app.exit_signals.caught == signum
     assert recorder == [] and signal.getsignal(signum) is ours
+
+
+def test_a_signal_after_the_app_has_left_is_noted_not_obeyed(recorder: list[int]) -> None:
+    """Between Unmount and the end of App.run (asyncio.run waiting for the store's threads) a
+    second SIGHUP or a SIGTERM must not cut a write short."""
+    from kms_connect.ui.app import KmsConnectApp
+
+    class Tail(KmsConnectApp):
+        async def run_async(self, **kwargs):  # type: ignore[override]
+            result = await super().run_async(**kwargs)
+            signal.raise_signal(signal.SIGTERM)  # the app has left: its own handlers are gone
+            return result
+
+    async def hang_up(pilot) -> None:
+        await pilot.pause()
+        signal.raise_signal(signal.SIGHUP)
+
+    ours = signal.getsignal(signal.SIGTERM)
+    app = Tail()
+    app.run(headless=True, auto_pilot=hang_up)
+    assert app.return_code == 129 and recorder == [] and signal.getsignal(signal.SIGTERM) is ours

@@ -23,7 +23,7 @@ from kms_connect.core.paths import default_paths
 from kms_connect.heap import startup_done
 from kms_connect.ui.check_coordinator import CheckCoordinator
 from kms_connect.ui.errors import describe, write_crash_report
-from kms_connect.ui.exit_signals import ExitSignals
+from kms_connect.ui.exit_signals import ExitSignals, hold_exit_signals
 from kms_connect.ui.input_gate import InputGate
 from kms_connect.ui.key_display import with_key_hints
 from kms_connect.ui.modals.help import HelpScreen
@@ -87,6 +87,10 @@ class KmsConnectApp(RedactedCrashes):
 
     def get_driver_class(self) -> type[Driver]:
         return hangup_safe_driver(super().get_driver_class())  # a terminal that hangs up (ssh, tmux)
+
+    def run(self, *args: Any, **kwargs: Any) -> None:
+        with hold_exit_signals():  # before Load and after Unmount: noted, not obeyed mid-way
+            return super().run(*args, **kwargs)
 
     def on_load(self) -> None:
         self.exit_signals.install()  # before the terminal is put in application mode

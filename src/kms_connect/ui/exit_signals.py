@@ -12,13 +12,18 @@ Textual's messages. A Python handler from signal.signal runs between any two byt
 thread (here, the loop's), in the middle of whatever Textual was doing; App.exit is not meant to be
 called from there. It needs a running loop in the main thread: the app installs it on Load (before
 the terminal is put in application mode) and takes it away on Unmount, giving back the handler it
-found. Outside that window `hold_exit_signals` (the demo's) notes a signal and lets the work in
-hand finish: an app started under it leaves as soon as it runs; the demo skips the app and
-removes its workspace.
+found.
+
+Around that window `hold_exit_signals` (KmsConnectApp.run, and the demo around its setup and
+teardown) notes a signal and lets the work in hand finish: before Load the app reads its styles,
+after Unmount asyncio.run waits for the store's threads. An app started under a hold leaves on
+Load with the first signal noted; the demo, noting one while setting up, skips the app. Either
+way the process ends with 128 + that signal.
 
 A hangup often comes twice (the shell passes its SIGHUP on, then the kernel sends one as the
 session ends): once the app is on its way out, further exit signals are ignored, not obeyed as a
-harder kill. A signal ignored when the process started (nohup) stays ignored.
+harder kill (kill -9 remains; the next demo removes a workspace left that way). A signal ignored
+when the process started (nohup) stays ignored.
 """
 
 from __future__ import annotations
@@ -114,10 +119,10 @@ def hold_exit_signals() -> Iterator[Held]:
         held.signals.append(signum)  # all a Python handler should do: the code it interrupted goes on
 
     previous = {signum: signal.signal(signum, note) for signum in EXIT_SIGNALS if _taken(signum)}
-    _holding = held
+    outer, _holding = _holding, held  # App.run's hold inside the demo's
     try:
         yield held
     finally:
-        _holding = None
+        _holding = outer
         for signum, handler in previous.items():
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
