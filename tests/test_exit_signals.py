@@ -273,16 +273,20 @@ def test_a_held_signal_is_noted_not_obeyed(recorder: list[int]) -> None:
     assert recorder == [] and signal.getsignal(signal.SIGTERM) is ours  # given back
 
 
-async def test_an_app_started_under_a_held_signal_leaves_at_once_with_its_status(recorder: list[int]) -> None:
+def test_an_app_started_under_a_held_signal_leaves_at_once_with_its_status(recorder: list[int]) -> None:
     import asyncio
 
     from kms_connect.ui.app import KmsConnectApp
     from kms_connect.ui.exit_signals import hold_exit_signals
 
-    with hold_exit_signals() as held:
+    async def deadline(pilot) -> None:  # a bound on a failure, not a synchronisation
+        await asyncio.sleep(EXIT_LIMIT)
+        pilot.app.exit(return_code=99)
+
+    with hold_exit_signals() as held:  # the demo's, around App.run's own
         signal.raise_signal(signal.SIGHUP)  # the demo still setting up
         app = KmsConnectApp()
-        await asyncio.wait_for(app.run_async(headless=True), EXIT_LIMIT)  # returns once it has left
+        app.run(headless=True, auto_pilot=deadline)
         assert held.signals == []  # the app took it
     assert app.return_code == 129 and recorder == []
 

@@ -70,11 +70,12 @@ class ExitSignals:
             if _taken(signum):
                 self._previous[signum] = signal.getsignal(signum)
                 self._loop.add_signal_handler(signum, self.on_signal, signum)
-        if _holding is not None and _holding.signals:  # one came as the app started, under the demo's hold
-            self.on_signal(_holding.signals.pop(0))
+        held = _take_held()  # one came as the app started (App.run's hold, or the demo's around it)
+        if held is not None:
+            self.on_signal(held)
 
     def uninstall(self) -> None:
-        """Give back the handlers found on Load (the demo's hold, or the default)."""
+        """Give back the handlers found on Load (App.run's hold)."""
         loop, self._loop = self._loop, None
         for signum, previous in self._previous.items():
             if loop is not None:
@@ -93,8 +94,9 @@ class Held:
     """The exit signals noted by `hold_exit_signals`, first first; an app started under the hold
     takes the first one (ExitSignals.install) and leaves with it."""
 
-    def __init__(self) -> None:
+    def __init__(self, outer: Held | None = None) -> None:
         self.signals: list[int] = []
+        self.outer = outer  # the hold this one is inside of (App.run's inside the demo's)
 
     @property
     def status(self) -> int | None:
@@ -105,12 +107,23 @@ class Held:
 _holding: Held | None = None  # signal handlers are per process, and so is the hold
 
 
+def _take_held() -> int | None:
+    """The first signal noted by the innermost hold that has one (an outer one may have noted it
+    between its check and the inner hold's start)."""
+    hold = _holding
+    while hold is not None:
+        if hold.signals:
+            return hold.signals.pop(0)
+        hold = hold.outer
+    return None
+
+
 @contextlib.contextmanager
 def hold_exit_signals() -> Iterator[Held]:
-    """SIGHUP and SIGTERM are noted, not obeyed at once, while the block runs outside an app (the
-    demo's setup and teardown): killing it mid-way would leave its workspace behind."""
+    """SIGHUP and SIGTERM are noted, not obeyed at once, while the block runs and no app has its
+    own handlers in place: cut off mid-way, a write or the demo's workspace would be left behind."""
     global _holding
-    held = Held()
+    held = Held(_holding)
     if threading.current_thread() is not threading.main_thread():
         yield held
         return
@@ -119,10 +132,10 @@ def hold_exit_signals() -> Iterator[Held]:
         held.signals.append(signum)  # all a Python handler should do: the code it interrupted goes on
 
     previous = {signum: signal.signal(signum, note) for signum in EXIT_SIGNALS if _taken(signum)}
-    outer, _holding = _holding, held  # App.run's hold inside the demo's
+    _holding = held
     try:
         yield held
     finally:
-        _holding = outer
+        _holding = held.outer
         for signum, handler in previous.items():
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
