@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,9 @@ from kms_connect.core.models import ConnectionDraft
 from kms_connect.core.paths import Paths
 from kms_connect.core.sources import save_instance
 from kms_connect.core.status import Method
+from kms_connect.demo_workspace import demo_workspace, remove_stale_workspaces
 from kms_connect.ui.app import KmsConnectApp
+from kms_connect.ui.exit_signals import hold_exit_signals
 from kms_connect.ui.widgets.redirect_panel import RedirectPanel
 from kms_connect_sim.browser import SimulatedBrowser
 from kms_connect_sim.kms import KmsSimulator
@@ -220,10 +221,14 @@ def _in_own_loop(coro: Any) -> None:
 
 
 def run_demo() -> int:
-    with tempfile.TemporaryDirectory(prefix="kms-connect-demo-") as tmp, contextlib.ExitStack() as stack:
-        app = build_demo(Path(tmp), stack)
-        app.run()
-        return app.return_code or 0
+    remove_stale_workspaces()  # of demos killed before they could remove theirs (kill -9)
+    # A SIGHUP or SIGTERM while the demo sets up or tears down is acted on once that is done: cut
+    # off, it could leave the workspace behind. While the app runs, the app takes them.
+    with hold_exit_signals() as held, demo_workspace() as root, contextlib.ExitStack() as stack:
+        app = build_demo(root, stack)
+        if not held.signals:
+            app.run()
+    return app.return_code or held.status or 0
 
 
 def _show_status(app: Any) -> None:

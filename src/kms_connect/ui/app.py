@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import events
 from textual.app import SystemCommand
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.notifications import Notification, Notify, SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -22,6 +23,7 @@ from kms_connect.core.paths import default_paths
 from kms_connect.heap import startup_done
 from kms_connect.ui.check_coordinator import CheckCoordinator
 from kms_connect.ui.errors import describe, write_crash_report
+from kms_connect.ui.exit_signals import ExitSignals, hold_exit_signals
 from kms_connect.ui.input_gate import InputGate
 from kms_connect.ui.key_display import with_key_hints
 from kms_connect.ui.modals.help import HelpScreen
@@ -30,7 +32,7 @@ from kms_connect.ui.periodic_checks import PeriodicChecks
 from kms_connect.ui.resources import stylesheet_paths
 from kms_connect.ui.screens.projects import ProjectsScreen
 from kms_connect.ui.screens.table_screen import TableScreen
-from kms_connect.ui.textual_internals import RedactedCrashes, withdraw_notification
+from kms_connect.ui.textual_internals import RedactedCrashes, hangup_safe_driver, withdraw_notification
 
 OPEN_LIMIT = 30.0  # seconds a dialog saves while the store is still opening (a keyring that hangs)
 
@@ -81,6 +83,17 @@ class KmsConnectApp(RedactedCrashes):
         self.keymap: dict[str, str] = {}
         self._opened = asyncio.Event()  # the source is open, or failed to open (load_error)
         self.periodic = PeriodicChecks(self)  # [status] interval: set up once the source is open
+        self.exit_signals = ExitSignals(self)  # SIGHUP, SIGTERM: out the normal way (exit_signals.py)
+
+    def get_driver_class(self) -> type[Driver]:
+        return hangup_safe_driver(super().get_driver_class())  # a terminal that hangs up (ssh, tmux)
+
+    def run(self, *args: Any, **kwargs: Any) -> None:
+        with hold_exit_signals():  # before Load and after Unmount: noted, not obeyed mid-way
+            return super().run(*args, **kwargs)
+
+    def on_load(self) -> None:
+        self.exit_signals.install()  # before the terminal is put in application mode
 
     def set_keymap(self, keymap: Mapping[str, str]) -> None:
         self.keymap = dict(keymap)  # binding id -> keys, for text that names keys of other screens
@@ -235,6 +248,7 @@ class KmsConnectApp(RedactedCrashes):
         return self.checker
 
     def on_unmount(self) -> None:
+        self.exit_signals.uninstall()
         self.checks.shutdown()
 
     def action_dashboard(self) -> None:
