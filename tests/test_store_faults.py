@@ -82,7 +82,7 @@ async def assert_whole(store: LocalStore, keyring_entries: dict[str, str]) -> di
     assert not (store.paths.data_dir / JOURNAL_NAME).exists()
     refs = references(store.snapshot())
     assert set(keyring_entries) == {key for key, where in refs if where is SecretLocation.KEYRING}
-    in_file = set(store.secrets.file.keys()) if store.paths.secrets_file.exists() else set()
+    in_file = set(store.secrets.file.names()) if store.paths.secrets_file.exists() else set()
     assert in_file == {key for key, where in refs if where is SecretLocation.FILE}
     [project] = [s.project for s in await store.list_projects()]
     seen = {}
@@ -223,7 +223,7 @@ async def test_orphans_in_the_plaintext_file_go_at_open_and_instance_secrets_sta
     with caplog.at_level(logging.WARNING, logger="kms_connect"):
         LocalStore(paths, store.settings).open()
     assert "removed 2 orphaned secrets from plaintext-secrets.json" in caplog.text
-    assert sorted(store.secrets.file.keys()) == sorted(
+    assert sorted(store.secrets.file.names()) == sorted(
         [secret_key(kept.id, "access_token"), "instance/x/client_secret"]
     )
 

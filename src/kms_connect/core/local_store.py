@@ -84,8 +84,7 @@ class LocalStore(Backend):
         if self._opened:
             return
         self.file.listing()  # the consistency check (and the first screen's listing, kept)
-        with self._locked():
-            recover(self.paths, self.journal, self.secrets, self.snapshot)
+        recover(self.paths, self.journal, self.secrets, self.snapshot, self._locked)
         self._opened = True
 
     # --- file I/O ---------------------------------------------------------------------------

@@ -181,7 +181,7 @@ class PlaintextSecretsFile:
             if sum(secrets.pop(key, None) is not None for key in keys):
                 self._write(secrets)
 
-    def keys(self) -> list[str]:
+    def names(self) -> list[str]:
         """The names of the secrets held (never their values)."""
         return list(self._read_for_get())
 

@@ -166,37 +166,45 @@ def release(secrets: SecretStore, refs: tuple[Ref, ...] | list[Ref], referenced:
     return left
 
 
-def file_orphans(secrets: SecretStore, referenced: set[Ref]) -> list[str]:
-    """Keys of the store's secrets in the plaintext file that no record refers to."""
+def _store_keys_in_file(secrets: SecretStore) -> list[str]:
     if not secrets.file.path.exists():
         return []
     try:
-        held = secrets.file.keys()
+        return [key for key in secrets.file.names() if is_store_key(key)]
     except Exception as exc:  # noqa: BLE001 - a damaged file is reported when a secret is needed
         log.warning("could not look for orphaned secrets in %s: %s", secrets.file.path, exc)
         return []
-    return [key for key in held if is_store_key(key) and (key, SecretLocation.FILE) not in referenced]
 
 
-def recover(paths: Paths, journal: Journal, secrets: SecretStore, snapshot: Callable[[], StoreData]) -> None:
-    """What a killed process left, cleared at the store's open (the caller holds the lock and has
-    checked the store): temp files of interrupted writes, unfinished changes, and the store's secrets
-    in the plaintext file that no record refers to. The log says how many of each."""
+def recover(
+    paths: Paths,
+    journal: Journal,
+    secrets: SecretStore,
+    snapshot: Callable[[], StoreData],
+    lock: Callable[[], contextlib.AbstractContextManager[None]],
+) -> None:
+    """What a killed process left, cleared at the store's open (the caller has checked the store):
+    temp files of interrupted writes, unfinished changes, and the store's secrets in the plaintext
+    file that no record refers to. The log says how many of each."""
     p = paths
     owned = (p.store_file, p.store_copy, p.store_index, p.check_results, p.secrets_file, journal.path)
-    temps = remove_stale_temps((*owned, p.instances_file))
-    entries = journal.read()
+    temps = remove_stale_temps((*owned, p.instances_file))  # each temp's own lock says if it is abandoned
+    entries: list[Pending] = []
     left: list[Pending] = []
     orphans: list[str] = []
-    if entries or p.secrets_file.exists():  # the records are read only then (~0.1 s at 10,000 projects)
-        referenced = references(snapshot())
-        for entry in entries:
-            if rest := release(secrets, entry.refs, referenced):
-                left.append(Pending(entry.op, tuple(rest)))
-        if entries:
-            journal.write(left)
-        if orphans := file_orphans(secrets, referenced):
-            release(secrets, [(key, SecretLocation.FILE) for key in orphans], referenced)
+    if journal.path.exists() or p.secrets_file.exists():  # else nothing to lock for (nor a lock file to make)
+        with lock():
+            entries = journal.read()
+            held = _store_keys_in_file(secrets)
+            if entries or held:  # only then are all records read (~0.1 s at 10,000 projects)
+                referenced = references(snapshot())
+                for entry in entries:
+                    if rest := release(secrets, entry.refs, referenced):
+                        left.append(Pending(entry.op, tuple(rest)))
+                if entries:
+                    journal.write(left)
+                if orphans := [key for key in held if (key, SecretLocation.FILE) not in referenced]:
+                    release(secrets, [(key, SecretLocation.FILE) for key in orphans], referenced)
     if temps or entries or orphans:
         log.warning(
             "the local store was left by a killed process: removed %d temp files, finished %d unfinished "
