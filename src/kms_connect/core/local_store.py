@@ -336,7 +336,8 @@ class LocalStore(Backend):
                 else:
                     refs = [(key, where), *self.changes.put_refs([key])]
                 with self.changes.pending("refresh", refs):  # the keyring came or went: move the secret
-                    new = new or self.secrets.put(key, value.get_secret_value())
+                    if new is None:
+                        new = self.secrets.put(key, value.get_secret_value())
                     if new is not where:
                         data = self.read()
                         data.connection(connection_id).secrets[field] = new

@@ -176,6 +176,8 @@ class PlaintextSecretsFile:
 
     def delete_many(self, keys: list[str]) -> None:
         """One rewrite for many (a project's connections, orphans found at start): not one each."""
+        if not self.path.exists():
+            return  # nothing to delete (the keyring holds them all): no lock file made for it either
         with file_lock(self.lock_path):
             secrets = self._read()
             if sum(secrets.pop(key, None) is not None for key in keys):

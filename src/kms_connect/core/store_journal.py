@@ -120,6 +120,9 @@ class SecretChanges:
     def pending(self, op: str, refs: list[Ref]) -> Iterator[None]:
         """Name `refs` in the journal for the change made in the block; then, whether it was done or
         failed, delete those no record refers to."""
+        if not refs:  # e.g. a project without connections: nothing to name
+            yield
+            return
         entry = Pending(op, tuple(refs))
         self.journal.write([*self.journal.read(), entry])
         crash_point(f"{op}:intent")
