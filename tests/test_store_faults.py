@@ -267,3 +267,26 @@ async def test_a_failed_replace_keeps_the_old_secret_whole(
     monkeypatch.undo()
     assert (await store.read_secrets(conn.id))["access_token"] == SecretStr("old-token")
     assert set(memory_keyring.data.values()) == {"old-token"}  # the new one was taken back
+
+
+def test_without_unnamed_files_a_temp_swept_before_its_lock_is_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where O_TMPFILE is missing (macOS, some filesystems) the temp has a name from the start: a
+    start-up sweep in another process may find it in the instant before its writer locks it. The
+    writer then sees it was unlinked and writes another, rather than fail at the rename."""
+    from kms_connect.core import files
+
+    monkeypatch.setattr(files, "_O_TMPFILE", 0)
+    target = tmp_path / "store.toml"
+    real_flock, swept = fcntl.flock, []
+
+    def flock_after_a_sweep(fd: int, operation: int) -> None:
+        if not swept and operation == fcntl.LOCK_EX:
+            swept.append(remove_stale_temps([target]))  # another process, right between mkstemp and lock
+        real_flock(fd, operation)
+
+    monkeypatch.setattr(files.fcntl, "flock", flock_after_a_sweep)
+    files.atomic_write(target, b"version = 1\n")
+    assert swept == [1] and target.read_bytes() == b"version = 1\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["store.toml"]
