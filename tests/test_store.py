@@ -105,11 +105,15 @@ async def test_edit_replace_check_delete(store: LocalStore, memory_keyring) -> N
     await store.record_check(conn.id, CheckResult(status=Status.FAILED, summary="expired"))
     conn = await store.replace_credentials(conn.id, pat_draft(token="fresh-token-value"))
     assert conn.name == "renamed" and conn.last_check is None  # new credentials: old result no longer holds
-    assert memory_keyring.data[("kms-connect", secret_key(conn.id, "access_token"))] == "fresh-token-value"
+    # Under a new key, so the old secret stayed whole until the record pointed at the new one; then it went.
+    assert conn.secrets_generation == 1
+    assert ("kms-connect", secret_key(conn.id, "access_token")) not in memory_keyring.data
+    assert memory_keyring.data[("kms-connect", secret_key(conn.id, "access_token", 1))] == "fresh-token-value"
+    assert (await store.read_secrets(conn.id))["access_token"].get_secret_value() == "fresh-token-value"
     with pytest.raises(ConflictError, match="method"):
         await store.replace_credentials(conn.id, sp_draft())
     await store.delete_connection(conn.id)
-    assert ("kms-connect", secret_key(conn.id, "access_token")) not in memory_keyring.data
+    assert ("kms-connect", secret_key(conn.id, "access_token", 1)) not in memory_keyring.data
     assert [c.name for c in await store.list_connections(project.id)] == ["taken"]
 
 

@@ -481,7 +481,8 @@ async def test_replace_credentials(make_app, store, paths, memory_keyring) -> No
         assert app.screen is conns
         [after] = await store.list_connections(project.id)
         assert after.id == before.id and after.name == "prod" and after.org_name == "fabrikam"
-        assert memory_keyring.data[("kms-connect", f"connection/{after.id}/access_token")] == new_pat
+        # Under the next generation's key: the old secret stayed whole until the record pointed here.
+        assert memory_keyring.data[("kms-connect", f"connection/{after.id}/access_token/1")] == new_pat
         assert PAT not in memory_keyring.data.values()
         assert new_pat.encode() not in paths.store_file.read_bytes()
         assert "fabrikam" in row_for(conns, "prod")

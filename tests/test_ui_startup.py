@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from textual.widgets import Input, Static
+
 from kms_connect.core.paths import Paths
 from kms_connect.ui.app import KmsConnectApp
 from kms_connect.ui.screens.projects import ProjectsScreen
@@ -82,3 +84,38 @@ async def test_reading_ahead_starts_even_when_a_dialog_covers_the_first_listing(
         await asyncio.wait_for(warmed.wait(), timeout=10)
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
+
+
+async def test_a_damaged_store_is_named_with_its_ids_and_new_project_typed_at_launch_cannot_save(
+    paths: Paths, store
+) -> None:  # type: ignore[no-untyped-def]
+    import tomllib
+
+    import tomli_w
+
+    from test_store import pat_draft
+    from test_store_damaged import checksums
+    from ui_helpers import static_text
+
+    project = await store.create_project("Payments")
+    for name in ("alpha", "beta"):
+        await store.create_connection(project.id, pat_draft(name))
+    doc = tomllib.loads(paths.store_file.read_text())
+    twice = doc["connections"][1]["id"] = doc["connections"][0]["id"]  # a bad merge, a hand edit
+    paths.store_file.write_text(tomli_w.dumps(doc))
+    before = checksums(paths.data_dir)
+
+    app = KmsConnectApp(paths=paths)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n", *"New", "enter")  # typed at launch: the dialog waits for the store to save
+        await _started(app, pilot)
+        await settle(pilot)
+        assert app.backend is None and app.load_error is not None
+        said = static_text(app.screen.query_one("#form-status", Static))
+        assert str(paths.store_file) in said and f"connection id {twice!r} appears 2 times" in said
+        assert app.screen.query_one("#input-name", Input).value == "New"  # kept, to save once it is fixed
+        projects = next(s for s in app.screen_stack if isinstance(s, ProjectsScreen))
+        shown = static_text(projects.query_one("#empty", Static))
+        assert shown.startswith("✗ Cannot open the local store.")
+        assert str(paths.store_file) in shown and twice in shown and "left untouched" in shown
+    assert checksums(paths.data_dir) == before

@@ -15,6 +15,23 @@ class StoreError(KmsConnectError):
     """The data file cannot be read or written; it is never overwritten in that state."""
 
 
+class StoreDamaged(StoreError):
+    """The store file cannot be trusted: unparsable, truncated to nothing, or inconsistent
+    (duplicate ids, a connection of no project...). Refused, never guessed at: nothing is written
+    while it stands (not the file, nor store.json, store.index.json or checks.json beside it).
+
+    `path` is the file; `problems` says what is wrong, each naming the offending ids or names
+    (never secrets: the file holds none). Headless commands exit 2 on it."""
+
+    def __init__(self, path: object, problems: list[str]) -> None:
+        shown = problems[:5] + ([f"and {len(problems) - 5} more"] if len(problems) > 5 else [])
+        super().__init__(
+            f"{path} is damaged: {'; '.join(shown)}. It was left untouched, and so were the files beside it "
+            "(store.json, store.index.json, checks.json): fix it by hand or move it aside."
+        )
+        self.path, self.problems = path, problems
+
+
 class ConflictError(KmsConnectError):
     """A name is taken, or the thing changed or vanished under us (another process)."""
 

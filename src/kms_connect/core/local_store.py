@@ -3,11 +3,16 @@
 Every change is a read-modify-write under an inter-process lock, re-reading the file first, so two
 running copies never lose each other's changes. A damaged or newer file is reported, never
 overwritten. Secrets never enter the TOML: it only records which store holds each one.
+
+A change that touches secrets is written down first (store_journal.py), so a process killed at
+any point leaves nothing that open() does not clear at the next start: temp files, unfinished
+changes, orphaned secrets.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import uuid
@@ -21,6 +26,7 @@ from pydantic import SecretStr
 from kms_connect.core.backend import Backend, Notice
 from kms_connect.core.config import CLIENT_SECRET_ENV, Settings
 from kms_connect.core.errors import ConflictError, name_error
+from kms_connect.core.faults import crash_point
 from kms_connect.core.files import file_lock
 from kms_connect.core.models import (
     SECRET_FIELDS,
@@ -37,16 +43,21 @@ from kms_connect.core.paths import Paths
 from kms_connect.core.redact import register_secret
 from kms_connect.core.secrets import SecretStore
 from kms_connect.core.store_file import StoreData, StoreFile
+from kms_connect.core.store_journal import (
+    JOURNAL_NAME,
+    OAUTH_SECRET_KEY,
+    Journal,
+    SecretChanges,
+    connection_refs,
+    recover,
+    secret_key,
+)
 from kms_connect.core.validation import check_project_name, check_slug_name, slugify
 
-OAUTH_SECRET_KEY = "oauth/client_secret"
+__all__ = ["OAUTH_SECRET_KEY", "LocalStore", "secret_key"]
 PLAINTEXT_NOTICE = "plaintext-secrets"
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-def secret_key(connection_id: str, field: str) -> str:
-    return f"connection/{connection_id}/{field}"
 
 
 class LocalStore(Backend):
@@ -61,6 +72,20 @@ class LocalStore(Backend):
         )
         self._notice: Notice | None = None
         self.file = StoreFile.of(paths)
+        self.journal = Journal(paths.data_dir / JOURNAL_NAME)
+        self.changes = SecretChanges(self.journal, self.secrets, self.snapshot)
+        self._opened = False
+
+    def open(self) -> None:
+        """Open the store at start (blocking): refuse a damaged one (StoreDamaged) before anything
+        is touched, then clear what a killed process left: temp files of interrupted writes,
+        unfinished changes (store_journal.py), and the store's secrets in the plaintext file that
+        no record refers to. The log says how many of each."""
+        if self._opened:
+            return
+        self.file.listing()  # the consistency check (and the first screen's listing, kept)
+        recover(self.paths, self.journal, self.secrets, self.snapshot, self._locked)
+        self._opened = True
 
     # --- file I/O ---------------------------------------------------------------------------
     @property
@@ -77,9 +102,12 @@ class LocalStore(Backend):
     def _write(self, data: StoreData) -> None:
         self.file.write(data)
 
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        return file_lock(self.paths.lock_file)
+
     def _change(self, fn: Callable[[StoreData], T]) -> T:
         """Run `fn` on freshly read data under the lock and write the result."""
-        with file_lock(self.paths.lock_file):
+        with self._locked():
             data = self.read()
             result = fn(data)
             self._write(data)
@@ -111,17 +139,16 @@ class LocalStore(Backend):
         return await asyncio.to_thread(self._change, create)
 
     async def delete_project(self, project_id: str) -> int:
-        def delete(data: StoreData) -> list[Connection]:
-            data.project(project_id)
-            gone = [c for c in data.connections if c.project_id == project_id]
-            data.connections = [c for c in data.connections if c.project_id != project_id]
-            data.projects = [p for p in data.projects if p.id != project_id]
-            return gone
-
         def run() -> int:
-            gone = self._change(delete)
-            for conn in gone:
-                self._delete_secrets(conn)
+            with self._locked():
+                data = self.read()
+                data.project(project_id)
+                gone = [c for c in data.connections if c.project_id == project_id]
+                with self.changes.pending("delete-project", [ref for c in gone for ref in connection_refs(c)]):
+                    data.connections = [c for c in data.connections if c.project_id != project_id]
+                    data.projects = [p for p in data.projects if p.id != project_id]
+                    self._write(data)
+                    crash_point("delete-project:record")
             return len(gone)
 
         return await asyncio.to_thread(run)
@@ -145,31 +172,30 @@ class LocalStore(Backend):
 
     async def create_connection(self, project_id: str, draft: ConnectionDraft) -> Connection:
         def run() -> Connection:
-            conn_id = str(uuid.uuid4())
-            locations = self._put_secrets(conn_id, draft)
-            conn = Connection(
-                id=conn_id,
-                project_id=project_id,
-                name=draft.name,
-                description=draft.description,
-                method=draft.method,
-                org_name=draft.org_name,
-                tenant_id=draft.tenant_id,
-                client_id=draft.client_id,
-                secrets=locations,
-            )
-
-            def add(data: StoreData) -> None:
+            with self._locked():
+                data = self.read()
                 data.project(project_id)
-                _check_name(data, project_id, draft.name, None)
-                data.connections.append(conn)
-                self._maybe_notice(data, locations)
-
-            try:
-                self._change(add)
-            except BaseException:
-                self._delete_secrets(conn)  # don't leave orphans behind a failed save
-                raise
+                _check_name(data, project_id, draft.name, None)  # before any secret is written
+                conn_id = str(uuid.uuid4())
+                keys = [secret_key(conn_id, field) for field in SECRET_FIELDS[draft.method]]
+                with self.changes.pending("create", self.changes.put_refs(keys)):
+                    locations = self._put_secrets(conn_id, None, draft)
+                    crash_point("create:secrets")
+                    conn = Connection(
+                        id=conn_id,
+                        project_id=project_id,
+                        name=draft.name,
+                        description=draft.description,
+                        method=draft.method,
+                        org_name=draft.org_name,
+                        tenant_id=draft.tenant_id,
+                        client_id=draft.client_id,
+                        secrets=locations,
+                    )
+                    data.connections.append(conn)
+                    self._maybe_notice(data, locations)
+                    self._write(data)
+                    crash_point("create:record")
             return conn
 
         return await asyncio.to_thread(run)
@@ -185,34 +211,36 @@ class LocalStore(Backend):
 
     async def replace_credentials(self, connection_id: str, draft: ConnectionDraft) -> Connection:
         def run() -> Connection:
-            old = self.snapshot().connection(connection_id)  # only read; _change re-reads under the lock
-            if draft.method is not old.method:
-                raise ConflictError("The method of a connection cannot change; add a new connection instead.")
-            locations = self._put_secrets(connection_id, draft)
-
-            def replace(data: StoreData) -> Connection:
+            with self._locked():
+                data = self.read()
                 conn = data.connection(connection_id)
-                conn.org_name, conn.tenant_id, conn.client_id = draft.org_name, draft.tenant_id, draft.client_id
-                conn.secrets, conn.last_check, conn.updated_at = locations, None, utcnow()
-                self._maybe_notice(data, locations)
-                return conn
-
-            conn = self._change(replace)
-            for field, where in old.secrets.items():
-                if locations.get(field) is not where:  # moved stores: remove the stale copy
-                    self._delete_secret(secret_key(connection_id, field), where)
+                if draft.method is not conn.method:
+                    raise ConflictError("The method of a connection cannot change; add a new connection instead.")
+                # New keys: the secrets the record points at stay whole until it points at the new ones.
+                generation = (conn.secrets_generation or 0) + 1
+                keys = [secret_key(conn.id, field, generation) for field in SECRET_FIELDS[draft.method]]
+                with self.changes.pending("replace", [*self.changes.put_refs(keys), *connection_refs(conn)]):
+                    locations = self._put_secrets(conn.id, generation, draft)
+                    crash_point("replace:secrets")
+                    conn.org_name, conn.tenant_id, conn.client_id = draft.org_name, draft.tenant_id, draft.client_id
+                    conn.secrets, conn.secrets_generation = locations, generation
+                    conn.last_check, conn.updated_at = None, utcnow()
+                    self._maybe_notice(data, locations)
+                    self._write(data)
+                    crash_point("replace:record")
             return conn
 
         return await asyncio.to_thread(run)
 
     async def delete_connection(self, connection_id: str) -> None:
-        def delete(data: StoreData) -> Connection:
-            conn = data.connection(connection_id)
-            data.connections.remove(conn)
-            return conn
-
         def run() -> None:
-            self._delete_secrets(self._change(delete))
+            with self._locked():
+                data = self.read()
+                conn = data.connection(connection_id)
+                with self.changes.pending("delete", connection_refs(conn)):
+                    data.connections.remove(conn)
+                    self._write(data)
+                    crash_point("delete:record")
 
         await asyncio.to_thread(run)
 
@@ -259,31 +287,33 @@ class LocalStore(Backend):
 
     def set_app_secret(self, value: str) -> SecretLocation:
         """Keep the OAuth app's client secret in the secret store (never the config file)."""
-        where = self.secrets.put(OAUTH_SECRET_KEY, value)
-
-        def record(data: StoreData) -> None:
+        with self._locked():
+            data = self.read()
             old = data.app_secrets.get(OAUTH_SECRET_KEY)
-            data.app_secrets[OAUTH_SECRET_KEY] = where
-            self._maybe_notice(data, {OAUTH_SECRET_KEY: where})
-            if old is not None and old is not where:
-                self._delete_secret(OAUTH_SECRET_KEY, old)
-
-        self._change(record)
+            refs = self.changes.put_refs([OAUTH_SECRET_KEY]) + ([(OAUTH_SECRET_KEY, old)] if old is not None else [])
+            with self.changes.pending("app-secret", refs):
+                where = self.secrets.put(OAUTH_SECRET_KEY, value)
+                data.app_secrets[OAUTH_SECRET_KEY] = where
+                self._maybe_notice(data, {OAUTH_SECRET_KEY: where})
+                self._write(data)
         return where
 
     def clear_app_secret(self) -> None:
-        def remove(data: StoreData) -> SecretLocation | None:
-            return data.app_secrets.pop(OAUTH_SECRET_KEY, None)
-
-        where = self._change(remove)
-        if where is not None:
-            self._delete_secret(OAUTH_SECRET_KEY, where)
+        with self._locked():
+            data = self.read()
+            where = data.app_secrets.pop(OAUTH_SECRET_KEY, None)
+            if where is not None:
+                with self.changes.pending("app-secret", [(OAUTH_SECRET_KEY, where)]):
+                    self._write(data)
 
     async def read_secrets(self, connection_id: str) -> dict[str, SecretStr]:
         def run() -> dict[str, SecretStr]:
             conn = self.snapshot().connection(connection_id)
             # SecretStore.get registers each value for redaction in the debug log.
-            return {f: SecretStr(self.secrets.get(secret_key(conn.id, f), where)) for f, where in conn.secrets.items()}
+            return {
+                f: SecretStr(self.secrets.get(secret_key(conn.id, f, conn.secrets_generation), where))
+                for f, where in conn.secrets.items()
+            }
 
         return await asyncio.to_thread(run)
 
@@ -291,18 +321,27 @@ class LocalStore(Backend):
         self, connection_id: str, field: str, value: SecretStr, *, as_of: datetime | None = None
     ) -> None:
         def run() -> None:
-            conn = self.snapshot().connection(connection_id)
-            where = conn.secrets.get(field)
-            if where is None or (as_of is not None and conn.updated_at != as_of):
-                return
-            new = self.secrets.put(secret_key(conn.id, field), value.get_secret_value())
-            if new is not where:  # the keyring came or went since: record the new place, drop the stale copy
-
-                def move(data: StoreData) -> None:
-                    data.connection(connection_id).secrets[field] = new
-
-                self._change(move)
-                self._delete_secret(secret_key(conn.id, field), where)
+            with self._locked():  # so that a connection deleted meanwhile does not get its secret back
+                conn = self.snapshot().connection(connection_id)
+                where = conn.secrets.get(field)
+                if where is None or (as_of is not None and conn.updated_at != as_of):
+                    return
+                key = secret_key(conn.id, field, conn.secrets_generation)
+                new: SecretLocation | None = None
+                if self.secrets.planned() is where:  # in place, the usual case: no journal entry needed
+                    new = self.secrets.put(key, value.get_secret_value())
+                    if new is where:
+                        return
+                    refs = [(key, where), (key, new)]  # the keyring failed: the file took it (listable)
+                else:
+                    refs = [(key, where), *self.changes.put_refs([key])]
+                with self.changes.pending("refresh", refs):  # the keyring came or went: move the secret
+                    if new is None:
+                        new = self.secrets.put(key, value.get_secret_value())
+                    if new is not where:
+                        data = self.read()
+                        data.connection(connection_id).secrets[field] = new
+                        self._write(data)
 
         await asyncio.to_thread(run)
 
@@ -319,34 +358,30 @@ class LocalStore(Backend):
         return ", ".join(places) if places else "no secrets held"
 
     def take_notice(self) -> Notice | None:
+        if self.changes.left_behind:
+            (key, where), more = self.changes.left_behind[0], len(self.changes.left_behind) - 1
+            self.changes.left_behind = []
+            self._notice = Notice(
+                "A secret was left behind",
+                f"The change is saved, but a secret could not be removed from the {self.secrets.describe(where)} "
+                f"(key {key!r}{f' and {more} more' if more else ''}; the debug log says why). kms-connect tries "
+                "again each time it opens the store; or remove it there by hand.",
+            )
         notice, self._notice = self._notice, None
         if notice is None and self.file.results.problem:
             notice, self.file.results.problem = Notice("Check results not kept", self.file.results.problem), None
         return notice
 
     # --- secrets ------------------------------------------------------------------------------
-    def _put_secrets(self, connection_id: str, draft: ConnectionDraft) -> dict[str, SecretLocation]:
+    def _put_secrets(
+        self, connection_id: str, generation: int | None, draft: ConnectionDraft
+    ) -> dict[str, SecretLocation]:
         locations: dict[str, SecretLocation] = {}
         for field in SECRET_FIELDS[draft.method]:
             value = draft.secrets[field].get_secret_value()
-            locations[field] = self.secrets.put(secret_key(connection_id, field), value)
+            locations[field] = self.secrets.put(secret_key(connection_id, field, generation), value)
             log.debug("secret %s of connection %s kept in %s", field, connection_id, locations[field].value)
         return locations
-
-    def _delete_secrets(self, conn: Connection) -> None:
-        for field, where in conn.secrets.items():
-            self._delete_secret(secret_key(conn.id, field), where)
-
-    def _delete_secret(self, key: str, where: SecretLocation) -> None:
-        try:
-            self.secrets.delete(key, where)
-        except Exception as exc:  # noqa: BLE001 - the record is gone; an orphaned secret must not fail the delete
-            log.warning("could not delete secret %s from %s: %s", key, where.value, exc)
-            self._notice = Notice(
-                "A secret was left behind",
-                f"The record is gone, but a secret could not be removed from the {self.secrets.describe(where)}: "
-                f"{exc}. Remove it there by hand (key {key!r}).",
-            )
 
     def _maybe_notice(self, data: StoreData, locations: dict[str, SecretLocation]) -> None:
         if SecretLocation.FILE in locations.values() and PLAINTEXT_NOTICE not in data.notices_shown:

@@ -127,6 +127,9 @@ class Connection(BaseModel):
     client_id: str | None = None
     # secret field name -> the store that holds it
     secrets: dict[str, SecretLocation] = Field(default_factory=dict)
+    # Counted up when the credentials are replaced: the new secrets go under new keys, so the old ones
+    # stay whole until the record points at the new (a kill in between loses neither). None: never.
+    secrets_generation: int | None = None
     last_check: CheckResult | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

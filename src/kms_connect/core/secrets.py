@@ -172,10 +172,20 @@ class PlaintextSecretsFile:
             self._write(secrets)
 
     def delete(self, key: str) -> None:
+        self.delete_many([key])
+
+    def delete_many(self, keys: list[str]) -> None:
+        """One rewrite for many (a project's connections, orphans found at start): not one each."""
+        if not self.path.exists():
+            return  # nothing to delete (the keyring holds them all): no lock file made for it either
         with file_lock(self.lock_path):
             secrets = self._read()
-            if secrets.pop(key, None) is not None:
+            if sum(secrets.pop(key, None) is not None for key in keys):
                 self._write(secrets)
+
+    def names(self) -> list[str]:
+        """The names of the secrets held (never their values)."""
+        return list(self._read_for_get())
 
 
 class SecretStore:
@@ -207,6 +217,13 @@ class SecretStore:
                 self.fallback_reason = str(exc)
                 log.info("keyring unusable, using the plaintext secrets file: %s", exc)
         self.file.set(key, value)
+        return SecretLocation.FILE
+
+    def planned(self) -> SecretLocation:
+        """Where put() would keep a secret now. The keyring's verdict is reached once and kept, so
+        put() makes a keyring entry only when this says KEYRING (it may still fall back to the file)."""
+        if self.backend != "file" and self.keyring.unusable_reason() is None:
+            return SecretLocation.KEYRING
         return SecretLocation.FILE
 
     def get(self, key: str, location: SecretLocation) -> str:

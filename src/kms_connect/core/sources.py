@@ -23,8 +23,12 @@ def instance_store(paths: Paths, settings: Settings) -> InstanceStore:
 
 
 def open_source(name: str, paths: Paths, settings: Settings, local: LocalStore) -> Backend:
-    """The backend for `name` (LOCAL or an instance name). Blocking: call it in a thread."""
+    """The backend for `name` (LOCAL or an instance name). Blocking: call it in a thread.
+
+    The local store is opened here: a damaged one raises StoreDamaged (so the UI's load fails with
+    its words, headless commands exit 2), and what a killed process left is cleared."""
     if name == LOCAL:
+        local.open()
         return local
 
     instance = instance_store(paths, settings).get(name)

@@ -10,6 +10,11 @@ nothing else, and reading it skips building 15,000 objects at 10,000 projects.
 
 Check results are not in either: they change far more often and live in their own file
 (results_file.py); a read puts them back on the connections.
+
+A damaged file (unparsable, emptied, or inconsistent: store_check.py) is refused with StoreDamaged
+before anything is written: not the file, not the copy or index (which may still hold what the
+file lost), not the results. The copy and index carry the version of the consistency rules their
+data passed, so one written by an older kms-connect is re-made, never trusted.
 """
 
 from __future__ import annotations
@@ -29,11 +34,12 @@ import tomli_w
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from pydantic.main import IncEx
 
-from kms_connect.core.errors import NotFoundError, StoreError
+from kms_connect.core.errors import NotFoundError, StoreDamaged, StoreError
 from kms_connect.core.files import StatKey, atomic_write, stat_key
 from kms_connect.core.models import CheckResult, Connection, Project, ProjectSummary, SecretLocation
 from kms_connect.core.paths import Paths
 from kms_connect.core.results_file import ResultsFile
+from kms_connect.core.store_check import RULES, empty_file_problem, store_problems
 
 FORMAT_VERSION = 1
 T = TypeVar("T")
@@ -65,6 +71,7 @@ class StoreData(BaseModel):
 
 class _Copy(BaseModel):
     toml_sha256: str
+    rules: int = 0  # store_check.RULES when written: older copies were never checked
     data: StoreData
 
 
@@ -72,6 +79,7 @@ class _Index(BaseModel):
     """Validated as a whole (~9 ms at 10,000 rows), so a row that is not ours never reaches a screen."""
 
     toml_sha256: str
+    rules: int = 0  # as in _Copy
     projects: list[tuple[str, str, str, str, int, int]]  # id, name, slug, description, created_at (epoch s), count
 
 
@@ -87,6 +95,7 @@ class StoreFile:
         # Parsed data keyed by the files' (inode, size, mtime): every atomic write makes a new
         # inode, so a changed file is never mistaken for the one parsed.
         self._parsed: tuple[tuple[StatKey, StatKey], StoreData] | None = None
+        self._listed: tuple[tuple[StatKey, StatKey], list[ProjectSummary]] | None = None  # as _parsed
 
     @classmethod
     def of(cls, paths: Paths) -> StoreFile:
@@ -94,19 +103,21 @@ class StoreFile:
 
     def read(self) -> StoreData:
         """A fresh copy of the file's data, for changing; a missing file is an empty store."""
-        results = self.results.read()
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
             return StoreData()
         except OSError as exc:
             raise StoreError(f"{self.path} cannot be read: {exc.strerror or exc}") from None
+        if problem := empty_file_problem(raw):
+            raise StoreDamaged(self.path, [problem])
         digest = hashlib.sha256(raw).hexdigest()
         with _no_gc():
             data = self._from_copy(digest)
             parsed = data is None
             if data is None:
                 data = self._parse(raw)
+        results = self.results.read()  # not before the records passed: a refusal touches nothing
         if parsed:  # so the next start is quick again after a hand edit (results as the TOML has them)
             self._write_copy(digest, data, exclude=None)
         _put_results(data, results)
@@ -122,7 +133,7 @@ class StoreFile:
         try:
             digest = hashlib.sha256(self.path.read_bytes()).hexdigest()
             doc = json.loads(self.copy_path.read_bytes())
-            if doc["toml_sha256"] == digest:
+            if doc["toml_sha256"] == digest and doc.get("rules") == RULES:
                 data = _in_slices(doc["data"])
                 _put_results(data, self.results.read())
                 self._parsed = (key, data)
@@ -152,19 +163,27 @@ class StoreFile:
         copy, without building 15,000 objects (~15 ms instead of ~100 ms at 10,000 projects).
         """
         key = (stat_key(self.path), self.results.key())
+        if self._listed is not None and self._listed[0] == key:
+            return list(self._listed[1])  # e.g. the store's open, then the first screen
         stale = self._parsed is None or self._parsed[0] != key
-        if stale and (quick := self._from_index()) is not None:
-            return quick
-        data = self.snapshot()
-        if stale and data.projects:  # the index was missing, damaged or older: quick again next time
-            with contextlib.suppress(OSError):
-                self._write_index(hashlib.sha256(self.path.read_bytes()).hexdigest(), data)
-        counts = Counter(c.project_id for c in data.connections)
-        return [ProjectSummary(p, counts[p.id]) for p in data.projects]
+        listed = self._from_index() if stale else None
+        if listed is None:
+            data = self.snapshot()
+            if stale and data.projects:  # the index was missing, damaged or older: quick again next time
+                with contextlib.suppress(OSError):
+                    self._write_index(hashlib.sha256(self.path.read_bytes()).hexdigest(), data)
+            counts = Counter(c.project_id for c in data.connections)
+            listed = [ProjectSummary(p, counts[p.id]) for p in data.projects]
+        self._listed = (key, listed)
+        return list(listed)
 
     def write(self, data: StoreData) -> None:
         """Write `data` (the caller holds the lock); it becomes the shared snapshot, so the next read
         does not parse back what was just written (~0.1 s at 10,000 projects)."""
+        if problems := store_problems(data.projects, data.connections):  # a bug: never make a damaged file
+            raise StoreError(
+                f"Nothing was written to {self.path}: the change would make it inconsistent ({problems[0]})."
+            )
         raw = tomli_w.dumps(data.model_dump(mode="python", exclude_none=True, exclude=_NO_RESULTS)).encode("utf-8")
         atomic_write(self.path, raw)
         self._write_copy(hashlib.sha256(raw).hexdigest(), data)
@@ -193,9 +212,7 @@ class StoreFile:
         try:
             doc = toml_parser.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, toml_parser.TOMLDecodeError) as exc:
-            raise StoreError(
-                f"{self.path} is damaged ({exc}). It was left untouched: fix it by hand or move it aside."
-            ) from None
+            raise StoreDamaged(self.path, [f"not valid TOML ({exc})"]) from None
         version = doc.get("version")
         if isinstance(version, int) and version > FORMAT_VERSION:
             raise StoreError(
@@ -203,15 +220,15 @@ class StoreFile:
                 f"format {FORMAT_VERSION}). It was left untouched: upgrade kms-connect."
             )
         try:
-            return StoreData.model_validate(doc)
+            data = StoreData.model_validate(doc)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{_loc(e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False, include_input=False)[:3]
             )
-            raise StoreError(
-                f"{self.path} has unexpected content ({problems}). "
-                "It was left untouched: fix it by hand or move it aside."
-            ) from None
+            raise StoreDamaged(self.path, [f"unexpected content ({problems})"]) from None
+        if problems_found := store_problems(data.projects, data.connections):
+            raise StoreDamaged(self.path, problems_found)
+        return data
 
     # --- the JSON copy (best effort: losing it only costs time) ------------------------------
     def _from_copy(self, digest: str) -> StoreData | None:
@@ -219,15 +236,18 @@ class StoreFile:
             copy = _Copy.model_validate_json(self.copy_path.read_bytes())
         except (OSError, ValueError):  # missing, unreadable or not ours: parse the TOML instead
             return None
-        return copy.data if copy.toml_sha256 == digest else None
+        return copy.data if copy.toml_sha256 == digest and copy.rules == RULES else None
 
     def _from_index(self) -> list[ProjectSummary] | None:
         try:
-            digest = hashlib.sha256(self.path.read_bytes()).hexdigest()
+            raw = self.path.read_bytes()
+            if empty_file_problem(raw):
+                return None  # the full read refuses it
+            digest = hashlib.sha256(raw).hexdigest()
             index = _Index.model_validate_json(self.index_path.read_bytes())
         except (OSError, ValueError):  # missing, damaged or not ours: the full read
             return None
-        if index.toml_sha256 != digest:
+        if index.toml_sha256 != digest or index.rules != RULES:
             return None
         return [ProjectSummary.from_index(row) for row in index.projects]
 
@@ -237,12 +257,12 @@ class StoreFile:
             [p.id, p.name, p.slug, p.description, int(p.created_at.timestamp()), counts[p.id]]
             for p in sorted(data.projects, key=lambda p: p.name.lower())
         ]  # as shown: sorting it again is quick
-        doc = {"toml_sha256": digest, "projects": rows}
+        doc = {"toml_sha256": digest, "rules": RULES, "projects": rows}
         atomic_write(self.index_path, json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
     def _write_copy(self, digest: str, data: StoreData, exclude: IncEx | None = _NO_RESULTS) -> None:
         try:
-            copy = _Copy(toml_sha256=digest, data=data)
+            copy = _Copy(toml_sha256=digest, rules=RULES, data=data)
             atomic_write(
                 self.copy_path,
                 copy.model_dump_json(
