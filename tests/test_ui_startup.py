@@ -113,6 +113,7 @@ async def test_a_damaged_store_is_named_with_its_ids_and_new_project_typed_at_la
         assert app.backend is None and app.load_error is not None
         said = static_text(app.screen.query_one("#form-status", Static))
         assert str(paths.store_file) in said and f"connection id {twice!r} appears 2 times" in said
+        assert "Unexpected error" not in said  # the store's own words, not a wrapper's
         assert app.screen.query_one("#input-name", Input).value == "New"  # kept, to save once it is fixed
         projects = next(s for s in app.screen_stack if isinstance(s, ProjectsScreen))
         shown = static_text(projects.query_one("#empty", Static))

@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from kms_connect import APP_NAME
+from kms_connect.core.errors import StoreError
 from kms_connect.core.keymap import read_keys, with_twins
 from kms_connect.core.paths import default_paths
 from kms_connect.heap import startup_done
@@ -78,6 +79,7 @@ class KmsConnectApp(RedactedCrashes):
         self.settings: Settings | None = settings
         self.checker: Checker | None = checker
         self.load_error: str | None = None
+        self._load_failure: BaseException | None = None  # what the loader raised, for a dialog waiting on it
         self.checks = CheckCoordinator(self, settings.status.concurrency if settings else 8)
         self.gate = InputGate(self, self._dispatch_key)
         self.keymap: dict[str, str] = {}
@@ -134,9 +136,9 @@ class KmsConnectApp(RedactedCrashes):
         try:
             await asyncio.wait_for(self._opened.wait(), OPEN_LIMIT)
         except TimeoutError:
-            raise RuntimeError(f"The store did not open in {OPEN_LIMIT:.0f} s; press r on Projects to retry.") from None
-        if self.backend is None:
-            raise RuntimeError(self.load_error or "The store did not open.")
+            raise StoreError(f"The store did not open in {OPEN_LIMIT:.0f} s; press r on Projects to retry.") from None
+        if self.backend is None:  # the loader's own error, worded as the Projects screen words it
+            raise self._load_failure or StoreError(self.load_error or "The store did not open.")
         return self.backend
 
     async def on_event(self, event: events.Event) -> None:
@@ -180,7 +182,7 @@ class KmsConnectApp(RedactedCrashes):
 
     def start_loading(self) -> None:
         """Load config and store in a thread; the Projects screen hears back either way."""
-        self.load_error = None
+        self.load_error, self._load_failure = None, None
         self._opened.clear()
         self.run_worker(self._load_backend, thread=True, name="load-backend", exit_on_error=False)
 
@@ -305,6 +307,7 @@ class KmsConnectApp(RedactedCrashes):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.name == "load-backend" and event.state is WorkerState.ERROR:
+            self._load_failure = event.worker.error
             self.load_error = describe(event.worker.error or RuntimeError("unknown"))
             self.set_keymap({})  # the keys the error's own advice names (r to retry)
             self._opened.set()
