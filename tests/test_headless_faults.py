@@ -90,6 +90,11 @@ def test_the_plaintext_notice_is_said_once(file_secrets: Paths) -> None:
 
 
 def test_config_says_a_damaged_results_file_too(file_secrets: Paths) -> None:
+    from kms_connect.core.config import load_settings
+    from kms_connect.core.local_store import LocalStore
+
+    store = LocalStore(file_secrets, load_settings(file_secrets.config_file))
+    asyncio.run(store.create_project("Payments"))  # results are read with the records they belong to
     file_secrets.check_results.write_bytes(b"[1, 2")
     done = cli("config")
     assert done.returncode == 0 and "Files" in done.stdout
