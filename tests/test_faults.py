@@ -281,3 +281,40 @@ async def test_a_login_whose_answer_was_lost_is_not_sent_again(instance, kms) ->
     logins = [r for r in kms.requests if r.path.endswith("/universal-auth/login")]
     assert len(logins) == 1
     await instance.list_projects()  # the operator's next action logs in afresh (not locked out)
+
+
+# --- which failures may pass ----------------------------------------------------------------------
+def test_which_network_failures_are_worth_another_try() -> None:
+    import ssl
+
+    from kms_connect.core.azure.explain import is_transient, not_sent
+
+    def cause(exc: httpx.HTTPError, inner: BaseException) -> httpx.HTTPError:
+        exc.__cause__ = inner
+        return exc
+
+    refused = cause(httpx.ConnectError("[Errno 111] Connection refused"), ConnectionRefusedError(111, "refused"))
+    untrusted = cause(httpx.ConnectError("certificate verify failed"), ssl.SSLCertVerificationError("bad"))
+    again = {
+        "refused": refused,
+        "connect timeout": httpx.ConnectTimeout("timed out"),
+        "read timeout": httpx.ReadTimeout("timed out"),
+        "reset": cause(httpx.ReadError("reset"), ConnectionResetError(104, "reset")),
+        "hung up": httpx.RemoteProtocolError("Server disconnected without sending a response."),
+        "cut off": httpx.RemoteProtocolError("Server disconnected in the middle of an answer."),
+        "DNS, try later": httpx.ConnectError("[Errno -3] Temporary failure in name resolution"),
+    }
+    never = {
+        "TLS": untrusted,
+        "no such host": httpx.ConnectError("[Errno -2] Name or service not known"),
+        "not HTTP": httpx.RemoteProtocolError("not an HTTP/1.1 answer: b'garbage'"),
+        "our pool": httpx.PoolTimeout("no free connection"),
+        "proxy": httpx.ProxyError("407 Proxy Authentication Required"),
+        "our request": httpx.LocalProtocolError("invalid header"),
+    }
+    assert [k for k, e in again.items() if not is_transient(e)] == []
+    assert [k for k, e in never.items() if is_transient(e)] == []
+    # Sent again even when it changes something: only what never left this box.
+    assert not_sent(refused) and not_sent(httpx.ConnectTimeout("timed out"))
+    assert not any(not_sent(again[k]) for k in ("read timeout", "reset", "hung up", "cut off"))
+    assert not not_sent(untrusted)

@@ -310,9 +310,19 @@ def transport_problem(exc: BaseException, service: str, url_hint: str, config_ke
             f"{host} closed the connection without answering. It may be restarting or overloaded; check again later.",
             None,
         )
+    if any(w in text for w in _CUT_OFF):
+        return Problem(
+            f"{service}: answer cut off",
+            f"{host} closed the connection in the middle of its answer. It may be restarting or overloaded; "
+            "check again later.",
+            None,
+        )
     if isinstance(exc, httpx.ProxyError):
         return Problem(f"{service}: proxy failed", f"The proxy refused or failed: {_short(exc)}. Check HTTPS_PROXY.")
     return Problem(f"{service}: network error", f"Could not talk to {host}: {_short(exc)}.", None)
+
+
+_CUT_OFF = ("without sending a response", "disconnected", "peer closed connection", "incomplete")
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -333,7 +343,8 @@ def is_transient(exc: BaseException) -> bool:
         return "temporary failure in name resolution" in text or not any(s in text for s in _DNS_WORDS)
     if isinstance(exc, (httpx.ReadError, httpx.WriteError)):
         return True
-    return isinstance(exc, httpx.RemoteProtocolError) and "without sending a response" in text
+    # Hung up before or during the answer; not an answer that is no HTTP (that would come again).
+    return isinstance(exc, httpx.RemoteProtocolError) and any(w in text for w in _CUT_OFF)
 
 
 def not_sent(exc: BaseException) -> bool:
