@@ -202,6 +202,25 @@ async def test_a_token_request_whose_answer_is_lost_is_not_sent_twice(sandbox, s
     assert by_key(out.result)["credentials"].state is StepState.SKIPPED
 
 
+def test_a_token_request_that_never_left_this_box_is_sent_again() -> None:
+    import socket
+
+    from kms_connect.core.azure.entra import EntraConfig, _RecordingClient
+    from kms_connect.core.azure.explain import ProblemError
+
+    with socket.socket() as s:  # a port nobody listens on: every connection is refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = _RecordingClient(EntraConfig(f"https://127.0.0.1:{port}", retry=FAST))
+    try:
+        with pytest.raises(ProblemError) as info:
+            client.post(f"https://127.0.0.1:{port}/tenant/oauth2/v2.0/token", data={"grant_type": "x"})
+    finally:
+        client.close()
+    # Refused: nothing reached a server, so even a token request may go again, within the budget.
+    assert info.value.problem.result.startswith("Entra ID: connection refused, 3 tries over ")
+
+
 # --- the KMS instance: reads retried, writes looked up ---------------------------------------------
 @pytest.fixture
 def instance(kms, kms_identity, tmp_path: Path) -> KmsBackend:
@@ -318,3 +337,18 @@ def test_which_network_failures_are_worth_another_try() -> None:
     assert not_sent(refused) and not_sent(httpx.ConnectTimeout("timed out"))
     assert not any(not_sent(again[k]) for k in ("read timeout", "reset", "hung up", "cut off"))
     assert not not_sent(untrusted)
+
+
+async def test_a_write_to_an_instance_that_refuses_connections_is_tried_again(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inst = Instance(name="down", url=f"http://127.0.0.1:{port}", client_id="11111111-2222-3333-4444-555555555555")
+    client = KmsClient(inst, lambda: "secret", retry=FAST)
+    with pytest.raises(KmsApiError) as info:
+        await client.token()  # the login, a POST: refused, so it never arrived, so it may go again
+    assert not isinstance(info.value, KmsOutcomeUnknown)
+    assert str(info.value).startswith("Hanzo KMS: connection refused, 3 tries over ")
+    await client.aclose()

@@ -132,7 +132,7 @@ class _RecordingClient:
                 if again and tries <= self.config.retry.max_retries:
                     time.sleep(self.config.retry.wait(tries - 1))  # in msal's thread, never the event loop's
                     continue
-                if method != "GET" and is_transient(exc):
+                if method != "GET" and is_transient(exc) and not not_sent(exc):  # it may have arrived
                     raise ProblemError(_answer_lost(exc, self.config)) from None
                 problem = _transport(exc, self.config)
                 if tries > 1:

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from kms_connect.core import advice
-from kms_connect.core.azure.explain import is_transient, transport_problem
+from kms_connect.core.azure.explain import is_transient, not_sent, transport_problem
 from kms_connect.core.errors import FieldErrors, KmsConnectError, NameTaken
 from kms_connect.core.http import async_client
 from kms_connect.core.instances import TOKEN_ENV, Instance
@@ -200,7 +200,7 @@ class KmsClient:
             resp = await retrying(send, self.retry, idempotent=reads)
         except GaveUp as gave:
             p = transport_problem(gave.error, "Hanzo KMS", urlsplit(self.instance.url).netloc, "the instance's url")
-            if not reads and is_transient(gave.error):
+            if not reads and is_transient(gave.error) and not not_sent(gave.error):  # it may have arrived
                 raise KmsOutcomeUnknown(
                     f"{p.result}: the request was sent, or may have been, but no answer came back, so "
                     f"whether the instance {_DOING.get(during, 'made the change')} is unknown.",
