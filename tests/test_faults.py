@@ -125,18 +125,6 @@ async def test_resets_that_never_stop_fail_with_the_tries_counted(sandbox, sampl
     assert s["variablegroups"].state is StepState.SKIPPED
 
 
-async def test_tls_trouble_is_not_retried(sandbox, sample, tmp_path: Path) -> None:
-    from kms_connect_sim.tls import make_tls
-
-    other = make_tls(tmp_path / "other-ca")
-    checker = checker_for(sandbox)
-    checker.settings = checker.settings.model_copy(
-        update={"azure": checker.settings.azure.model_copy(update={"ca_bundle": other.ca_pem})}
-    )
-    out = await checker.run(pat(sample))
-    assert by_key(out.result)["org"].result == "Azure DevOps: TLS certificate not trusted"  # no tries counted
-
-
 # --- the deadline -------------------------------------------------------------------------------
 async def test_a_slow_azure_devops_ends_at_the_deadline(sandbox, sample) -> None:
     sandbox.devops.latency = 30 * TIMEOUT  # the subject here: answers far later than the deadline
