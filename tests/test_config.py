@@ -131,6 +131,24 @@ def test_status_interval_is_off_by_default_and_sensible(tmp_path) -> None:
         load_settings(path)
 
 
+@pytest.mark.parametrize("bad", ["0", "4.9", "601", '"soon"'])
+def test_status_check_timeout_defaults_to_a_minute_and_is_bounded(tmp_path, bad: str) -> None:
+    from kms_connect.core.config import load_settings
+    from kms_connect.core.errors import ConfigError
+
+    path = tmp_path / "config.toml"
+    path.write_text("")
+    assert load_settings(path).status.check_timeout == 60
+    for good in ("5", "90", "600", "12.5"):
+        path.write_text(f"[status]\ncheck_timeout = {good}\n")
+        assert load_settings(path).status.check_timeout == float(good)
+    path.write_text(f"[status]\ncheck_timeout = {bad}\n")
+    with pytest.raises(ConfigError, match=r"\[status\] check_timeout: ") as info:
+        load_settings(path)
+    if bad != '"soon"':
+        assert "must be between 5 and 600 seconds (default 60)" in str(info.value)
+
+
 def test_instances_declared_in_the_config_are_read_and_never_rewritten(tmp_path) -> None:
     from kms_connect.core.config import load_settings
     from kms_connect.core.errors import ConfigError, ConflictError

@@ -328,6 +328,44 @@ async def test_recheck_all_outlives_the_screen_and_updates_rows(sim_app, sample,
         assert details.connection.id == bad
 
 
+async def test_a_long_check_shows_how_long_it_has_run_in_its_row(sim_app, sample, sandbox) -> None:
+    import time
+
+    s = sample[1]
+    app = sim_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await project_screen(pilot, sim_app.store)
+        slow = await stored(sim_app.store, screen.project.id, "a-slow", s.pat_ok.token)
+        await stored(sim_app.store, screen.project.id, "b-idle", s.pat_ok.token)
+        screen.reload()
+        await settle(pilot)
+        gate = sandbox.devops.hold("/_apis/projects")  # the check waits there until the test lets it go
+        await pilot.press("v")  # the cursor is on a-slow
+        await wait_until(pilot, lambda: app.checks.running_since().get(slow) is not None, "the check to start")
+        assert "… Checking" in data_lines(screen.table)[0] and " s " not in data_lines(screen.table)[0]
+        # As if it had been running for 12 s: the next coarse repaint (once a second) shows it, on its row only.
+        app.checks.live[slow].running_since = time.monotonic() - 12
+        await wait_until(pilot, lambda: "… Checking 1" in data_lines(screen.table)[0], "the elapsed time", 300)
+        first, other = data_lines(screen.table)
+        assert "… Checking 12 s" in first or "… Checking 13 s" in first
+        assert "Checking" not in other
+        gate.set()
+        await wait_until(pilot, lambda: app.checks.idle(), "the check", 3000)
+        await settle(pilot)
+        assert "✓ Valid" in data_lines(screen.table)[0]
+
+
+def test_elapsed_in_a_status_cell_fits_its_column() -> None:
+    from kms_connect.ui.widgets.status_text import live_status_text
+
+    assert live_status_text(Status.CHECKING, None, 100.0).plain == "… Checking"  # still waiting for a slot
+    assert live_status_text(Status.CHECKING, 99.0, 100.0).plain == "… Checking"  # a healthy check: no count
+    assert live_status_text(Status.CHECKING, 88.0, 100.0).plain == "… Checking 12 s"
+    assert live_status_text(Status.CHECKING, 0.0, 100.0).plain == "… Checking 1m40"
+    assert all(len(live_status_text(Status.CHECKING, 0.0, t).plain) <= 15 for t in (9.0, 99.0, 599.0, 600.0, 5999.0))
+    assert live_status_text(Status.VALID, 0.0, 100.0).plain == "✓ Valid"
+
+
 async def test_recheck_one_row_cancels_only_its_previous_run(sim_app, sample, sandbox) -> None:
     s = sample[1]
     app = sim_app()

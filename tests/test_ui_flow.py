@@ -708,7 +708,8 @@ async def test_picker_oauth_available_opens_oauth_form_and_explains_an_unreachab
         await submit_form(pilot, form, "ctrl+s")
         assert app.screen is form  # still open, with everything typed
         status = static_text(form.query_one("#form-status", Static))
-        assert status.startswith("✗ Sign-in failed · Entra ID: connection refused.")
+        # Refused: nothing was sent, so it was tried again (discovery, a GET) before saying so.
+        assert status.startswith("✗ Sign-in failed · Entra ID: connection refused, 3 tries over ")
         assert "[azure] authority_host" in status
         assert form.query_one("#input-tenant_id", Input).value == "contoso.onmicrosoft.com"
         assert form.query_one("#fields").display

@@ -1,9 +1,9 @@
 """The loopback HTTPS server the Entra ID, Azure DevOps and KMS simulators share.
 
 One thread per connection (HTTP/1.1 keep-alive, so a client's pool reuses it), a request log,
-injected latency and injected faults (429, 503, slow answers) so clients' error paths can be
-exercised without the real services. Subclasses implement `handle()`. Without TLS files it
-serves plain HTTP (a KMS instance is often reached at http://localhost:8080).
+and the switches of faults.py (latency, injected answers, dropped connections, held answers) so
+clients' error paths can be exercised without the real services. Subclasses implement `handle()`.
+Without TLS files it serves plain HTTP (a KMS instance is often reached at http://localhost:8080).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import email.utils
 import json
 import socket
 import ssl
+import struct
 import threading
 import time
 import traceback
@@ -22,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
+from .faults import RESET, Fault, FaultSwitches, Hold
 from .tls import TlsFiles
 
 HANDSHAKE_TIMEOUT = 10.0
@@ -65,24 +67,15 @@ def redirect(location: str, status: int = 302) -> Response:
     return Response(status, b"", {"Location": location})
 
 
-@dataclass
-class _Fault:
-    match: str
-    status: int
-    times: int
-    headers: dict[str, str]
-    body: str | bytes | dict[str, Any] | None
-    delay: float
-
-    def response(self) -> Response:
-        if isinstance(self.body, dict):
-            resp = json_response(self.status, self.body)
-        elif isinstance(self.body, str):
-            resp = Response(self.status, self.body.encode(), {"Content-Type": "text/plain; charset=utf-8"})
-        else:
-            resp = Response(self.status, self.body or b"", {"Content-Type": "application/octet-stream"})
-        resp.headers.update(self.headers)
-        return resp
+def fault_response(fault: Fault) -> Response:
+    if isinstance(fault.body, dict):
+        resp = json_response(fault.status, fault.body)
+    elif isinstance(fault.body, str):
+        resp = Response(fault.status, fault.body.encode(), {"Content-Type": "text/plain; charset=utf-8"})
+    else:
+        resp = Response(fault.status, fault.body or b"", {"Content-Type": "application/octet-stream"})
+    resp.headers.update(fault.headers)
+    return resp
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -152,6 +145,15 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
         lines.append(f"Content-Length: {len(body)}")
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+
+    def reset(self) -> None:
+        """Hang up without answering, with a TCP reset (RST) rather than a FIN."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            # Linger 0: closing sends RST. The descriptor closes when the handler closes rfile, before
+            # socketserver's shutdown(SHUT_WR) could send a FIN (on a closed socket it does nothing).
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # tests and the TUI own the terminal
@@ -228,7 +230,7 @@ class _TlsServer(ThreadingHTTPServer):
         pass  # clients hanging up mid-answer are normal (cancelled probes); stay quiet
 
 
-class SimServer:
+class SimServer(FaultSwitches):
     """Base class: override `handle(request) -> Response` (and `common_headers` if needed).
 
     `tls` None: plain HTTP, and `url` starts with http://."""
@@ -239,7 +241,8 @@ class SimServer:
         self.requests: list[RecordedRequest] = []
         self.errors: list[str] = []  # tracebacks of handler bugs, answered with 500
         self.lock = threading.Lock()
-        self._faults: list[_Fault] = []
+        self._faults: list[Fault] = []
+        self._holds: list[Hold] = []
         self._stopping = threading.Event()
         self._server: _TlsServer | None = None
         self._thread: threading.Thread | None = None
@@ -296,28 +299,7 @@ class SimServer:
     def url(self) -> str:
         return f"{'http' if self.tls is None else 'https'}://127.0.0.1:{self.port}"
 
-    # --- test controls ---------------------------------------------------------------------------
-    def inject(
-        self,
-        match: str,
-        *,
-        status: int,
-        times: int = 1,
-        headers: dict[str, str] | None = None,
-        body: str | bytes | dict[str, Any] | None = None,
-        delay: float = 0.0,
-    ) -> None:
-        """The next `times` requests whose path contains `match` get this answer (status 0: the
-        normal answer, after `delay`)."""
-        if times < 1:
-            raise ValueError("times must be at least 1")
-        with self.lock:
-            self._faults.append(_Fault(match, status, times, dict(headers or {}), body, delay))
-
-    def clear_faults(self) -> None:
-        with self.lock:
-            self._faults.clear()
-
+    # --- test controls (and faults.py) ---------------------------------------------------------
     def requests_to(self, match: str) -> list[RecordedRequest]:
         """A snapshot of the logged requests whose path contains `match`."""
         with self.lock:
@@ -332,16 +314,6 @@ class SimServer:
         return {}
 
     # --- plumbing --------------------------------------------------------------------------------
-    def _take_fault(self, path: str) -> _Fault | None:
-        with self.lock:
-            for fault in self._faults:
-                if fault.match in path:
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
-
     def _serve(self, h: _Handler) -> None:
         request = self._parse(h)
         with self.lock:
@@ -351,10 +323,15 @@ class SimServer:
         if self.latency > 0:
             self._stopping.wait(self.latency)
         fault = self._take_fault(request.path)
+        if self._holds:
+            self._wait_at_gates(request.path)
         if fault is not None and fault.delay > 0:
             self._stopping.wait(fault.delay)
-        if fault is not None and fault.status:
-            response = fault.response()
+        if fault is not None and fault.status == RESET and not fault.answered:
+            h.reset()
+            return
+        if fault is not None and fault.status not in (0, RESET):
+            response = fault_response(fault)
         else:
             try:
                 response = self.handle(request)
@@ -363,6 +340,9 @@ class SimServer:
                 with self.lock:
                     self.errors.append(text)
                 response = Response(500, text.encode(), {"Content-Type": "text/plain; charset=utf-8"})
+        if fault is not None and fault.status == RESET:  # handled, and the answer lost on the way
+            h.reset()
+            return
         h.send_answer(response.status, {**self.common_headers(request), **response.headers}, response.body)
 
     @staticmethod

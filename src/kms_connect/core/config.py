@@ -86,6 +86,9 @@ class StatusSettings(_Section):
     concurrency: int = 8
     # Seconds between automatic re-checks of every connection while the app runs; 0 = off.
     interval: int = 0
+    # Seconds one check may take in all (retries and waits included); then it ends on the step it
+    # was on, as "no answer in time".
+    check_timeout: float = 60
 
     @field_validator("concurrency")
     @classmethod
@@ -101,6 +104,15 @@ class StatusSettings(_Section):
         # rate limits shared with the pipelines.
         if value != 0 and not 30 <= value <= 7 * 86400:
             raise ValueError("must be 0 (off) or between 30 seconds and 7 days, in seconds (e.g. 900 for 15 minutes)")
+        return value
+
+    @field_validator("check_timeout")
+    @classmethod
+    def _bounded(cls, value: float) -> float:
+        # Under 5 s a healthy check over a slow link (a 429's Retry-After, a retried reset) would be
+        # cut short; over 10 minutes a cron job or a `V` run would wait on a dead server for nothing.
+        if not 5 <= value <= 600:
+            raise ValueError("must be between 5 and 600 seconds (default 60)")
         return value
 
 

@@ -165,6 +165,10 @@ class LeanTransport(httpx.AsyncBaseTransport):
                         for old in self._idle.pop(origin, []):  # kept as long: most likely closed as well
                             old.close()
                         continue  # again, on a new connection
+                    if isinstance(conn.lost, ConnectionResetError):  # a TCP reset, not a plain close
+                        raise httpx.ReadError(
+                            "Connection reset by the server before it answered.", request=request
+                        ) from conn.lost
                     raise httpx.RemoteProtocolError(
                         "Server disconnected without sending a response.", request=request
                     ) from None

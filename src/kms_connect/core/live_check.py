@@ -4,6 +4,10 @@ Steps that do not depend on each other run concurrently, so a check costs about 
 dependency level: (Entra token ∥ organization) → (credentials ∥ projects) → (the three project
 reads). Every step reports pending → running → ok/failed/warning/skipped with a short result, an
 explanation and its duration, through `listener`, as it happens.
+
+Every check ends by its deadline (`[status] check_timeout`): then the steps still waiting fail as
+"no answer in time" and those not started are not run, so nothing after them is claimed. msal's
+blocking calls run in threads the check does not wait for past that (core/threads).
 """
 
 from __future__ import annotations
@@ -16,31 +20,23 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from kms_connect.core.azure.devops import MSA_TENANT, DevOpsClient, RetryPolicy, bearer_header, pat_header
+from kms_connect.core.azure.devops import MSA_TENANT, DevOpsClient, bearer_header, pat_header
 from kms_connect.core.azure.entra import EntraConfig, Token, client_credentials, discover_tenant, silent
 from kms_connect.core.azure.explain import Problem, ProblemError
+from kms_connect.core.check_steps import NOT_IN_TIME, TITLES, WRITE_NOTE, out_of_time, summarize
 from kms_connect.core.check_target import CheckRun, CheckTarget
 from kms_connect.core.config import Settings
 from kms_connect.core.http import probe_client
-from kms_connect.core.models import CheckResult, CheckStep, utcnow
+from kms_connect.core.models import CheckStep
 from kms_connect.core.redact import redact
-from kms_connect.core.status import Method, Status, StepState
+from kms_connect.core.retry import DEFAULT_RETRY, RetryPolicy
+from kms_connect.core.status import Method, StepState
+from kms_connect.core.threads import in_thread
 from kms_connect.core.validation import is_guid
 
 Listener = Callable[[CheckStep], None]
 log = logging.getLogger(__name__)
 
-TITLES = {
-    "token": "Entra ID token",
-    "org": "Organization and tenant",
-    "credentials": "Credentials accepted",
-    "projects": "Project and Team read",
-    "variablegroups": "Variable Groups read",
-    "serviceendpoints": "Service Connections read",
-    "release": "Release read",
-    "write": "Write and manage",
-}
-ACCEPTANCE = ("token", "org", "credentials", "projects")  # a failure here means the credentials don't work
 # A check has at most this many requests in flight: org, a tenant domain's discovery, credentials, projects.
 MAX_IN_FLIGHT = 4
 # An organization's tenant (a public fact, the same for every credential) is asked once for all the
@@ -48,11 +44,6 @@ MAX_IN_FLIGHT = 4
 # organization asks once, not 500 times, and a periodic round (30 s apart at least) asks afresh.
 # Failures are not kept: the next check asks again.
 ORG_LOOKUP_TTL = 20.0
-DEFAULT_RETRY = RetryPolicy()  # frozen: one instance serves every checker
-WRITE_NOTE = (
-    "kms-connect only reads. Proving create or manage rights would change the organization, so "
-    "they are not claimed. Secret syncs need Variable Groups manage: make sure it is granted."
-)
 
 
 class LiveChecker:
@@ -65,12 +56,15 @@ class LiveChecker:
         app_secret: Callable[[], str | None] = lambda: None,
         retry: RetryPolicy = DEFAULT_RETRY,
         timeout: Any = None,
+        check_timeout: float | None = None,
     ) -> None:
         self.settings = settings
         self.timeout = timeout  # httpx.Timeout; None: core/http's defaults
+        # Seconds a whole check may take; None: [status] check_timeout (tests pass less than it allows).
+        self.check_timeout = check_timeout or settings.status.check_timeout
         self._http: Any = None  # one pooled client: re-checks reuse its TLS connections
         self._http_loop: Any = None
-        self.entra = EntraConfig(settings.azure.authority_host, settings.azure.ca_bundle)
+        self.entra = EntraConfig(settings.azure.authority_host, settings.azure.ca_bundle, retry)
         self.app_secret = app_secret
         self.retry = retry
         self._tenants: dict[str, tuple[float, asyncio.Future[str]]] = {}  # organization URL → (asked at, answer)
@@ -127,6 +121,7 @@ class _Run:
             keys.insert(0, "token")
         self.steps = {k: CheckStep(key=k, title=TITLES[k]) for k in keys}
         self.token: Token | None = None
+        self.deadline: asyncio.Timeout | None = None
 
     def emit(self, key: str, **changes: Any) -> None:
         step = self.steps[key]
@@ -150,12 +145,12 @@ class _Run:
             state = StepState.WARNING if p.warning else StepState.FAILED
             result, explanation, field = p.result, p.text(), p.field
         except asyncio.CancelledError:
-            self.emit(
-                key,
-                state=StepState.CANCELLED,
-                result="Cancelled",
-                duration_ms=round((time.perf_counter() - start) * 1000),
-            )
+            took = round((time.perf_counter() - start) * 1000)
+            if self.deadline is not None and self.deadline.expired():  # not the operator: the deadline
+                result, explanation = out_of_time(self.steps[key], self.c.check_timeout)
+                self.emit(key, state=StepState.FAILED, result=result, explanation=explanation, duration_ms=took)
+            else:
+                self.emit(key, state=StepState.CANCELLED, result="Cancelled", duration_ms=took)
             raise
         except Exception as exc:  # noqa: BLE001 - a surprise (keyring, odd JSON): this step failed, the others go on
             log.warning("check step %s failed unexpectedly: %s", key, type(exc).__name__)
@@ -173,6 +168,15 @@ class _Run:
         log.debug("check %s/%s: %s %s · %s", self.t.org_name, key, state.value, result, explanation)
         return state in (StepState.OK, StepState.WARNING)
 
+    def _out_of_time(self) -> None:
+        """At the deadline: a step still running failed (in case its own handler did not get to say
+        so), and those that had not started are not run."""
+        for step in self.steps.values():
+            if step.state is StepState.RUNNING:
+                result, explanation = out_of_time(step, self.c.check_timeout)
+                self.emit(step.key, state=StepState.FAILED, result=result, explanation=explanation)
+        self.skip(tuple(self.steps), NOT_IN_TIME)
+
     def skip(self, keys: tuple[str, ...], why: str) -> None:
         for key in keys:
             if not self.steps[key].state.done:
@@ -183,13 +187,18 @@ class _Run:
         for key in self.steps:
             self.emit(key)
         try:
-            await self._checks(self.c.http())
+            async with asyncio.timeout(self.c.check_timeout) as self.deadline:
+                await self._checks(self.c.http())
+        except TimeoutError:
+            if self.deadline is None or not self.deadline.expired():
+                raise
+            self._out_of_time()
         except asyncio.CancelledError:
             for step in self.steps.values():
                 if not step.state.done:
                     self.emit(step.key, state=StepState.CANCELLED, result="Cancelled")
             raise
-        result = self._result(round((time.perf_counter() - started) * 1000))
+        result = summarize(list(self.steps.values()), round((time.perf_counter() - started) * 1000))
         cache = self.token.cache_blob if self.token else None
         return CheckRun(result, cache)
 
@@ -250,6 +259,8 @@ class _Run:
             )
         except BaseException:
             org_task.cancel()
+            # Its last word (cancelled, or out of time) comes before the check's result, never after.
+            await asyncio.wait([org_task])
             raise
         if not org_ok and self.steps["org"].field == "org_name":  # unknown org: the rest is noise
             self._demote(("credentials", "projects"), "Not run: the organization is not reachable")
@@ -301,21 +312,22 @@ class _Run:
     async def _token(self) -> tuple[StepState, str, str]:
         if self.t.method is Method.CLIENT_SECRET:
             secret = self._secret("client_secret")
-            self.token = await asyncio.to_thread(
+            self.token = await in_thread(
                 client_credentials, self.c.entra, self.t.tenant_id or "", self.t.client_id or "", secret
             )
             return StepState.OK, f"Token issued to service principal {self.token.who}", ""
         blob = self._secret("token_cache")
-        app_secret = await asyncio.to_thread(self.c.app_secret)
-        self.token = await asyncio.to_thread(silent, self.c.entra, blob, app_secret)
+        app_secret = await in_thread(self.c.app_secret)
+        self.token = await in_thread(silent, self.c.entra, blob, app_secret)
         return StepState.OK, f"Signed in as {self.token.who}", ""
 
     async def _org(self, anon: DevOpsClient, http: Any) -> tuple[StepState, str, str]:
         typed = (self.t.tenant_id or "").lower()
         if self.t.method is not Method.ACCESS_TOKEN and typed and not is_guid(typed):
             # A domain: its GUID comes from Entra's discovery document, asked at the same time.
+            authority = self.c.settings.azure.authority_host
             tenant, expected = await asyncio.gather(
-                self.c.resource_tenant(anon), discover_tenant(http, self.c.settings.azure.authority_host, typed)
+                self.c.resource_tenant(anon), discover_tenant(http, authority, typed, self.c.retry)
             )
         else:
             tenant, expected = await self.c.resource_tenant(anon), typed
@@ -368,23 +380,3 @@ class _Run:
         self.emit(
             "write", state=StepState.SKIPPED, result="Not proven (read-only checks)", explanation=WRITE_NOTE + extra
         )
-
-    def _result(self, duration_ms: int) -> CheckResult:
-        steps = list(self.steps.values())
-        failed = [s for s in steps if s.state is StepState.FAILED]
-        if any(s.key in ACCEPTANCE for s in failed):
-            status = Status.FAILED
-        elif failed or any(s.state is StepState.WARNING for s in steps):
-            status = Status.WARNING
-        else:
-            status = Status.VALID
-        result = CheckResult(
-            status=status, checked_at=utcnow(), steps=[s.model_copy() for s in steps], duration_ms=duration_ms
-        )
-        bad = result.failing_step()
-        if bad is not None:
-            result.summary = f"{bad.title}: {bad.result}"
-        else:
-            who = self.steps["credentials"].result.removeprefix("Authenticated as ")
-            result.summary = f"All reads work, as {who}"
-        return result

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from textual.worker import Worker
 
 from kms_connect.core.background_loop import BackgroundLoop
 from kms_connect.core.status import Status, StepState
+from kms_connect.ui.check_inbox import Inbox
 from kms_connect.ui.errors import describe
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,6 @@ BATCH_WINDOW = 0.05  # seconds a finished result waits for others to share its s
 WRITE_INTERVAL = 0.5  # at most two store writes a second during a big re-check,
 WRITE_SHARE = 0.05  # and, with a big store, writes take at most ~5% of the time while checks run
 LAST_WAVE_WAIT = 1.0  # a write due while the last checks of a run are in flight waits this long for them
-STEP_INTERVAL = 1 / 30  # steps cross from the network thread in batches, at most this often,
 PUBLISH_INTERVAL = 1 / 30  # and updates reach the screens in batches, at most this often (30 a second),
 BUSY_PUBLISH_INTERVAL = 0.1  # or 10 a second while every slot is taken (a big `V` run: rows, not steps)
 
@@ -55,6 +54,7 @@ class LiveCheck:
     result: CheckResult | None = None
     queued: bool = True
     started: float = field(default_factory=time.monotonic)
+    running_since: float | None = None  # time.monotonic() when it got its slot (its deadline counts from then)
     saved: bool = False  # the result was recorded with the connection
     token_cache: SecretStr | None = None  # a form's OAuth sign-in, refreshed by the check
     stored: bool = False  # a stored connection's re-check (maybe one of hundreds): updates go in batches
@@ -86,7 +86,7 @@ class CheckCoordinator:
         self._running: set[str] = set()  # keys whose live check (the one in self.live) is not done
         self._last_write = self._last_write_took = 0.0  # when the last store write ended, how long it took
         self._none_running: asyncio.Event | None = None  # set while no check runs: write batches now
-        self._inbox: _Inbox | None = None
+        self._inbox: Inbox | None = None
         self._unpublished: dict[str, LiveCheck] = {}
         self._publishing: asyncio.TimerHandle | None = None
         self._published_at = 0.0
@@ -164,6 +164,19 @@ class CheckCoordinator:
         self._publish(self.live[key])
         return self.app.run_worker(coro, group=_group(key), exclusive=True, exit_on_error=False, name=f"check {key}")  # type: ignore[arg-type]
 
+    def _running_now(self, live: LiveCheck) -> None:
+        live.queued, live.running_since = False, time.monotonic()
+        self._publish(live)
+
+    def running_since(self) -> dict[str, float]:
+        """Checks that hold a slot now, and since when (their rows show how long they have run)."""
+        out = {}
+        for key in self._running:
+            since = self.live[key].running_since
+            if since is not None:
+                out[key] = since
+        return out
+
     def _publish(self, live: LiveCheck) -> None:
         """Tell the screens, in a batch at most PUBLISH_INTERVAL after the previous one (at once if
         that is older).
@@ -191,7 +204,7 @@ class CheckCoordinator:
         if not live.stored:  # a form's check: each step handed over as it comes
             return lambda step: loop.call_soon_threadsafe(self._on_steps, live, {step.key: step})
         if self._inbox is None or self._inbox.loop is not loop:
-            self._inbox = _Inbox(loop, self._on_steps)
+            self._inbox = Inbox(loop, self._on_steps)
         inbox = self._inbox  # called on the network thread: hands the step over without waiting
         return lambda step: inbox.put(live, step)
 
@@ -239,8 +252,7 @@ class CheckCoordinator:
         live = self.live[key]
         try:
             async with self.slots:
-                live.queued = False
-                self._publish(live)
+                self._running_now(live)
                 run = await self._checked(target, live)
                 live.token_cache = run.token_cache
                 return self._finish(live, run.result)
@@ -263,8 +275,7 @@ class CheckCoordinator:
                 reading = False
                 self.reading.release()
             async with self.slots:
-                live.queued = False
-                self._publish(live)
+                self._running_now(live)
                 return await self._checked(target, live)
 
         try:
@@ -367,45 +378,6 @@ class CheckCoordinator:
         from kms_connect.core.check_target import cancelled_result  # noqa: PLC0415 - as _result
 
         self._finish(live, cancelled_result(list(live.steps.values())))
-
-
-class _Inbox:
-    """Steps from the network thread, handed to the UI loop in batches.
-
-    A `V` run makes thousands of step updates (about 20 a check). One at a time, each would wake
-    the UI loop (a write to its self-pipe, read back on the UI thread); here the steps that arrive
-    within STEP_INTERVAL of the last delivery join the next one, and each check gets all its new
-    steps at once.
-    """
-
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, deliver: Callable[[LiveCheck, dict[str, CheckStep]], None]
-    ) -> None:
-        self.loop = loop
-        self._deliver = deliver
-        self._lock = threading.Lock()
-        self._steps: dict[int, tuple[LiveCheck, dict[str, CheckStep]]] = {}
-        self._due = False
-        self._last = 0.0  # time.monotonic() of the last delivery
-
-    def put(self, live: LiveCheck, step: CheckStep) -> None:
-        """On the network thread."""
-        with self._lock:  # an entry holds its `live`: the id is not reused meanwhile
-            self._steps.setdefault(id(live), (live, {}))[1][step.key] = step
-            if self._due:
-                return
-            self._due = True
-        delay = max(0.0, self._last + STEP_INTERVAL - time.monotonic())
-        with contextlib.suppress(RuntimeError):  # the UI loop is closed (app exit): nobody to tell
-            self.loop.call_soon_threadsafe(self.loop.call_later, delay, self._flush)
-
-    def _flush(self) -> None:
-        """On the UI loop."""
-        self._last = time.monotonic()
-        with self._lock:
-            batch, self._steps, self._due = self._steps, {}, False
-        for live, steps in batch.values():
-            self._deliver(live, steps)
 
 
 def _result(status: Status, summary: str) -> CheckResult:

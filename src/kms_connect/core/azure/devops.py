@@ -1,16 +1,18 @@
 """Azure DevOps REST probes over async httpx: read-only calls that prove what a credential can do.
 
 Every call sends `Accept: application/json` and `X-TFS-FedAuthRedirect: Suppress` (without it a
-bad credential gets a 203 sign-in page) and never follows redirects. 429 waits for Retry-After and
-5xx backs off, both a bounded number of times; the caller hears about every wait.
+bad credential gets a 203 sign-in page) and never follows redirects. Every probe is a GET, so it is
+safe to send again: 429 waits for Retry-After, and a 5xx or a network failure that may pass (reset,
+refused, timeout: explain.is_transient) backs off, each a bounded number of times; the caller
+hears about every wait, and a failure after the last try says how many were made over how long.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote_plus, urlsplit
 
@@ -18,18 +20,13 @@ import httpx
 from pydantic import SecretStr
 
 from kms_connect.core.azure.devops_explain import DevOpsAnswer, devops_problem
-from kms_connect.core.azure.explain import Problem, ProblemError, transport_problem
+from kms_connect.core.azure.explain import Problem, ProblemError, is_transient, transport_problem, tries_text
+from kms_connect.core.retry import DEFAULT_RETRY, RetryPolicy
+
+__all__ = ["MSA_TENANT", "DevOpsClient", "RetryPolicy", "answer_of", "bearer_header", "pat_header"]
 
 API_VERSION = "7.1"
 MSA_TENANT = "00000000-0000-0000-0000-000000000000"
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_429: int = 3  # retries after a 429
-    max_wait: float = 60.0  # a longer Retry-After is reported rather than waited out
-    max_5xx: int = 2
-    backoff: float = 0.5  # first 5xx wait; doubles
 
 
 def pat_header(pat: str) -> str:
@@ -76,7 +73,7 @@ class DevOpsClient:
         auth: SecretStr | None,
         *,
         bearer: bool,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = DEFAULT_RETRY,
         on_wait: Callable[[str, str], None] | None = None,
     ) -> None:
         self.client = client
@@ -92,14 +89,25 @@ class DevOpsClient:
         headers = {"Accept": "application/json", "X-TFS-FedAuthRedirect": "Suppress"}
         if authenticated and self.auth is not None:
             headers["Authorization"] = self.auth.get_secret_value()
-        waits_429 = waits_5xx = 0
+        waits_429 = retries = tries = 0
+        started = time.monotonic()
         while True:
+            tries += 1
             try:
                 resp = await self.client.get(url, headers=headers)
             except httpx.HTTPError as exc:
-                raise ProblemError(
-                    transport_problem(exc, "Azure DevOps", urlsplit(url).netloc, "[azure] devops_url / release_url")
-                ) from None
+                problem = transport_problem(
+                    exc, "Azure DevOps", urlsplit(url).netloc, "[azure] devops_url / release_url"
+                )
+                if is_transient(exc) and retries < self.retry.max_retries:
+                    wait = self.retry.wait(retries)
+                    retries += 1
+                    self._tell(step, f"{problem.result}: retry {retries} of {self.retry.max_retries} in {wait:g} s")
+                    await asyncio.sleep(wait)
+                    continue
+                if tries > 1:
+                    problem.result += f", {tries_text(tries, time.monotonic() - started)}"
+                raise ProblemError(problem) from None
             if resp.status_code == 429 and waits_429 < self.retry.max_429:
                 wait = _seconds(resp.headers.get("retry-after"), 1.0)
                 if wait > self.retry.max_wait:
@@ -112,12 +120,12 @@ class DevOpsClient:
                 )
                 await asyncio.sleep(wait)
                 continue
-            if resp.status_code >= 500 and waits_5xx < self.retry.max_5xx:
-                wait = self.retry.backoff * (2**waits_5xx)
-                waits_5xx += 1
+            if resp.status_code >= 500 and retries < self.retry.max_retries:
+                wait = self.retry.wait(retries)
+                retries += 1
                 self._tell(
                     step,
-                    f"Azure DevOps error {resp.status_code}: retry {waits_5xx} of {self.retry.max_5xx} in {wait:g} s",
+                    f"Azure DevOps error {resp.status_code}: retry {retries} of {self.retry.max_retries} in {wait:g} s",
                 )
                 await asyncio.sleep(wait)
                 continue

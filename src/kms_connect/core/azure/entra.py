@@ -6,6 +6,11 @@ proxy variables and is immune to REQUESTS_CA_BUNDLE overriding `verify`. A fresh
 for every attempt: msal replays a POST that got HTTP 400 from memory for 60 s, which would hide a
 fix the operator just made in the portal. The interactive sign-ins (device code, redirect
 paste-back) are in core/azure/sign_in and build their msal apps here.
+
+A GET (OIDC discovery) that fails on the network in a way that may pass is sent again, a bounded
+number of times. A POST (a token grant: client credentials, a refresh, a code, a device-code poll)
+is sent again only when it never left this box: once Entra may have acted on it (a code redeemed, a
+refresh token rotated), its lost answer is reported as such rather than sent twice.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import base64
 import contextlib
 import json
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +29,18 @@ import httpx
 from pydantic import SecretStr
 
 from kms_connect.core.advice import REPLACE_CREDENTIALS
-from kms_connect.core.azure.explain import Problem, ProblemError, entra_problem, transport_problem
+from kms_connect.core.azure.explain import (
+    Problem,
+    ProblemError,
+    entra_problem,
+    is_transient,
+    not_sent,
+    transport_problem,
+    tries_text,
+)
 from kms_connect.core.http import sync_client
 from kms_connect.core.redact import redact, register_secret
+from kms_connect.core.retry import DEFAULT_RETRY, GaveUp, RetryPolicy, retrying
 
 ADO_SCOPE = "499b84ac-1321-427f-aa17-267ca6975798/.default"
 CACHE_VERSION = 1
@@ -35,6 +50,7 @@ CACHE_VERSION = 1
 class EntraConfig:
     authority_host: str
     ca_bundle: Any = None  # Path | None
+    retry: RetryPolicy = DEFAULT_RETRY  # for the requests that may be sent again (see above)
 
     def authority(self, tenant: str) -> str:
         return f"{self.authority_host.rstrip('/')}/{tenant}"
@@ -85,6 +101,7 @@ class _RecordingClient:
 
     def __init__(self, config: EntraConfig) -> None:
         self.client = sync_client(config.ca_bundle)
+        self.config = config
         self.last_error: dict[str, Any] | None = None
         self.posts = 0  # requests to the token endpoint: a device flow's polls
 
@@ -98,11 +115,29 @@ class _RecordingClient:
         return resp
 
     def get(self, url: str, **kw: Any) -> Any:
-        return self._record(self.client.get(url, **kw))
+        return self._record(self._send("GET", url, kw))
 
     def post(self, url: str, **kw: Any) -> Any:
         self.posts += 1
-        return self._record(self.client.post(url, **kw))
+        return self._record(self._send("POST", url, kw))
+
+    def _send(self, method: str, url: str, kw: dict[str, Any]) -> Any:
+        tries, started = 0, time.monotonic()
+        while True:
+            tries += 1
+            try:
+                return self.client.request(method, url, **kw)
+            except httpx.HTTPError as exc:
+                again = is_transient(exc) if method == "GET" else not_sent(exc)
+                if again and tries <= self.config.retry.max_retries:
+                    time.sleep(self.config.retry.wait(tries - 1))  # in msal's thread, never the event loop's
+                    continue
+                if method != "GET" and is_transient(exc) and not not_sent(exc):  # it may have arrived
+                    raise ProblemError(_answer_lost(exc, self.config)) from None
+                problem = _transport(exc, self.config)
+                if tries > 1:
+                    problem.result += f", {tries_text(tries, time.monotonic() - started)}"
+                raise ProblemError(problem) from None
 
     def close(self) -> None:
         self.client.close()
@@ -162,6 +197,17 @@ def _transport(exc: BaseException, config: EntraConfig) -> Problem:
             "Entra ID: TLS or file problem", f"{type(exc).__name__}: {redact(str(exc))[:160]}. Check [azure] ca_bundle."
         )
     return Problem("Entra ID: unexpected failure", f"{type(exc).__name__}: {redact(str(exc))[:160]}")
+
+
+def _answer_lost(exc: httpx.HTTPError, config: EntraConfig) -> Problem:
+    """A token request that may have reached Entra ID, without an answer: what happened is unknown."""
+    why = _transport(exc, config).result.removeprefix("Entra ID: ")
+    return Problem(
+        f"Entra ID: answer lost ({why})",
+        "The request reached Entra ID, or may have, but no answer came back, so whether it was granted "
+        "is unknown. kms-connect does not send a sign-in request twice on its own (a code works once, a "
+        "refresh may replace the kept sign-in): check again, or for a sign-in, start it again.",
+    )
 
 
 def _token(
@@ -235,16 +281,16 @@ def silent(config: EntraConfig, blob: str, app_secret: str | None = None) -> Tok
         http.close()
 
 
-async def discover_tenant(http: Any, authority_host: str, domain: str) -> str:
+async def discover_tenant(http: Any, authority_host: str, domain: str, retry: RetryPolicy = DEFAULT_RETRY) -> str:
     """A tenant domain's GUID, from Entra's OIDC discovery document (no sign-in needed)."""
 
     url = f"{authority_host.rstrip('/')}/{domain}/v2.0/.well-known/openid-configuration"
     try:
-        resp = await http.get(url, headers={"Accept": "application/json"})
-    except httpx.HTTPError as exc:
-        raise ProblemError(
-            transport_problem(exc, "Entra ID", urlsplit(authority_host).netloc, "[azure] authority_host")
-        ) from None
+        resp = await retrying(lambda: http.get(url, headers={"Accept": "application/json"}), retry, idempotent=True)
+    except GaveUp as gave:
+        problem = transport_problem(gave.error, "Entra ID", urlsplit(authority_host).netloc, "[azure] authority_host")
+        problem.result += gave.suffix
+        raise ProblemError(problem) from None
     try:
         body = resp.json()
     except ValueError:

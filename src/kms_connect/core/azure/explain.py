@@ -242,6 +242,16 @@ def entra_ids(error: dict[str, Any]) -> str:
 
 
 # --- Transport ---------------------------------------------------------------------------------
+_DNS_WORDS = (
+    "name or service not known",
+    "nodename nor servname",
+    "getaddrinfo failed",
+    "temporary failure in name resolution",
+    "no address associated",
+    "name resolution",
+)
+
+
 def transport_problem(exc: BaseException, service: str, url_hint: str, config_key: str) -> Problem:
     """DNS, TLS, refused, timeouts: what to check on this box."""
 
@@ -275,17 +285,7 @@ def transport_problem(exc: BaseException, service: str, url_hint: str, config_ke
             None,
         )
     text = " ".join(str(e) for e in chain).lower()
-    if any(
-        s in text
-        for s in (
-            "name or service not known",
-            "nodename nor servname",
-            "getaddrinfo failed",
-            "temporary failure in name resolution",
-            "no address associated",
-            "name resolution",
-        )
-    ):
+    if any(s in text for s in _DNS_WORDS):
         return Problem(
             f"{service}: host name not found",
             f"This box cannot resolve {host}. Check DNS, or {config_key} in the config file.",
@@ -297,9 +297,64 @@ def transport_problem(exc: BaseException, service: str, url_hint: str, config_ke
             f"{host} refused the connection. Check {config_key} and any proxy settings.",
             None,
         )
+    if "reset" in text or any(isinstance(e, ConnectionResetError) for e in chain):
+        return Problem(
+            f"{service}: connection reset",
+            f"{host} (or something between, such as a proxy or firewall) reset the connection without "
+            "answering. It may be restarting or overloaded; check again later.",
+            None,
+        )
+    if "without sending a response" in text:
+        return Problem(
+            f"{service}: connection closed without an answer",
+            f"{host} closed the connection without answering. It may be restarting or overloaded; check again later.",
+            None,
+        )
+    if any(w in text for w in _CUT_OFF):
+        return Problem(
+            f"{service}: answer cut off",
+            f"{host} closed the connection in the middle of its answer. It may be restarting or overloaded; "
+            "check again later.",
+            None,
+        )
     if isinstance(exc, httpx.ProxyError):
         return Problem(f"{service}: proxy failed", f"The proxy refused or failed: {_short(exc)}. Check HTTPS_PROXY.")
     return Problem(f"{service}: network error", f"Could not talk to {host}: {_short(exc)}.", None)
+
+
+_CUT_OFF = ("without sending a response", "disconnected", "peer closed connection", "incomplete")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether another try may well work: a timeout, a refused, reset or unanswered connection.
+
+    Not TLS, an unknown host name, a proxy's refusal or a malformed answer: those say what to fix,
+    and trying again only makes the operator wait for the same answer."""
+    if isinstance(exc, httpx.PoolTimeout):
+        return False  # our own pool is full: another try waits in the same queue
+    if isinstance(exc, httpx.TimeoutException):
+        return True
+    chain = _chain(exc)
+    text = " ".join(str(e) for e in chain).lower()
+    if any(isinstance(e, ssl.SSLError) for e in chain) or "certificate" in text or isinstance(exc, httpx.ProxyError):
+        return False
+    if isinstance(exc, httpx.ConnectError):
+        # DNS: only "try again later" (EAI_AGAIN) is worth another try; "no such name" is not.
+        return "temporary failure in name resolution" in text or not any(s in text for s in _DNS_WORDS)
+    if isinstance(exc, (httpx.ReadError, httpx.WriteError)):
+        return True
+    # Hung up before or during the answer; not an answer that is no HTTP (that would come again).
+    return isinstance(exc, httpx.RemoteProtocolError) and any(w in text for w in _CUT_OFF)
+
+
+def not_sent(exc: BaseException) -> bool:
+    """Whether the request certainly never reached the server (no connection was made), so even a
+    request that changes something may be sent again."""
+    return isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)) and is_transient(exc)
+
+
+def tries_text(tries: int, seconds: float) -> str:
+    return f"{tries} tries over {seconds:.1f} s"
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

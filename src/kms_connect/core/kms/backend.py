@@ -3,6 +3,10 @@
 The instance never returns credentials, so nothing secret is kept here: credentials go to the
 instance and are forgotten. What this box can know about a connection is the live check it made
 before sending; those results are kept locally, per instance, in a small JSON file.
+
+A write whose answer was lost (core/kms/client.KmsOutcomeUnknown) is never sent again on its own:
+a create is looked up by name, an edit or a delete by id, to say what happened; credentials cannot
+be read back, so a lost answer to replacing them is reported as unknown.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import SecretStr
 
@@ -20,7 +25,7 @@ from kms_connect.core.backend import Backend, Notice
 from kms_connect.core.errors import ConflictError, SecretUnavailable
 from kms_connect.core.files import file_lock
 from kms_connect.core.instances import Instance
-from kms_connect.core.kms.client import KmsApiError, KmsClient
+from kms_connect.core.kms.client import KmsApiError, KmsClient, KmsOutcomeUnknown
 from kms_connect.core.models import (
     CheckResult,
     Connection,
@@ -226,25 +231,106 @@ class KmsBackend(Backend):
             body["description"] = draft.description
         if project_id != ORG_SCOPE:
             body["projectId"] = project_id
-        answer = await self.client.call("POST", BASE, json=body)
+        try:
+            answer = await self.client.call("POST", BASE, json=body)
+        except KmsOutcomeUnknown as lost:
+            answer = await self._created_after_all(project_id, draft, lost)
         return self._connection(answer["appConnection"], {})
 
+    async def _created_after_all(self, project_id: str, draft: ConnectionDraft, lost: KmsOutcomeUnknown) -> Any:
+        """The create's answer was lost: the instance's connection of that name, if it made it."""
+        # Not sent again: an OAuth code works once, and the instance may still be creating it.
+        name = draft.name
+        params = {} if project_id == ORG_SCOPE else {"projectId": project_id}
+        try:
+            found = await self.client.call("GET", f"{BASE}/connection-name/{quote(name, safe='')}", params=params)
+        except KmsApiError as exc:
+            if exc.status == 404:
+                raise KmsOutcomeUnknown(
+                    f"{lost.failure}: the instance did not answer the request to create “{name}”, and it does not "
+                    "list it now, so it was most likely not created. Connect again to send it; if it was created "
+                    "after all, the instance will say the name is taken.",
+                    failure=lost.failure,
+                ) from None
+            raise KmsOutcomeUnknown(
+                f"{lost.failure}: the instance did not answer the request to create “{name}”, and looking it up "
+                f"failed as well ({exc}). Whether it was created is unknown: reload the list to see before "
+                "connecting again.",
+                failure=lost.failure,
+            ) from None
+        creds = (found.get("appConnection") or {}).get("credentials") or {}
+        if (found.get("appConnection") or {}).get("method") != draft.method.value or (
+            creds.get("orgName") not in (None, draft.org_name)
+        ):
+            raise KmsOutcomeUnknown(
+                f"{lost.failure}: the instance did not answer the request to create “{name}”, and the connection "
+                "of that name it lists now is not the one sent (another method or organization). Check it on the "
+                "instance before connecting again.",
+                failure=lost.failure,
+            )
+        return found
+
     async def update_connection(self, connection_id: str, name: str, description: str) -> Connection:
-        answer = await self.client.call(
-            "PATCH", f"{BASE}/{connection_id}", json={"name": name, "description": description or None}
-        )
+        change = {"name": name, "description": description or None}
+        try:
+            answer = await self.client.call("PATCH", f"{BASE}/{connection_id}", json=change)
+        except KmsOutcomeUnknown as lost:
+            answer = await self._lookup_after(connection_id, lost, "the edit")
+            now = answer["appConnection"]
+            if (now.get("name"), now.get("description") or None) != (name, description or None):
+                raise KmsOutcomeUnknown(
+                    f"{lost.failure}: the instance did not answer the edit, and still shows the connection as it "
+                    "was: the edit was not made. Save it again.",
+                    failure=lost.failure,
+                ) from None
         return self._connection(answer["appConnection"], await asyncio.to_thread(self._read_checks))
 
     async def replace_credentials(self, connection_id: str, draft: ConnectionDraft) -> Connection:
-        answer = await self.client.call(
-            "PATCH", f"{BASE}/{connection_id}", json={"credentials": self._credentials(draft)}
-        )
+        try:
+            answer = await self.client.call(
+                "PATCH", f"{BASE}/{connection_id}", json={"credentials": self._credentials(draft)}
+            )
+        except KmsOutcomeUnknown as lost:
+            raise KmsOutcomeUnknown(
+                f"{lost.failure}: the instance did not answer, so whether it now holds the new credentials is "
+                "unknown (it never shows credentials, so kms-connect cannot look). Send them again: replacing "
+                "credentials twice does no harm.",
+                failure=lost.failure,
+            ) from None
         await asyncio.to_thread(self._write_check, connection_id, None)  # the old result was about old credentials
         return self._connection(answer["appConnection"], {})
 
     async def delete_connection(self, connection_id: str) -> None:
-        await self.client.call("DELETE", f"{BASE}/{connection_id}")
+        try:
+            await self.client.call("DELETE", f"{BASE}/{connection_id}")
+        except KmsOutcomeUnknown as lost:
+            try:
+                await self._lookup_after(connection_id, lost, "the delete")
+            except KmsApiError as exc:
+                if exc.status != 404:
+                    raise
+                # Gone: it was deleted after all.
+            else:
+                raise KmsOutcomeUnknown(
+                    f"{lost.failure}: the instance did not answer the delete, and still has the connection: it was "
+                    "not deleted. Delete it again.",
+                    failure=lost.failure,
+                ) from None
         await asyncio.to_thread(self._write_check, connection_id, None)
+
+    async def _lookup_after(self, connection_id: str, lost: KmsOutcomeUnknown, what: str) -> Any:
+        """The connection as the instance has it now, after `what` lost its answer. A 404 is raised
+        as it is (the caller knows what it means); any other failure leaves the outcome unknown."""
+        try:
+            return await self.client.call("GET", f"{BASE}/{connection_id}")
+        except KmsApiError as exc:
+            if exc.status == 404:
+                raise
+            raise KmsOutcomeUnknown(
+                f"{lost.failure}: the instance did not answer {what}, and looking the connection up failed as "
+                f"well ({exc}). Whether {what} was made is unknown: reload the list to see.",
+                failure=lost.failure,
+            ) from None
 
     async def read_secrets(self, connection_id: str) -> dict[str, SecretStr]:
         raise SecretUnavailable(NOT_CHECKABLE)

@@ -3,6 +3,11 @@
 A failed login is never retried on its own: three failures lock the machine identity for every
 program that uses it. After one, every call repeats that error until the operator asks again
 (`reset_login`: Reload in the app).
+
+A GET that fails on the network in a way that may pass is sent again (core/retry); a write (a
+login, a create, an edit, a delete) only when it never reached the instance. When it may have, and
+its answer was lost, `KmsOutcomeUnknown` says so: the backend then looks up what happened where it
+can (core/kms/backend), and otherwise the operator is told plainly that the outcome is unknown.
 """
 
 from __future__ import annotations
@@ -15,14 +20,13 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from kms_connect.core import advice
-from kms_connect.core.azure.explain import transport_problem
+from kms_connect.core.azure.explain import is_transient, not_sent, transport_problem
 from kms_connect.core.errors import FieldErrors, KmsConnectError, NameTaken
 from kms_connect.core.http import async_client
 from kms_connect.core.instances import TOKEN_ENV, Instance
 from kms_connect.core.redact import register_secret
+from kms_connect.core.retry import DEFAULT_RETRY, GaveUp, RetryPolicy, retrying
 
 RENEW_MARGIN = 300.0  # renew when less than this many seconds are left (or 10% of the lifetime)
 
@@ -48,6 +52,19 @@ class KmsApiError(KmsConnectError):
     def __str__(self) -> str:
         text = super().__str__()
         return f"{text} (reqId {self.req_id})" if self.req_id else text
+
+
+class KmsOutcomeUnknown(KmsApiError):
+    """A write that reached the instance, or may have, whose answer was lost: done or not, unknown.
+    `failure` is what went wrong on the network (e.g. "Hanzo KMS: connection reset")."""
+
+    def __init__(self, message: str, *, failure: str) -> None:
+        super().__init__(message)
+        self.failure = failure
+
+
+# What each write would have done, for the message when its answer is lost.
+_DOING = {"login": "logged in", "renew": "renewed the token", "call": "made the change"}
 
 
 class KmsFieldErrors(KmsApiError, FieldErrors):
@@ -124,10 +141,18 @@ def api_error(status: int, body: Any, *, during: str) -> KmsApiError:
 
 
 class KmsClient:
-    def __init__(self, instance: Instance, secret: Callable[[], str | None], *, timeout: Any = None) -> None:
+    def __init__(
+        self,
+        instance: Instance,
+        secret: Callable[[], str | None],
+        *,
+        timeout: Any = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+    ) -> None:
         self.instance = instance
         self.secret = secret  # blocking (keyring): called in a thread
         self.timeout = timeout
+        self.retry = retry
         self._http: Any = None
         self._http_loop: Any = None
         self._token: str | None = None
@@ -166,13 +191,22 @@ class KmsClient:
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        http, url, reads = self.http(), self.instance.url + path, method == "GET"
+
+        def send() -> Any:
+            return http.request(method, url, headers=headers, json=json, params=params)
+
         try:
-            resp = await self.http().request(
-                method, self.instance.url + path, headers=headers, json=json, params=params
-            )
-        except httpx.HTTPError as exc:
-            p = transport_problem(exc, "Hanzo KMS", urlsplit(self.instance.url).netloc, "the instance's url")
-            raise KmsApiError(f"{p.result}. {p.explanation}") from None
+            resp = await retrying(send, self.retry, idempotent=reads)
+        except GaveUp as gave:
+            p = transport_problem(gave.error, "Hanzo KMS", urlsplit(self.instance.url).netloc, "the instance's url")
+            if not reads and is_transient(gave.error) and not not_sent(gave.error):  # it may have arrived
+                raise KmsOutcomeUnknown(
+                    f"{p.result}: the request was sent, or may have been, but no answer came back, so "
+                    f"whether the instance {_DOING.get(during, 'made the change')} is unknown.",
+                    failure=p.result,
+                ) from None
+            raise KmsApiError(f"{p.result}{gave.suffix}. {p.explanation}") from None
         try:
             body = resp.json()
         except ValueError:

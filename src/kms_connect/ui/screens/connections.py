@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -17,7 +19,7 @@ from kms_connect.ui.modals.connection_details import ConnectionDetailsModal
 from kms_connect.ui.modals.edit_connection import EditConnectionModal
 from kms_connect.ui.modals.method_picker import MethodPickerModal
 from kms_connect.ui.screens.table_screen import TableScreen
-from kms_connect.ui.widgets.status_text import ago, status_text
+from kms_connect.ui.widgets.status_text import ago, live_status_text
 from kms_connect.ui.widgets.virtual_table import Cell, Column, VirtualTable
 
 if TYPE_CHECKING:
@@ -114,6 +116,7 @@ class ConnectionsScreen(TableScreen):
         super().on_mount()
         self.title = f"App Connections · {self.project.name}"
         self.app.checks.subscribe(self, self._on_live)
+        self.show_elapsed_of_checks()
         self.reload(self._first)
 
     def info_suffix(self) -> str:
@@ -144,6 +147,7 @@ class ConnectionsScreen(TableScreen):
         """A row, with a running or just-finished live check shown over the stored result."""
         live = self.app.checks.showing(conn)
         status = live.status if live is not None else conn.status
+        since = live.running_since if live is not None else None
         checked = conn.last_check.checked_at if conn.last_check else None
         method = conn.method
         return [
@@ -152,10 +156,14 @@ class ConnectionsScreen(TableScreen):
             method.label,
             method.short_label,
             conn.org_name,
-            status_text(status),
+            live_status_text(status, since, time.monotonic()),
             ago(checked),
             ago(checked, short=True),
         ]
+
+    def row_cells(self, key: str) -> Sequence[Cell] | None:
+        conn = self.connections.get(key)
+        return self._cells(conn) if conn is not None else None
 
     def _on_live(self, live: LiveCheck) -> None:
         conn = self.connections.get(live.key)

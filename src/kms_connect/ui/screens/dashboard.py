@@ -6,7 +6,9 @@ on when you leave, and rows change as each check moves.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -21,7 +23,7 @@ from kms_connect.ui.errors import describe
 from kms_connect.ui.key_display import keys_of, with_key_hints
 from kms_connect.ui.modals.connection_details import ConnectionDetailsModal
 from kms_connect.ui.screens.table_screen import TableScreen
-from kms_connect.ui.widgets.status_text import ago, status_text
+from kms_connect.ui.widgets.status_text import ago, live_status_text
 from kms_connect.ui.widgets.virtual_table import Cell, Column, VirtualTable
 
 if TYPE_CHECKING:
@@ -95,6 +97,7 @@ class DashboardScreen(TableScreen):
         # Every second: "next check in 45 s" counts down (update_info repaints only a change).
         self.set_interval(1, self.update_info, name="dashboard info")
         self.set_interval(60, self._refresh_ages, name="dashboard ages")
+        self.show_elapsed_of_checks()
 
     def reload(self) -> None:
         self.hold_keys()
@@ -142,7 +145,15 @@ class DashboardScreen(TableScreen):
         elif status is Status.NOT_CHECKABLE and self.app.backend is not None:
             problem = "credentials not held here"
         when = conn.last_check.checked_at if conn.last_check else None
-        return [project.name, conn.name, status_text(status), ago(when, now), ago(when, now, short=True), took, problem]
+        since = None
+        if status is Status.CHECKING and (live := self._checks.live.get(conn.id)) is not None:
+            since = live.running_since
+        shown = live_status_text(status, since, time.monotonic())
+        return [project.name, conn.name, shown, ago(when, now), ago(when, now, short=True), took, problem]
+
+    def row_cells(self, key: str) -> Sequence[Cell] | None:
+        entry = self.entries.get(key)
+        return self._cells(*entry) if entry is not None else None
 
     @on(VirtualTable.RowHighlighted, "#dashboard-table")
     def _show_row_problem(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
@@ -15,6 +16,7 @@ from textual.widgets import Header, Input, Static
 from kms_connect.ui.key_display import keys_of, with_key_hints, with_keys
 from kms_connect.ui.widgets.filter_bar import FilterBar
 from kms_connect.ui.widgets.quiet_footer import QuietFooter
+from kms_connect.ui.widgets.status_text import ELAPSED_FROM
 from kms_connect.ui.widgets.virtual_table import Cell, Column, VirtualTable
 
 if TYPE_CHECKING:
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
     from kms_connect.core.status import Status
     from kms_connect.ui.app import KmsConnectApp
     from kms_connect.ui.check_coordinator import LiveCheck
+
+# Rows of running checks say how long they have run ("… Checking 12 s"); they are redrawn this often.
+ELAPSED_EVERY = 1.0
 
 
 class TableScreen(Screen[None]):
@@ -42,6 +47,7 @@ class TableScreen(Screen[None]):
         self._unpainted: set[asyncio.Event] = set()
         self._cut_shown = False  # the info line spells out cells of the cursor row cut short
         self._info_shown = ""
+        self._elapsed_shown: dict[str, int | None] = {}  # the seconds each running check's row shows
 
     def painted(self) -> Awaitable[object]:
         """Ends once what this screen shows now is on the terminal, or once it is not shown any more.
@@ -153,6 +159,29 @@ class TableScreen(Screen[None]):
         # The rows say "… Checking" and the info line counts them down (checking_text).
         for conn in connections:
             self.app.checks.recheck(backend, conn)
+
+    def show_elapsed_of_checks(self) -> None:
+        """From now on, redraw the rows of long-running checks as their count of seconds moves."""
+        self.set_interval(ELAPSED_EVERY, self._show_elapsed, name="checks elapsed")
+
+    def row_cells(self, key: str) -> Sequence[Cell] | None:
+        """Row `key`'s cells as they are now; None when this screen has no such row."""
+        return None
+
+    def _show_elapsed(self) -> None:
+        """Once a second, only the rows whose count changes are redrawn: checks that hold a slot and
+        have run ELAPSED_FROM s or more, so at most [status] concurrency rows (a `V` of 500 healthy
+        connections redraws none). Every other change of a row comes with its live updates."""
+        now, shown = time.monotonic(), self._elapsed_shown
+        running = self.app.checks.running_since()
+        for key in [k for k in shown if k not in running]:
+            del shown[key]  # over: its row was redrawn with its result
+        for key, since in running.items():
+            seconds = int(now - since) if now - since >= ELAPSED_FROM else None
+            if shown.get(key) != seconds:
+                shown[key] = seconds
+                if seconds is not None and (cells := self.row_cells(key)) is not None:
+                    self.table.update_row(key, cells)
 
     def checking_text(self, running: int) -> str:
         """Checks of this screen's rows under way, for the info line; "" with none."""

@@ -1,0 +1,57 @@
+"""The steps of a live check (their titles, which of them decide Failed) and how a finished set of
+steps becomes a CheckResult. The check itself, which runs them, is core/live_check."""
+
+from __future__ import annotations
+
+from kms_connect.core.models import CheckResult, CheckStep, utcnow
+from kms_connect.core.status import Status, StepState
+
+TITLES = {
+    "token": "Entra ID token",
+    "org": "Organization and tenant",
+    "credentials": "Credentials accepted",
+    "projects": "Project and Team read",
+    "variablegroups": "Variable Groups read",
+    "serviceendpoints": "Service Connections read",
+    "release": "Release read",
+    "write": "Write and manage",
+}
+ACCEPTANCE = ("token", "org", "credentials", "projects")  # a failure here means the credentials don't work
+WRITE_NOTE = (
+    "kms-connect only reads. Proving create or manage rights would change the organization, so "
+    "they are not claimed. Secret syncs need Variable Groups manage: make sure it is granted."
+)
+NOT_IN_TIME = "Not run: no answer in time"
+
+
+def out_of_time(step: CheckStep, limit: float) -> tuple[str, str]:
+    """(result, explanation) of a step still waiting when the check's deadline passed."""
+    service = "Entra ID" if step.key == "token" else "Azure DevOps"
+    # What the step said while it waited (a retry, a Retry-After) tells why it took so long.
+    last = f" Last heard: {step.result}." if step.result else ""
+    return (
+        f"No answer in time ({limit:g} s)",
+        f"The check stopped here after [status] check_timeout ({limit:g} s), waits and retries included, "
+        f"and the steps after it were not run. {service} may be slow or unreachable from this box: check "
+        f"again later, or raise [status] check_timeout.{last}",
+    )
+
+
+def summarize(steps: list[CheckStep], duration_ms: int) -> CheckResult:
+    failed = [s for s in steps if s.state is StepState.FAILED]
+    if any(s.key in ACCEPTANCE for s in failed):
+        status = Status.FAILED
+    elif failed or any(s.state is StepState.WARNING for s in steps):
+        status = Status.WARNING
+    else:
+        status = Status.VALID
+    result = CheckResult(
+        status=status, checked_at=utcnow(), steps=[s.model_copy() for s in steps], duration_ms=duration_ms
+    )
+    bad = result.failing_step()
+    if bad is not None:
+        result.summary = f"{bad.title}: {bad.result}"
+    else:
+        who = next((s.result for s in steps if s.key == "credentials"), "").removeprefix("Authenticated as ")
+        result.summary = f"All reads work, as {who}"
+    return result
