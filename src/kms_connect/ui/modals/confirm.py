@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from kms_connect.ui.key_display import with_keys
+from kms_connect.ui.key_display import keys_of
 from kms_connect.ui.textual_internals import event_clock
 
 
@@ -53,7 +53,10 @@ class ConfirmModal(ModalScreen[bool]):
         with Vertical(classes="dialog confirm"):
             yield Static(self._title, classes="dialog-title", markup=False)
             yield Static(self._body, classes="dialog-body", markup=False)
-            yield Static(with_keys(self, "{confirm.yes} confirms · {confirm.no} cancels"), classes="dialog-hint")
+            # The buttons' own words, with the keys that press them (Esc too: "Esc again keeps editing").
+            yes, no = keys_of(self, "confirm.yes", 1), keys_of(self, "confirm.no", 2)
+            hint = f"{yes} {self._confirm_label.lower()} · {no} {self._cancel_label.lower()}"
+            yield Static(hint, classes="dialog-hint", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button(self._confirm_label, variant="error", id="confirm", compact=True)
                 yield Button(self._cancel_label, id="cancel", compact=True)
