@@ -5,6 +5,8 @@ A form keeps everything typed after any error; only a successful save closes it.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import SecretStr
@@ -14,6 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Static
 
+import kms_connect.ui.forms
 from kms_connect.core.check_target import CheckTarget
 from kms_connect.core.checks import save_checked
 from kms_connect.core.errors import ConflictError, FieldError, FieldErrors
@@ -335,3 +338,19 @@ class ConnectionForm(CheckView):
             submit.disabled = False
             self.saving = False
         self.dismiss(outcome.connection)
+
+
+def method_forms() -> dict[Method, type[ConnectionForm]]:
+    """Each method's form. Every module of ui/forms is imported, and each form names its METHOD, so a
+    new method's form is found without being listed anywhere (tests/test_methods: one per method)."""
+    package = kms_connect.ui.forms
+    for module in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
+        importlib.import_module(module.name)
+    forms: dict[Method, type[ConnectionForm]] = {}
+    pending: list[type[ConnectionForm]] = [ConnectionForm]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if "METHOD" in vars(cls) and cls.__module__.startswith(f"{package.__name__}."):
+            forms.setdefault(cls.METHOD, cls)
+    return forms
