@@ -8,23 +8,34 @@ forms, the check coordinator and core/checks import them at the top without load
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 
 from kms_connect.core.models import CheckResult, CheckStep, Connection, ConnectionDraft, utcnow
 from kms_connect.core.status import Method, Status
 
 
 class CheckTarget(BaseModel):
-    """What to check: the connection's fields and its secrets (SecretStr: never printed)."""
+    """What to check: the connection's fields and its secrets (SecretStr: never printed).
+
+    A method's secrets (its spec's `secrets`) may also be given by name, e.g. `access_token=...`."""
 
     method: Method
     org_name: str
     tenant_id: str | None = None
     client_id: str | None = None
-    access_token: SecretStr | None = None
-    client_secret: SecretStr | None = None
-    token_cache: SecretStr | None = None
+    secrets: dict[str, SecretStr] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets_by_name(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            named = {k: data[k] for k in data if k in SECRET_NAMES and k not in cls.model_fields}
+            if named:
+                rest = {k: v for k, v in data.items() if k not in named}
+                data = {**rest, "secrets": {**named, **(rest.get("secrets") or {})}}
+        return data
 
     @classmethod
     def of(cls, conn: Connection | ConnectionDraft, secrets: dict[str, SecretStr]) -> CheckTarget:
@@ -33,8 +44,11 @@ class CheckTarget(BaseModel):
             org_name=conn.org_name,
             tenant_id=conn.tenant_id,
             client_id=conn.client_id,
-            **{k: v for k, v in secrets.items() if k in cls.model_fields},
+            secrets={k: v for k, v in secrets.items() if k in conn.method.spec.secrets},
         )
+
+
+SECRET_NAMES = frozenset(name for method in Method for name in method.spec.secrets)
 
 
 @dataclass

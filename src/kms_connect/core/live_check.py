@@ -21,17 +21,17 @@ from typing import Any
 from pydantic import SecretStr
 
 from kms_connect.core.azure.devops import MSA_TENANT, DevOpsClient, bearer_header, pat_header
-from kms_connect.core.azure.entra import EntraConfig, Token, client_credentials, discover_tenant, silent
+from kms_connect.core.azure.entra import EntraConfig, Token, discover_tenant
 from kms_connect.core.azure.explain import Problem, ProblemError
 from kms_connect.core.check_steps import NOT_IN_TIME, TITLES, WRITE_NOTE, out_of_time, summarize
 from kms_connect.core.check_target import CheckRun, CheckTarget
 from kms_connect.core.config import Settings
 from kms_connect.core.http import probe_client
+from kms_connect.core.methods import TokenRequest
 from kms_connect.core.models import CheckStep
 from kms_connect.core.redact import redact
 from kms_connect.core.retry import DEFAULT_RETRY, RetryPolicy
-from kms_connect.core.status import Method, StepState
-from kms_connect.core.threads import in_thread
+from kms_connect.core.status import StepState
 from kms_connect.core.validation import is_guid
 
 Listener = Callable[[CheckStep], None]
@@ -116,10 +116,8 @@ class LiveChecker:
 class _Run:
     def __init__(self, checker: LiveChecker, target: CheckTarget, listener: Listener | None) -> None:
         self.c, self.t, self.listener = checker, target, listener
-        keys = ["org", "credentials", "projects", "variablegroups", "serviceendpoints", "release", "write"]
-        if target.method is not Method.ACCESS_TOKEN:
-            keys.insert(0, "token")
-        self.steps = {k: CheckStep(key=k, title=TITLES[k]) for k in keys}
+        self.spec = target.method.spec
+        self.steps = {k: CheckStep(key=k, title=TITLES[k]) for k in self.spec.check_steps}
         self.token: Token | None = None
         self.deadline: asyncio.Timeout | None = None
 
@@ -228,8 +226,9 @@ class _Run:
                     return
                 assert self.token is not None  # the token step succeeded
                 auth, bearer = SecretStr(bearer_header(self.token.access_token.get_secret_value())), True
-            else:
-                auth, bearer = SecretStr(pat_header(self._secret("access_token"))), False
+            else:  # no Entra token: the method's secret is a personal access token
+                assert self.spec.pat_secret is not None  # a method gets a token or has a PAT (tests/test_methods)
+                auth, bearer = SecretStr(pat_header(self._secret(self.spec.pat_secret))), False
             api = DevOpsClient(
                 http,
                 a.devops_url,
@@ -302,7 +301,7 @@ class _Run:
                 self.emit(key, state=StepState.SKIPPED, result=why, explanation="", field=None)
 
     def _secret(self, name: str) -> str:
-        value: SecretStr | None = getattr(self.t, name)
+        value = self.t.secrets.get(name)
         if value is None:
             raise ProblemError(
                 Problem("Secret not available", f"This connection's {name.replace('_', ' ')} is not held here.")
@@ -310,20 +309,16 @@ class _Run:
         return value.get_secret_value()
 
     async def _token(self) -> tuple[StepState, str, str]:
-        if self.t.method is Method.CLIENT_SECRET:
-            secret = self._secret("client_secret")
-            self.token = await in_thread(
-                client_credentials, self.c.entra, self.t.tenant_id or "", self.t.client_id or "", secret
-            )
-            return StepState.OK, f"Token issued to service principal {self.token.who}", ""
-        blob = self._secret("token_cache")
-        app_secret = await in_thread(self.c.app_secret)
-        self.token = await in_thread(silent, self.c.entra, blob, app_secret)
-        return StepState.OK, f"Signed in as {self.token.who}", ""
+        assert self.spec.token is not None  # only a method that gets a token has this step
+        request = TokenRequest(
+            self.c.entra, self.t.tenant_id or "", self.t.client_id or "", self._secret, self.c.app_secret
+        )
+        self.token, result = await self.spec.token(request)
+        return StepState.OK, result, ""
 
     async def _org(self, anon: DevOpsClient, http: Any) -> tuple[StepState, str, str]:
         typed = (self.t.tenant_id or "").lower()
-        if self.t.method is not Method.ACCESS_TOKEN and typed and not is_guid(typed):
+        if self.spec.uses_entra and typed and not is_guid(typed):
             # A domain: its GUID comes from Entra's discovery document, asked at the same time.
             authority = self.c.settings.azure.authority_host
             tenant, expected = await asyncio.gather(
@@ -332,7 +327,7 @@ class _Run:
         else:
             tenant, expected = await self.c.resource_tenant(anon), typed
         org = self.t.org_name
-        if self.t.method is Method.ACCESS_TOKEN:
+        if not self.spec.uses_entra:
             kind = "a Microsoft-account organization" if tenant == MSA_TENANT else f"tenant {tenant}"
             return StepState.OK, f"{org} is reachable ({kind})", ""
         if tenant == MSA_TENANT:

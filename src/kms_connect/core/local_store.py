@@ -29,7 +29,6 @@ from kms_connect.core.errors import ConflictError, name_error
 from kms_connect.core.faults import crash_point
 from kms_connect.core.files import file_lock
 from kms_connect.core.models import (
-    SECRET_FIELDS,
     CheckResult,
     Connection,
     ConnectionDraft,
@@ -177,7 +176,7 @@ class LocalStore(Backend):
                 data.project(project_id)
                 _check_name(data, project_id, draft.name, None)  # before any secret is written
                 conn_id = str(uuid.uuid4())
-                keys = [secret_key(conn_id, field) for field in SECRET_FIELDS[draft.method]]
+                keys = [secret_key(conn_id, field) for field in draft.method.spec.secrets]
                 with self.changes.pending("create", self.changes.put_refs(keys)):
                     locations = self._put_secrets(conn_id, None, draft)
                     crash_point("create:secrets")
@@ -218,7 +217,7 @@ class LocalStore(Backend):
                     raise ConflictError("The method of a connection cannot change; add a new connection instead.")
                 # New keys: the secrets the record points at stay whole until it points at the new ones.
                 generation = (conn.secrets_generation or 0) + 1
-                keys = [secret_key(conn.id, field, generation) for field in SECRET_FIELDS[draft.method]]
+                keys = [secret_key(conn.id, field, generation) for field in draft.method.spec.secrets]
                 with self.changes.pending("replace", [*self.changes.put_refs(keys), *connection_refs(conn)]):
                     locations = self._put_secrets(conn.id, generation, draft)
                     crash_point("replace:secrets")
@@ -377,7 +376,7 @@ class LocalStore(Backend):
         self, connection_id: str, generation: int | None, draft: ConnectionDraft
     ) -> dict[str, SecretLocation]:
         locations: dict[str, SecretLocation] = {}
-        for field in SECRET_FIELDS[draft.method]:
+        for field in draft.method.spec.secrets:
             value = draft.secrets[field].get_secret_value()
             locations[field] = self.secrets.put(secret_key(connection_id, field, generation), value)
             log.debug("secret %s of connection %s kept in %s", field, connection_id, locations[field].value)

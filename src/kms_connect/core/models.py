@@ -143,14 +143,6 @@ class Connection(BaseModel):
         return Status.NOT_CHECKED
 
 
-# Which secret fields each method carries (the names used as secret-store keys).
-SECRET_FIELDS: dict[Method, tuple[str, ...]] = {
-    Method.OAUTH: ("token_cache",),  # msal's cache: the refresh token of the sign-in
-    Method.ACCESS_TOKEN: ("access_token",),
-    Method.CLIENT_SECRET: ("client_secret",),
-}
-
-
 class ConnectionDraft(BaseModel):
     """What a form produced: validated fields, secrets kept as SecretStr so they never print."""
 

@@ -10,14 +10,20 @@ import traceback
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from kms_connect.core.methods import SPECS
+
 _known: set[str] = set()
 _lock = threading.Lock()
 MASK = "•••"
 
+# Names whose values are secrets wherever they appear (OAuth 2.0's own, in Entra's requests and
+# answers), and those of each method's credentials (its spec's `redact`, e.g. a KMS instance's keys).
+_COMMON = ("client_secret", "access_token", "refresh_token", "password", "code")
+_NAMES = "|".join(dict.fromkeys([*_COMMON, *(name for spec in SPECS for name in spec.redact)]))
 _PATTERNS = [
     re.compile(r"(?i)(authorization:\s*(?:basic|bearer)\s+)[^\s,;]+"),
-    re.compile(r"(?i)((?:client_secret|access_token|refresh_token|password|code)=)[^&\s]+"),
-    re.compile(r'(?i)("(?:clientSecret|accessToken|client_secret|access_token|refresh_token|code)"\s*:\s*")[^"]*'),
+    re.compile(rf"(?i)((?:{_NAMES})=)[^&\s]+"),
+    re.compile(rf'(?i)("(?:{_NAMES})"\s*:\s*")[^"]*'),
 ]
 
 

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from enum import Enum
 
+from kms_connect.core.methods import Method
+
+__all__ = ["APP_LABEL", "Method", "Status", "StepState"]  # Method lives with its spec (core/methods)
+
 
 class Status(str, Enum):
     """A connection's status: always shown as a glyph plus a word, never colour alone."""
@@ -53,31 +57,6 @@ _WORDS = {
     Status.CANCELLED: "Cancelled",
 }
 
-
-class Method(str, Enum):
-    """Azure DevOps connection methods, with the values the KMS API uses."""
-
-    OAUTH = "oauth"
-    ACCESS_TOKEN = "access-token"
-    CLIENT_SECRET = "client-secret"
-
-    @property
-    def label(self) -> str:
-        return _METHOD_LABELS[self]
-
-    @property
-    def short_label(self) -> str:
-        """Six cells at most: the Method column of an 80-column App Connections screen."""
-        return _METHOD_SHORT_LABELS[self]
-
-
-_METHOD_LABELS = {
-    Method.OAUTH: "OAuth",
-    Method.ACCESS_TOKEN: "Access Token",
-    Method.CLIENT_SECRET: "Client Secret",
-}
-
-_METHOD_SHORT_LABELS = {Method.OAUTH: "OAuth", Method.ACCESS_TOKEN: "PAT", Method.CLIENT_SECRET: "Secret"}
 
 APP_LABEL = "Azure DevOps"
 

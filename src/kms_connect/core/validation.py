@@ -150,29 +150,3 @@ def check_org(value: str) -> str | None:
 def clean_secret(value: str) -> str:
     """Pasted secrets often carry a trailing newline or spaces: they are never part of it."""
     return value.strip()
-
-
-def check_access_token(value: str) -> str | None:
-    if not value:
-        return "Access Token is required (Azure DevOps > User settings > Personal access tokens)."
-    if any(c.isspace() for c in value):
-        return "Access Token cannot contain spaces; paste the token only."
-    return None
-
-
-def check_client_secret(value: str) -> str | None:
-    if not value:
-        return "Client Secret is required (App registrations > your app > Certificates & secrets)."
-    if any(c.isspace() for c in value):
-        return "Client Secret cannot contain spaces; paste the secret's Value only."
-    return None
-
-
-def client_secret_hint(value: str) -> str | None:
-    """A GUID here is almost always the secret's ID, which Entra rejects as a credential."""
-    if is_guid(value):
-        return (
-            "This looks like the secret's ID. Paste its Value instead "
-            "(shown once, when the secret is created under Certificates & secrets)."
-        )
-    return None

@@ -213,7 +213,6 @@ def _answer_lost(exc: httpx.HTTPError, config: EntraConfig) -> Problem:
 def _token(
     result: dict[str, Any] | None,
     *,
-    secret_typed: str | None = None,
     cache: Any = None,
     meta: dict[str, Any] | None = None,
 ) -> Token:
@@ -225,7 +224,7 @@ def _token(
             )
         )
     if "access_token" not in result:
-        raise ProblemError(entra_problem(result, secret_typed=secret_typed))
+        raise ProblemError(entra_problem(result))
     access = result["access_token"]
     for key in ("access_token", "refresh_token", "id_token"):
         register_secret(result.get(key))
@@ -240,7 +239,7 @@ def client_credentials(config: EntraConfig, tenant: str, client_id: str, secret:
     app, http = _build(config, client_id, tenant, secret=secret)
     try:
         with _explained(config):
-            return _token(app.acquire_token_for_client(scopes=[ADO_SCOPE]), secret_typed=secret)
+            return _token(app.acquire_token_for_client(scopes=[ADO_SCOPE]))
     finally:
         http.close()
 

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from kms_connect.core.advice import REPLACE_CREDENTIALS
+from kms_connect.core.methods import SPECS
 
 PORTAL = "Entra admin center → App registrations"
 
@@ -28,6 +29,7 @@ class Problem:
     field: str | None = None
     ids: str = ""
     warning: bool = False  # a concern, not a failure
+    codes: tuple[int, ...] = ()  # Entra's AADSTS codes, when Entra answered
 
     def text(self) -> str:
         return f"{self.explanation} {self.ids}".strip()
@@ -42,20 +44,9 @@ class ProblemError(Exception):
 
 
 # --- Entra ID ----------------------------------------------------------------------------------
-# code -> (short result, what to change, field)
+# code -> (short result, what to change, field). A method's own credential adds its codes in its
+# spec (core/methods: `entra_errors`, e.g. a rejected client secret).
 AADSTS: dict[int, tuple[str, str, str | None]] = {
-    7000215: (
-        "Client secret rejected",
-        "Entra ID rejected the client secret. Paste the secret's Value (shown once, when it was created), "
-        "not its Secret ID; if the Value is lost, create a new secret under Certificates & secrets.",
-        "client_secret",
-    ),
-    7000222: (
-        "Client secret expired",
-        "This client secret has expired. Create a new one under Certificates & secrets of the app "
-        "registration and paste its Value here.",
-        "client_secret",
-    ),
     700016: (
         "App not found in this tenant",
         "No application with this Client ID exists in this tenant. Check the Application (client) ID on "
@@ -191,6 +182,8 @@ AADSTS: dict[int, tuple[str, str, str | None]] = {
     70011: ("Scope rejected", "Entra ID rejected the Azure DevOps scope. Report this, quoting the IDs below.", None),
 }
 
+METHOD_CODES = {code: known for spec in SPECS for code, known in spec.entra_errors.items()}
+
 ERRORS: dict[str, tuple[str, str]] = {
     "authorization_declined": ("Sign-in declined", AADSTS[70000][1]),
     "expired_token": ("Device code expired", AADSTS[70019][1]),
@@ -206,7 +199,7 @@ ERRORS: dict[str, tuple[str, str]] = {
 }
 
 
-def entra_problem(error: dict[str, Any], *, secret_typed: str | None = None) -> Problem:
+def entra_problem(error: dict[str, Any]) -> Problem:
     """Explain an msal error dict (or the same shape from a pasted redirect URL)."""
     codes = [int(c) for c in error.get("error_codes") or [] if str(c).isdigit()]
     desc = str(error.get("error_description") or "")
@@ -216,20 +209,14 @@ def entra_problem(error: dict[str, Any], *, secret_typed: str | None = None) -> 
     first_line = desc.split("\r\n")[0].split("\n")[0].strip()
     result, explanation, field_ = f"Entra ID: {name}", first_line or "Entra ID refused the request.", None
     for code in codes:
-        if code in AADSTS:
-            result, explanation, field_ = AADSTS[code]
+        if code in AADSTS or code in METHOD_CODES:
+            result, explanation, field_ = AADSTS.get(code) or METHOD_CODES[code]
             break
     else:
         if name in ERRORS:
             result, explanation = ERRORS[name]
-    if secret_typed and 7000215 in codes and re.fullmatch(r"[0-9a-fA-F-]{36}", secret_typed.strip()):
-        result = "Secret ID pasted, not the Value"
-        explanation = (
-            "What you pasted is a GUID: that is the Secret ID column. Paste the secret's Value "
-            "instead (shown once, when the secret was created)."
-        )
     code_txt = f"AADSTS{codes[0]}" if codes else name
-    return Problem(f"{result} ({code_txt})", explanation, field_, ids=entra_ids(error))
+    return Problem(f"{result} ({code_txt})", explanation, field_, ids=entra_ids(error), codes=tuple(codes))
 
 
 def entra_ids(error: dict[str, Any]) -> str:

@@ -49,18 +49,8 @@ NOT_CHECKABLE = (
     f"tokens, so this box cannot re-check it. Replace its credentials in kms-connect ({advice.CREDENTIALS}) "
     "to check them here first."
 )
-# Form field -> the instance's credentials key, per method.
-CREDENTIAL_KEYS = {
-    Method.ACCESS_TOKEN: {"access_token": "accessToken", "org_name": "orgName"},
-    Method.CLIENT_SECRET: {
-        "client_id": "clientId",
-        "client_secret": "clientSecret",
-        "tenant_id": "tenantId",
-        "org_name": "orgName",
-    },
-    Method.OAUTH: {"code": "code", "tenant_id": "tenantId", "org_name": "orgName"},
-}
-FIELD_OF = {api: form for keys in CREDENTIAL_KEYS.values() for form, api in keys.items()}
+# The instance's credentials key -> the form field (each method's spec has its `kms_fields`).
+FIELD_OF = {api: form for method in Method for form, api in method.spec.kms_fields.items()}
 
 
 def field_of(path: str) -> str | None:
@@ -219,7 +209,7 @@ class KmsBackend(Backend):
             "client_id": draft.client_id or "",
             **{k: v.get_secret_value() for k, v in draft.secrets.items()},
         }
-        return {api: values.get(form, "") for form, api in CREDENTIAL_KEYS[draft.method].items()}
+        return {api: values.get(form, "") for form, api in draft.method.spec.kms_fields.items()}
 
     async def create_connection(self, project_id: str, draft: ConnectionDraft) -> Connection:
         body: dict[str, Any] = {
@@ -354,7 +344,9 @@ class KmsBackend(Backend):
         client_id = option.get("oauthClientId")
         redirect = self.instance.redirect_uri
         offered = [str(m) for m in option.get("methods") or []]
-        if "oauth" in (option.get("methods") or []) and client_id:
+        # A method that signs in through the instance's OAuth app is usable once it is configured.
+        signs_in = any(m.value in offered and m.spec.needs_oauth_app for m in Method)
+        if signs_in and client_id:
             return OAuthAvailability(
                 available=True,
                 client_id=client_id,

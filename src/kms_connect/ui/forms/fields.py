@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
+from kms_connect.core.methods import FieldCheck
 from kms_connect.core.validation import check_slug_name, slugify
 from kms_connect.ui.widgets.form_field import FieldSpec, FormField
 
 NAME = FieldSpec("name", "Name", "lowercase letters, digits and hyphens")
 DESCRIPTION = FieldSpec("description", "Description", optional=True)
-TENANT = FieldSpec("tenant_id", "Tenant ID", "Directory (tenant) ID, a GUID")
-ORG = FieldSpec("org_name", "Organization Name", "the <name> in https://dev.azure.com/<name>")
 
 
 def check_name(value: str, taken: set[str]) -> str | None:
@@ -28,7 +25,4 @@ def use_name_suggestion(field: FormField, taken: set[str]) -> bool:
     return False
 
 
-class FieldCheck(NamedTuple):
-    error: str | None = None
-    hint: str | None = None
-    replace: str | None = None  # a cleaned-up value to put in the input (e.g. org from a URL)
+__all__ = ["DESCRIPTION", "NAME", "FieldCheck", "check_name", "use_name_suggestion"]  # FieldCheck: core/methods

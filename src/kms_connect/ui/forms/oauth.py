@@ -25,21 +25,19 @@ from kms_connect.core.azure.explain import Problem, ProblemError, entra_problem
 from kms_connect.core.azure.sign_in import SignInCancelled, parse_pasted, start_device_flow, start_redirect
 from kms_connect.core.files import atomic_write
 from kms_connect.core.kms.oauth import authorize_url
+from kms_connect.core.methods import Method
 from kms_connect.core.models import OAuthAvailability
-from kms_connect.core.status import Method
 from kms_connect.ui.errors import describe
-from kms_connect.ui.forms.base import ORG, ConnectionForm
+from kms_connect.ui.forms.base import ConnectionForm
 from kms_connect.ui.widgets.choices import TextRadioButton
 from kms_connect.ui.widgets.device_code_panel import DeviceCodePanel
-from kms_connect.ui.widgets.form_field import FieldSpec, FormField
+from kms_connect.ui.widgets.form_field import FormField
 from kms_connect.ui.widgets.redirect_panel import RedirectPanel
 
 if TYPE_CHECKING:
     from kms_connect.core.azure.entra import Token
     from kms_connect.core.azure.sign_in import DeviceSignIn, RedirectSignIn
     from kms_connect.core.models import ConnectionDraft, OAuthAvailability
-
-TENANT_OR_DOMAIN = FieldSpec("tenant_id", "Tenant ID", "GUID, or a domain like contoso.onmicrosoft.com")
 
 
 def has_display() -> bool:
@@ -48,8 +46,6 @@ def has_display() -> bool:
 
 class OAuthForm(ConnectionForm):
     METHOD = Method.OAUTH
-    FIELDS = (TENANT_OR_DOMAIN, ORG)
-    TENANT_ALLOWS_DOMAIN = True
     INTRO = "Sign in with a Microsoft Entra ID account; no browser is needed on this box."
     KEYS = "^s sign in · esc cancel"
     SUBMIT_LABEL = "Sign in"

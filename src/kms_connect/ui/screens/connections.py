@@ -11,9 +11,7 @@ from textual.binding import Binding
 
 from kms_connect.core.status import APP_LABEL, Method
 from kms_connect.ui.errors import describe
-from kms_connect.ui.forms.access_token import AccessTokenForm
-from kms_connect.ui.forms.client_secret import ClientSecretForm
-from kms_connect.ui.forms.oauth import OAuthForm
+from kms_connect.ui.forms.base import method_forms
 from kms_connect.ui.modals.confirm import ConfirmModal, if_confirmed
 from kms_connect.ui.modals.connection_details import ConnectionDetailsModal
 from kms_connect.ui.modals.edit_connection import EditConnectionModal
@@ -35,13 +33,11 @@ or Client Secret, fill in the form, and connect.
 Press [b]{connections.back}[/b] to go back to the projects."""
 
 
-def form_class(method: Method) -> type[ConnectionForm]:
-    if method is Method.OAUTH:
-        return OAuthForm
-    if method is Method.ACCESS_TOKEN:
-        return AccessTokenForm
+FORMS = method_forms()  # each method's form (ui/forms/<method>.py)
 
-    return ClientSecretForm
+
+def form_class(method: Method) -> type[ConnectionForm]:
+    return FORMS[method]
 
 
 class ConnectionsTable(VirtualTable):
