@@ -50,3 +50,26 @@ async def test_demo_opens_a_live_dashboard_labelled_as_simulated(tmp_path) -> No
             await settle(pilot)
             assert "ado-release" in " ".join(data_lines(board.table))
             assert "SIMULATED" in screen_text(app)
+
+
+async def test_the_demo_checks_everything_even_when_the_listing_comes_late(tmp_path) -> None:
+    """The first listing held at a gate: the re-check of every row waits for the rows, not a refresh."""
+    import asyncio
+
+    with contextlib.ExitStack() as stack:
+        app = build_demo(tmp_path, stack)
+        listed = asyncio.Event()
+        list_all = app.backend.list_all_connections
+
+        async def held():  # type: ignore[no-untyped-def]
+            await listed.wait()
+            return await list_all()
+
+        app.backend.list_all_connections = held
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for_screen(pilot, DashboardScreen)
+            for _ in range(5):  # several refreshes with no rows yet
+                await pilot.pause()
+            assert app.checks.live == {}
+            listed.set()
+            await wait_until(pilot, lambda: len(app.checks.live) == 7 and app.checks.idle(), "the checks", 3000)

@@ -233,5 +233,4 @@ def run_demo() -> int:
 
 def _show_status(app: Any) -> None:
     """Open on the status dashboard and check everything, so the demo is live from the first second."""
-    app.action_dashboard()
-    app.call_after_refresh(lambda: app.screen.run_action("recheck_all"))
+    app.action_dashboard(check_all=True)  # once the rows are listed: a refresh later may be too soon

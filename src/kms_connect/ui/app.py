@@ -253,12 +253,13 @@ class KmsConnectApp(RedactedCrashes):
         self.exit_signals.uninstall()
         self.checks.shutdown()
 
-    def action_dashboard(self) -> None:
+    def action_dashboard(self, check_all: bool = False) -> None:
+        """The status dashboard; `check_all`: re-check every connection once they are listed."""
         # Not for the first frame: ~110 ms, pydantic included (benchmarks/imports.py).
         from kms_connect.ui.screens.dashboard import DashboardScreen  # noqa: PLC0415
 
         if self.backend is not None and not isinstance(self.screen, DashboardScreen):
-            self.push_screen(DashboardScreen())
+            self.push_screen(DashboardScreen(check_all=check_all))
 
     # --- sources: the local store or a Hanzo KMS instance ----------------------------------------
     def action_sources(self) -> None:

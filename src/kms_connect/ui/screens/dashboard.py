@@ -73,8 +73,9 @@ class DashboardScreen(TableScreen):
     RELOAD_ID = "dashboard.reload"
     LOADING_TEXT = "Loading every project's connections…"
 
-    def __init__(self) -> None:
+    def __init__(self, *, check_all: bool = False) -> None:
         super().__init__()
+        self.check_all = check_all  # re-check every row once the first listing is in (the demo)
         self.entries: dict[str, tuple[Project, Connection]] = {}
         self.failing_only = False
         self.loaded = False
@@ -117,6 +118,9 @@ class DashboardScreen(TableScreen):
         self.entries = {c.id: (p, c) for p, c in everything}
         self.loaded = True
         self._show()
+        if self.check_all:  # asked for before the rows existed: now there is something to check
+            self.check_all = False
+            self.action_recheck_all()
 
     def _refresh_ages(self) -> None:
         if self.loaded:  # never over a problem shown instead of the table
