@@ -12,7 +12,7 @@ from kms_connect.ui.modals.new_project import NewProjectModal
 from kms_connect.ui.screens.connections import ConnectionsScreen
 from test_type_ahead import burst, until_keys_done
 from test_ui_checks import open_form, project_screen, sim_app, wait_check  # noqa: F401 - sim_app: a fixture
-from ui_helpers import fill, screen_text, settle
+from ui_helpers import fill, screen_text, settle, wait_until
 
 SIZE = (80, 24)
 
@@ -34,6 +34,8 @@ async def test_a_failed_check_shows_step_explanation_and_field_together_at_80x24
         await fill(pilot, form, "org_name", "contoso-dev")
         await pilot.press("ctrl+s")
         await wait_check(pilot, form)
+        # The fields come back, take their size, then scroll to the field: a few frames, no key.
+        await wait_until(pilot, lambda: "The check below says why." in flat(screen_text(app)), "the field in view", 200)
         shown = flat(screen_text(app))
         step = next(s for s in form.failed_check.steps if s.field == "access_token")
         assert "Access Token" in shown and "✗ Token expired. The check below says why." in shown, shown

@@ -25,7 +25,7 @@ from kms_connect.core.methods import Method
 from kms_connect.core.models import ConnectionDraft
 from kms_connect.core.validation import check_description, clean_secret
 from kms_connect.ui.errors import describe
-from kms_connect.ui.forms.check_view import CheckView
+from kms_connect.ui.forms.check_view import CheckView, FieldsScroll
 from kms_connect.ui.forms.fields import (  # re-exported: the method forms import them from here
     DESCRIPTION,
     NAME,
@@ -95,7 +95,7 @@ class ConnectionForm(CheckView):
             yield Static(title, classes="dialog-title", markup=False)
             if self.INTRO:
                 yield Static(self.INTRO, classes="dialog-body", id="intro")
-            with VerticalScroll(id="fields"):
+            with FieldsScroll(id="fields"):
                 for spec in self.specs:
                     yield FormField(spec, self._initial(spec.key))
             yield from self.compose_extra()

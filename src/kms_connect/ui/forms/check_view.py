@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
+from textual.containers import VerticalScroll
 from textual.events import DescendantFocus
 from textual.screen import ModalScreen
 from textual.widgets import Button
@@ -29,6 +30,19 @@ if TYPE_CHECKING:
 FRAME_ROWS = 10
 FIELD_ROWS = 3  # one field: label, input, message
 CHECK_ROWS_WHILE_EDITING = 6  # the checklist once the operator edits another field (it scrolls)
+
+
+class FieldsScroll(VerticalScroll):
+    """The form's fields. Shown again after a failed check, it scrolls to the field the failure
+    concerns once it has its new size: a scroll asked for earlier may be measured on the old layout
+    (the fields were hidden during the check), and would leave the field out of view."""
+
+    def on_resize(self) -> None:
+        key = getattr(self.screen, "failure_field", None)
+        if key:
+            for field in self.query(FormField):
+                if field.spec.key == key:
+                    self.scroll_to_widget(field, animate=False)
 
 
 class CheckView(ModalScreen["Connection | None"]):
