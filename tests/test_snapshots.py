@@ -243,7 +243,6 @@ def show_failed_check(pilot: Pilot) -> Awaitable[None]:
     """The form as it looks after the live check failed (a fixed result: no timing, no random IDs)."""
 
     async def run() -> None:
-        from kms_connect.ui.check_coordinator import LiveCheck
         from ui_helpers import expired_pat_result
 
         form = pilot.app.screen
@@ -251,10 +250,7 @@ def show_failed_check(pilot: Pilot) -> Awaitable[None]:
         result = expired_pat_result()
         form.draft = form.validated_draft()
         form.start_check_view()
-        live = LiveCheck(
-            form.check_key, status=result.status, steps={s.key: s for s in result.steps}, result=result, queued=False
-        )
-        form._on_live(live)
+        form._check_done(result, None)
         await pilot.pause()
 
     return run()

@@ -82,7 +82,7 @@ async def open_form(pilot, screen: ConnectionsScreen, form_type, method: Method)
 async def wait_check(pilot, form) -> None:
     await wait_until(
         pilot,
-        lambda: form.app.checks.live.get(form.check_key) is not None and form.app.checks.live[form.check_key].done,
+        lambda: form.query_one(Checklist).result is not None,
         "the check to finish",
         tries=3000,
     )
@@ -153,15 +153,15 @@ async def test_escape_cancels_a_running_check_then_closes(sim_app, sample, sandb
         await pilot.press("ctrl+s")
         await wait_until(
             pilot,
-            lambda: any(s.state is StepState.RUNNING for s in app.checks.live[form.check_key].steps.values()),
+            lambda: any(s.state is StepState.RUNNING for s in form.query_one(Checklist).steps.values()),
             "a running step",
         )
         await pilot.press("escape")
         await wait_check(pilot, form)
         assert app.screen is form  # the first Escape only cancelled
-        live = app.checks.live[form.check_key]
-        assert live.status is Status.CANCELLED
-        assert not any(step.state in (StepState.RUNNING, StepState.PENDING) for step in live.steps.values())
+        shown = form.query_one(Checklist)
+        assert shown.result is not None and shown.result.status is Status.CANCELLED
+        assert not any(step.state in (StepState.RUNNING, StepState.PENDING) for step in shown.steps.values())
         assert "⊘ Cancelled" in checklist_text(form)
         assert not form.query_one(Checklist).running  # the spinner stopped
         assert "cancelled" in static_text(form.query_one("#form-status")).lower()
@@ -378,13 +378,12 @@ async def test_recheck_one_row_cancels_only_its_previous_run(sim_app, sample, sa
         sandbox.devops.latency = 0.5
         await pilot.press("V")
         await wait_until(pilot, lambda: not app.checks.live[first].queued, "the first check to start")
-        runs = list(app.workers)
+        earlier, other = app.checks.live[first], app.checks.live[second]
         await pilot.press("v")  # cursor is on a-first: re-check it again
         await wait_until(pilot, lambda: app.checks.idle(), "the checks", 3000)
-        cancelled = [w for w in runs if w.group == f"check:{first}" and w.is_cancelled]
-        assert cancelled, "the earlier run of the same row was not cancelled"
-        assert not any(w.is_cancelled for w in runs if w.group == f"check:{second}")
-        assert app.checks.live[first].status is Status.VALID and app.checks.live[second].status is Status.VALID
+        assert earlier.status is Status.CANCELLED, "the earlier run of the same row was not cancelled"
+        assert app.checks.live[second] is other and other.status is Status.VALID  # the other row's run went on
+        assert app.checks.live[first].status is Status.VALID
 
 
 async def test_redirect_url_copied_and_saved_to_a_private_file(sim_app, sample, paths) -> None:

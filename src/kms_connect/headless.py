@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kms_connect.commands import Notices
-from kms_connect.core.checks import check_stored
+from kms_connect.core.check_runner import CheckRunner
 from kms_connect.core.config import load_settings
 from kms_connect.core.errors import KmsConnectError
 from kms_connect.core.live_check import LiveChecker
@@ -223,29 +223,23 @@ async def _check_all(
     on_done: Callable[[Selected, CheckResult], None] | None = None,
     notices: Notices | None = None,
 ) -> list[CheckResult]:
-    """Check `selected` (at most [status] concurrency at once) and record the results.
-    `on_done` hears of each connection as soon as its check finishes, in finishing order."""
+    """Check `selected` through the check runner the TUI uses (core/check_runner: [status]
+    concurrency, results recorded as they come). `on_done` hears of each connection as soon as its
+    check finishes, in finishing order."""
     checker = LiveChecker(settings, app_secret=local.oauth_app_secret)
-    slots = asyncio.Semaphore(settings.status.concurrency)
-
-    async def one(s: Selected) -> CheckResult:
-        async with slots:
-            result = await check_stored(backend, s.conn, checker.run)
-        if on_done is not None:
-            on_done(s, result)
-        return result
-
+    runner = CheckRunner(lambda: checker, settings.status.concurrency)
+    by_id = {s.conn.id: s for s in selected}
     try:
-        results = await asyncio.gather(*(one(s) for s in selected))
+        results = await runner.check_many(
+            backend,
+            [s.conn for s in selected],
+            None if on_done is None else lambda conn, result: on_done(by_id[conn.id], result),
+        )
     finally:
+        await runner.aclose()
         await checker.aclose()
-    recorded = {s.conn.id: r for s, r in zip(selected, results, strict=True) if r.checked_at is not None}
-    if recorded:
-        try:
-            await backend.record_checks(recorded, as_of={s.conn.id: s.conn.updated_at for s in selected})
-        except KmsConnectError as exc:
-            # The checks ran: their report and exit code stand; that they were not kept is said.
-            (notices or Notices()).say("Check results not kept", str(exc))
+    if runner.write_problem:  # the checks ran: their report and exit code stand; that they were not kept is said
+        (notices or Notices()).say("Check results not kept", runner.write_problem)
     return results
 
 

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
+from kms_connect.core.redact import redact
+
+log = logging.getLogger("kms_connect")
+
 
 class KmsConnectError(Exception):
     """Base: str(exc) is a complete, secret-free sentence for the operator."""
@@ -78,3 +84,15 @@ class SecretUnavailable(SecretError):
 
 class SecretMissing(SecretError):
     pass
+
+
+def describe(exc: BaseException) -> str:
+    """Any exception in words for the operator: ours say it all; a surprise is logged in full
+    (the debug log) and named, never shown as a traceback."""
+    if isinstance(exc, KmsConnectError):
+        return redact(str(exc))
+    log.exception("unexpected error", exc_info=exc)
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        return redact(f"{exc.strerror or exc}{where}")
+    return redact(f"Unexpected error ({type(exc).__name__}: {exc}). Run with --debug for details in the debug log.")

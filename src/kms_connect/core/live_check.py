@@ -47,7 +47,8 @@ ORG_LOOKUP_TTL = 20.0
 
 
 class LiveChecker:
-    """Runs checks. One instance serves the whole app, with one pooled HTTP client per event loop."""
+    """Runs checks. One instance serves the whole app (forms and the check runner), with one pooled
+    HTTP client and the organizations' tenants asked so far."""
 
     def __init__(
         self,
@@ -63,18 +64,14 @@ class LiveChecker:
         # Seconds a whole check may take; None: [status] check_timeout (tests pass less than it allows).
         self.check_timeout = check_timeout or settings.status.check_timeout
         self._http: Any = None  # one pooled client: re-checks reuse its TLS connections
-        self._http_loop: Any = None
         self.entra = EntraConfig(settings.azure.authority_host, settings.azure.ca_bundle, retry)
         self.app_secret = app_secret
         self.retry = retry
         self._tenants: dict[str, tuple[float, asyncio.Future[str]]] = {}  # organization URL → (asked at, answer)
-        self._tenants_loop: Any = None
 
     def http(self) -> Any:
-        """The shared HTTP client of the running event loop (made on first use; core/http.probe_client)."""
-
-        loop = asyncio.get_running_loop()
-        if self._http is None or self._http_loop is not loop or self._http.is_closed:
+        """The shared HTTP client (made on first use, in the event loop that runs the checks)."""
+        if self._http is None or self._http.is_closed:
             # Room for every request of [status] concurrency checks at once, so none waits for a
             # connection and every one is kept alive for the next check.
             self._http = probe_client(
@@ -82,15 +79,11 @@ class LiveChecker:
                 self.timeout,
                 connections=MAX_IN_FLIGHT * self.settings.status.concurrency,
             )
-            self._http_loop = loop
         return self._http
 
     async def resource_tenant(self, anon: DevOpsClient) -> str:
         """The organization's Entra tenant, shared by the checks of that organization (ORG_LOOKUP_TTL)."""
-        loop = asyncio.get_running_loop()
-        if self._tenants_loop is not loop:
-            self._tenants, self._tenants_loop = {}, loop
-        key, now = anon.base, loop.time()
+        key, now = anon.base, asyncio.get_running_loop().time()
         hit = self._tenants.get(key)
         if hit is None or (hit[1].done() and now - hit[0] > ORG_LOOKUP_TTL):
             task = asyncio.ensure_future(anon.resource_tenant())
@@ -105,7 +98,7 @@ class LiveChecker:
         return await asyncio.shield(hit[1])  # one check cancelled does not cancel the others' answer
 
     async def aclose(self) -> None:
-        if self._http is not None and self._http_loop is asyncio.get_running_loop():
+        if self._http is not None:
             await self._http.aclose()
         self._http = None
 

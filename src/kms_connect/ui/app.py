@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
@@ -22,7 +23,7 @@ from kms_connect.core.errors import StoreError
 from kms_connect.core.keymap import read_keys, with_twins
 from kms_connect.core.paths import default_paths
 from kms_connect.heap import startup_done
-from kms_connect.ui.check_coordinator import CheckCoordinator
+from kms_connect.ui.check_updates import CheckUpdates
 from kms_connect.ui.errors import describe, write_crash_report
 from kms_connect.ui.exit_signals import ExitSignals, hold_exit_signals
 from kms_connect.ui.input_gate import InputGate
@@ -35,10 +36,14 @@ from kms_connect.ui.screens.projects import ProjectsScreen
 from kms_connect.ui.screens.table_screen import TableScreen
 from kms_connect.ui.textual_internals import RedactedCrashes, hangup_safe_driver, withdraw_notification
 
+CLOSE_WAIT = 2.0  # seconds an exit waits for the checks' connections to close
 OPEN_LIMIT = 30.0  # seconds a dialog saves while the store is still opening (a keyring that hangs)
 
 if TYPE_CHECKING:
+    from textual.dom import DOMNode
+
     from kms_connect.core.backend import Backend
+    from kms_connect.core.check_runner import CheckRunner, LiveCheck
     from kms_connect.core.checks import Checker
     from kms_connect.core.config import Settings
     from kms_connect.core.paths import Paths
@@ -80,7 +85,8 @@ class KmsConnectApp(RedactedCrashes):
         self.checker: Checker | None = checker
         self.load_error: str | None = None
         self._load_failure: BaseException | None = None  # what the loader raised, for a dialog waiting on it
-        self.checks = CheckCoordinator(self, settings.status.concurrency if settings else 8)
+        self._checks: CheckRunner | None = None  # made on first use (`checks`)
+        self.check_updates: CheckUpdates | None = None
         self.gate = InputGate(self, self._dispatch_key)
         self.keymap: dict[str, str] = {}
         self._opened = asyncio.Event()  # the source is open, or failed to open (load_error)
@@ -217,7 +223,8 @@ class KmsConnectApp(RedactedCrashes):
     def _install_backend(self, paths: Paths, settings: Settings, backend: Backend, keymap: dict[str, str]) -> None:
         self.set_keymap(keymap)  # as checked: the one read before the first frame may hold mistakes
         self.paths, self.settings, self.backend = paths, settings, backend
-        self.checks.concurrency = settings.status.concurrency
+        if self._checks is not None:
+            self._checks.concurrency = settings.status.concurrency
         self._backend_ready()
 
     def _backend_ready(self, *, reload: bool = True) -> None:
@@ -249,9 +256,32 @@ class KmsConnectApp(RedactedCrashes):
             self.checker = LiveChecker(self.settings, app_secret=owner.oauth_app_secret)
         return self.checker
 
-    def on_unmount(self) -> None:
+    @property
+    def checks(self) -> CheckRunner:
+        """The one runner of stored connections' checks (core/check_runner); it outlives every screen."""
+        if self._checks is None:
+            # Not for the first frame: it needs the check models (pydantic, ~90 ms: benchmarks/imports.py).
+            from kms_connect.core.check_runner import CheckRunner  # noqa: PLC0415
+
+            self._checks = CheckRunner(self.get_checker, self.settings.status.concurrency if self.settings else 8)
+            self.check_updates = CheckUpdates(self, self._checks)
+        return self._checks
+
+    def subscribe_checks(self, node: DOMNode, callback: Callable[[LiveCheck], None]) -> None:
+        """`callback` hears of each change of a row's check, in batches (ui/check_updates)."""
+        self.checks  # noqa: B018 - makes the runner and its updates
+        assert self.check_updates is not None
+        self.check_updates.subscribe(node, callback)
+
+    async def on_unmount(self) -> None:
         self.exit_signals.uninstall()
-        self.checks.shutdown()
+        if self._checks is not None:
+            await self._checks.aclose()
+        close = getattr(self.checker, "aclose", None)
+        if close is not None:  # its connections, politely; an exit never waits on a dead network
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(CLOSE_WAIT):
+                    await close()
 
     def action_dashboard(self, check_all: bool = False) -> None:
         """The status dashboard; `check_all`: re-check every connection once they are listed."""

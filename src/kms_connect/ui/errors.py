@@ -9,7 +9,7 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kms_connect.core.errors import KmsConnectError
+from kms_connect.core.errors import describe
 from kms_connect.core.paths import default_paths
 from kms_connect.core.redact import redact
 
@@ -17,16 +17,7 @@ if TYPE_CHECKING:
     from kms_connect.core.paths import Paths
 
 log = logging.getLogger("kms_connect.ui")
-
-
-def describe(exc: BaseException) -> str:
-    if isinstance(exc, KmsConnectError):
-        return redact(str(exc))
-    log.exception("unexpected error", exc_info=exc)
-    if isinstance(exc, OSError):
-        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-        return redact(f"{exc.strerror or exc}{where}")
-    return redact(f"Unexpected error ({type(exc).__name__}: {exc}). Run with --debug for details in the debug log.")
+__all__ = ["describe", "write_crash_report"]  # describe: core/errors, one rule for every surface
 
 
 def write_crash_report(error: BaseException | None, paths: Paths | None) -> Path | str:

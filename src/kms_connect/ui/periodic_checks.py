@@ -1,9 +1,8 @@
 """The optional periodic re-check (`[status] interval`): every connection of the source, now and then.
 
-Owned by the App, like the check coordinator it feeds, so it runs whichever screen is shown. A round
-starts only when the previous one has finished (a slow organization never piles rounds up), skips
-connections already being checked and those whose credentials are not held here, and goes through
-the coordinator, so `[status] concurrency` bounds it like any `V`.
+Owned by the App, so it runs whichever screen is shown. This is its timer and what it says; a
+round's rules (never two at once, what is skipped, `[status] concurrency`) are the check runner's
+(core/check_runner `round`), as for any `V`.
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ class PeriodicChecks:
         self.rounds = 0  # rounds started (shown on the dashboard, counted by tests)
         self.problem = ""  # why the last round could not start, in words ("" when it could)
         self._timer: Timer | None = None
-        self._last_round: set[str] = set()
 
     def configure(self, interval: int) -> None:
         """(Re)start the timer for `interval` seconds, or stop it with 0."""
@@ -72,7 +70,7 @@ class PeriodicChecks:
         )
 
     def _running(self) -> bool:
-        return any(self.app.checks.is_running(key) for key in self._last_round)
+        return self.app.checks.round_running()
 
     async def _round(self) -> None:
         backend = self.app.backend
@@ -82,7 +80,7 @@ class PeriodicChecks:
             self.problem = NOT_HELD
             return
         try:
-            everything = await backend.list_all_connections()
+            started = await self.app.checks.round(backend, lambda: self.app.backend is backend)
         except Exception as exc:  # said once, then on the dashboard; the next round tries again
             if not self.problem:
                 self.app.notify(
@@ -94,14 +92,9 @@ class PeriodicChecks:
                 )
             self.problem = "failed: cannot list"
             return
-        if self.app.backend is not backend:
-            return  # the source was switched while listing
         self.problem = ""
-        chosen = [c for _, c in everything if not backend.not_checkable(c) and not self.app.checks.is_running(c.id)]
-        self._last_round = {c.id for c in chosen}
-        self.rounds += 1
-        for conn in chosen:
-            self.app.checks.recheck(backend, conn)
+        if started is not None:
+            self.rounds += 1
 
 
 def _span(seconds: float) -> str:

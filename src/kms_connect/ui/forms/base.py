@@ -40,7 +40,6 @@ from kms_connect.ui.widgets.form_field import FieldSpec, FormField
 if TYPE_CHECKING:
     from kms_connect.core.models import CheckResult, Connection, ConnectionDraft
     from kms_connect.ui.app import KmsConnectApp
-    from kms_connect.ui.check_coordinator import LiveCheck
 
 __all__ = [
     "DESCRIPTION",
@@ -75,8 +74,6 @@ class ConnectionForm(CheckView):
         self.submitted = False
         self.saving = False  # a second Enter while saving must not save twice
         self.status_text = ""
-        self.check_key = f"form:{id(self)}"
-        self._finished: LiveCheck | None = None  # the check whose end was handled (each is handled once)
         self.draft: ConnectionDraft | None = None  # what the running/last check was about
         self.failed_check: CheckResult | None = None  # set while "Save anyway" is on offer
 
@@ -125,12 +122,7 @@ class ConnectionForm(CheckView):
         self.query(Input).first().focus()
         self.query_one("#check-scroll").display = False
         self.query_one("#save-anyway").display = False
-        self.app.checks.subscribe(self, self._on_live)
         self._fit()
-
-    def on_unmount(self) -> None:
-        self.app.checks.cancel(self.check_key)  # a check nobody can see any more is wasted work
-        self.app.checks.forget(self.check_key)
 
     def field(self, key: str) -> FormField:
         return self.query_one(f"#field-{key}", FormField)
@@ -214,7 +206,7 @@ class ConnectionForm(CheckView):
         if self.saving:  # the server may be creating it right now: closing would hide the outcome
             self.status("… Saving: wait for the answer (it cannot be taken back half-way).")
             return
-        if self.app.checks.cancel(self.check_key):
+        if self.cancel_check():
             self.status("⊘ Cancelling the check…")
             return
         typed = [f.spec.label for f in self.query(FormField) if f.changed]
@@ -248,7 +240,7 @@ class ConnectionForm(CheckView):
         return self.to_draft(self.values())
 
     def action_submit(self) -> None:
-        if self.saving or self.app.checks.is_running(self.check_key):
+        if self.saving or self.check_running():
             return
         draft = self.validated_draft()
         if draft is not None:
@@ -271,15 +263,15 @@ class ConnectionForm(CheckView):
 
     # --- the live check -----------------------------------------------------------------------
     def start_check(self, draft: ConnectionDraft) -> None:
-        """Run the live check in the App's coordinator; the form only shows it."""
+        """Run the live check (a worker of the form's: check_view.run_check)."""
 
         self.draft = draft
         self.start_check_view()
-        self.app.checks.check(self.check_key, CheckTarget.of(draft, draft.secrets))
+        self.run_check(CheckTarget.of(draft, draft.secrets))
 
     def action_save_anyway(self) -> None:
         """Save without a (passing) check, e.g. this box can't reach Azure: recorded as Not checked."""
-        if self.saving or self.app.checks.is_running(self.check_key):
+        if self.saving or self.check_running():
             return
         draft = self.validated_draft()
         if draft is None:
@@ -316,7 +308,7 @@ class ConnectionForm(CheckView):
     async def _save(self, draft: ConnectionDraft, result: CheckResult | None) -> None:
         assert self.app.backend is not None
         if self.existing is not None:  # a re-check of the old credentials must not land after these
-            self.app.checks.cancel(self.existing.id)
+            self.app.checks.forget(self.existing.id)
         submit = self.query_one("#submit", Button)
         submit.disabled = True
         self.status("… Saving")

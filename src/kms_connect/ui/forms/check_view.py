@@ -8,24 +8,32 @@ get their room back and the checklist keeps a few rows (it scrolls: Tab reaches 
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on
+from textual import on, work
 from textual.containers import VerticalScroll
 from textual.events import DescendantFocus
 from textual.screen import ModalScreen
 from textual.widgets import Button
 
+from kms_connect.core.check_target import cancelled_result
 from kms_connect.core.checks import BLOCKING
+from kms_connect.core.models import CheckResult
 from kms_connect.core.status import Status, StepState
+from kms_connect.ui.errors import describe
 from kms_connect.ui.widgets.checklist import Checklist
 from kms_connect.ui.widgets.form_field import FormField
 
 if TYPE_CHECKING:
-    from kms_connect.core.models import CheckResult, Connection, ConnectionDraft  # noqa: F401 - Connection: in quotes
-    from kms_connect.ui.app import KmsConnectApp
-    from kms_connect.ui.check_coordinator import LiveCheck
+    from pydantic import SecretStr
+    from textual.worker import Worker
 
+    from kms_connect.core.check_target import CheckTarget
+    from kms_connect.core.models import CheckStep, Connection, ConnectionDraft  # noqa: F401 - Connection: in quotes
+    from kms_connect.ui.app import KmsConnectApp
+
+CHECKING = "… Checking with Azure · Esc cancels"
 # Rows the form takes besides its fields and checklist: borders, title, status (2 lines), buttons.
 FRAME_ROWS = 10
 FIELD_ROWS = 3  # one field: label, input, message
@@ -50,11 +58,10 @@ class CheckView(ModalScreen["Connection | None"]):
 
     INTRO: ClassVar[str] = ""
     app: KmsConnectApp
-    check_key: str
     draft: ConnectionDraft | None
     failed_check: CheckResult | None
     saving: bool
-    _finished: LiveCheck | None
+    _check_worker: Worker[None] | None = None
     failure_field: str | None = None  # the field the failed step concerns, while its failure is shown whole
 
     def status(self, text: str) -> None:
@@ -103,38 +110,59 @@ class CheckView(ModalScreen["Connection | None"]):
         if self.INTRO:
             self.query_one("#intro").display = False
         self.query_one("#check-scroll").display = True
-        self.query_one(Checklist).reset("… Checking with Azure · Esc cancels")
+        self.query_one(Checklist).reset(CHECKING)
         self.status("")
 
-    def _on_live(self, live: LiveCheck) -> None:
-        if live.key != self.check_key or not self.is_mounted:
-            return
-        checklist = self.query_one(Checklist)
-        if live.done:
-            assert live.result is not None
-            if live is self._finished:
-                return  # an update queued before the end, delivered after it: handled already
-            self._finished = live
-            checklist.finish(live.result)
-            self._check_done(live)
-            self._fit()
-            return
-        heading = (
-            "… Waiting for a free check slot · Esc cancels" if live.queued else "… Checking with Azure · Esc cancels"
-        )
-        checklist.show_steps(live.steps.values(), heading)
-        self._fit()
+    def run_check(self, target: CheckTarget) -> None:
+        """The form's own check, as a worker of the form: it shows every step as it happens, and
+        ends with the form (nobody could see it any more)."""
+        self._check_worker = self._check(target)
 
-    def _check_done(self, live: LiveCheck) -> None:
-        result = live.result
-        assert result is not None and self.draft is not None
+    def check_running(self) -> bool:
+        return self._check_worker is not None and not self._check_worker.is_finished
+
+    def cancel_check(self) -> bool:
+        """Cancel the running check; False when none runs."""
+        if not self.check_running():
+            return False
+        assert self._check_worker is not None
+        self._check_worker.cancel()
+        return True
+
+    @work(exclusive=True, group="form-check", exit_on_error=False)
+    async def _check(self, target: CheckTarget) -> None:
+        checklist = self.query_one(Checklist)
+        steps: dict[str, CheckStep] = {}
+
+        def shown(step: CheckStep) -> None:
+            steps[step.key] = step
+            checklist.show_steps(steps.values(), CHECKING)
+            self._fit()
+
+        cache = None
+        try:
+            run = await self.app.get_checker().run(target, shown)
+            result, cache = run.result, run.token_cache
+        except asyncio.CancelledError:
+            if self.is_mounted:  # Esc, not the form closing
+                self._check_done(_settled(cancelled_result(list(steps.values()))), None)
+            raise
+        except Exception as exc:  # never a traceback on screen: the check failed, say why
+            result = CheckResult(status=Status.FAILED, summary=f"The check failed: {describe(exc)}")
+            result = result.model_copy(update={"steps": list(steps.values())})
+        self._check_done(_settled(result), cache)
+
+    def _check_done(self, result: CheckResult, token_cache: SecretStr | None) -> None:
+        assert self.draft is not None
+        self.query_one(Checklist).finish(result)
         self.query_one("#fields").disabled = False
         self.query_one("#fields").display = True
         self.query_one("#submit", Button).disabled = False
-        if live.token_cache is not None and "token_cache" in self.draft.secrets:
-            self.draft.secrets["token_cache"] = live.token_cache  # keep the refreshed sign-in
+        if token_cache is not None and "token_cache" in self.draft.secrets:
+            self.draft.secrets["token_cache"] = token_cache  # keep the refreshed sign-in
         if result.status not in BLOCKING:
             self.save_checked_draft(self.draft, result)
+            self._fit()
             return
         self.failed_check = result
         self.query_one("#save-anyway").display = True
@@ -147,6 +175,7 @@ class CheckView(ModalScreen["Connection | None"]):
             self.status(f"✗ Not saved · {where}. Fix it and press ^s, or ^o to save anyway as Not checked.")
         if step is not None and step.state is StepState.FAILED and step.field:
             self.highlight(step.field, f"{step.result}. The check below says why.")
+        self._fit()
 
     def highlight(self, key: str, message: str) -> None:
         """Point at the field a failed step concerns, keeping what was typed; the failure is shown
@@ -167,3 +196,14 @@ class CheckView(ModalScreen["Connection | None"]):
         if self.failure_field is not None and holder is not None and holder.spec.key != self.failure_field:
             self.failure_field = None  # editing elsewhere: the fields get their room back
             self._fit()
+
+
+def _settled(result: CheckResult) -> CheckResult:
+    """No step left pending or running once the check has ended (cancelled, or a surprise): it
+    would spin forever."""
+    end = StepState.CANCELLED if result.status is Status.CANCELLED else StepState.SKIPPED
+    steps = [s.model_copy() for s in result.steps]
+    for step in steps:
+        if not step.state.done:
+            step.state, step.result = end, "Cancelled" if end is StepState.CANCELLED else "Not run"
+    return result.model_copy(update={"steps": steps})

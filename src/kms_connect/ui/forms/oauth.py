@@ -81,7 +81,6 @@ class OAuthForm(ConnectionForm):
         self._load_oauth()
 
     def on_unmount(self) -> None:
-        super().on_unmount()
         self._stop_signin(ui=False)
 
     @work(exclusive=True, group="oauth-config", exit_on_error=False)

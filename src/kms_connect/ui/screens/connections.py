@@ -21,8 +21,8 @@ from kms_connect.ui.widgets.status_text import ago, live_status_text
 from kms_connect.ui.widgets.virtual_table import Cell, Column, VirtualTable
 
 if TYPE_CHECKING:
+    from kms_connect.core.check_runner import LiveCheck
     from kms_connect.core.models import Connection, Project
-    from kms_connect.ui.check_coordinator import LiveCheck
     from kms_connect.ui.forms.base import ConnectionForm
 
 EMPTY_TEXT = """[b]No App Connections in this project yet.[/b]
@@ -111,7 +111,7 @@ class ConnectionsScreen(TableScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.title = f"App Connections · {self.project.name}"
-        self.app.checks.subscribe(self, self._on_live)
+        self.app.subscribe_checks(self, self._on_live)
         self.show_elapsed_of_checks()
         self.reload(self._first)
 
@@ -140,11 +140,9 @@ class ConnectionsScreen(TableScreen):
             self.call_later(self.run_action, then)
 
     def _cells(self, conn: Connection) -> list[Cell]:
-        """A row, with a running or just-finished live check shown over the stored result."""
-        live = self.app.checks.showing(conn)
-        status = live.status if live is not None else conn.status
-        since = live.running_since if live is not None else None
-        checked = conn.last_check.checked_at if conn.last_check else None
+        """A row as the check runner says it is (core/check_runner `row`)."""
+        view = self.app.checks.row(conn)
+        status, since, checked = view.status, view.running_since, view.checked_at
         method = conn.method
         return [
             conn.name,
@@ -165,10 +163,6 @@ class ConnectionsScreen(TableScreen):
         conn = self.connections.get(live.key)
         if conn is None:
             return
-        if not self.live_row_changed(live):
-            return
-        if live.done and live.saved and live.result is not None:
-            conn.last_check = live.result  # what the store now holds, without re-reading it
         self.table.update_row(conn.id, self._cells(conn))
         if not self._info_due:  # the info line counts the checks under way: once per batch of updates
             self._info_due = True
@@ -257,7 +251,7 @@ class ConnectionsScreen(TableScreen):
         conn = self._selected()
         if conn is None or self.app.backend is None:
             return
-
+        conn = self.app.checks.as_shown(conn)
         self.app.push_screen(
             ConnectionDetailsModal(conn, self.project, self.app.backend.describe_secret_location(conn)),
             self._after_details,
@@ -305,7 +299,7 @@ class ConnectionsScreen(TableScreen):
     @work(exclusive=True, group="connections-change", exit_on_error=False)
     async def _delete(self, connection_id: str) -> None:
         assert self.app.backend is not None
-        self.app.checks.cancel(connection_id)
+        self.app.checks.forget(connection_id)
         try:
             await self.app.backend.delete_connection(connection_id)
         except Exception as exc:

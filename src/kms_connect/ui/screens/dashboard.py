@@ -27,8 +27,8 @@ from kms_connect.ui.widgets.status_text import ago, live_status_text
 from kms_connect.ui.widgets.virtual_table import Cell, Column, VirtualTable
 
 if TYPE_CHECKING:
-    from kms_connect.core.models import CheckResult, Connection, Project
-    from kms_connect.ui.check_coordinator import LiveCheck
+    from kms_connect.core.check_runner import LiveCheck, RowView
+    from kms_connect.core.models import Connection, Project
 
 EMPTY_TEXT = """[b]No App Connections here yet.[/b]
 
@@ -92,7 +92,7 @@ class DashboardScreen(TableScreen):
         super().on_mount()
         self.title = "Status of every connection"
         self._checks = self.app.checks
-        self._checks.subscribe(self, self._on_live)
+        self.app.subscribe_checks(self, self._on_live)
         self.reload()
         # Left open on a wall screen: "next re-check in …" counts down, "3 min ago" ages.
         # Every second: "next check in 45 s" counts down (update_info repaints only a change).
@@ -126,21 +126,19 @@ class DashboardScreen(TableScreen):
         if self.loaded:  # never over a problem shown instead of the table
             self._show()
 
-    def _state(self, conn: Connection) -> tuple[Status, CheckResult | None]:
-        """The status and result a row shows: a running or unsaved live check over the stored one."""
-        live = self._checks.showing(conn)  # self.app costs a context lookup: 15,000 calls at 5,000 rows
-        if live is None:
-            return conn.status, conn.last_check
-        return live.status, live.result if live.result is not None else conn.last_check
+    def _state(self, conn: Connection) -> RowView:
+        """What a row shows (core/check_runner `row`)."""
+        return self._checks.row(conn)  # self.app costs a context lookup: 15,000 calls at 5,000 rows
 
     def _cells(
         self,
         project: Project,
         conn: Connection,
-        state: tuple[Status, CheckResult | None] | None = None,
+        view: RowView | None = None,
         now: datetime | None = None,
     ) -> list[Cell]:
-        status, result = state or self._state(conn)
+        view = view or self._state(conn)
+        status, result = view.status, view.result
         took = f"{result.duration_ms / 1000:.1f}s" if result is not None and result.duration_ms else ""
         problem = ""
         if result is not None and status in FAILING:
@@ -148,10 +146,7 @@ class DashboardScreen(TableScreen):
             problem = f"{bad.title}: {bad.result}" if bad is not None else result.summary
         elif status is Status.NOT_CHECKABLE and self.app.backend is not None:
             problem = "credentials not held here"
-        when = conn.last_check.checked_at if conn.last_check else None
-        since = None
-        if status is Status.CHECKING and (live := self._checks.live.get(conn.id)) is not None:
-            since = live.running_since
+        when, since = view.checked_at, view.running_since
         shown = live_status_text(status, since, time.monotonic())
         return [project.name, conn.name, shown, ago(when, now), ago(when, now, short=True), took, problem]
 
@@ -182,7 +177,8 @@ class DashboardScreen(TableScreen):
         return Text("\n").join([*lines[: most - 1], Text(f"… the rest: {details} (details)", style="bold")])
 
     def _problem_of(self, conn: Connection) -> str:
-        status, result = self._state(conn)
+        view = self._state(conn)
+        status, result = view.status, view.result
         backend = self.app.backend
         if status is Status.NOT_CHECKABLE and result is None and backend is not None:
             return f"{conn.name} · Not checked here. {backend.not_checkable(conn)}".strip()
@@ -197,10 +193,10 @@ class DashboardScreen(TableScreen):
         rows: list[tuple[str, list[Cell]]] = []
         counts, now = Counter[Status](), datetime.now(UTC)
         for cid, (p, c) in self.entries.items():  # sorted by project, then name, when loaded
-            state = self._state(c)
-            counts[state[0]] += 1
-            if not self.failing_only or state[0] in FAILING:
-                rows.append((cid, self._cells(p, c, state, now)))
+            view = self._state(c)
+            counts[view.status] += 1
+            if not self.failing_only or view.status in FAILING:
+                rows.append((cid, self._cells(p, c, view, now)))
         self._counted = counts  # for the info line show_rows writes: 5,000 states are not worked out twice
         try:
             self.show_rows(rows, select or self.table.cursor_key)
@@ -208,7 +204,7 @@ class DashboardScreen(TableScreen):
             self._counted = None
 
     def info_suffix(self) -> str:
-        counts = self._counted or Counter(self._state(conn)[0] for _, conn in self.entries.values())
+        counts = self._counted or Counter(self._state(conn).status for _, conn in self.entries.values())
         parts = [
             self.checking_text(n) if st is Status.CHECKING else f"{st.glyph} {n} {st.word.lower()}"
             for st, n in sorted(counts.items(), key=lambda i: i[0].value)
@@ -232,11 +228,6 @@ class DashboardScreen(TableScreen):
         if entry is None:
             return
         project, conn = entry
-        if not self.live_row_changed(live):
-            return
-        if live.done and live.saved and live.result is not None:  # listed objects are shared: copy to change
-            conn = conn.model_copy(update={"last_check": live.result})
-            self.entries[conn.id] = (project, conn)
         if not self.table.update_row(conn.id, self._cells(project, conn)):
             return
         if conn.id == self.table.cursor_key:
@@ -285,6 +276,7 @@ class DashboardScreen(TableScreen):
         key = self.table.cursor_key
         if key in self.entries and self.app.backend is not None:
             project, conn = self.entries[key]
+            conn = self._checks.as_shown(conn)
             self.app.push_screen(
                 ConnectionDetailsModal(conn, project, self.app.backend.describe_secret_location(conn)),
                 lambda action: self._after_details(project, conn, action),

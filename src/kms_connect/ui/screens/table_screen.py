@@ -21,9 +21,7 @@ from kms_connect.ui.widgets.virtual_table import Cell, Column, VirtualTable
 
 if TYPE_CHECKING:
     from kms_connect.core.models import Connection
-    from kms_connect.core.status import Status
     from kms_connect.ui.app import KmsConnectApp
-    from kms_connect.ui.check_coordinator import LiveCheck
 
 # Rows of running checks say how long they have run ("… Checking 12 s"); they are redrawn this often.
 ELAPSED_EVERY = 1.0
@@ -43,7 +41,6 @@ class TableScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self._live_shown: dict[str, tuple[int, Status, bool]] = {}  # what each row shows of its live check
         self._unpainted: set[asyncio.Event] = set()
         self._cut_shown = False  # the info line spells out cells of the cursor row cut short
         self._info_shown = ""
@@ -140,7 +137,7 @@ class TableScreen(Screen[None]):
         self.recheck([])  # says why, as a re-check would
 
     def recheck(self, connections: Sequence[Connection]) -> None:
-        """Re-check in the App's coordinator (it outlives this screen), or say why this source can't."""
+        """Re-check in the App's check runner (it outlives this screen), or say why this source can't."""
         backend = self.app.backend
         if backend is None:
             return
@@ -189,16 +186,6 @@ class TableScreen(Screen[None]):
             return ""
         at_a_time = self.app.checks.concurrency
         return f"… {running} checking" + (f", {at_a_time} at a time" if running > at_a_time else "")
-
-    def live_row_changed(self, live: LiveCheck) -> bool:
-        """Whether an update of `live` changes its row (status, saved), not just a step inside it.
-
-        A `V` run sends ~20 updates a check; redrawing the row for each would be wasted."""
-        shown = (id(live), live.status, live.saved)
-        if self._live_shown.get(live.key) == shown:
-            return False
-        self._live_shown[live.key] = shown
-        return True
 
     def show_rows(self, rows: Sequence[tuple[str, Sequence[Cell]]], select: str | None = None) -> None:
         """Fill the table, or show the empty state; keep focus where the operator expects it."""
