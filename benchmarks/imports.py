@@ -23,7 +23,7 @@ import sys
 # What the TUI loads before its first frame (kms-connect with no subcommand, up to App.run()).
 FIRST_FRAME = ["kms_connect.cli", "kms_connect.core.paths", "kms_connect.heap", "kms_connect.ui.app"]
 # ... and, in the loader thread, before the Projects screen shows its rows.
-ROWS_SHOWN = [*FIRST_FRAME, "kms_connect.core.local_store", "kms_connect.core.sources"]
+ROWS_SHOWN = [*FIRST_FRAME, "kms_connect.core.workspace"]
 # ... and right after, still in the loader thread: the live checks, warmed for the first `v`.
 CHECKS_WARM = [*ROWS_SHOWN, "kms_connect.core.live_check"]
 
@@ -31,8 +31,9 @@ CHECKS_WARM = [*ROWS_SHOWN, "kms_connect.core.live_check"]
 # the deferral is (its comment names the figure).
 DEFERRED: list[tuple[str, list[str], str]] = [
     ("textual.app", [], "cli: `list`, `check`, `config` never load Textual"),
-    ("kms_connect.core.local_store", FIRST_FRAME, "app._load_backend: pydantic and the store"),
-    ("kms_connect.core.checks", FIRST_FRAME, "check coordinator: the check models"),
+    ("kms_connect.core.workspace", FIRST_FRAME, "app._load_backend: pydantic and the store"),
+    ("kms_connect.core.check_runner", FIRST_FRAME, "app.checks: the check runner and the check models"),
+    ("kms_connect.core.sign_ins", ROWS_SHOWN, "workspace: OAuth sign-ins (the Azure clients)"),
     ("kms_connect.commands", FIRST_FRAME, "cli: `config`, `oauth-secret`"),
     ("kms_connect.ui.screens.dashboard", FIRST_FRAME, "app: the status dashboard"),
     ("kms_connect.ui.screens.connections", FIRST_FRAME, "Projects: App Connections and its forms"),

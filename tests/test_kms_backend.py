@@ -13,8 +13,9 @@ from pydantic import SecretStr
 
 from kms_connect.core.errors import ConflictError, FieldErrors, NameTaken, SecretUnavailable
 from kms_connect.core.instances import Instance
-from kms_connect.core.kms.backend import ORG_SCOPE, KmsBackend, field_of
+from kms_connect.core.kms.backend import ORG_SCOPE, KmsBackend
 from kms_connect.core.kms.client import KmsApiError, KmsClient
+from kms_connect.core.methods import field_of
 from kms_connect.core.models import CheckResult, ConnectionDraft, utcnow
 from kms_connect.core.status import Method, Status
 from kms_connect_sim.kms_world import SAMPLE_PAYMENTS

@@ -1,10 +1,12 @@
 """Live checks in the UI, with Pilot, against the loopback simulators over real HTTPS.
 
 Forms check before they save, show every step, keep what was typed on failure and point at the
-field; re-checks run in the App's coordinator and outlive the screen that started them.
+field; re-checks run in the App's check runner and outlive the screen that started them.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 from textual.widgets import Button, Input, RadioButton
@@ -287,7 +289,7 @@ async def start_redirect_signin(pilot, store: LocalStore):  # type: ignore[no-un
     return screen, form
 
 
-# --- re-checks in the coordinator --------------------------------------------------------------
+# --- re-checks in the check runner --------------------------------------------------------------
 async def stored(store: LocalStore, project_id: str, name: str, pat: str) -> str:
     from pydantic import SecretStr
 
@@ -411,7 +413,8 @@ async def test_a_failed_store_write_does_not_fail_a_passed_check(sim_app, sample
 
     s = sample[1]
     app = sim_app()
-    app.backend = FullDisk(paths, sim_app.store.settings)
+    full = FullDisk(paths, sim_app.store.settings)
+    app.workspace = dataclasses.replace(app.ws, local=full, backend=full)
     async with app.run_test(size=SIZE) as pilot:
         screen = await project_screen(pilot, app.backend)
         conn_id = await stored(app.backend, screen.project.id, "good", s.pat_ok.token)

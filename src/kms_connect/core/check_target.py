@@ -2,7 +2,7 @@
 secrets), `CheckRun` (the result, and a refreshed sign-in to keep) and `cancelled_result`.
 
 Kept apart from the check itself (core/live_check, which loads httpx and the Azure clients), so the
-forms, the check coordinator and core/checks import them at the top without loading those at start-up.
+forms, the check runner and core/checks import them at the top without loading those at start-up.
 """
 
 from __future__ import annotations

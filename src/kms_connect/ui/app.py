@@ -46,7 +46,9 @@ if TYPE_CHECKING:
     from kms_connect.core.check_runner import CheckRunner, LiveCheck
     from kms_connect.core.checks import Checker
     from kms_connect.core.config import Settings
+    from kms_connect.core.local_store import LocalStore
     from kms_connect.core.paths import Paths
+    from kms_connect.core.workspace import Workspace
 
 
 class KmsConnectApp(RedactedCrashes):
@@ -68,20 +70,26 @@ class KmsConnectApp(RedactedCrashes):
         settings: Settings | None = None,
         checker: Checker | None = None,
         source: str = "local",
-        local: Backend | None = None,
+        local: LocalStore | None = None,
         on_ready: Callable[[KmsConnectApp], None] | None = None,
     ) -> None:
         super().__init__()
         self.on_ready = on_ready  # e.g. the demo opens the status dashboard
         self.banner = ""  # added to the header's source label (the demo: " · SIMULATED")
-        self.source = source  # "local" or an instance name
-        # The local store: home of the secret store (instance secrets too) even while on an instance.
-        self.local: Backend | None = local or (backend if source == "local" else None)
+        self.wanted_source = source  # "local" or an instance name, until the workspace is open
         # Over SSH, animations cost bandwidth and feel laggy.
         self.animation_level = "none"
         self.paths = paths
-        self.backend: Backend | None = backend
         self.settings: Settings | None = settings
+        # What the app works on (core/workspace): None until the source is open. Given (tests,
+        # scripts, the demo), it is open at once.
+        self.workspace: Workspace | None = None
+        if backend is not None:
+            assert paths is not None and settings is not None
+            from kms_connect.core.workspace import Workspace  # noqa: PLC0415 - given: already loaded
+
+            store = local or backend
+            self.workspace = Workspace(paths, settings, store, source, backend)  # type: ignore[arg-type]
         self.checker: Checker | None = checker
         self.load_error: str | None = None
         self._load_failure: BaseException | None = None  # what the loader raised, for a dialog waiting on it
@@ -92,6 +100,23 @@ class KmsConnectApp(RedactedCrashes):
         self._opened = asyncio.Event()  # the source is open, or failed to open (load_error)
         self.periodic = PeriodicChecks(self)  # [status] interval: set up once the source is open
         self.exit_signals = ExitSignals(self)  # SIGHUP, SIGTERM: out the normal way (exit_signals.py)
+
+    @property
+    def ws(self) -> Workspace:
+        """The open workspace. Screens and dialogs act only once it is open (the input gate holds
+        their keys until then), so they never guard an optional backend."""
+        if self.workspace is None:
+            raise RuntimeError("the workspace is not open yet")
+        return self.workspace
+
+    @property
+    def backend(self) -> Backend | None:
+        """The source shown, once open (None while it opens)."""
+        return self.workspace.backend if self.workspace is not None else None
+
+    @property
+    def source(self) -> str:
+        return self.workspace.source if self.workspace is not None else self.wanted_source
 
     def get_driver_class(self) -> type[Driver]:
         return hangup_safe_driver(super().get_driver_class())  # a terminal that hangs up (ssh, tmux)
@@ -197,16 +222,14 @@ class KmsConnectApp(RedactedCrashes):
         # load (~110 ms, benchmarks/imports.py; first paint 1.15x a bare Textual app, not 1.75x:
         # benchmarks/startup.py).
         from kms_connect.core.config import load_settings  # noqa: PLC0415
-        from kms_connect.core.local_store import LocalStore  # noqa: PLC0415
-        from kms_connect.core.sources import open_source  # noqa: PLC0415
+        from kms_connect.core.workspace import Workspace  # noqa: PLC0415
 
         paths = self.paths or default_paths()
         settings = self.settings or load_settings(paths.config_file)
         keymap = self._checked_keymap(settings, paths)
-        local = LocalStore(paths, settings)
-        self.paths, self.settings, self.local = paths, settings, local
-        backend = open_source(self.source, paths, settings, local)
-        self.call_from_thread(self._install_backend, paths, settings, backend, keymap)
+        self.paths, self.settings = paths, settings
+        workspace = Workspace.open(paths, settings, self.wanted_source)
+        self.call_from_thread(self._install_workspace, workspace, keymap)
         # Then warm the live checks' imports (httpx, msal's helpers) here, off the UI thread, so
         # the first check does not stall a key press.
         importlib.import_module("kms_connect.core.live_check")
@@ -220,11 +243,11 @@ class KmsConnectApp(RedactedCrashes):
 
         return checked_keymap(settings.keys, paths.config_file)
 
-    def _install_backend(self, paths: Paths, settings: Settings, backend: Backend, keymap: dict[str, str]) -> None:
+    def _install_workspace(self, workspace: Workspace, keymap: dict[str, str]) -> None:
         self.set_keymap(keymap)  # as checked: the one read before the first frame may hold mistakes
-        self.paths, self.settings, self.backend = paths, settings, backend
+        self.workspace = workspace
         if self._checks is not None:
-            self._checks.concurrency = settings.status.concurrency
+            self._checks.concurrency = workspace.settings.status.concurrency
         self._backend_ready()
 
     def _backend_ready(self, *, reload: bool = True) -> None:
@@ -248,12 +271,11 @@ class KmsConnectApp(RedactedCrashes):
     def get_checker(self) -> Checker:
         """The checker; the live one is made on first use (its imports are not needed to start)."""
         if self.checker is None:
-            assert self.settings is not None and self.backend is not None
+            ws = self.ws
             # The OAuth app's secret is a local setting, whichever source is shown when this is made.
-            owner = self.local or self.backend
             from kms_connect.core.live_check import LiveChecker  # noqa: PLC0415 - warmed by _load_backend
 
-            self.checker = LiveChecker(self.settings, app_secret=owner.oauth_app_secret)
+            self.checker = LiveChecker(ws.settings, app_secret=ws.local.oauth_app_secret)
         return self.checker
 
     @property
@@ -293,7 +315,7 @@ class KmsConnectApp(RedactedCrashes):
 
     # --- sources: the local store or a Hanzo KMS instance ----------------------------------------
     def action_sources(self) -> None:
-        if self.paths is None or self.settings is None or self.local is None:
+        if self.workspace is None:
             return
         if not isinstance(self.screen, TableScreen):
             return  # not over a form or a dialog: finish that first
@@ -313,24 +335,21 @@ class KmsConnectApp(RedactedCrashes):
         )
 
     def _open_source(self, name: str, notice: Notification) -> None:
-        assert self.paths is not None and self.settings is not None and self.local is not None
-        from kms_connect.core.sources import open_source  # noqa: PLC0415 - loaded by then: see _load_backend
-
         try:
-            backend = open_source(name, self.paths, self.settings, self.local)  # type: ignore[arg-type]
+            workspace = self.ws.switched(name)
         except Exception as exc:
             self.call_from_thread(self.end_notice, notice)
             self.call_from_thread(
                 self.notify, describe(exc), markup=False, title="Not switched", severity="error", timeout=10
             )
             return
-        self.call_from_thread(self._switched, name, backend, notice)
+        self.call_from_thread(self._switched, workspace, notice)
 
-    def _switched(self, name: str, backend: Backend, notice: Notification) -> None:
+    def _switched(self, workspace: Workspace, notice: Notification) -> None:
         self.end_notice(notice)  # open: the Projects screen says from here on how its loading goes
-        old = self.backend
-        self.source, self.backend = name, backend
-        if old is not None and old is not backend and old is not self.local:
+        old = self.ws.backend
+        self.workspace = workspace
+        if old is not workspace.backend and old is not workspace.local:
             self.run_worker(old.aclose(), exit_on_error=False)  # the old instance's HTTP connections
         while len(self.screen_stack) > 1 and not isinstance(self.screen, ProjectsScreen):
             self.pop_screen()

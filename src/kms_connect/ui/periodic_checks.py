@@ -73,9 +73,7 @@ class PeriodicChecks:
         return self.app.checks.round_running()
 
     async def _round(self) -> None:
-        backend = self.app.backend
-        if backend is None:
-            return
+        backend = self.app.ws.backend
         if backend.not_checkable_reason:  # an instance: its credentials are not held here
             self.problem = NOT_HELD
             return

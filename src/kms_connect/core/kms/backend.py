@@ -49,16 +49,9 @@ NOT_CHECKABLE = (
     f"tokens, so this box cannot re-check it. Replace its credentials in kms-connect ({advice.CREDENTIALS}) "
     "to check them here first."
 )
+
+
 # The instance's credentials key -> the form field (each method's spec has its `kms_fields`).
-FIELD_OF = {api: form for method in Method for form, api in method.spec.kms_fields.items()}
-
-
-def field_of(path: str) -> str | None:
-    """A 422 issue's path (e.g. `credentials.tenantId`) as a form field key."""
-    last = path.split(".")[-1]
-    return {"name": "name", "description": "description"}.get(last) or FIELD_OF.get(last)
-
-
 def _time(value: Any) -> datetime:
     try:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00"))

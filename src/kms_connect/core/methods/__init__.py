@@ -5,7 +5,7 @@ which are secret; how its check gets a token and which steps it has; its KMS fie
 redact. The rest of kms-connect asks `method.spec` and names no method.
 """
 
-from kms_connect.core.methods.registry import SPECS, Method
+from kms_connect.core.methods.registry import SPECS, Method, field_of
 from kms_connect.core.methods.spec import FieldCheck, InputField, MethodSpec, TokenRequest
 
-__all__ = ["SPECS", "FieldCheck", "InputField", "Method", "MethodSpec", "TokenRequest"]
+__all__ = ["SPECS", "FieldCheck", "InputField", "Method", "MethodSpec", "TokenRequest", "field_of"]

@@ -37,3 +37,11 @@ class Method(str, Enum):
 
 
 _BY_METHOD = {Method(spec.value): spec for spec in SPECS}  # tests/test_methods: one each, in the same order
+
+
+def field_of(path: str) -> str | None:
+    """A KMS instance's 422 issue path (e.g. `credentials.tenantId`) as a form field key."""
+    last = path.split(".")[-1]
+    if last in ("name", "description"):
+        return last
+    return next((form for spec in SPECS for form, api in spec.kms_fields.items() if api == last), None)

@@ -20,8 +20,7 @@ import kms_connect.ui.forms
 from kms_connect.core.check_target import CheckTarget
 from kms_connect.core.checks import save_checked
 from kms_connect.core.errors import ConflictError, FieldError, FieldErrors
-from kms_connect.core.kms.backend import field_of
-from kms_connect.core.methods import Method
+from kms_connect.core.methods import Method, field_of
 from kms_connect.core.models import ConnectionDraft
 from kms_connect.core.validation import check_description, clean_secret
 from kms_connect.ui.errors import describe
@@ -306,7 +305,6 @@ class ConnectionForm(CheckView):
 
     @work(exclusive=True, group="form-save", exit_on_error=False)
     async def _save(self, draft: ConnectionDraft, result: CheckResult | None) -> None:
-        assert self.app.backend is not None
         if self.existing is not None:  # a re-check of the old credentials must not land after these
             self.app.checks.forget(self.existing.id)
         submit = self.query_one("#submit", Button)
@@ -314,7 +312,7 @@ class ConnectionForm(CheckView):
         self.status("… Saving")
         try:
             outcome = await save_checked(
-                self.app.backend,
+                self.app.ws.backend,
                 draft,
                 result,
                 project_id=None if self.existing else self.project_id,

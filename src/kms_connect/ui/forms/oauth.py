@@ -3,8 +3,8 @@
 Device code (the default without a display): show the code, the URL and a QR code, poll until the
 operator signs in elsewhere. Browser redirect: show the authorize URL; the operator signs in
 anywhere and pastes back the address they land on (state checked, PKCE). The sign-in runs in a
-thread worker of this form, so closing the form cancels it; the checks then run in the App's
-coordinator like every other method's.
+thread worker of this form, so closing the form cancels it; the check then runs as every other
+method's does (forms/check_view.py).
 """
 
 from __future__ import annotations
@@ -20,13 +20,10 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 from textual.worker import get_current_worker
 
-from kms_connect.core.azure.entra import EntraConfig
-from kms_connect.core.azure.explain import Problem, ProblemError, entra_problem
-from kms_connect.core.azure.sign_in import SignInCancelled, parse_pasted, start_device_flow, start_redirect
 from kms_connect.core.files import atomic_write
-from kms_connect.core.kms.oauth import authorize_url
 from kms_connect.core.methods import Method
 from kms_connect.core.models import OAuthAvailability
+from kms_connect.core.sign_ins import Problem, ProblemError, SignInCancelled, entra_problem
 from kms_connect.ui.errors import describe
 from kms_connect.ui.forms.base import ConnectionForm
 from kms_connect.ui.widgets.choices import TextRadioButton
@@ -35,9 +32,8 @@ from kms_connect.ui.widgets.form_field import FormField
 from kms_connect.ui.widgets.redirect_panel import RedirectPanel
 
 if TYPE_CHECKING:
-    from kms_connect.core.azure.entra import Token
-    from kms_connect.core.azure.sign_in import DeviceSignIn, RedirectSignIn
     from kms_connect.core.models import ConnectionDraft, OAuthAvailability
+    from kms_connect.core.sign_ins import DeviceSignIn, RedirectSignIn, Token
 
 
 def has_display() -> bool:
@@ -85,9 +81,8 @@ class OAuthForm(ConnectionForm):
 
     @work(exclusive=True, group="oauth-config", exit_on_error=False)
     async def _load_oauth(self) -> None:
-        assert self.app.backend is not None
         try:
-            self.oauth = await self.app.backend.oauth_availability()
+            self.oauth = await self.app.ws.backend.oauth_availability()
         except Exception as exc:
             self.oauth = OAuthAvailability(
                 available=False, reason="Cannot tell whether OAuth is available:", fix=describe(exc)
@@ -131,10 +126,6 @@ class OAuthForm(ConnectionForm):
             self.status("… Preparing the sign-in address")
             self._redirect_start(draft, self.attempt)
 
-    def _entra(self) -> Any:
-        assert self.app.settings is not None
-        return EntraConfig(self.app.settings.azure.authority_host, self.app.settings.azure.ca_bundle)
-
     def _show_signin(self, on: bool) -> None:
         self.query_one("#fields").display = not on
         self.query_one("#mode-row").display = not on
@@ -167,7 +158,7 @@ class OAuthForm(ConnectionForm):
         assert self.oauth is not None and self.oauth.client_id
         worker = get_current_worker()
         try:
-            sign = start_device_flow(self._entra(), self.oauth.client_id, draft.tenant_id or "")
+            sign = self.app.ws.sign_ins.device(self.oauth.client_id, draft.tenant_id or "")
         except Exception as exc:
             self._failed(attempt, exc)
             return
@@ -193,11 +184,13 @@ class OAuthForm(ConnectionForm):
 
     @work(thread=True, exclusive=True, group="oauth-signin", exit_on_error=False)
     def _redirect_start(self, draft: ConnectionDraft, attempt: int) -> None:
-        assert self.oauth is not None and self.oauth.client_id and self.app.backend is not None
+        assert self.oauth is not None and self.oauth.client_id
         try:
-            secret = self.app.backend.oauth_app_secret() if self.oauth.has_client_secret else None
-            sign = start_redirect(
-                self._entra(), self.oauth.client_id, draft.tenant_id or "", self.oauth.redirect_uri, secret
+            sign = self.app.ws.sign_ins.redirect(
+                self.oauth.client_id,
+                draft.tenant_id or "",
+                self.oauth.redirect_uri,
+                confidential=self.oauth.has_client_secret,
             )
         except Exception as exc:
             self._failed(attempt, exc)
@@ -214,9 +207,9 @@ class OAuthForm(ConnectionForm):
 
     # --- OAuth on a KMS instance: the URL is built here, the instance redeems the code ---------
     def _instance_signin(self, draft: ConnectionDraft) -> None:
-        assert self.oauth is not None and self.oauth.client_id and self.app.settings is not None
-        url, state = authorize_url(
-            self.app.settings.azure.authority_host, draft.tenant_id or "", self.oauth.client_id, self.oauth.redirect_uri
+        assert self.oauth is not None and self.oauth.client_id
+        url, state = self.app.ws.sign_ins.instance_url(
+            draft.tenant_id or "", self.oauth.client_id, self.oauth.redirect_uri
         )
         self.instance_flow = (url, state)
         self.status("ℹ The code works once, for a few minutes: paste it back soon.")
@@ -233,7 +226,7 @@ class OAuthForm(ConnectionForm):
     def _instance_pasted(self, field: FormField) -> None:
         assert self.instance_flow is not None and self.oauth is not None and self.pending is not None
         try:
-            params = parse_pasted(field.value, self.instance_flow[1], self.oauth.redirect_uri)
+            params = self.app.ws.sign_ins.pasted(field.value, self.instance_flow[1], self.oauth.redirect_uri)
         except ProblemError as exc:
             self._paste_failed(exc.problem)
             return

@@ -92,9 +92,8 @@ class EditConnectionModal(ModalScreen["Connection | None"]):
 
     @work(exclusive=True, exit_on_error=False)
     async def _save(self, name: str, description: str) -> None:
-        assert self.app.backend is not None
         try:
-            conn = await self.app.backend.update_connection(self.connection.id, name, description)
+            conn = await self.app.ws.backend.update_connection(self.connection.id, name, description)
         except Exception as exc:
             self.query_one("#form-status", Static).update(f"✗ Not saved: {describe(exc)}")
             return

@@ -14,8 +14,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Static
 
 from kms_connect.core.instances import TOKEN_ENV, Instance
-from kms_connect.core.local_store import LocalStore
-from kms_connect.core.sources import save_instance
 from kms_connect.core.validation import check_guid, check_slug_name
 from kms_connect.ui.errors import describe
 from kms_connect.ui.modals.discard import ask_to_discard
@@ -166,18 +164,8 @@ class InstanceFormModal(ModalScreen[str | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _save(self, instance: Instance, secret: str | None) -> None:
-        paths, settings, local = self.app.paths, self.app.settings, self.app.local
-        # The sources dialog, which opens this one, opens only once the local store is.
-        assert paths is not None and settings is not None and isinstance(local, LocalStore)
         try:
-            saved = save_instance(
-                paths,
-                settings,
-                local,
-                instance,
-                secret,
-                replacing=self.existing.name if self.existing else None,
-            )
+            saved = self.app.ws.save_instance(instance, secret, replacing=self.existing.name if self.existing else None)
         except Exception as exc:
             self.app.call_from_thread(self._failed, describe(exc))
             return

@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from kms_connect.core.sources import instance_store, remove_instance
+from kms_connect.core.workspace import LOCAL
 from kms_connect.ui.errors import describe
 from kms_connect.ui.key_display import with_keys
 from kms_connect.ui.modals.confirm import ConfirmModal, if_confirmed
@@ -22,8 +22,6 @@ from kms_connect.ui.modals.instance_form import InstanceFormModal
 if TYPE_CHECKING:
     from kms_connect.core.instances import Instance
     from kms_connect.ui.app import KmsConnectApp
-
-LOCAL = "local"
 
 
 class SourcesModal(ModalScreen[str | None]):
@@ -52,10 +50,9 @@ class SourcesModal(ModalScreen[str | None]):
         self.refresh_list()
 
     def refresh_list(self, select: str | None = None) -> None:
-        assert self.app.paths is not None and self.app.settings is not None
         options = [Option(Text.assemble(("Local store", "bold"), "  on this box"), id=LOCAL)]
         try:
-            listed = instance_store(self.app.paths, self.app.settings).list()
+            listed = self.app.ws.instances()
             note = "" if listed else "No Hanzo KMS instance yet: press a to add one."
         except Exception as exc:
             listed, note = [], f"✗ {describe(exc)}"
@@ -109,7 +106,7 @@ class SourcesModal(ModalScreen[str | None]):
         if inst is None:
             return
         if inst.source == "config":  # its fields live in the config file; only its secret is set here
-            config_file = self.app.paths.config_file if self.app.paths else "the config file"
+            config_file = self.app.ws.paths.config_file
             self.query_one("#sources-note", Static).update(
                 f"ℹ {inst.name} is declared in {config_file}: edit its fields there."
             )
@@ -141,7 +138,7 @@ class SourcesModal(ModalScreen[str | None]):
     @work(thread=True, exit_on_error=False)
     def _remove(self, name: str) -> None:
         try:
-            remove_instance(self.app.paths, self.app.settings, self.app.local, name)  # type: ignore[arg-type]
+            self.app.ws.remove_instance(name)
         except Exception as exc:
             self.app.call_from_thread(self.query_one("#sources-note", Static).update, f"✗ {describe(exc)}")
             return

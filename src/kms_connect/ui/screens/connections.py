@@ -117,7 +117,7 @@ class ConnectionsScreen(TableScreen):
 
     def info_suffix(self) -> str:
         running = self.checking_text(sum(1 for key in self.connections if self.app.checks.is_running(key)))
-        label = self.app.backend.label if self.app.backend else ""
+        label = self.app.ws.backend.label
         return "".join(f" · {part}" for part in (running, label) if part)
 
     def reload(self, select: str | None = None) -> None:
@@ -126,9 +126,8 @@ class ConnectionsScreen(TableScreen):
 
     @work(exclusive=True, group="connections-load", exit_on_error=False)
     async def _load(self, select: str | None) -> None:
-        assert self.app.backend is not None
         try:
-            connections = await self.app.backend.list_connections(self.project.id)
+            connections = await self.app.ws.backend.list_connections(self.project.id)
         except Exception as exc:
             self.show_problem("Cannot list the connections.", describe(exc))
             return
@@ -204,8 +203,7 @@ class ConnectionsScreen(TableScreen):
         return {c.name for c in self.connections.values() if c.id != except_id}
 
     def action_reload(self) -> None:
-        if self.app.backend is not None:
-            self.app.backend.retry_login()  # r is the explicit "try again" after a refused login
+        self.app.ws.backend.retry_login()  # r is the explicit "try again" after a refused login
         self.reload(self.table.cursor_key)
 
     def action_back(self) -> None:
@@ -219,9 +217,8 @@ class ConnectionsScreen(TableScreen):
 
     @work(exclusive=True, group="connections-add", exit_on_error=False)
     async def _pick_method(self) -> None:
-        assert self.app.backend is not None
         try:
-            oauth = await self.app.backend.oauth_availability()
+            oauth = await self.app.ws.backend.oauth_availability()
         except Exception as exc:
             self.notify(describe(exc), markup=False, severity="error")
             return
@@ -249,11 +246,11 @@ class ConnectionsScreen(TableScreen):
 
     def action_details(self) -> None:
         conn = self._selected()
-        if conn is None or self.app.backend is None:
+        if conn is None:
             return
         conn = self.app.checks.as_shown(conn)
         self.app.push_screen(
-            ConnectionDetailsModal(conn, self.project, self.app.backend.describe_secret_location(conn)),
+            ConnectionDetailsModal(conn, self.project, self.app.ws.backend.describe_secret_location(conn)),
             self._after_details,
         )
 
@@ -298,10 +295,9 @@ class ConnectionsScreen(TableScreen):
 
     @work(exclusive=True, group="connections-change", exit_on_error=False)
     async def _delete(self, connection_id: str) -> None:
-        assert self.app.backend is not None
         self.app.checks.forget(connection_id)
         try:
-            await self.app.backend.delete_connection(connection_id)
+            await self.app.ws.backend.delete_connection(connection_id)
         except Exception as exc:
             self.notify(describe(exc), markup=False, title="Not deleted", severity="error", timeout=10)
             return

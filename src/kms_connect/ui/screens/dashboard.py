@@ -1,6 +1,6 @@
 """Status at a glance: every connection of the current source, across its projects, live.
 
-Driven by the App's check coordinator like the App Connections screen, so a `V` started here goes
+Driven by the App's check runner (core/check_runner) like the App Connections screen, so a `V` started here goes
 on when you leave, and rows change as each check moves.
 """
 
@@ -106,8 +106,7 @@ class DashboardScreen(TableScreen):
 
     @work(exclusive=True, group="dashboard-load", exit_on_error=False)
     async def _load(self) -> None:
-        backend = self.app.backend
-        assert backend is not None
+        backend = self.app.ws.backend
         try:
             everything = await backend.list_all_connections()
         except Exception as exc:
@@ -144,7 +143,7 @@ class DashboardScreen(TableScreen):
         if result is not None and status in FAILING:
             bad = result.failing_step()
             problem = f"{bad.title}: {bad.result}" if bad is not None else result.summary
-        elif status is Status.NOT_CHECKABLE and self.app.backend is not None:
+        elif status is Status.NOT_CHECKABLE:
             problem = "credentials not held here"
         when, since = view.checked_at, view.running_since
         shown = live_status_text(status, since, time.monotonic())
@@ -179,8 +178,8 @@ class DashboardScreen(TableScreen):
     def _problem_of(self, conn: Connection) -> str:
         view = self._state(conn)
         status, result = view.status, view.result
-        backend = self.app.backend
-        if status is Status.NOT_CHECKABLE and result is None and backend is not None:
+        backend = self.app.ws.backend
+        if status is Status.NOT_CHECKABLE and result is None:
             return f"{conn.name} · Not checked here. {backend.not_checkable(conn)}".strip()
         if status not in FAILING or result is None:
             return ""
@@ -218,8 +217,8 @@ class DashboardScreen(TableScreen):
     def _anything_to_check(self) -> bool:
         """Whether a periodic round would check any row here (none on an instance: its credentials
         are not held here). No rows: nothing to say yet."""
-        backend = self.app.backend
-        if backend is None or not self.entries:
+        backend = self.app.ws.backend
+        if not self.entries:
             return True
         return any(not backend.not_checkable(conn) for _, conn in self.entries.values())
 
@@ -263,8 +262,7 @@ class DashboardScreen(TableScreen):
         self._show()
 
     def action_reload(self) -> None:
-        if self.app.backend is not None:
-            self.app.backend.retry_login()
+        self.app.ws.backend.retry_login()
         self.reload()
 
     def action_back(self) -> None:
@@ -274,11 +272,11 @@ class DashboardScreen(TableScreen):
     @on(VirtualTable.RowSelected, "#dashboard-table")
     def _details(self) -> None:
         key = self.table.cursor_key
-        if key in self.entries and self.app.backend is not None:
+        if key in self.entries:
             project, conn = self.entries[key]
             conn = self._checks.as_shown(conn)
             self.app.push_screen(
-                ConnectionDetailsModal(conn, project, self.app.backend.describe_secret_location(conn)),
+                ConnectionDetailsModal(conn, project, self.app.ws.backend.describe_secret_location(conn)),
                 lambda action: self._after_details(project, conn, action),
             )
 

@@ -138,9 +138,7 @@ class TableScreen(Screen[None]):
 
     def recheck(self, connections: Sequence[Connection]) -> None:
         """Re-check in the App's check runner (it outlives this screen), or say why this source can't."""
-        backend = self.app.backend
-        if backend is None:
-            return
+        backend = self.app.ws.backend
         if backend.not_checkable_reason:
             self.notify(
                 backend.not_checkable_reason,

@@ -17,7 +17,7 @@ from kms_connect.core.qr import qr_lines
 if TYPE_CHECKING:
     from textual.timer import Timer
 
-    from kms_connect.core.azure.sign_in import DeviceSignIn
+    from kms_connect.core.sign_ins import DeviceSignIn
 
 # Past the second's boundary by this much, so the timer never wakes a hair early and shows the old second again.
 _MARGIN = 0.02

@@ -1,0 +1,68 @@
+"""The workspace: what kms-connect works on, in one object.
+
+Its paths and settings, the local store (home of every secret kept on this machine, an instance's
+Client Secret and the OAuth app's too), and the source shown: the local store or a Hanzo KMS
+instance (`backend`). The app gets one once the source is open, so no screen guards an optional
+backend; instances are managed and OAuth sign-ins started through it (`save_instance`,
+`remove_instance`, `sign_ins`), never through the clients themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from kms_connect.core.backend import Backend
+from kms_connect.core.config import Settings
+from kms_connect.core.instances import Instance
+from kms_connect.core.local_store import LocalStore
+from kms_connect.core.paths import Paths
+from kms_connect.core.sources import LOCAL, instance_store, open_source, remove_instance, save_instance
+
+if TYPE_CHECKING:
+    from kms_connect.core.sign_ins import SignIns
+
+__all__ = ["LOCAL", "Workspace"]
+
+
+@dataclass(frozen=True)
+class Workspace:
+    paths: Paths
+    settings: Settings
+    local: LocalStore
+    source: str  # LOCAL or an instance's name
+    backend: Backend
+
+    @classmethod
+    def open(cls, paths: Paths, settings: Settings, source: str = LOCAL) -> Workspace:
+        """Open `source` (blocking: call it in a thread). A damaged local store raises StoreDamaged."""
+        local = LocalStore(paths, settings)
+        return cls(paths, settings, local, source, open_source(source, paths, settings, local))
+
+    def switched(self, source: str) -> Workspace:
+        """The same workspace showing `source` (blocking: call it in a thread)."""
+        return replace(self, source=source, backend=open_source(source, self.paths, self.settings, self.local))
+
+    @property
+    def is_local(self) -> bool:
+        return self.source == LOCAL
+
+    @property
+    def sign_ins(self) -> SignIns:
+        # The Azure clients (httpx, msal's helpers) load at the first sign-in, not before the first
+        # rows: ~70 ms (benchmarks/imports.py).
+        from kms_connect.core.sign_ins import SignIns  # noqa: PLC0415
+
+        # The OAuth app's secret is a local setting, whichever source is shown.
+        return SignIns(self.settings, self.local.oauth_app_secret)
+
+    def instances(self) -> list[Instance]:
+        return instance_store(self.paths, self.settings).list()
+
+    def save_instance(self, instance: Instance, client_secret: str | None, *, replacing: str | None = None) -> Instance:
+        """Add or edit an instance (blocking); its Client Secret goes to the secret store (None: keep it)."""
+        return save_instance(self.paths, self.settings, self.local, instance, client_secret, replacing=replacing)
+
+    def remove_instance(self, name: str) -> None:
+        """Forget an instance, its Client Secret and its local check results (blocking)."""
+        remove_instance(self.paths, self.settings, self.local, name)
