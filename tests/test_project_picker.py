@@ -1,0 +1,89 @@
+"""The target-project picker (ui/modals/project_picker.py): listed live, filtered, picked by key."""
+
+from __future__ import annotations
+
+import asyncio
+
+from kms_connect.core.errors import KmsConnectError
+from kms_connect.ui.modals.confirm import ConfirmModal
+from kms_connect.ui.modals.project_picker import ProjectPickerModal
+from ui_helpers import screen_text, settle, static_text, type_text, wait_for_screen, wait_until
+
+SIZE = (80, 24)
+
+
+def opened(app, picker: ProjectPickerModal) -> list[list[str] | None]:  # type: ignore[no-untyped-def]
+    answers: list[list[str] | None] = []
+    app.push_screen(picker, answers.append)
+    return answers
+
+
+async def test_projects_listed_filtered_and_picked_by_key(make_app) -> None:  # type: ignore[no-untyped-def]
+    listed = asyncio.Event()
+
+    async def load() -> list[str]:
+        await listed.wait()  # the dialog is usable while it lists
+        return ["Platform", "payments", "Infra", "Payroll"]
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        picker = ProjectPickerModal("contoso-dev", [], load)
+        answers = opened(app, picker)
+        await wait_for_screen(pilot, ProjectPickerModal)
+        assert "Listing the projects" in screen_text(app)
+        listed.set()
+        await wait_until(pilot, lambda: picker.projects is not None, "the listing")
+        assert "[ ] Infra" in screen_text(app) and "4 projects in contoso-dev" in screen_text(app)
+        await type_text(pilot, "pay")  # two match: Enter goes to the list
+        await pilot.press("enter")
+        assert "[ ] Infra" not in screen_text(app) and "[ ] payments" in screen_text(app)
+        await pilot.press("space")  # the first shown: payments
+        await pilot.press("down", "enter")  # Enter picks too: Payroll
+        assert "[x] payments" in screen_text(app) and "[x] Payroll" in screen_text(app)
+        await pilot.press("enter")  # and leaves it again
+        assert "[ ] Payroll" in screen_text(app)
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: bool(answers), "the answer")
+    assert answers == [["payments"]]
+
+
+async def test_one_match_is_picked_by_enter_and_esc_asks_before_dropping_a_change(make_app) -> None:  # type: ignore[no-untyped-def]
+    async def load() -> list[str]:
+        return ["Platform", "Payments"]
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        picker = ProjectPickerModal("contoso-dev", ["Platform"], load)
+        answers = opened(app, picker)
+        await wait_until(pilot, lambda: picker.projects is not None, "the listing")
+        await type_text(pilot, "paym")
+        await pilot.press("enter")
+        assert picker.chosen == ["Platform", "Payments"]
+        assert picker.query_one("#picker-filter").value == ""  # ready for the next name
+        await pilot.press("escape")
+        await wait_for_screen(pilot, ConfirmModal)
+        await pilot.press("escape")  # Keep editing
+        await wait_for_screen(pilot, ProjectPickerModal)
+        assert picker.chosen == ["Platform", "Payments"] and answers == []
+
+
+async def test_a_listing_that_fails_says_why_and_takes_typed_names(make_app) -> None:  # type: ignore[no-untyped-def]
+    async def load() -> list[str]:
+        raise KmsConnectError("The PAT was refused (expired).")
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        picker = ProjectPickerModal("contoso-dev", [], load)
+        answers = opened(app, picker)
+        await wait_until(pilot, lambda: bool(picker.problem), "the failure")
+        status = static_text(picker.query_one("#picker-status"))
+        assert "Could not list the projects: The PAT was refused (expired)." in status
+        await type_text(pilot, "infra")
+        await pilot.press("enter")
+        assert "[x] infra" in screen_text(app)
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: bool(answers), "the answer")
+    assert answers == [["infra"]]
