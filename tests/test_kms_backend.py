@@ -171,6 +171,19 @@ async def test_local_check_results_and_not_checkable(backend, sample) -> None:
         await backend.read_secrets(conn.id)
 
 
+async def test_target_projects_are_kept_here_beside_the_check_results(backend, kms, sample, tmp_path) -> None:
+    draft = pat_draft(sample[1].pat_ok.token).model_copy(update={"target_projects": ["infra"]})
+    conn = await backend.create_connection(SAMPLE_PAYMENTS, draft)
+    assert conn.target_projects == ["infra"]
+    assert "targetProjects" not in str(kms.kms_world.connections[conn.id])  # the instance never hears of them
+    await backend.set_target_projects(conn.id, ["infra", "Payments"])
+    [listed] = await backend.list_connections(SAMPLE_PAYMENTS)
+    assert listed.target_projects == ["infra", "Payments"]
+    assert (tmp_path / "checks" / "prod.targets.json").exists()
+    await backend.delete_connection(conn.id)
+    assert "infra" not in (tmp_path / "checks" / "prod.targets.json").read_text()
+
+
 async def test_without_org_permission_counts_are_hidden_and_said(kms, tmp_path, sample) -> None:
     identity = kms.kms_world.add_identity("project-only", org_permission=False, project_ids={SAMPLE_PAYMENTS})
     backend = backend_for(kms, identity, tmp_path)

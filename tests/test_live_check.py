@@ -813,3 +813,32 @@ def test_probe_client_leaves_proxies_to_httpx(monkeypatch: pytest.MonkeyPatch) -
     assert isinstance(probe_client(), ProbeClient)
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
     assert isinstance(probe_client(), httpx.AsyncClient)  # httpx's transport speaks to proxies
+
+
+# --- target projects: the project-level reads in each ------------------------------------------
+async def test_each_target_project_gets_its_own_line_of_reads(sandbox, sample) -> None:
+    out = await run(
+        sandbox,
+        method=Method.ACCESS_TOKEN,
+        access_token=sample[1].pat_ok.token,
+        target_projects=["payments", "Platform", "Nope"],
+    )
+    s = steps(out.result)
+    assert list(s) == ["org", "credentials", "projects", "target:payments", "target:Platform", "target:Nope", "write"]
+    assert s["target:payments"].title == "Reads in payments"
+    assert s["target:payments"].state is StepState.OK  # matched whatever its case
+    assert s["target:payments"].result.startswith("Payments: ") and "variable group" in s["target:payments"].result
+    assert s["target:Platform"].state is StepState.OK and "release definition" in s["target:Platform"].result
+    assert s["target:Nope"].state is StepState.FAILED and "No project “Nope” visible" in s["target:Nope"].result
+    assert "target projects" in s["target:Nope"].explanation
+    assert out.result.status is Status.WARNING  # the credentials work; one project is not there
+
+
+async def test_a_read_refused_in_a_target_project_names_the_read(sandbox, sample) -> None:
+    s = sample[1]
+    out = await run(
+        sandbox, method=Method.ACCESS_TOKEN, access_token=s.pat_no_release.token, target_projects=["Platform"]
+    )
+    line = steps(out.result)["target:Platform"]
+    assert line.state is StepState.FAILED and line.result.startswith("Release read: ")
+    assert out.result.status is Status.WARNING

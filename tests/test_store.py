@@ -385,3 +385,25 @@ async def test_reading_ahead_gives_what_a_read_gives(
     again = LocalStore(paths, Settings())
     again.file.warm()
     assert sorted(p.name for p in again.snapshot().projects) == ["A by hand", "B", "C"]
+
+
+async def test_target_projects_are_kept_with_the_connection_and_replaced_with_its_credentials(store) -> None:
+    from pydantic import SecretStr
+
+    from kms_connect.core.models import ConnectionDraft
+    from kms_connect.core.status import Method
+
+    project = await store.create_project("Payments")
+    draft = ConnectionDraft(
+        name="ado", method=Method.ACCESS_TOKEN, org_name="contoso", secrets={"access_token": SecretStr("pat")},
+        target_projects=["infra", "Payments"],
+    )  # fmt: skip
+    conn = await store.create_connection(project.id, draft)
+    assert conn.target_projects == ["infra", "Payments"]
+    updated = await store.set_target_projects(conn.id, ["infra"])
+    assert updated.updated_at == conn.updated_at  # not a change of credentials: its results stay
+    [listed] = await store.list_connections(project.id)
+    assert listed.target_projects == ["infra"]
+    assert "infra" in store.path.read_text()  # in the TOML an operator reads, never a secret
+    replaced = await store.replace_credentials(conn.id, draft.model_copy(update={"target_projects": []}))
+    assert replaced.target_projects == []

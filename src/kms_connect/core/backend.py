@@ -70,6 +70,10 @@ class Backend(ABC):
     async def update_connection(self, connection_id: str, name: str, description: str) -> Connection: ...
 
     @abstractmethod
+    async def set_target_projects(self, connection_id: str, projects: list[str]) -> Connection:
+        """The Azure DevOps projects the connection's syncs will write to (see Connection)."""
+
+    @abstractmethod
     async def replace_credentials(self, connection_id: str, draft: ConnectionDraft) -> Connection:
         """New credentials for an existing connection; the method cannot change."""
 

@@ -16,12 +16,27 @@ TITLES = {
     "release": "Release read",
     "write": "Write and manage",
 }
+# The project-level reads: a step each on the first project the identity sees; with target projects,
+# all three in one step per target project ("target:<project>", its own ✓/✗ line).
+PROJECT_READS = ("variablegroups", "serviceendpoints", "release")
+TARGET = "target:"
 ACCEPTANCE = ("token", "org", "credentials", "projects")  # a failure here means the credentials don't work
 WRITE_NOTE = (
     "kms-connect only reads. Proving create or manage rights would change the organization, so "
     "they are not claimed. Secret syncs need Variable Groups manage: make sure it is granted."
 )
 NOT_IN_TIME = "Not run: no answer in time"
+
+
+def step_keys(keys: tuple[str, ...], targets: list[str]) -> dict[str, str]:
+    """The steps of a check (key → title), with one step of project-level reads per target project."""
+    out: dict[str, str] = {}
+    for key in keys:
+        if key not in PROJECT_READS or not targets:
+            out[key] = TITLES[key]
+        elif key == PROJECT_READS[0]:
+            out.update({f"{TARGET}{project}": f"Reads in {project}" for project in targets})
+    return out
 
 
 def out_of_time(step: CheckStep, limit: float) -> tuple[str, str]:

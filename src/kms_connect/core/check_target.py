@@ -26,6 +26,7 @@ class CheckTarget(BaseModel):
     tenant_id: str | None = None
     client_id: str | None = None
     secrets: dict[str, SecretStr] = Field(default_factory=dict)
+    target_projects: list[str] = Field(default_factory=list)  # empty: the reads use the first project seen
 
     @model_validator(mode="before")
     @classmethod
@@ -45,6 +46,7 @@ class CheckTarget(BaseModel):
             tenant_id=conn.tenant_id,
             client_id=conn.client_id,
             secrets={k: v for k, v in secrets.items() if k in conn.method.spec.secrets},
+            target_projects=list(conn.target_projects),
         )
 
 

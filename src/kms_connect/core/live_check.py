@@ -23,7 +23,16 @@ from pydantic import SecretStr
 from kms_connect.core.azure.devops import MSA_TENANT, DevOpsClient, bearer_header, pat_header
 from kms_connect.core.azure.entra import EntraConfig, Token, discover_tenant
 from kms_connect.core.azure.explain import Problem, ProblemError
-from kms_connect.core.check_steps import NOT_IN_TIME, TITLES, WRITE_NOTE, out_of_time, summarize
+from kms_connect.core.check_steps import (
+    NOT_IN_TIME,
+    PROJECT_READS,
+    TARGET,
+    TITLES,
+    WRITE_NOTE,
+    out_of_time,
+    step_keys,
+    summarize,
+)
 from kms_connect.core.check_target import CheckRun, CheckTarget
 from kms_connect.core.config import Settings
 from kms_connect.core.http import probe_client
@@ -44,6 +53,12 @@ MAX_IN_FLIGHT = 4
 # organization asks once, not 500 times, and a periodic round (30 s apart at least) asks afresh.
 # Failures are not kept: the next check asks again.
 ORG_LOOKUP_TTL = 20.0
+# The project-level reads: (what, API path, on the release host).
+READS = {
+    "variablegroups": ("Variable groups", "distributedtask/variablegroups", False),
+    "serviceendpoints": ("Service connections", "serviceendpoint/endpoints", False),
+    "release": ("Release definitions", "release/definitions", True),
+}
 
 
 class LiveChecker:
@@ -110,7 +125,9 @@ class _Run:
     def __init__(self, checker: LiveChecker, target: CheckTarget, listener: Listener | None) -> None:
         self.c, self.t, self.listener = checker, target, listener
         self.spec = target.method.spec
-        self.steps = {k: CheckStep(key=k, title=TITLES[k]) for k in self.spec.check_steps}
+        keys = step_keys(self.spec.check_steps, target.target_projects)
+        self.steps = {k: CheckStep(key=k, title=title) for k, title in keys.items()}
+        self.reads = tuple(k for k in self.steps if k in PROJECT_READS or k.startswith(TARGET))
         self.token: Token | None = None
         self.deadline: asyncio.Timeout | None = None
 
@@ -210,10 +227,7 @@ class _Run:
             if "token" in self.steps:
                 got = await self.step("token", self._token)
                 if not got:
-                    self.skip(
-                        ("credentials", "projects", "variablegroups", "serviceendpoints", "release"),
-                        "Not run: no token",
-                    )
+                    self.skip(("credentials", "projects", *self.reads), "Not run: no token")
                     await org_task
                     self.skip(("write",), "Not run")
                     return
@@ -259,32 +273,14 @@ class _Run:
         elif not cred_ok:
             self._demote(("projects",), "Not run: the credentials were not accepted")
         if not (proj_ok and projects):
-            self.skip(
-                ("variablegroups", "serviceendpoints", "release"),
-                "Not run: needs a readable project" if not projects else "Not run",
+            self.skip(self.reads, "Not run: needs a readable project" if not projects else "Not run")
+        elif self.t.target_projects:  # each target project: its three reads in one line
+            await asyncio.gather(
+                *(self.step(f"{TARGET}{p}", self._target_reads(api, p, projects)) for p in self.t.target_projects)
             )
         else:
             project = projects[0]
-            await asyncio.gather(
-                self.step(
-                    "variablegroups",
-                    lambda: self._count(
-                        api, "variablegroups", "Variable groups", "distributedtask/variablegroups", project
-                    ),
-                ),
-                self.step(
-                    "serviceendpoints",
-                    lambda: self._count(
-                        api, "serviceendpoints", "Service connections", "serviceendpoint/endpoints", project
-                    ),
-                ),
-                self.step(
-                    "release",
-                    lambda: self._count(
-                        api, "release", "Release definitions", "release/definitions", project, release=True
-                    ),
-                ),
-            )
+            await asyncio.gather(*(self.step(key, self._read(api, key, project)) for key in PROJECT_READS))
         self._write_note()
 
     def _demote(self, keys: tuple[str, ...], why: str) -> None:
@@ -355,11 +351,51 @@ class _Run:
             explanation = "Granted scopes: " + (", ".join(scopes) if scopes else "none listed")
         return StepState.OK, f"Authenticated as {who}", explanation
 
-    async def _count(
-        self, api: DevOpsClient, key: str, what: str, path: str, project: str, release: bool = False
-    ) -> tuple[StepState, str, str]:
-        n = await api.count(key, what, path, project, release=release)
-        return StepState.OK, f"{n} {what.lower() if n != 1 else what.lower()[:-1]} in {project}", ""
+    def _read(self, api: DevOpsClient, key: str, project: str) -> Callable[[], Awaitable[tuple[StepState, str, str]]]:
+        """The project-level read `key` (PROJECT_READS) in `project`, as a step's work."""
+        what, path, release = READS[key]
+
+        async def work() -> tuple[StepState, str, str]:
+            n = await api.count(key, what, path, project, release=release)
+            return StepState.OK, f"{n} {what.lower() if n != 1 else what.lower()[:-1]} in {project}", ""
+
+        return work
+
+    def _target_reads(
+        self, api: DevOpsClient, wanted: str, visible: list[str]
+    ) -> Callable[[], Awaitable[tuple[StepState, str, str]]]:
+        """The three reads in one target project, as one step: each project its own line."""
+
+        async def work() -> tuple[StepState, str, str]:
+            project = next((p for p in visible if p.lower() == wanted.lower()), None)
+            if project is None:
+                raise ProblemError(
+                    Problem(
+                        f"No project “{wanted}” visible",
+                        f"The identity sees no project named “{wanted}” in {self.t.org_name}. Fix the name in the "
+                        "connection's target projects, or give the identity access to the project (a service "
+                        "principal: add it to the project, e.g. to its Contributors group).",
+                    )
+                )
+            results = await asyncio.gather(
+                *(self._read(api, key, project)() for key in PROJECT_READS), return_exceptions=True
+            )
+            failed = [(key, r) for key, r in zip(PROJECT_READS, results, strict=True) if isinstance(r, BaseException)]
+            for _, r in failed:
+                if not isinstance(r, ProblemError):
+                    raise r
+            if failed:
+                key, first = failed[0]
+                assert isinstance(first, ProblemError)
+                p = first.problem
+                also = "".join(
+                    f" Also {TITLES[k]}: {e.problem.result}." for k, e in failed[1:] if isinstance(e, ProblemError)
+                )
+                raise ProblemError(Problem(f"{TITLES[key]}: {p.result}", p.text() + also, p.field, warning=p.warning))
+            counts = [r[1].removesuffix(f" in {project}") for r in results if not isinstance(r, BaseException)]
+            return StepState.OK, f"{project}: {', '.join(counts)}", ""
+
+        return work
 
     def _write_note(self) -> None:
         scopes = self.token.scopes if self.token is not None and self.token.is_user else []

@@ -190,6 +190,7 @@ class LocalStore(Backend):
                         tenant_id=draft.tenant_id,
                         client_id=draft.client_id,
                         secrets=locations,
+                        target_projects=list(draft.target_projects),
                     )
                     data.connections.append(conn)
                     self._maybe_notice(data, locations)
@@ -204,6 +205,14 @@ class LocalStore(Backend):
             conn = data.connection(connection_id)
             _check_name(data, conn.project_id, name, connection_id)
             conn.name, conn.description, conn.updated_at = name, description, utcnow()
+            return conn
+
+        return await asyncio.to_thread(self._change, update)
+
+    async def set_target_projects(self, connection_id: str, projects: list[str]) -> Connection:
+        def update(data: StoreData) -> Connection:
+            conn = data.connection(connection_id)
+            conn.target_projects = list(projects)  # not a change of credentials: updated_at stays
             return conn
 
         return await asyncio.to_thread(self._change, update)
@@ -223,6 +232,7 @@ class LocalStore(Backend):
                     crash_point("replace:secrets")
                     conn.org_name, conn.tenant_id, conn.client_id = draft.org_name, draft.tenant_id, draft.client_id
                     conn.secrets, conn.secrets_generation = locations, generation
+                    conn.target_projects = list(draft.target_projects)
                     conn.last_check, conn.updated_at = None, utcnow()
                     self._maybe_notice(data, locations)
                     self._write(data)

@@ -90,6 +90,37 @@ class CheckStep(BaseModel):
     duration_ms: int | None = None
 
 
+ProofOutcome = Literal["ok", "refused", "not-tried"]
+
+
+class LeftBehind(BaseModel):
+    """A probe variable group the write proof created and could not delete (or was stopped before)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group: str  # kms-connect-probe-<random>
+    project: str
+    url: str  # where to see it: {org}/{project}/_library?itemType=VariableGroups
+    group_id: int | None = None  # None: its creation was asked for, the answer never came
+
+
+class ProjectProof(BaseModel):
+    """The write proof in one Azure DevOps project: each permission proven, refused or not tried."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    project: str
+    create: ProofOutcome = "not-tried"
+    update: ProofOutcome = "not-tried"
+    delete: ProofOutcome = "not-tried"
+    left_behind: LeftBehind | None = None
+    explanation: str = ""  # what to change, when refused; what the proof cannot prove, when not
+
+    @property
+    def refused(self) -> bool:
+        return "refused" in (self.create, self.update, self.delete)
+
+
 class CheckResult(BaseModel):
     """The outcome of the last check of a connection, kept with it (never secrets)."""
 
@@ -100,6 +131,7 @@ class CheckResult(BaseModel):
     summary: str = ""
     steps: list[CheckStep] = Field(default_factory=list)
     duration_ms: int | None = None
+    write_proof: list[ProjectProof] | None = None  # None: no write proof ran with this check
 
     def failing_step(self) -> CheckStep | None:
         for step in self.steps:
@@ -130,6 +162,8 @@ class Connection(BaseModel):
     # Counted up when the credentials are replaced: the new secrets go under new keys, so the old ones
     # stay whole until the record points at the new (a kill in between loses neither). None: never.
     secrets_generation: int | None = None
+    # The Azure DevOps projects its syncs will write to: checks read each, a write proof runs in each.
+    target_projects: list[str] = Field(default_factory=list)
     last_check: CheckResult | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -153,6 +187,7 @@ class ConnectionDraft(BaseModel):
     tenant_id: str | None = None
     client_id: str | None = None
     secrets: dict[str, SecretStr] = Field(default_factory=dict)
+    target_projects: list[str] = Field(default_factory=list)
 
 
 class OAuthAvailability(BaseModel):

@@ -16,6 +16,7 @@ import logging
 import os
 import time
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -24,30 +25,33 @@ from kms_connect.core.files import StatKey, atomic_write, stat_key
 from kms_connect.core.models import CheckResult
 
 log = logging.getLogger(__name__)
-_RESULTS = TypeAdapter(dict[str, CheckResult])
+_RESULTS: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, CheckResult])
+V = TypeVar("V")
 
 
-class ResultsFile:
-    """Reads and writes one results file (the caller holds the store's lock for a write)."""
+class MapFile(Generic[V]):
+    """Reads and writes one JSON map of connection id → V, by these rules (the caller holds the
+    store's lock for a write)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, adapter: TypeAdapter[dict[str, V]]) -> None:
         self.path = path
-        self._parsed: tuple[StatKey, dict[str, CheckResult]] | None = None
+        self._adapter = adapter
+        self._parsed: tuple[StatKey, dict[str, V]] | None = None
         self.problem: str | None = None  # a damaged file found: what happened, to tell the operator once
         self._stuck: StatKey = None  # a damaged file that could not be moved aside: never written over
 
     def key(self) -> StatKey:
         return stat_key(self.path)
 
-    def read(self) -> dict[str, CheckResult]:
-        """Connection id → its last result; shared (callers copy before changing)."""
+    def read(self) -> dict[str, V]:
+        """Connection id → its value; shared (callers copy before changing)."""
         key = self.key()
         if key is None:
             return {}
         if self._parsed is not None and self._parsed[0] == key:
             return self._parsed[1]
         try:
-            results = _RESULTS.validate_json(self.path.read_bytes())
+            results = self._adapter.validate_json(self.path.read_bytes())
         except OSError as exc:  # unreadable (permissions): show no results, touch nothing
             log.warning("cannot read %s: %s", self.path, exc.strerror or exc)
             return {}
@@ -57,13 +61,13 @@ class ResultsFile:
         self._parsed = (key, results)
         return results
 
-    def write(self, results: dict[str, CheckResult]) -> None:
+    def write(self, results: dict[str, V]) -> None:
         key = self.key()
         if key is not None and key == self._stuck:
             raise StoreError(self.problem or f"{self.path} is damaged.")
         if not results and key is None:
             return  # nothing recorded yet: no empty file either
-        atomic_write(self.path, _RESULTS.dump_json(results, exclude_none=True))
+        atomic_write(self.path, self._adapter.dump_json(results, exclude_none=True))
         self._parsed = (self.key(), results)
 
     def _move_aside(self, key: StatKey) -> None:
@@ -83,3 +87,21 @@ class ResultsFile:
             "Connections show Not checked until they are checked again."
         )
         log.warning(self.problem)
+
+
+class ResultsFile(MapFile[CheckResult]):
+    """Connection id → its last check result."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, _RESULTS)
+
+
+_TARGETS: TypeAdapter[dict[str, list[str]]] = TypeAdapter(dict[str, list[str]])
+
+
+class TargetsFile(MapFile[list[str]]):
+    """Connection id → its target projects, for connections on an instance (whose schema has no
+    field for them): kept on this machine beside their check results."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, _TARGETS)

@@ -35,7 +35,7 @@ from kms_connect.core.models import (
     ProjectSummary,
     utcnow,
 )
-from kms_connect.core.results_file import ResultsFile
+from kms_connect.core.results_file import ResultsFile, TargetsFile
 from kms_connect.core.status import Method
 
 ORG_SCOPE = "__organization__"  # the pseudo-project holding organization-scoped connections
@@ -69,6 +69,8 @@ class KmsBackend(Backend):
     def __init__(self, instance: Instance, client: KmsClient, checks_file: Path) -> None:
         self.instance, self.client, self.checks_file = instance, client, checks_file
         self._results = ResultsFile(checks_file)  # the checks made here, before sending credentials
+        # The target projects: the instance's schema has no field for them (results_file.TargetsFile).
+        self._targets = TargetsFile(checks_file.with_name(f"{checks_file.stem}.targets.json"))
         self.label = f"Instance {instance.name}"
         self.hidden_note = ""  # what this identity cannot see (org-scoped connections without permission)
         self._known: dict[str, Connection] = {}  # the last seen state of each connection
@@ -180,6 +182,7 @@ class KmsBackend(Backend):
             tenant_id=creds.get("tenantId"),
             client_id=creds.get("clientId"),
             last_check=checks.get(conn_id),
+            target_projects=list(self._targets.read().get(conn_id, [])),
             created_at=_time(raw.get("createdAt")),
             updated_at=_time(raw.get("updatedAt")),
         )
@@ -218,6 +221,8 @@ class KmsBackend(Backend):
             answer = await self.client.call("POST", BASE, json=body)
         except KmsOutcomeUnknown as lost:
             answer = await self._created_after_all(project_id, draft, lost)
+        conn_id = str(answer["appConnection"]["id"])
+        await asyncio.to_thread(self._write_targets, conn_id, draft.target_projects)
         return self._connection(answer["appConnection"], {})
 
     async def _created_after_all(self, project_id: str, draft: ConnectionDraft, lost: KmsOutcomeUnknown) -> Any:
@@ -281,7 +286,16 @@ class KmsBackend(Backend):
                 failure=lost.failure,
             ) from None
         await asyncio.to_thread(self._write_check, connection_id, None)  # the old result was about old credentials
+        await asyncio.to_thread(self._write_targets, connection_id, draft.target_projects)
         return self._connection(answer["appConnection"], {})
+
+    async def set_target_projects(self, connection_id: str, projects: list[str]) -> Connection:
+        await asyncio.to_thread(self._write_targets, connection_id, projects)
+        known = self._known.get(connection_id)
+        if known is not None:
+            return known.model_copy(update={"target_projects": list(projects)})
+        answer = await self.client.call("GET", f"{BASE}/{connection_id}")
+        return self._connection(answer["appConnection"], await asyncio.to_thread(self._read_checks))
 
     async def delete_connection(self, connection_id: str) -> None:
         try:
@@ -300,6 +314,7 @@ class KmsBackend(Backend):
                     failure=lost.failure,
                 ) from None
         await asyncio.to_thread(self._write_check, connection_id, None)
+        await asyncio.to_thread(self._write_targets, connection_id, [])
 
     async def _lookup_after(self, connection_id: str, lost: KmsOutcomeUnknown, what: str) -> Any:
         """The connection as the instance has it now, after `what` lost its answer. A 404 is raised
@@ -381,6 +396,17 @@ class KmsBackend(Backend):
             else:
                 checks[connection_id] = result
             self._results.write(checks)
+
+    def _write_targets(self, connection_id: str, projects: list[str]) -> None:
+        if not projects and connection_id not in self._targets.read():
+            return  # nothing to forget: no file (nor lock) made for it
+        with file_lock(self.checks_file.with_suffix(".lock")):
+            targets = dict(self._targets.read())
+            if projects:
+                targets[connection_id] = list(projects)
+            elif targets.pop(connection_id, None) is None:
+                return
+            self._targets.write(targets)
 
     def take_notice(self) -> Notice | None:
         problem, self._results.problem = self._results.problem, None
