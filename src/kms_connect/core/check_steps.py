@@ -3,7 +3,7 @@ steps becomes a CheckResult. The check itself, which runs them, is core/live_che
 
 from __future__ import annotations
 
-from kms_connect.core.models import CheckResult, CheckStep, utcnow
+from kms_connect.core.models import CheckResult, CheckStep, ProjectProof, utcnow
 from kms_connect.core.status import Status, StepState
 
 TITLES = {
@@ -52,7 +52,7 @@ def out_of_time(step: CheckStep, limit: float) -> tuple[str, str]:
     )
 
 
-def summarize(steps: list[CheckStep], duration_ms: int) -> CheckResult:
+def summarize(steps: list[CheckStep], duration_ms: int, proofs: list[ProjectProof] | None = None) -> CheckResult:
     failed = [s for s in steps if s.state is StepState.FAILED]
     if any(s.key in ACCEPTANCE for s in failed):
         status = Status.FAILED
@@ -61,12 +61,20 @@ def summarize(steps: list[CheckStep], duration_ms: int) -> CheckResult:
     else:
         status = Status.VALID
     result = CheckResult(
-        status=status, checked_at=utcnow(), steps=[s.model_copy() for s in steps], duration_ms=duration_ms
+        status=status,
+        checked_at=utcnow(),
+        steps=[s.model_copy() for s in steps],
+        duration_ms=duration_ms,
+        write_proof=proofs,
     )
     bad = result.failing_step()
-    if bad is not None:
+    others = [s for s in failed if not s.key.startswith(("proof:", "cleanup:"))]  # not the write proof's
+    if proofs is not None and any(p.refused for p in proofs) and not others:
+        result.summary = "Reads work, writes refused" + (f": {bad.title}: {bad.result}" if bad else "")
+    elif bad is not None:
         result.summary = f"{bad.title}: {bad.result}"
     else:
         who = next((s.result for s in steps if s.key == "credentials"), "").removeprefix("Authenticated as ")
-        result.summary = f"All reads work, as {who}"
+        proven = f" and writes are proven in {', '.join(p.project for p in proofs)}" if proofs else ""
+        result.summary = f"All reads work{proven}, as {who}"
     return result

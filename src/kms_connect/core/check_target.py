@@ -27,6 +27,7 @@ class CheckTarget(BaseModel):
     client_id: str | None = None
     secrets: dict[str, SecretStr] = Field(default_factory=dict)
     target_projects: list[str] = Field(default_factory=list)  # empty: the reads use the first project seen
+    prove_write: bool = False  # and run the write proof in each target project (core/write_proof)
 
     @model_validator(mode="before")
     @classmethod

@@ -20,14 +20,13 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from kms_connect.core.azure.devops import MSA_TENANT, DevOpsClient, bearer_header, pat_header
+from kms_connect.core.azure.devops import MSA_TENANT, DevOpsClient, DevOpsProject, bearer_header, pat_header
 from kms_connect.core.azure.entra import EntraConfig, Token, discover_tenant
 from kms_connect.core.azure.explain import Problem, ProblemError
 from kms_connect.core.check_steps import (
     NOT_IN_TIME,
     PROJECT_READS,
     TARGET,
-    TITLES,
     WRITE_NOTE,
     out_of_time,
     step_keys,
@@ -37,11 +36,14 @@ from kms_connect.core.check_target import CheckRun, CheckTarget
 from kms_connect.core.config import Settings
 from kms_connect.core.http import probe_client
 from kms_connect.core.methods import TokenRequest
-from kms_connect.core.models import CheckStep
+from kms_connect.core.models import CheckStep, ProjectProof
+from kms_connect.core.probe_record import ProbeRecord
+from kms_connect.core.project_reads import project_read, target_reads
 from kms_connect.core.redact import redact
 from kms_connect.core.retry import DEFAULT_RETRY, RetryPolicy
 from kms_connect.core.status import StepState
 from kms_connect.core.validation import is_guid
+from kms_connect.core.write_proof import Target, WriteProof, cleanup_keys, proof_keys
 
 Listener = Callable[[CheckStep], None]
 log = logging.getLogger(__name__)
@@ -53,12 +55,6 @@ MAX_IN_FLIGHT = 4
 # organization asks once, not 500 times, and a periodic round (30 s apart at least) asks afresh.
 # Failures are not kept: the next check asks again.
 ORG_LOOKUP_TTL = 20.0
-# The project-level reads: (what, API path, on the release host).
-READS = {
-    "variablegroups": ("Variable groups", "distributedtask/variablegroups", False),
-    "serviceendpoints": ("Service connections", "serviceendpoint/endpoints", False),
-    "release": ("Release definitions", "release/definitions", True),
-}
 
 
 class LiveChecker:
@@ -117,16 +113,40 @@ class LiveChecker:
             await self._http.aclose()
         self._http = None
 
-    async def run(self, target: CheckTarget, listener: Listener | None = None) -> CheckRun:
-        return await _Run(self, target, listener).go()
+    async def run(
+        self,
+        target: CheckTarget,
+        listener: Listener | None = None,
+        *,
+        record: ProbeRecord | None = None,
+        connection_id: str = "",
+    ) -> CheckRun:
+        """`record`, `connection_id`: where a write proof (target.prove_write) keeps the probe groups
+        that may be left (core/probe_record); a draft's proof may go without."""
+        return await _Run(self, target, listener, record, connection_id).go()
 
 
 class _Run:
-    def __init__(self, checker: LiveChecker, target: CheckTarget, listener: Listener | None) -> None:
+    def __init__(
+        self,
+        checker: LiveChecker,
+        target: CheckTarget,
+        listener: Listener | None,
+        record: ProbeRecord | None = None,
+        connection_id: str = "",
+    ) -> None:
         self.c, self.t, self.listener = checker, target, listener
         self.spec = target.method.spec
         keys = step_keys(self.spec.check_steps, target.target_projects)
+        self.record, self.connection_id = record, connection_id
+        self.recorded = record.of(connection_id) if record is not None and target.prove_write else []
+        if target.prove_write:  # the proof's lines in place of "not proven"
+            del keys["write"]
+            keys.update(cleanup_keys(self.recorded))
+            keys.update(proof_keys(target.target_projects))
         self.steps = {k: CheckStep(key=k, title=title) for k, title in keys.items()}
+        self.existing: dict[str, int] = {}  # variable groups each target project already holds
+        self.proofs: list[ProjectProof] | None = None
         self.reads = tuple(k for k in self.steps if k in PROJECT_READS or k.startswith(TARGET))
         self.token: Token | None = None
         self.deadline: asyncio.Timeout | None = None
@@ -206,7 +226,7 @@ class _Run:
                 if not step.state.done:
                     self.emit(step.key, state=StepState.CANCELLED, result="Cancelled")
             raise
-        result = summarize(list(self.steps.values()), round((time.perf_counter() - started) * 1000))
+        result = summarize(list(self.steps.values()), round((time.perf_counter() - started) * 1000), self.proofs)
         cache = self.token.cache_blob if self.token else None
         return CheckRun(result, cache)
 
@@ -246,10 +266,12 @@ class _Run:
                 retry=self.c.retry,
                 on_wait=self.note,
             )
+            listed: list[DevOpsProject] = []
             projects: list[str] = []
 
             async def read_projects() -> tuple[StepState, str, str]:
-                projects.extend(await api.projects())
+                listed.extend(await api.projects())
+                projects.extend(p.name for p in listed)
                 if not projects:
                     return (
                         StepState.WARNING,
@@ -276,12 +298,48 @@ class _Run:
             self.skip(self.reads, "Not run: needs a readable project" if not projects else "Not run")
         elif self.t.target_projects:  # each target project: its three reads in one line
             await asyncio.gather(
-                *(self.step(f"{TARGET}{p}", self._target_reads(api, p, projects)) for p in self.t.target_projects)
+                *(
+                    self.step(f"{TARGET}{p}", target_reads(api, p, projects, self.existing))
+                    for p in self.t.target_projects
+                )
             )
         else:
             project = projects[0]
-            await asyncio.gather(*(self.step(key, self._read(api, key, project)) for key in PROJECT_READS))
-        self._write_note()
+            await asyncio.gather(*(self.step(key, project_read(api, key, project)) for key in PROJECT_READS))
+        if self.t.prove_write:
+            await self._prove(api, listed, cred_ok)
+        else:
+            self._write_note()
+
+    async def _prove(self, api: DevOpsClient, listed: list[DevOpsProject], cred_ok: bool) -> None:
+        """The write proof (core/write_proof), after the reads: never when the credentials were refused."""
+        keys = tuple(k for k in self.steps if k.startswith(("proof:", "cleanup:")))
+        if not cred_ok:
+            self.skip(keys, "Not tried: the credentials were not accepted")
+            return
+        seen = {p.name.lower(): p for p in listed}
+        targets = [
+            Target(seen[p.lower()].name, seen[p.lower()].id, self.existing.get(seen[p.lower()].name))
+            for p in self.t.target_projects
+            if p.lower() in seen
+        ]
+        for p in self.t.target_projects:
+            if p.lower() not in seen:
+                self.skip(tuple(proof_keys([p])), "Not tried: the project is not visible")
+        who = self.steps["credentials"].result.removeprefix("Authenticated as ")
+        kind = "pat" if self.token is None else "user" if self.token.is_user else "app"
+        proof = WriteProof(
+            api,
+            self.step,
+            who=who,
+            kind=kind,
+            record=self.record,
+            connection_id=self.connection_id,
+            concurrency=self.c.settings.status.concurrency,
+        )
+        if self.recorded:
+            await proof.clean_up(self.recorded, {k: v.id for k, v in seen.items()})
+        self.proofs = await proof.run(targets)
 
     def _demote(self, keys: tuple[str, ...], why: str) -> None:
         # These ran concurrently with the step that explains the real cause; don't repeat it.
@@ -350,52 +408,6 @@ class _Run:
             scopes = self.token.scopes
             explanation = "Granted scopes: " + (", ".join(scopes) if scopes else "none listed")
         return StepState.OK, f"Authenticated as {who}", explanation
-
-    def _read(self, api: DevOpsClient, key: str, project: str) -> Callable[[], Awaitable[tuple[StepState, str, str]]]:
-        """The project-level read `key` (PROJECT_READS) in `project`, as a step's work."""
-        what, path, release = READS[key]
-
-        async def work() -> tuple[StepState, str, str]:
-            n = await api.count(key, what, path, project, release=release)
-            return StepState.OK, f"{n} {what.lower() if n != 1 else what.lower()[:-1]} in {project}", ""
-
-        return work
-
-    def _target_reads(
-        self, api: DevOpsClient, wanted: str, visible: list[str]
-    ) -> Callable[[], Awaitable[tuple[StepState, str, str]]]:
-        """The three reads in one target project, as one step: each project its own line."""
-
-        async def work() -> tuple[StepState, str, str]:
-            project = next((p for p in visible if p.lower() == wanted.lower()), None)
-            if project is None:
-                raise ProblemError(
-                    Problem(
-                        f"No project “{wanted}” visible",
-                        f"The identity sees no project named “{wanted}” in {self.t.org_name}. Fix the name in the "
-                        "connection's target projects, or give the identity access to the project (a service "
-                        "principal: add it to the project, e.g. to its Contributors group).",
-                    )
-                )
-            results = await asyncio.gather(
-                *(self._read(api, key, project)() for key in PROJECT_READS), return_exceptions=True
-            )
-            failed = [(key, r) for key, r in zip(PROJECT_READS, results, strict=True) if isinstance(r, BaseException)]
-            for _, r in failed:
-                if not isinstance(r, ProblemError):
-                    raise r
-            if failed:
-                key, first = failed[0]
-                assert isinstance(first, ProblemError)
-                p = first.problem
-                also = "".join(
-                    f" Also {TITLES[k]}: {e.problem.result}." for k, e in failed[1:] if isinstance(e, ProblemError)
-                )
-                raise ProblemError(Problem(f"{TITLES[key]}: {p.result}", p.text() + also, p.field, warning=p.warning))
-            counts = [r[1].removesuffix(f" in {project}") for r in results if not isinstance(r, BaseException)]
-            return StepState.OK, f"{project}: {', '.join(counts)}", ""
-
-        return work
 
     def _write_note(self) -> None:
         scopes = self.token.scopes if self.token is not None and self.token.is_user else []

@@ -1,18 +1,23 @@
-"""Azure DevOps REST probes over async httpx: read-only calls that prove what a credential can do.
+"""Azure DevOps REST calls: the probes that prove what a credential can read, and the writes of the
+write proof (core/write_proof).
 
 Every call sends `Accept: application/json` and `X-TFS-FedAuthRedirect: Suppress` (without it a
-bad credential gets a 203 sign-in page) and never follows redirects. Every probe is a GET, so it is
+bad credential gets a 203 sign-in page) and never follows redirects. A probe is a GET, so it is
 safe to send again: 429 waits for Retry-After, and a 5xx or a network failure that may pass (reset,
 refused, timeout: explain.is_transient) backs off, each a bounded number of times; the caller
 hears about every wait, and a failure after the last try says how many were made over how long.
+A write is sent again on the same terms only when its answer says the whole outcome (PUT, DELETE);
+a POST is sent once (`send`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote_plus, urlsplit
 
@@ -23,9 +28,11 @@ from kms_connect.core.azure.devops_explain import DevOpsAnswer, devops_problem
 from kms_connect.core.azure.explain import Problem, ProblemError, is_transient, transport_problem, tries_text
 from kms_connect.core.retry import DEFAULT_RETRY, RetryPolicy
 
-__all__ = ["MSA_TENANT", "DevOpsClient", "RetryPolicy", "answer_of", "bearer_header", "pat_header"]
+__all__ = ["MSA_TENANT", "DevOpsClient", "DevOpsProject", "RetryPolicy", "answer_of", "bearer_header", "pat_header"]
 
 API_VERSION = "7.1"
+PAGE_SIZE = 100  # projects a page
+MAX_PAGES = 50  # 5,000 projects: an end to a server that keeps sending continuation tokens
 MSA_TENANT = "00000000-0000-0000-0000-000000000000"
 
 
@@ -61,6 +68,12 @@ def answer_of(resp: httpx.Response) -> DevOpsAnswer:
     )
 
 
+@dataclass(frozen=True)
+class DevOpsProject:
+    name: str
+    id: str
+
+
 class DevOpsClient:
     """Probes of one organization with one credential (or none, for the tenant lookup)."""
 
@@ -89,17 +102,34 @@ class DevOpsClient:
         headers = {"Accept": "application/json", "X-TFS-FedAuthRedirect": "Suppress"}
         if authenticated and self.auth is not None:
             headers["Authorization"] = self.auth.get_secret_value()
+        return await self._send("GET", url, step, headers, None, resend=True)
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        step: str,
+        headers: dict[str, str],
+        body: dict[str, Any] | None,
+        *,
+        resend: bool,
+    ) -> httpx.Response:
+        """`resend`: whether a network failure that may pass is tried again (never for a POST)."""
+        content = json.dumps(body).encode() if body is not None else None
         waits_429 = retries = tries = 0
         started = time.monotonic()
         while True:
             tries += 1
             try:
-                resp = await self.client.get(url, headers=headers)
+                if method == "GET":
+                    resp = await self.client.get(url, headers=headers)
+                else:
+                    resp = await self.client.request(method, url, headers=headers, content=content)
             except httpx.HTTPError as exc:
                 problem = transport_problem(
                     exc, "Azure DevOps", urlsplit(url).netloc, "[azure] devops_url / release_url"
                 )
-                if is_transient(exc) and retries < self.retry.max_retries:
+                if resend and is_transient(exc) and retries < self.retry.max_retries:
                     wait = self.retry.wait(retries)
                     retries += 1
                     self._tell(step, f"{problem.result}: retry {retries} of {self.retry.max_retries} in {wait:g} s")
@@ -120,7 +150,7 @@ class DevOpsClient:
                 )
                 await asyncio.sleep(wait)
                 continue
-            if resp.status_code >= 500 and retries < self.retry.max_retries:
+            if resend and resp.status_code >= 500 and retries < self.retry.max_retries:
                 wait = self.retry.wait(retries)
                 retries += 1
                 self._tell(
@@ -197,10 +227,37 @@ class DevOpsClient:
             )
         return name, account
 
-    async def projects(self) -> list[str]:
-        url = f"{self.base}/_apis/projects?api-version={API_VERSION}&$top=100"
-        body = self._json(await self.get(url, step="projects"), "Projects")
-        return [str(p.get("name")) for p in body.get("value") or [] if isinstance(p, dict) and p.get("name")]
+    async def projects(self, *, step: str = "projects") -> list[DevOpsProject]:
+        """Every project the credential sees: all pages (Azure DevOps gives the next page's token in
+        `x-ms-continuationtoken`), at most MAX_PAGES of PAGE_SIZE."""
+        out: list[DevOpsProject] = []
+        token = ""
+        for _ in range(MAX_PAGES):
+            url = f"{self.base}/_apis/projects?api-version={API_VERSION}&$top={PAGE_SIZE}"
+            if token:
+                url += f"&continuationToken={quote(token)}"
+            resp = await self.get(url, step=step)
+            body = self._json(resp, "Projects")
+            out += [
+                DevOpsProject(str(p["name"]), str(p.get("id") or ""))
+                for p in body.get("value") or []
+                if isinstance(p, dict) and p.get("name")
+            ]
+            token = resp.headers.get("x-ms-continuationtoken", "")
+            if not token:
+                break
+        return out
+
+    async def send(self, method: str, url: str, *, step: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        """A write (POST, PUT, DELETE). A POST is sent once: after a network failure whether it was
+        carried out is unknown, and the caller looks (a create is looked up by its name). PUT and
+        DELETE say the whole outcome, so they are tried again as a GET is."""
+        headers = {"Accept": "application/json", "X-TFS-FedAuthRedirect": "Suppress"}
+        if self.auth is not None:
+            headers["Authorization"] = self.auth.get_secret_value()
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        return await self._send(method, url, step, headers, body, resend=method != "POST")
 
     async def count(self, step: str, what: str, path: str, project: str, *, release: bool = False) -> int:
         base = self.release_base if release else self.base
