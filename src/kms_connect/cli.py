@@ -47,6 +47,18 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "-q", "--quiet", action="store_true", help="no line per finished check on stderr (notices and errors still)"
     )
+    check.add_argument(
+        "--prove-write",
+        action="store_true",
+        help="also prove write access: create, update and delete a probe variable group in each target project",
+    )
+    check.add_argument(
+        "--devops-project",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with --prove-write: an Azure DevOps project to prove in, in place of the connection's targets (repeat)",
+    )
     sub.add_parser("demo", help="the whole app against simulated Azure and KMS services (nothing real is touched)")
     oauth = sub.add_parser(
         "oauth-secret",
@@ -91,9 +103,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_list(paths, args.instance, args.json)
     if args.command == "check":
-        from kms_connect.headless import run_check  # noqa: PLC0415
+        from kms_connect.headless import ProveWrite, run_check  # noqa: PLC0415
 
-        return run_check(paths, args.instance, args.names, args.project, args.json, quiet=args.quiet)
+        if args.devops_project and not args.prove_write:
+            print("kms-connect: check: --devops-project goes with --prove-write.", file=sys.stderr)
+            return 2
+        prove = ProveWrite(args.devops_project) if args.prove_write else None
+        return run_check(paths, args.instance, args.names, args.project, args.json, quiet=args.quiet, prove=prove)
     if args.command == "demo":
         from kms_connect.demo import run_demo  # noqa: PLC0415
 

@@ -38,6 +38,13 @@ class UsageError(Exception):
     """Exit 2, with a message for stderr."""
 
 
+@dataclass(frozen=True)
+class ProveWrite:
+    """`check --prove-write`: the projects named with --devops-project (empty: each connection's targets)."""
+
+    projects: list[str]
+
+
 @dataclass
 class Selected:
     project: str
@@ -102,6 +109,20 @@ def _row(s: Selected, result: Any | None = None) -> dict[str, Any]:
         "checked_at": check.checked_at.isoformat() if check is not None and check.checked_at else None,
         "summary": check.summary if check is not None else "",
     }
+    if result is not None and result.write_proof is not None:  # fields are only ever added (README)
+        row["write_proof"] = [
+            {
+                "project": p.project,
+                "create": p.create,
+                "update": p.update,
+                "delete": p.delete,
+                "left_behind": None
+                if p.left_behind is None
+                else {"group": p.left_behind.group, "url": p.left_behind.url},
+                "explanation": p.explanation,
+            }
+            for p in result.write_proof
+        ]
     if result is not None:
         row["duration_ms"] = result.duration_ms
         bad = result.failing_step()
@@ -165,7 +186,14 @@ def _progress(s: Selected, result: CheckResult) -> None:
 
 
 def run_check(
-    paths: Paths, source: str, names: list[str], project: str | None, as_json: bool, *, quiet: bool = False
+    paths: Paths,
+    source: str,
+    names: list[str],
+    project: str | None,
+    as_json: bool,
+    *,
+    quiet: bool = False,
+    prove: ProveWrite | None = None,
 ) -> int:
     notices = Notices()
 
@@ -173,10 +201,18 @@ def run_check(
         settings, local, backend = _open(paths, source)
         try:
             selected = _select(await _connections(backend, project), names)
+            if prove is not None:
+                _plan(selected, prove, quiet, backend)
             _drain(notices, local, backend)  # said before the progress lines: e.g. why nothing shows as checked
             try:
                 results = await _check_all(
-                    settings, local, backend, selected, on_done=None if quiet else _progress, notices=notices
+                    settings,
+                    local,
+                    backend,
+                    selected,
+                    on_done=None if quiet else _progress,
+                    notices=notices,
+                    prove_in=None if prove is None else prove.projects,
                 )
             except KmsConnectError as exc:  # the store refused while checking (changed under us): as at the start
                 raise UsageError(str(exc)) from None
@@ -192,7 +228,8 @@ def run_check(
         return USAGE
     rows = [_row(s, r) for s, r in zip(selected, results, strict=True)]
     statuses = [r.status for r in results]
-    if any(st is Status.FAILED for st in statuses):
+    refused = prove is not None and any(p.refused for r in results for p in r.write_proof or [])
+    if any(st is Status.FAILED for st in statuses) or refused:
         code = FAILED
     elif any(st not in (Status.VALID, Status.WARNING) for st in statuses):
         code = UNCHECKED
@@ -222,6 +259,7 @@ async def _check_all(
     *,
     on_done: Callable[[Selected, CheckResult], None] | None = None,
     notices: Notices | None = None,
+    prove_in: list[str] | None = None,
 ) -> list[CheckResult]:
     """Check `selected` through the check runner the TUI uses (core/check_runner: [status]
     concurrency, results recorded as they come). `on_done` hears of each connection as soon as its
@@ -234,6 +272,7 @@ async def _check_all(
             backend,
             [s.conn for s in selected],
             None if on_done is None else lambda conn, result: on_done(by_id[conn.id], result),
+            prove_in=prove_in,
         )
     finally:
         await runner.aclose()
@@ -247,3 +286,40 @@ def _table(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         status = Status(row["status"]).label
         print(f"{row['project'][:20]:<20}  {row['name'][:28]:<28}  {status:<15}  {row['summary']}")
+        for proof in row.get("write_proof") or []:  # per project: each permission in a glyph and a word
+            said = ", ".join(f"{op} {GLYPHS[proof[op]]}" for op in ("create", "update", "delete"))
+            print(f"    write proof in {proof['project']}: Variable Groups: {said}")
+            if proof["explanation"]:
+                print(f"      {proof['explanation']}")
+
+
+GLYPHS = {"ok": "✓ ok", "refused": "✗ refused", "not-tried": "– not tried"}
+
+
+def _plan(selected: list[Selected], prove: ProveWrite, quiet: bool, backend: Any) -> None:
+    """What --prove-write will change, said before it does (stderr); without projects, a usage error.
+    Connections whose credentials are not held here are left to the check (exit 3)."""
+    held = [s for s in selected if not backend.not_checkable(s.conn)]
+    bare = [s for s in held if not prove.projects and not s.conn.target_projects]
+    if bare:
+        names = ", ".join(f"{s.project}/{s.conn.name}" for s in bare)
+        raise UsageError(
+            f"--prove-write needs the Azure DevOps projects to prove in, and {names} names none. Set the "
+            "connection's target projects in kms-connect (App Connections → Edit → Target projects), or name "
+            "them here with --devops-project NAME (repeatable)."
+        )
+    if quiet:
+        return
+    for s in held:
+        projects = ", ".join(prove.projects or s.conn.target_projects)
+        pat = (
+            " If the PAT has vso.variablegroups_write but not _manage, a group may be left: it is named, with "
+            "where to delete it."
+            if s.conn.method.spec.pat_secret
+            else ""
+        )
+        print(
+            f"write proof for {s.project}/{s.conn.name}: in {s.conn.org_name}, projects {projects}: creates a "
+            f"variable group kms-connect-probe-… with one secret variable, updates it, deletes it.{pat}",
+            file=sys.stderr,
+        )

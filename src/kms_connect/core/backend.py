@@ -24,6 +24,7 @@ from kms_connect.core.models import (
     Project,
     ProjectSummary,
 )
+from kms_connect.core.probe_record import ProbeRecord
 
 
 class Notice(NamedTuple):
@@ -40,6 +41,8 @@ class Backend(ABC):
     can_manage_projects: bool = True
     #: Why a connection without a local result cannot be checked from here ("" when it can).
     not_checkable_reason: str = ""
+    #: Where a write proof records the probe groups it may leave (core/probe_record), beside the results.
+    probe_record: ProbeRecord | None = None
 
     @abstractmethod
     async def list_projects(self) -> list[ProjectSummary]: ...

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kms_connect.core.backend import Backend
-from kms_connect.core.check_target import cancelled_result
+from kms_connect.core.check_target import CheckRun, CheckTarget, cancelled_result
 from kms_connect.core.checks import Checker, check_stored
 from kms_connect.core.errors import describe
 from kms_connect.core.models import CheckResult, Connection
@@ -134,27 +134,35 @@ class CheckRunner:
         return not self._running and not self._unsaved and (self._writer is None or self._writer.done())
 
     # --- starting and stopping -----------------------------------------------------------------
-    def recheck(self, backend: Backend, conn: Connection) -> asyncio.Task[CheckResult]:
-        """Check a stored connection with the credentials the backend holds, and record the result."""
+    def recheck(
+        self, backend: Backend, conn: Connection, *, prove_in: list[str] | None = None
+    ) -> asyncio.Task[CheckResult]:
+        """Check a stored connection with the credentials the backend holds, and record the result.
+        `prove_in`: and prove write access there (core/write_proof; empty: its target projects)."""
         old = self._tasks.get(conn.id)
         if old is not None:
             old.cancel()
         live = self.live[conn.id] = LiveCheck(conn.id, conn.updated_at)
         self._running.add(conn.id)
         self._none_running.clear()
-        task = asyncio.ensure_future(self._run(backend, conn, live))
+        task = asyncio.ensure_future(self._run(backend, conn, live, prove_in))
         self._tasks[conn.id] = task
         task.add_done_callback(lambda done: self._tasks.pop(conn.id) if self._tasks.get(conn.id) is done else None)
         self._changed(live)
         return task
 
     async def check_many(
-        self, backend: Backend, conns: Iterable[Connection], on_done: Callable[[Connection, CheckResult], None] | None
+        self,
+        backend: Backend,
+        conns: Iterable[Connection],
+        on_done: Callable[[Connection, CheckResult], None] | None,
+        *,
+        prove_in: list[str] | None = None,
     ) -> list[CheckResult]:
         """Check `conns` and wait for their results to be written; `on_done` hears of each as it ends."""
 
         async def one(conn: Connection) -> CheckResult:
-            result = await self.recheck(backend, conn)
+            result = await self.recheck(backend, conn, prove_in=prove_in)
             if on_done is not None:
                 on_done(conn, result)
             return result
@@ -214,12 +222,21 @@ class CheckRunner:
             await asyncio.wait(pending, timeout=CLOSE_WAIT)
 
     # --- a check -------------------------------------------------------------------------------
-    async def _run(self, backend: Backend, conn: Connection, live: LiveCheck) -> CheckResult:
+    async def _run(
+        self, backend: Backend, conn: Connection, live: LiveCheck, prove_in: list[str] | None
+    ) -> CheckResult:
+        checker = self._checker()
+
+        async def run(target: CheckTarget) -> CheckRun:
+            if prove_in is None:
+                return await checker.run(target)
+            return await checker.run(target, record=backend.probe_record, connection_id=conn.id)
+
         try:
             async with self.slots:
                 live.queued, live.running_since = False, time.monotonic()
                 self._changed(live)
-                result = await check_stored(backend, conn, self._checker().run)
+                result = await check_stored(backend, conn, run, prove_in)
         except asyncio.CancelledError:
             self._finish(live, cancelled_result([]))  # the stored result is left alone
             raise

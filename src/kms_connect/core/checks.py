@@ -15,17 +15,22 @@ from kms_connect.core.backend import Backend
 from kms_connect.core.check_target import CheckRun, CheckTarget
 from kms_connect.core.errors import SecretError
 from kms_connect.core.models import CheckResult, Connection, ConnectionDraft
+from kms_connect.core.probe_record import ProbeRecord
 from kms_connect.core.status import Status
 
 
 class Checker(Protocol):
-    async def run(self, target: CheckTarget, listener: Any = None) -> CheckRun: ...
+    async def run(
+        self, target: CheckTarget, listener: Any = None, *, record: ProbeRecord | None = None, connection_id: str = ""
+    ) -> CheckRun: ...
 
 
 class NoLiveChecks:
     """Records connections as `Not checked`: makes no calls to Azure."""
 
-    async def run(self, target: CheckTarget, listener: Any = None) -> CheckRun:
+    async def run(
+        self, target: CheckTarget, listener: Any = None, *, record: ProbeRecord | None = None, connection_id: str = ""
+    ) -> CheckRun:
         return CheckRun(CheckResult(status=Status.NOT_CHECKED, summary="Live checks are off."))
 
 
@@ -63,9 +68,13 @@ async def save_checked(
 
 
 async def check_stored(
-    backend: Backend, conn: Connection, run: Callable[[CheckTarget], Awaitable[CheckRun]]
+    backend: Backend,
+    conn: Connection,
+    run: Callable[[CheckTarget], Awaitable[CheckRun]],
+    prove_in: list[str] | None = None,
 ) -> CheckResult:
-    """Check a saved connection with the credentials the backend holds for it.
+    """Check a saved connection with the credentials the backend holds for it (`prove_in`: and
+    prove write access, see core/write_proof).
 
     A secret the backend cannot give out (an instance, an unreachable keyring) is `Not checkable`,
     never a failure. A refreshed OAuth sign-in is kept, unless the credentials were replaced while
@@ -76,7 +85,10 @@ async def check_stored(
         secrets = await backend.read_secrets(conn.id)
     except SecretError as exc:
         return CheckResult(status=Status.NOT_CHECKABLE, summary=f"Cannot check: {exc}")
-    done = await run(CheckTarget.of(conn, secrets))
+    target = CheckTarget.of(conn, secrets)
+    if prove_in is not None:  # the write proof too, in these projects (empty: the connection's targets)
+        target = target.model_copy(update={"prove_write": True, "target_projects": prove_in or conn.target_projects})
+    done = await run(target)
     if done.token_cache is not None:
         await backend.update_secret(conn.id, "token_cache", done.token_cache, as_of=conn.updated_at)
     return done.result

@@ -39,6 +39,7 @@ from kms_connect.core.models import (
     utcnow,
 )
 from kms_connect.core.paths import Paths
+from kms_connect.core.probe_record import ProbeRecord
 from kms_connect.core.redact import register_secret
 from kms_connect.core.secrets import SecretStore
 from kms_connect.core.store_file import StoreData, StoreFile
@@ -70,6 +71,7 @@ class LocalStore(Backend):
             paths.secrets_file, settings.secrets.backend, settings.secrets.keyring_timeout
         )
         self._notice: Notice | None = None
+        self.probe_record = ProbeRecord(paths.probe_groups)
         self.file = StoreFile.of(paths)
         self.journal = Journal(paths.data_dir / JOURNAL_NAME)
         self.changes = SecretChanges(self.journal, self.secrets, self.snapshot)

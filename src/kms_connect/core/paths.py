@@ -52,6 +52,11 @@ class Paths:
         return self.data_dir / "checks.json"
 
     @property
+    def probe_groups(self) -> Path:
+        """Probe variable groups a write proof may have left in Azure DevOps (core/probe_record)."""
+        return self.data_dir / "probe-groups.json"
+
+    @property
     def secrets_file(self) -> Path:
         # Named for what it is: the fallback when no OS keyring can be reached.
         return self.data_dir / "plaintext-secrets.json"

@@ -35,6 +35,7 @@ from kms_connect.core.models import (
     ProjectSummary,
     utcnow,
 )
+from kms_connect.core.probe_record import ProbeRecord
 from kms_connect.core.results_file import ResultsFile, TargetsFile
 from kms_connect.core.status import Method
 
@@ -71,6 +72,7 @@ class KmsBackend(Backend):
         self._results = ResultsFile(checks_file)  # the checks made here, before sending credentials
         # The target projects: the instance's schema has no field for them (results_file.TargetsFile).
         self._targets = TargetsFile(checks_file.with_name(f"{checks_file.stem}.targets.json"))
+        self.probe_record = ProbeRecord(checks_file.with_name(f"{checks_file.stem}.probes.json"))
         self.label = f"Instance {instance.name}"
         self.hidden_note = ""  # what this identity cannot see (org-scoped connections without permission)
         self._known: dict[str, Connection] = {}  # the last seen state of each connection
