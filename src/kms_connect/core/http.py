@@ -1,29 +1,38 @@
 """The one place HTTP clients are made, so every one honours the same rules.
 
-Proxies come from HTTPS_PROXY / HTTP_PROXY / NO_PROXY (httpx's trust_env), TLS trusts `ca_bundle`
-when set, redirects are never followed (Azure DevOps answers a bad token with a redirect to a
-sign-in page, which must be reported, not fetched), and connect and read have their own timeouts.
+Proxies come from HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY by httpx's rules, TLS trusts
+`ca_bundle` when set (one `ssl_context()`), redirects are never followed (Azure DevOps answers a
+bad token with a redirect to a sign-in page, which must be reported, not fetched), no cookie goes
+from one credential's requests to another's, and connect and read have their own timeouts.
 
-Live checks make thousands of small requests in a `V` run, and httpx.AsyncClient with its default
-transport spends several times the HTTP itself in CPU on each. The checks therefore use
-`probe_client()`: a `ProbeClient` sending straight through `LeanTransport` (core/lean_transport:
-why, and how), ~0.4 ms a request, with the same httpx.Request / httpx.Response / httpx errors.
-With a proxy configured, they get a regular httpx.AsyncClient instead, whose transport knows proxies.
+Two maintained clients:
+- httpx, for the KMS API (`async_client`: one client per instance, which serves that instance's one
+  login, so its cookie jar holds one identity's cookies) and msal (`sync_client`: a new client for
+  each sign-in or token request).
+- aiohttp, for the live checks' probes (`probe_client`, no cookie jar at all). A `V` run makes
+  thousands of small GETs; through httpx each costs ~2 ms of CPU on a 2-core box, through aiohttp
+  (a C HTTP parser) a fifth of that: benchmarks/checks.py (c), 500 re-checks, stays within its
+  1.3 × target with aiohttp (1.18) and not with httpx (3.7). `ProbeClient` hands back httpx.Response
+  and raises httpx's errors (`_as_httpx`), so both clients' answers and failures take one path:
+  core/azure/explain and core/retry.
 """
 
 from __future__ import annotations
 
 import functools
 import ssl
-import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import aiohttp
 import httpx
 
-from kms_connect.core.lean_transport import LeanTransport
+# httpx's own reading of the proxy variables, so the probes choose a proxy exactly as httpx does.
+from httpx._utils import URLPattern, get_environment_proxies
 
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
+KEEPALIVE_EXPIRY = 30.0  # idle probe connections kept this long (httpx: 5 s), for checks a few seconds apart
 
 
 @functools.lru_cache(maxsize=8)
@@ -55,23 +64,8 @@ def _options(ca_bundle: Path | None, timeout: httpx.Timeout | None = None) -> di
     }
 
 
-def proxy_configured() -> bool:
-    """True when the environment names a proxy (the same variables httpx's trust_env reads)."""
-    return any(key in ("http", "https", "all") for key in urllib.request.getproxies())
-
-
 def async_client(ca_bundle: Path | None = None, timeout: httpx.Timeout | None = None) -> httpx.AsyncClient:
     return httpx.AsyncClient(**_options(ca_bundle, timeout))  # type: ignore[arg-type]
-
-
-def probe_client(
-    ca_bundle: Path | None = None, timeout: httpx.Timeout | None = None, *, connections: int = 20
-) -> ProbeClient | httpx.AsyncClient:
-    """For many small concurrent requests (live checks): up to `connections` in flight, and as many
-    kept alive between them. Both kinds have `get()`, `aclose()` and `is_closed`."""
-    if proxy_configured():
-        return async_client(ca_bundle, timeout)
-    return ProbeClient(ca_bundle, timeout, connections)
 
 
 def sync_client(ca_bundle: Path | None = None) -> httpx.Client:
@@ -79,40 +73,146 @@ def sync_client(ca_bundle: Path | None = None) -> httpx.Client:
     return httpx.Client(**_options(ca_bundle))  # type: ignore[arg-type]
 
 
-class ProbeClient:
-    """GETs straight through a LeanTransport, with the rules of every client here.
+def probe_client(
+    ca_bundle: Path | None = None, timeout: httpx.Timeout | None = None, *, connections: int = 20
+) -> ProbeClient:
+    """For many small concurrent requests (live checks): up to `connections` open at once, and as
+    many kept alive between them. Use it on the event loop of its first request."""
+    return ProbeClient(ca_bundle, timeout, connections)
 
-    httpx.AsyncClient's own layer (URL and header merging, a cookie jar updated from every answer,
-    auth and redirect machinery) costs as much CPU as the whole exchange on LeanTransport. The
-    probes need none of it: they send their own headers, keep no cookies and never follow a
-    redirect (a 3xx comes back as the answer, as with follow_redirects=False).
+
+class ProbeClient:
+    """GETs through aiohttp, answered as httpx.Response and failing with httpx's errors.
+
+    Made anywhere; its aiohttp session is opened on the running loop at the first request.
     """
 
     def __init__(
         self, ca_bundle: Path | None = None, timeout: httpx.Timeout | None = None, connections: int = 20
     ) -> None:
-        self.timeout = timeout or httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
-        self._extensions = {"timeout": self.timeout.as_dict()}
-        self.transport = LeanTransport(ssl_context(ca_bundle), max_connections=connections)
-        self.headers = [("Accept", "*/*"), ("Accept-Encoding", "gzip, deflate"), ("User-Agent", "kms-connect")]
-        self._urls: dict[str, httpx.URL] = {}  # parsed once: a `V` run asks the same few URLs again and again
+        t = timeout or httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
+        # `connect` also bounds the wait for a free connection: the runner never has more requests
+        # in flight than `connections`, so that wait is nil, and a timeout there is a connect timeout.
+        self._timeout = aiohttp.ClientTimeout(total=None, connect=t.connect, sock_connect=t.connect, sock_read=t.read)
+        self._ssl = ssl_context(ca_bundle)
+        self._connections = max(1, connections)
+        self._session: aiohttp.ClientSession | None = None
+        # Read once, as httpx reads them when a client is made: (pattern, proxy URL or None: direct).
+        self._mounts = sorted((URLPattern(k), v) for k, v in get_environment_proxies().items())
+        self._proxies: dict[tuple[str, str], tuple[str | None, dict[str, str] | None]] = {}
         self.is_closed = False
+
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(ssl=self._ssl, limit=self._connections, keepalive_timeout=KEEPALIVE_EXPIRY)
+        session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=self._timeout,
+            # Rules: no cookies (one credential's never go with another's); no netrc nor proxies of
+            # aiohttp's own reading (trust_env: netrc credentials would be sent to Azure DevOps).
+            cookie_jar=aiohttp.DummyCookieJar(),
+            trust_env=False,
+            # httpx.Response decodes the body by its Content-Encoding, as for the httpx clients.
+            auto_decompress=False,
+            headers={"User-Agent": "kms-connect", "Accept": "*/*", "Accept-Encoding": "gzip, deflate"},
+        )
+        # aiohttp sends a GET again, at once and unseen, after a reset or a hang-up; the RetryPolicy
+        # (core/retry) owns that choice: it counts the tries and shows them. (Its own test client
+        # turns this off the same way.)
+        session._retry_connection = False
+        self._session = session
+        return session
+
+    def _proxy_for(self, url: str) -> tuple[str | None, dict[str, str] | None]:
+        """The proxy httpx would use for `url`'s origin (the first pattern that matches, in httpx's
+        order), and the Proxy-Authorization its user info makes (as httpx's: Basic, UTF-8)."""
+        try:
+            parts = urlsplit(url)
+        except ValueError as exc:
+            raise httpx.InvalidURL(str(exc)) from None
+        key = (parts.scheme, parts.netloc)
+        found = self._proxies.get(key)
+        if found is None:
+            origin = httpx.URL(f"{parts.scheme}://{parts.netloc}/")
+            proxy = next((v for pattern, v in self._mounts if pattern.matches(origin)), None)
+            headers = None
+            if proxy is not None:
+                parsed = httpx.URL(proxy)
+                if parsed.scheme not in ("http", "https"):
+                    raise httpx.ProxyError(f"unsupported proxy scheme {parsed.scheme!r}")
+                if parsed.username:
+                    headers = {"Proxy-Authorization": aiohttp.encode_basic_auth(parsed.username, parsed.password)}
+                proxy = str(parsed.copy_with(username=None, password=None))
+            found = self._proxies[key] = (proxy, headers)
+        return found
 
     async def get(self, url: str, *, headers: dict[str, str] | None = None) -> httpx.Response:
         if self.is_closed:
             raise RuntimeError("the client is closed")
-        parsed = self._urls.get(url)
-        if parsed is None:
-            if len(self._urls) >= 512:
-                self._urls.clear()
-            parsed = self._urls[url] = httpx.URL(url)
-        given = {k.lower() for k in headers or ()}
-        merged = [(k, v) for k, v in self.headers if k.lower() not in given] + list((headers or {}).items())
-        request = httpx.Request("GET", parsed, headers=merged, extensions=self._extensions)
-        response = await self.transport.handle_async_request(request)
-        await response.aread()  # decodes a compressed answer
+        session = self._session or self._open()
+        proxy, proxy_headers = self._proxy_for(url)
+        try:
+            async with session.get(
+                url, headers=headers, allow_redirects=False, proxy=proxy, proxy_headers=proxy_headers
+            ) as answer:
+                body = await answer.read()
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+            if self.is_closed:  # aclose() cut it off: not a network failure to retry or explain
+                raise RuntimeError("the client is closed") from exc
+            raise _as_httpx(exc) from exc
+        response = httpx.Response(
+            answer.status,
+            headers=answer.raw_headers,
+            stream=httpx.ByteStream(body),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": (answer.reason or "").encode()},
+        )
+        response.read()  # decodes a compressed answer
         return response
 
     async def aclose(self) -> None:
         self.is_closed = True
-        await self.transport.aclose()
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    def __del__(self) -> None:
+        # Dropped without aclose(), its loop over (a test's, a client replaced on a new loop):
+        # aiohttp would log "Unclosed client session" to stderr. Let its sockets go quietly.
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            connector = session.connector
+            session.detach()
+            if connector is not None:
+                connector._close()  # the synchronous part of close(): nothing to await on a closed loop
+
+
+def _as_httpx(exc: BaseException) -> Exception:
+    """aiohttp's failure as the httpx error httpx would raise for it (its cause stays chained: the
+    explanations look there for ssl and OS errors)."""
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, aiohttp.ClientHttpProxyError):  # the proxy answered CONNECT with an error
+        return httpx.ProxyError(f"the proxy answered {exc.status} {exc.message}")
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return httpx.ConnectTimeout(text)
+    if isinstance(exc, TimeoutError):  # aiohttp.SocketTimeoutError: no byte within the read timeout
+        return httpx.ReadTimeout(text)
+    if isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ClientConnectorSSLError)):
+        return httpx.ConnectError(text)  # DNS, refused, unreachable, TLS; the proxy's too
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return httpx.RemoteProtocolError("Server disconnected without sending a response.")
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        if "not completed" in text:
+            return httpx.RemoteProtocolError(f"peer closed connection without sending complete message body ({text})")
+        return httpx.RemoteProtocolError(text)
+    if isinstance(exc, aiohttp.ClientConnectionResetError):  # the server closed it as we wrote
+        return httpx.WriteError(text)
+    if isinstance(exc, aiohttp.ClientConnectionError):  # after the connection was made: a reset, a cut
+        return httpx.ReadError(text)
+    if isinstance(exc, aiohttp.NonHttpUrlClientError):
+        return httpx.UnsupportedProtocol(f"Request URL has an unsupported protocol: {text}")
+    if isinstance(exc, aiohttp.InvalidURL):
+        return httpx.InvalidURL(text)  # as httpx: not an HTTPError, a mistake of ours
+    if isinstance(exc, aiohttp.ClientResponseError):  # an answer that is no HTTP
+        return httpx.RemoteProtocolError(f"not an HTTP/1.1 answer: {exc.message}")
+    if isinstance(exc, ValueError):  # a header that would split the request, refused before sending
+        return httpx.LocalProtocolError(f"invalid header: {text}")
+    return httpx.TransportError(text)

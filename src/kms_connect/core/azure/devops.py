@@ -1,4 +1,4 @@
-"""Azure DevOps REST probes over async httpx: read-only calls that prove what a credential can do.
+"""Azure DevOps REST probes (core/http's ProbeClient): read-only calls that prove what a credential can do.
 
 Every call sends `Accept: application/json` and `X-TFS-FedAuthRedirect: Suppress` (without it a
 bad credential gets a 203 sign-in page) and never follows redirects. Every probe is a GET, so it is
@@ -21,6 +21,7 @@ from pydantic import SecretStr
 
 from kms_connect.core.azure.devops_explain import DevOpsAnswer, devops_problem
 from kms_connect.core.azure.explain import Problem, ProblemError, is_transient, transport_problem, tries_text
+from kms_connect.core.http import ProbeClient
 from kms_connect.core.retry import DEFAULT_RETRY, RetryPolicy
 
 __all__ = ["MSA_TENANT", "DevOpsClient", "RetryPolicy", "answer_of", "bearer_header", "pat_header"]
@@ -66,7 +67,7 @@ class DevOpsClient:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: ProbeClient,
         devops_url: str,
         release_url: str,
         org: str,
