@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import http.server
+import os
 import select
 import subprocess
 import sys
@@ -203,11 +204,13 @@ class LoopbackProxy:
         self.record = tmp_path / "proxied.txt"
         self.record.touch()
         script = Path(__file__).with_name("loopback_proxy.py")
+        home = tmp_path / "proxy-home"  # proxy.py keeps its data in ~/.proxy: not the real home's
         self.proc = subprocess.Popen(
             [sys.executable, str(script), str(self.record), *flags],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            env={**os.environ, "HOME": str(home)},
         )
         assert self.proc.stdout is not None
         ready, _, _ = select.select([self.proc.stdout], [], [], 30)  # its port, once it listens
