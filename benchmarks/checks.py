@@ -12,6 +12,10 @@ Each part reports the client's CPU time (app and checks, one process) and the si
 own process) next to the wall time: on a small box the two share the cores.
 
     python benchmarks/checks.py [latency_ms] [--only abc]
+
+PROBES=httpx sends the checks' probes through an httpx.AsyncClient (its own transport, a pool of
+[status] concurrency × 2 hosts connections) instead of core/probe_client's aiohttp ProbeClient: the
+comparison issue 17 asked for.
 """
 
 from __future__ import annotations
@@ -281,8 +285,27 @@ async def many(
     )
 
 
+def probes_through_httpx() -> None:
+    """PROBES=httpx: the checks' client made by httpx instead (see the module docstring)."""
+    import httpx
+
+    from kms_connect.core import http, live_check
+
+    def httpx_probes(ca_bundle, timeout=None, *, connections=20):  # type: ignore[no-untyped-def]
+        # [status] concurrency × the probes' hosts (Azure DevOps and its release host)
+        size = connections // live_check.MAX_IN_FLIGHT * 2
+        pool = httpx.Limits(max_connections=size, max_keepalive_connections=size, keepalive_expiry=30)
+        options = http._options(ca_bundle, timeout)
+        return httpx.AsyncClient(limits=pool, **options)  # type: ignore[arg-type]
+
+    live_check.probe_client = httpx_probes  # type: ignore[assignment]
+
+
 async def main(latency_ms: float, parts: str) -> None:
     latency = latency_ms / 1000
+    if os.environ.get("PROBES") == "httpx":
+        probes_through_httpx()
+        print("Probes through httpx.AsyncClient (PROBES=httpx)")
     with simulators(latency_ms) as box:
         print(f"Injected latency {latency_ms:g} ms per request (Entra and Azure DevOps simulators, own process)")
         if "a" in parts:

@@ -39,7 +39,7 @@ DEFERRED: list[tuple[str, list[str], str]] = [
     ("kms_connect.ui.screens.connections", FIRST_FRAME, "Projects: App Connections and its forms"),
     ("kms_connect.ui.modals.sources", FIRST_FRAME, "app: the source picker (instances)"),
     ("kms_connect.core.kms.backend", ROWS_SHOWN, "sources: an instance's client (httpx)"),
-    ("kms_connect.core.live_check", ROWS_SHOWN, "app, cli: the live checks (httpx, Azure clients)"),
+    ("kms_connect.core.live_check", ROWS_SHOWN, "app, cli: the live checks (httpx, aiohttp, Azure clients)"),
     ("msal", CHECKS_WARM, "core/azure: sign-ins and Entra tokens"),
     ("keyring", CHECKS_WARM, "core/secrets: the OS keyring, at the first secret"),
     ("segno", CHECKS_WARM, "core/qr: the QR code of a device code"),

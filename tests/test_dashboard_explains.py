@@ -12,11 +12,11 @@ from textual.notifications import Notify
 from textual.widgets import Static
 
 from kms_connect.core.azure.explain import entra_problem
+from kms_connect.core.check_steps import TITLES
 from kms_connect.core.check_target import CheckRun, CheckTarget
 from kms_connect.core.checks import NoLiveChecks
 from kms_connect.core.config import Settings, StatusSettings
 from kms_connect.core.instances import Instance
-from kms_connect.core.live_check import TITLES
 from kms_connect.core.local_store import LocalStore
 from kms_connect.core.models import CheckResult, CheckStep, ConnectionDraft, utcnow
 from kms_connect.core.sources import open_source, save_instance

@@ -1,6 +1,6 @@
 """The live check against the loopback Entra ID and Azure DevOps simulators, over real HTTPS.
 
-msal and httpx really talk to the simulators; nothing in them is patched.
+msal, httpx and aiohttp (the probes) really talk to the simulators; nothing in them is patched.
 """
 
 from __future__ import annotations
@@ -623,198 +623,6 @@ async def test_a_tenant_domain_is_resolved_through_discovery(sandbox, sample) ->
     assert discovery and discovery[0].path.endswith("/v2.0/.well-known/openid-configuration")
 
 
-# --- the checks' HTTP client: ProbeClient (core/http) over LeanTransport (core/lean_transport) ---------
-class Scripted:
-    """A plain-HTTP loopback server answering requests, in order, with scripted bytes.
-
-    An answer is bytes, or (bytes, "close") to hang up after it, or "drop" to hang up instead of
-    answering (as a server closing a kept-alive connection just as a request arrives)."""
-
-    def __init__(self, *answers: object) -> None:
-        self.answers = list(answers)
-        self.requests: list[tuple[int, bytes]] = []  # (connection number, request head)
-        self.connections = self.open = self.most_open = 0
-        self.server: object = None
-
-    async def __aenter__(self) -> str:
-        import asyncio
-
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"  # type: ignore[attr-defined]
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.server.close()  # type: ignore[attr-defined]
-
-    async def _serve(self, reader, writer) -> None:
-        import asyncio
-
-        self.connections += 1
-        number = self.connections
-        self.open += 1
-        self.most_open = max(self.most_open, self.open)
-        try:
-            while True:
-                try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, ConnectionError):
-                    return
-                self.requests.append((number, head))
-                answer = self.answers.pop(0)
-                if answer == "drop":
-                    return
-                data, close = answer if isinstance(answer, tuple) else (answer, None)
-                await asyncio.sleep(0.02)  # others' requests arrive meanwhile (pool limits)
-                writer.write(data)
-                await writer.drain()
-                if close:
-                    return
-        finally:
-            self.open -= 1
-            writer.close()
-
-
-def ok(body: bytes = b'{"ok": true}', *headers: str) -> bytes:
-    extra = "".join(f"{h}\r\n" for h in headers)
-    return (
-        f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode()
-        + body
-    )
-
-
-async def test_probe_client_keeps_connections_alive_and_sends_the_usual_headers() -> None:
-    from kms_connect.core.http import ProbeClient
-
-    server = Scripted(ok(), ok(b'{"n": 2}'), ok(b'{"n": 3}'))
-    async with server as url:
-        client = ProbeClient(connections=4)
-        for _ in range(3):
-            resp = await client.get(f"{url}/org/_apis/projects?$top=100", headers={"Accept": "application/json"})
-        await client.aclose()
-    assert resp.status_code == 200 and resp.json() == {"n": 3}
-    assert server.connections == 1 and [n for n, _ in server.requests] == [1, 1, 1]
-    head = server.requests[0][1].decode().lower()
-    assert head.startswith("get /org/_apis/projects?$top=100 http/1.1\r\n")
-    assert "user-agent: kms-connect" in head and "accept: application/json" in head and "host: 127.0.0.1:" in head
-    assert "accept: */*" not in head  # a header given replaces the default one
-
-
-async def test_probe_client_reads_every_framing() -> None:
-    import gzip
-
-    from kms_connect.core.http import ProbeClient
-
-    packed = gzip.compress(b'{"zipped": 1}')
-    server = Scripted(
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-        b'4;ext=1\r\n{"a"\r\n4\r\n: 1}\r\n0\r\nX-Trailer: y\r\n\r\n',
-        b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n" + ok(b"[]"),
-        b"HTTP/1.1 204 No Content\r\nX-A: 1\r\n  folded\r\n\r\n",
-        ok(packed, "Content-Encoding: gzip"),
-        (b"HTTP/1.1 200 OK\r\n\r\nuntil the end", "close"),
-        ok(b"{}"),
-    )
-    async with server as url:
-        client = ProbeClient()
-        assert (await client.get(url)).json() == {"a": 1}
-        assert (await client.get(url)).json() == []
-        empty = await client.get(url)
-        assert empty.status_code == 204 and empty.content == b"" and empty.headers["x-a"] == "1 folded"
-        assert (await client.get(url)).json() == {"zipped": 1}
-        assert (await client.get(url)).text == "until the end"
-        assert (await client.get(url)).json() == {}
-        await client.aclose()
-    # one connection for the framed answers; the one read to its end could not be used again
-    assert [n for n, _ in server.requests] == [1, 1, 1, 1, 1, 2]
-
-
-async def test_probe_client_never_reuses_a_closed_or_chatty_connection() -> None:
-    import asyncio
-
-    from kms_connect.core.http import ProbeClient
-
-    timeout_408 = b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    server = Scripted(
-        ok(b"1", "Connection: close"),  # said so: a new connection next
-        ok(b"2") + timeout_408,  # an unasked 408 after the answer: never read as the next answer
-        ok(b"3"),
-        "drop",  # closed just as the next request came: sent again on a new connection
-        ok(b"4"),
-    )
-    async with server as url:
-        client = ProbeClient()
-        assert (await client.get(url)).text == "1"
-        assert (await client.get(url)).text == "2"
-        await asyncio.sleep(0.05)
-        assert (await client.get(url)).text == "3"
-        assert (await client.get(url)).text == "4"
-        await client.aclose()
-    assert [n for n, _ in server.requests] == [1, 2, 3, 3, 4]
-
-
-async def test_probe_client_errors_are_httpx_errors() -> None:
-    from kms_connect.core.http import ProbeClient
-
-    server = Scripted(
-        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
-        "drop",
-        b"garbage\r\n\r\n",
-        b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx",
-    )
-    async with server as url:
-        client = ProbeClient(timeout=httpx.Timeout(0.3, connect=2))
-        with pytest.raises(httpx.ReadTimeout):  # 5 of the 10 bytes promised, then silence
-            await client.get(url)
-        with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):
-            await client.get(url)  # a new connection hung up at once: nothing to send again
-        with pytest.raises(httpx.RemoteProtocolError, match=r"not an HTTP/1\.1 answer"):
-            await client.get(url)
-        with pytest.raises(httpx.RemoteProtocolError, match="Content-Length"):
-            await client.get(url)
-        await client.aclose()
-    with pytest.raises(httpx.ConnectError):
-        await ProbeClient().get(url)  # the server is gone
-
-
-@pytest.mark.parametrize("headers", [{"X-Injected": "a\r\nEvil: 1"}, {"X-Nul": "a\0b"}, {"Bad:Name": "x"}])
-async def test_probe_client_refuses_a_header_that_would_split_the_request(headers: dict[str, str]) -> None:
-    from kms_connect.core.http import ProbeClient
-
-    server = Scripted(ok())
-    async with server as url:
-        client = ProbeClient()
-        with pytest.raises(httpx.LocalProtocolError, match="invalid header"):
-            await client.get(url, headers=headers)
-        assert (await client.get(url)).status_code == 200  # nothing half-sent: the next request is fine
-        await client.aclose()
-
-
-async def test_probe_client_limits_requests_in_flight_and_follows_no_redirect() -> None:
-    import asyncio
-
-    from kms_connect.core.http import ProbeClient
-
-    server = Scripted(
-        *[ok()] * 6, b"HTTP/1.1 302 Found\r\nLocation: https://elsewhere.invalid/\r\nContent-Length: 0\r\n\r\n"
-    )
-    async with server as url:
-        client = ProbeClient(connections=2)
-        await asyncio.gather(*(client.get(url) for _ in range(6)))
-        moved = await client.get(url)
-        await client.aclose()
-    assert server.most_open == 2 and server.connections == 2
-    assert moved.status_code == 302 and moved.headers["location"] == "https://elsewhere.invalid/"
-
-
-def test_probe_client_leaves_proxies_to_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kms_connect.core.http import ProbeClient, probe_client
-
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    assert isinstance(probe_client(), ProbeClient)
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
-    assert isinstance(probe_client(), httpx.AsyncClient)  # httpx's transport speaks to proxies
-
-
 # --- target projects: the project-level reads in each ------------------------------------------
 async def test_each_target_project_gets_its_own_line_of_reads(sandbox, sample) -> None:
     out = await run(
@@ -842,3 +650,25 @@ async def test_a_read_refused_in_a_target_project_names_the_read(sandbox, sample
     line = steps(out.result)["target:Platform"]
     assert line.state is StepState.FAILED and line.result.startswith("Release read: ")
     assert out.result.status is Status.WARNING
+
+
+async def test_projects_are_listed_with_the_credentials_for_the_picker(sandbox, sample) -> None:
+    from kms_connect.core.azure.explain import ProblemError
+
+    checker = LiveChecker(sim_settings(sandbox), retry=FAST)
+    pat = CheckTarget(
+        method=Method.ACCESS_TOKEN, org_name="contoso-dev", access_token=SecretStr(sample[1].pat_ok.token)
+    )
+    assert await checker.projects(pat) == ["Platform", "Payments"]
+    sp = CheckTarget(
+        method=Method.CLIENT_SECRET,
+        org_name="contoso-dev",
+        tenant_id=sample[1].sp_app.tenant_id,
+        client_id=sample[1].sp_app.client_id,
+        client_secret=SecretStr(sample[1].sp_secret),
+    )
+    assert await checker.projects(sp) == ["Platform", "Payments"]  # through its Entra token
+    expired = pat.model_copy(update={"secrets": {"access_token": SecretStr(sample[1].pat_expired.token)}})
+    with pytest.raises(ProblemError, match="expired"):
+        await checker.projects(expired)
+    await checker.aclose()

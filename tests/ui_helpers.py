@@ -150,7 +150,7 @@ def notices(app: App) -> list[str]:
 # --- fixed check results (snapshots and screenshots must not depend on timing or random IDs) ----
 def expired_pat_result():  # type: ignore[no-untyped-def]
     """What the live check says about an expired PAT, with fixed durations."""
-    from kms_connect.core.live_check import TITLES, WRITE_NOTE
+    from kms_connect.core.check_steps import TITLES, WRITE_NOTE
     from kms_connect.core.models import CheckResult, CheckStep
     from kms_connect.core.status import Status, StepState
 

@@ -25,10 +25,11 @@ from kms_connect.core.config import load_settings
 from kms_connect.core.errors import KmsConnectError
 from kms_connect.core.live_check import LiveChecker
 from kms_connect.core.local_store import LocalStore
-from kms_connect.core.models import CheckResult
+from kms_connect.core.models import CheckResult, permissions_text
 from kms_connect.core.paths import Paths
 from kms_connect.core.sources import open_source
 from kms_connect.core.status import Status
+from kms_connect.core.write_proof import proof_plan
 
 OK, FAILED, USAGE, UNCHECKED = 0, 1, 2, 3
 JSON_VERSION = 1
@@ -287,13 +288,10 @@ def _table(rows: list[dict[str, Any]]) -> None:
         status = Status(row["status"]).label
         print(f"{row['project'][:20]:<20}  {row['name'][:28]:<28}  {status:<15}  {row['summary']}")
         for proof in row.get("write_proof") or []:  # per project: each permission in a glyph and a word
-            said = ", ".join(f"{op} {GLYPHS[proof[op]]}" for op in ("create", "update", "delete"))
-            print(f"    write proof in {proof['project']}: Variable Groups: {said}")
+            said = permissions_text(proof["create"], proof["update"], proof["delete"])
+            print(f"    write proof in {proof['project']}: {said}")
             if proof["explanation"]:
                 print(f"      {proof['explanation']}")
-
-
-GLYPHS = {"ok": "✓ ok", "refused": "✗ refused", "not-tried": "– not tried"}
 
 
 def _plan(selected: list[Selected], prove: ProveWrite, quiet: bool, backend: Any) -> None:
@@ -311,15 +309,6 @@ def _plan(selected: list[Selected], prove: ProveWrite, quiet: bool, backend: Any
     if quiet:
         return
     for s in held:
-        projects = ", ".join(prove.projects or s.conn.target_projects)
-        pat = (
-            " If the PAT has vso.variablegroups_write but not _manage, a group may be left: it is named, with "
-            "where to delete it."
-            if s.conn.method.spec.pat_secret
-            else ""
-        )
-        print(
-            f"write proof for {s.project}/{s.conn.name}: in {s.conn.org_name}, projects {projects}: creates a "
-            f"variable group kms-connect-probe-… with one secret variable, updates it, deletes it.{pat}",
-            file=sys.stderr,
-        )
+        projects = prove.projects or s.conn.target_projects
+        left = backend.probe_record.of(s.conn.id) if backend.probe_record is not None else []
+        print(f"write proof for {s.project}/{s.conn.name}: {proof_plan(s.conn, projects, left)}", file=sys.stderr)

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from kms_connect.core.backend import Backend
 from kms_connect.core.check_target import CheckRun, CheckTarget
-from kms_connect.core.errors import SecretError
+from kms_connect.core.errors import KmsConnectError, SecretError
 from kms_connect.core.models import CheckResult, Connection, ConnectionDraft
 from kms_connect.core.probe_record import ProbeRecord
 from kms_connect.core.status import Status
@@ -24,6 +24,8 @@ class Checker(Protocol):
         self, target: CheckTarget, listener: Any = None, *, record: ProbeRecord | None = None, connection_id: str = ""
     ) -> CheckRun: ...
 
+    async def projects(self, target: CheckTarget) -> list[str]: ...
+
 
 class NoLiveChecks:
     """Records connections as `Not checked`: makes no calls to Azure."""
@@ -32,6 +34,9 @@ class NoLiveChecks:
         self, target: CheckTarget, listener: Any = None, *, record: ProbeRecord | None = None, connection_id: str = ""
     ) -> CheckRun:
         return CheckRun(CheckResult(status=Status.NOT_CHECKED, summary="Live checks are off."))
+
+    async def projects(self, target: CheckTarget) -> list[str]:
+        raise KmsConnectError("Live checks are off, so the projects cannot be listed.")
 
 
 # Statuses that stop a save unless the operator explicitly chooses "Save anyway".

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from kms_connect.core.azure.devops import MSA_TENANT, DevOpsClient, DevOpsProject, bearer_header, pat_header
+from kms_connect.core.azure.devops import DevOpsClient, DevOpsProject, bearer_header, pat_header
 from kms_connect.core.azure.entra import EntraConfig, Token, discover_tenant
 from kms_connect.core.azure.explain import Problem, ProblemError
 from kms_connect.core.check_steps import (
@@ -34,14 +34,15 @@ from kms_connect.core.check_steps import (
 )
 from kms_connect.core.check_target import CheckRun, CheckTarget
 from kms_connect.core.config import Settings
-from kms_connect.core.http import probe_client
 from kms_connect.core.methods import TokenRequest
 from kms_connect.core.models import CheckStep, ProjectProof
+from kms_connect.core.probe_client import probe_client
 from kms_connect.core.probe_record import ProbeRecord
 from kms_connect.core.project_reads import project_read, target_reads
 from kms_connect.core.redact import redact
 from kms_connect.core.retry import DEFAULT_RETRY, RetryPolicy
 from kms_connect.core.status import StepState
+from kms_connect.core.tenant_check import org_in_tenant
 from kms_connect.core.validation import is_guid
 from kms_connect.core.write_proof import Target, WriteProof, cleanup_keys, proof_keys
 
@@ -113,6 +114,16 @@ class LiveChecker:
             await self._http.aclose()
         self._http = None
 
+    async def projects(self, target: CheckTarget) -> list[str]:
+        """Every project the credentials see (all pages), for the target-project picker. Raises
+        ProblemError, in words, when they cannot be listed."""
+        run = _Run(self, target, None)
+        async with asyncio.timeout(self.check_timeout):
+            if run.spec.token is not None:
+                await run._token()  # the check's own way to its token
+            auth, bearer = run.auth()
+            return [p.name for p in await run.client(self.http(), auth, bearer=bearer).projects()]
+
     async def run(
         self,
         target: CheckTarget,
@@ -145,6 +156,7 @@ class _Run:
             keys.update(cleanup_keys(self.recorded))
             keys.update(proof_keys(target.target_projects))
         self.steps = {k: CheckStep(key=k, title=title) for k, title in keys.items()}
+        self.writes = tuple(k for k in self.steps if k == "write" or k.startswith(("proof:", "cleanup:")))
         self.existing: dict[str, int] = {}  # variable groups each target project already holds
         self.proofs: list[ProjectProof] | None = None
         self.reads = tuple(k for k in self.steps if k in PROJECT_READS or k.startswith(TARGET))
@@ -230,18 +242,28 @@ class _Run:
         cache = self.token.cache_blob if self.token else None
         return CheckRun(result, cache)
 
-    async def _checks(self, http: Any) -> None:
+    def client(self, http: Any, auth: SecretStr | None = None, *, bearer: bool = False) -> DevOpsClient:
         a = self.c.settings.azure
-        anon = DevOpsClient(
+        return DevOpsClient(
             http,
             a.devops_url,
             a.release_url,
             self.t.org_name,
-            None,
-            bearer=False,
+            auth,
+            bearer=bearer,
             retry=self.c.retry,
             on_wait=self.note,
         )
+
+    def auth(self) -> tuple[SecretStr, bool]:
+        """(Authorization, is a bearer token): the Entra token got, or the method's PAT."""
+        if self.token is not None:
+            return SecretStr(bearer_header(self.token.access_token.get_secret_value())), True
+        assert self.spec.pat_secret is not None  # a method gets a token or has a PAT (tests/test_methods)
+        return SecretStr(pat_header(self._secret(self.spec.pat_secret))), False
+
+    async def _checks(self, http: Any) -> None:
+        anon = self.client(http)
         org_task = asyncio.ensure_future(self.step("org", lambda: self._org(anon, http)))
         try:
             if "token" in self.steps:
@@ -249,23 +271,10 @@ class _Run:
                 if not got:
                     self.skip(("credentials", "projects", *self.reads), "Not run: no token")
                     await org_task
-                    self.skip(("write",), "Not run")
+                    self.skip(self.writes, "Not run")
                     return
-                assert self.token is not None  # the token step succeeded
-                auth, bearer = SecretStr(bearer_header(self.token.access_token.get_secret_value())), True
-            else:  # no Entra token: the method's secret is a personal access token
-                assert self.spec.pat_secret is not None  # a method gets a token or has a PAT (tests/test_methods)
-                auth, bearer = SecretStr(pat_header(self._secret(self.spec.pat_secret))), False
-            api = DevOpsClient(
-                http,
-                a.devops_url,
-                a.release_url,
-                self.t.org_name,
-                auth,
-                bearer=bearer,
-                retry=self.c.retry,
-                on_wait=self.note,
-            )
+            auth, bearer = self.auth()
+            api = self.client(http, auth, bearer=bearer)
             listed: list[DevOpsProject] = []
             projects: list[str] = []
 
@@ -373,32 +382,7 @@ class _Run:
             )
         else:
             tenant, expected = await self.c.resource_tenant(anon), typed
-        org = self.t.org_name
-        if not self.spec.uses_entra:
-            kind = "a Microsoft-account organization" if tenant == MSA_TENANT else f"tenant {tenant}"
-            return StepState.OK, f"{org} is reachable ({kind})", ""
-        if tenant == MSA_TENANT:
-            raise ProblemError(
-                Problem(
-                    "Microsoft-account organization",
-                    f"{org} is backed by Microsoft accounts, not Entra ID, and Entra OAuth and service principals "
-                    "cannot be used with it. Connect the organization to Entra ID (Organization settings → Microsoft "
-                    "Entra) or use an Access Token connection.",
-                    "org_name",
-                )
-            )
-        how = "" if expected == typed else f" ({typed} is tenant {expected})"
-        if tenant != expected:
-            raise ProblemError(
-                Problem(
-                    "Organization is in another tenant",
-                    f"{org} is connected to tenant {tenant}, but the Tenant ID here is {expected}{how}. Use the "
-                    "Directory (tenant) ID of the tenant the organization is connected to (Organization settings → "
-                    "Microsoft Entra).",
-                    "tenant_id",
-                )
-            )
-        return StepState.OK, f"{org} is in tenant {tenant}{how}", ""
+        return org_in_tenant(self.t.org_name, tenant, typed, expected, uses_entra=self.spec.uses_entra)
 
     async def _credentials(self, api: DevOpsClient) -> tuple[StepState, str, str]:
         name, account = await api.connection_data()

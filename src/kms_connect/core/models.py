@@ -91,6 +91,15 @@ class CheckStep(BaseModel):
 
 
 ProofOutcome = Literal["ok", "refused", "not-tried"]
+OUTCOME_WORDS = {"ok": "✓ ok", "refused": "✗ refused", "not-tried": "– not tried"}
+
+
+def permissions_text(create: str, update: str, delete: str) -> str:
+    """Each permission in a glyph and a word: "Variable Groups: create ✓ ok, update ✗ refused, …"."""
+    said = (
+        f"{op} {OUTCOME_WORDS[outcome]}" for op, outcome in (("create", create), ("update", update), ("delete", delete))
+    )
+    return "Variable Groups: " + ", ".join(said)
 
 
 class LeftBehind(BaseModel):
@@ -119,6 +128,9 @@ class ProjectProof(BaseModel):
     @property
     def refused(self) -> bool:
         return "refused" in (self.create, self.update, self.delete)
+
+    def permissions(self) -> str:
+        return permissions_text(self.create, self.update, self.delete)
 
 
 class CheckResult(BaseModel):

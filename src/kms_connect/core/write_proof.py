@@ -26,8 +26,8 @@ from urllib.parse import quote
 
 from kms_connect.core.azure.devops import API_VERSION, DevOpsClient, answer_of
 from kms_connect.core.azure.explain import Problem, ProblemError
-from kms_connect.core.azure.write_explain import left_behind_text, not_proven_note, write_refusal
-from kms_connect.core.models import LeftBehind, ProjectProof, ProofOutcome
+from kms_connect.core.azure.write_explain import MANAGE, left_behind_text, not_proven_note, write_refusal
+from kms_connect.core.models import Connection, LeftBehind, ProjectProof, ProofOutcome
 from kms_connect.core.probe_record import ProbeRecord
 from kms_connect.core.status import StepState
 
@@ -53,6 +53,41 @@ def proof_keys(projects: list[str]) -> dict[str, str]:
 def cleanup_keys(left: list[LeftBehind]) -> dict[str, str]:
     """Lines for the groups an earlier proof left, deleted before this one."""
     return {f"cleanup:{g.group}": f"Delete {g.group}, left in {g.project} by an earlier proof" for g in left}
+
+
+def proof_plan(conn: Connection, projects: list[str], left: list[LeftBehind]) -> str:
+    """What a write proof will do, said before it does (the TUI's confirmation, `check --prove-write`),
+    with what can be learned beforehand without changing anything."""
+    text = (
+        f"In {conn.org_name}, in {', '.join(projects)}: create a variable group {PROBE_PREFIX}… holding one "
+        "secret variable, read it back, update it, delete it."
+    )
+    if left:
+        groups = ", ".join(f"{g.group} in {g.project}" for g in left)
+        text += f" First, delete what an earlier proof left: {groups}."
+    if conn.method.spec.pat_secret is not None:  # a PAT's scopes cannot be read with the PAT itself
+        text += (
+            f" If the PAT has vso.variablegroups_write but not {MANAGE}, the group can be created and not deleted: "
+            "it is then named, with where to delete it by hand."
+        )
+    elif conn.method.spec.token is not None:
+        granted = _granted(conn)
+        if granted is None:
+            text += " A service principal's token is not limited by scopes, only by its Library roles."
+        elif MANAGE not in granted:
+            text += (
+                f" The last check's sign-in did not list {MANAGE}: the create will likely be refused, and a group "
+                "created anyway is named, with where to delete it."
+            )
+    return text
+
+
+def _granted(conn: Connection) -> list[str] | None:
+    """The OAuth scopes the last check's token listed (its credentials step); None: not a user's token."""
+    step = next((s for s in (conn.last_check.steps if conn.last_check else []) if s.key == "credentials"), None)
+    if step is None or not step.explanation.startswith("Granted scopes: "):
+        return None
+    return [s.strip() for s in step.explanation.removeprefix("Granted scopes: ").split(",")]
 
 
 def library_url(devops_base: str, project: str) -> str:

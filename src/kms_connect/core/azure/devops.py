@@ -1,5 +1,5 @@
-"""Azure DevOps REST calls: the probes that prove what a credential can read, and the writes of the
-write proof (core/write_proof).
+"""Azure DevOps REST calls (through core/http's ProbeClient): the probes that prove what a credential
+can read, and the writes of the write proof (core/write_proof).
 
 Every call sends `Accept: application/json` and `X-TFS-FedAuthRedirect: Suppress` (without it a
 bad credential gets a 203 sign-in page) and never follows redirects. A probe is a GET, so it is
@@ -26,6 +26,7 @@ from pydantic import SecretStr
 
 from kms_connect.core.azure.devops_explain import DevOpsAnswer, devops_problem
 from kms_connect.core.azure.explain import Problem, ProblemError, is_transient, transport_problem, tries_text
+from kms_connect.core.probe_client import ProbeClient
 from kms_connect.core.retry import DEFAULT_RETRY, RetryPolicy
 
 __all__ = ["MSA_TENANT", "DevOpsClient", "DevOpsProject", "RetryPolicy", "answer_of", "bearer_header", "pat_header"]
@@ -79,7 +80,7 @@ class DevOpsClient:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: ProbeClient,
         devops_url: str,
         release_url: str,
         org: str,

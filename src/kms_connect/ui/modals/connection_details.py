@@ -65,6 +65,9 @@ class ConnectionDetailsModal(ModalScreen[str | None]):
         ]
         if c.last_check and c.last_check.summary:
             rows.append(("Result", with_key_hints(self, c.last_check.summary)))
+        rows.append(("Target projects", ", ".join(c.target_projects) or "none"))
+        for proof in c.last_check.write_proof or [] if c.last_check else []:
+            rows.append((f"Writes in {proof.project}", " ".join((proof.permissions() + ".", proof.explanation))))
         backend = getattr(self.app, "backend", None)
         reason = backend.not_checkable(c) if backend is not None else ""
         if reason and c.last_check is None:

@@ -1,4 +1,4 @@
-"""Edit a connection's name and description (credentials are replaced with `c`)."""
+"""Edit a connection's name, description and target projects (credentials are replaced with `c`)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from kms_connect.core.check_target import CheckTarget
 from kms_connect.core.validation import check_description
 from kms_connect.ui.errors import describe
 from kms_connect.ui.forms.fields import check_name, use_name_suggestion
 from kms_connect.ui.modals.discard import ask_to_discard
+from kms_connect.ui.modals.project_picker import ProjectPickerModal, targets_text
 from kms_connect.ui.widgets.form_field import FieldSpec, FormField
 
 if TYPE_CHECKING:
@@ -35,6 +37,7 @@ class EditConnectionModal(ModalScreen["Connection | None"]):
         self.saving = False
         self.connection = connection
         self.taken = taken_names
+        self.targets = list(connection.target_projects)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form-dialog"):
@@ -44,6 +47,9 @@ class EditConnectionModal(ModalScreen["Connection | None"]):
                 FieldSpec("description", "Description", optional=True),
                 self.connection.description,
             )
+            with Horizontal(classes="targets-row"):
+                yield Static(targets_text(self.targets), id="targets", classes="targets", markup=False)
+                yield Button("Target projects…", id="pick-targets", compact=True)
             yield Static("", id="form-status", classes="form-status", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Save", variant="primary", id="submit", compact=True)
@@ -66,14 +72,33 @@ class EditConnectionModal(ModalScreen["Connection | None"]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "submit":
             self._submit()
+        elif event.button.id == "pick-targets":
+            self.action_targets()
         else:
             self.action_cancel()
+
+    def action_targets(self) -> None:
+        conn = self.connection
+
+        async def load() -> list[str]:  # with the stored credentials (an instance's are not held here)
+            ws = self.app.ws
+            target = CheckTarget.of(conn, await ws.backend.read_secrets(conn.id))
+            return await self.app.get_checker().projects(target)
+
+        self.app.push_screen(ProjectPickerModal(conn.org_name, self.targets, load), self._picked)
+
+    def _picked(self, targets: list[str] | None) -> None:
+        if targets is not None:
+            self.targets = targets
+            self.query_one("#targets", Static).update(targets_text(targets))
 
     def action_submit(self) -> None:
         self._submit()
 
     def action_cancel(self) -> None:
         typed = [f.spec.label for f in self.query(FormField) if f.changed]
+        if self.targets != self.connection.target_projects:
+            typed.append("Target projects")
         ask_to_discard(self, typed, lambda: self.dismiss(None))
 
     def _submit(self) -> None:
@@ -93,7 +118,10 @@ class EditConnectionModal(ModalScreen["Connection | None"]):
     @work(exclusive=True, exit_on_error=False)
     async def _save(self, name: str, description: str) -> None:
         try:
-            conn = await self.app.ws.backend.update_connection(self.connection.id, name, description)
+            backend = self.app.ws.backend
+            conn = await backend.update_connection(self.connection.id, name, description)
+            if self.targets != self.connection.target_projects:
+                conn = await backend.set_target_projects(self.connection.id, self.targets)
         except Exception as exc:
             self.query_one("#form-status", Static).update(f"✗ Not saved: {describe(exc)}")
             return

@@ -23,6 +23,14 @@ from kms_connect.ui.errors import describe
 from kms_connect.ui.key_display import with_keys
 from kms_connect.ui.modals.discard import ask_to_discard
 
+
+def targets_text(targets: list[str]) -> str:
+    """A connection's target projects in a line, for its dialogs."""
+    if not targets:
+        return "Target projects: none (checks read the first project; no write proof)"
+    return f"Target projects: {', '.join(targets)}"
+
+
 HINT = "type to filter · {picker.toggle} picks · {picker.done} done · {picker.cancel} cancels"
 
 

@@ -10,8 +10,10 @@ from textual import on, work
 from textual.binding import Binding
 
 from kms_connect.core.status import APP_LABEL, Method
+from kms_connect.core.write_proof import proof_plan
 from kms_connect.ui.errors import describe
 from kms_connect.ui.forms.base import method_forms
+from kms_connect.ui.key_display import with_keys
 from kms_connect.ui.modals.confirm import ConfirmModal, if_confirmed
 from kms_connect.ui.modals.connection_details import ConnectionDetailsModal
 from kms_connect.ui.modals.edit_connection import EditConnectionModal
@@ -74,6 +76,14 @@ class ConnectionsScreen(TableScreen):
         Binding("v", "not_checkable", show=False, id="connections.check-read-only"),
         Binding("V", "not_checkable", show=False, id="connections.check_all-read-only"),
         Binding("x", "cancel_check", "Cancel check", show=False, id="connections.cancel_check"),
+        Binding(
+            "w",
+            "prove_write",
+            "Prove write access",
+            show=False,
+            id="connections.prove_write",
+            tooltip="Create, update and delete a probe variable group in each target project (asks first)",
+        ),
         Binding("i", "app.sources", "Source", show=False, id="connections.source"),
         Binding("s", "app.dashboard", "Status of all", show=False, id="connections.status"),
         Binding("escape,ctrl+g", "back", "Back", id="connections.back"),
@@ -180,6 +190,45 @@ class ConnectionsScreen(TableScreen):
     def action_recheck_all(self) -> None:
         self.recheck(sorted(self.connections.values(), key=lambda c: c.name))
 
+    def action_prove_write(self) -> None:
+        """The write proof (core/write_proof), after a confirmation that says what it will change."""
+        conn = self._selected()
+        if conn is None:
+            return
+        backend = self.app.ws.backend
+        why = backend.not_checkable(conn)
+        if why:
+            self.notify(
+                f"{why} The write proof is offered in the connection's form, with the credential typed there.",
+                markup=False,
+                title="Write proof not possible here",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        if not conn.target_projects:
+            self.notify(
+                with_keys(
+                    self,
+                    "Name the Azure DevOps projects its syncs will write to first: {connections.edit} (Edit) → "
+                    "Target projects.",
+                ),
+                markup=False,
+                title="No target projects",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        left = backend.probe_record.of(conn.id) if backend.probe_record is not None else []
+        self.app.push_screen(
+            ConfirmModal(
+                f"Prove write access for “{conn.name}”?",
+                proof_plan(conn, conn.target_projects, left),
+                "Prove write access",
+            ),
+            if_confirmed(lambda: self.app.checks.recheck(backend, conn, prove_in=[])),
+        )
+
     def action_cancel_check(self) -> None:
         conn = self._selected()
         if conn is not None and not self.app.checks.cancel(conn.id):
@@ -189,7 +238,7 @@ class ConnectionsScreen(TableScreen):
         if self.check_key_hidden(action):
             return False
         if (
-            action in ("edit", "credentials", "delete", "details", "recheck", "cancel_check")
+            action in ("edit", "credentials", "delete", "details", "recheck", "cancel_check", "prove_write")
             and self._selected() is None
         ):
             return False  # not in the footer while there is no connection to act on
