@@ -54,6 +54,11 @@ def _serve(box: Sandbox, args: argparse.Namespace, stack: contextlib.ExitStack) 
         "pat_ok": sample.pat_ok.token,
         "pat_expired": sample.pat_expired.token,
         "pat_no_release": sample.pat_no_release.token,
+        # issue 18's write proof: passes; creates but may not update or delete; refused by Library role
+        "pat_vg_manage": sample.pat_vg_manage.token,
+        "pat_vg_write": sample.pat_vg_write.token,
+        "sp_library_reader_client_id": sample.sp_library_reader.client_id,
+        "sp_library_reader_secret": sample.sp_library_reader_secret,
     }
     if args.kms:
         kms_world, identity = sample_kms_world(

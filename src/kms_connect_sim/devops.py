@@ -1,38 +1,46 @@
-"""A loopback Azure DevOps: connectionData and the four read probes, with ADO's ways of failing.
+"""A loopback Azure DevOps: connectionData, the read probes, projects in pages and variable groups
+(devops_library.py), with ADO's ways of failing.
 
 `{url}/{org}/...` stands for https://dev.azure.com/{org}/... and `{url}/vsrm/{org}/...` for
 https://vsrm.dev.azure.com/{org}/.... Credentials are PATs and Entra access tokens from the shared
 `World` (the Entra simulator signs tokens with `world.signing_key`). The failure shapes follow the
 azure.md reference: 203 + HTML sign-in page without `X-TFS-FedAuthRedirect: Suppress`, 401 with
 TF400813 and WWW-Authenticate with it, a missing PAT scope as 401, and the org's tenant in
-`X-VSS-ResourceTenant` on every answer, authenticated or not.
+`X-VSS-ResourceTenant` on every answer, authenticated or not. A project the caller was not added
+to is, to it, a project that does not exist (library.py: `Organization.project_members`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import functools
-import random
-import uuid
-from dataclasses import dataclass
 from urllib.parse import quote, quote_plus, unquote
 
 import jwt
 
-from .server import RecordedRequest, Response, SimServer, html_response, json_response, redirect
+from .devops_common import (
+    ACCESS_CHECK_TYPE,
+    ARGUMENT_TYPE,
+    PROJECT_NAME_MISSING_TYPE,
+    UNAUTHORIZED_TYPE,
+    Identity,
+    Refusal,
+    ado_error,
+    ado_json,
+    answer_id,
+    challenge,
+    check_scope,
+    method_not_allowed,
+    probe_denied,
+    resolve_project,
+    unauthorized,
+)
+from .devops_library import VariableGroupRoutes
+from .library import visible_projects
+from .server import RecordedRequest, Response, SimServer, html_response, redirect
 from .tls import TlsFiles
-from .world import ADO_RESOURCE, FULL_ACCESS, READ_SCOPES, Organization, World
+from .world import ADO_RESOURCE, Organization, World, stable_id
 
-ADO_JSON = "application/json; charset=utf-8; api-version=7.1"
-UNAUTHORIZED_TYPE = (
-    "Microsoft.TeamFoundation.Framework.Server.UnauthorizedRequestException, Microsoft.TeamFoundation.Framework.Server",
-    "UnauthorizedRequestException",
-)
-ACCESS_CHECK_TYPE = (
-    "Microsoft.TeamFoundation.Framework.Server.AccessCheckException, Microsoft.TeamFoundation.Framework.Server",
-    "AccessCheckException",
-)
 ANONYMOUS = "TF400813: Resource not available for anonymous access. Client authentication required."
 SIGN_IN_PAGE = (
     "<!DOCTYPE html><html><head><title>Azure DevOps Services | Sign In</title></head>"
@@ -42,36 +50,11 @@ NOT_FOUND_PAGE = (
     "<!DOCTYPE html><html><head><title>Azure DevOps Services | Page not found</title></head>"
     "<body><h1>404 - Page not found</h1></body></html>"
 )
-_NS = uuid.UUID("6d1a3c42-0b7e-4f58-9a51-2c8e7f1b4d90")  # stable, made-up ids per org / project
+PROJECTS_PAGE = 100  # what `_apis/projects` answers without $top (the .NET client's docs: "default: 100")
+VARIABLE_GROUPS = ["_apis", "distributedtask", "variablegroups"]
 
 
-def _answer_id() -> str:
-    """A fresh GUID for an answer's activity headers: a version 4 UUID's shape without uuid4's
-    system call and checks (four on every answer were a tenth of the simulator's CPU)."""
-    h = f"{random.getrandbits(128):032x}"
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
-
-
-@functools.lru_cache(maxsize=4096)  # uuid5 hashes: asked for on every answer, the same few each time
-def _stable_id(*parts: str) -> str:
-    return str(uuid.uuid5(_NS, "/".join(p.lower() for p in parts)))
-
-
-@dataclass
-class Identity:
-    oid: str
-    kind: str  # "pat" | "user" | "app"
-    tid: str
-    scopes: set[str]
-
-
-class _Refusal(Exception):
-    def __init__(self, response: Response) -> None:
-        super().__init__(response.status)
-        self.response = response
-
-
-class DevOpsSimulator(SimServer):
+class DevOpsSimulator(VariableGroupRoutes, SimServer):
     def __init__(self, world: World, tls: TlsFiles) -> None:
         super().__init__(tls)
         self.world = world
@@ -104,10 +87,10 @@ class DevOpsSimulator(SimServer):
             return {}
         return {
             "X-VSS-ResourceTenant": org.tenant_id,
-            "ActivityId": _answer_id(),
-            "X-TFS-Session": _answer_id(),
-            "X-VSS-E2EID": _answer_id(),
-            "X-TFS-ProcessId": _answer_id(),
+            "ActivityId": answer_id(),
+            "X-TFS-Session": answer_id(),
+            "X-VSS-E2EID": answer_id(),
+            "X-TFS-ProcessId": answer_id(),
         }
 
     def handle(self, request: RecordedRequest) -> Response:
@@ -118,71 +101,52 @@ class DevOpsSimulator(SimServer):
             try:
                 identity = self._authenticate(request, org)
                 return self._route(request, org, identity, release, rest)
-            except _Refusal as refusal:
+            except Refusal as refusal:
                 return refusal.response
 
     def _route(
         self, request: RecordedRequest, org: Organization, who: Identity, release: bool, rest: list[str]
     ) -> Response:
         lower = [p.lower() for p in rest]
+        if not release and lower[:3] == VARIABLE_GROUPS and len(rest) <= 4:  # org level: create, update, delete
+            return self._variable_groups_call(request, org, who, None, rest[3] if len(rest) == 4 else None)
+        if not release and len(rest) in (4, 5) and lower[1:4] == VARIABLE_GROUPS:  # project level
+            return self._variable_groups_call(request, org, who, rest[0], rest[4] if len(rest) == 5 else None)
+        project: str | None = None
         if not release and lower == ["_apis", "connectiondata"]:
-            probe, project = "connectiondata", None
+            probe = "connectiondata"
         elif not release and lower == ["_apis", "projects"]:
-            probe, project = "projects", None
-        elif not release and len(rest) == 4 and lower[1:] == ["_apis", "distributedtask", "variablegroups"]:
-            probe, project = "variablegroups", rest[0]
+            probe = "projects"
+        elif not release and len(rest) == 3 and lower[:2] == ["_apis", "projects"]:
+            probe = "project"
         elif not release and len(rest) == 4 and lower[1:] == ["_apis", "serviceendpoint", "endpoints"]:
             probe, project = "serviceendpoints", rest[0]
         elif release and len(rest) == 4 and lower[1:] == ["_apis", "release", "definitions"]:
             probe, project = "release", rest[0]
         else:
-            return self._ado_error(
+            return ado_error(
                 404,
                 f"The controller for path '{request.path}' was not found or does not implement IController.",
                 ("System.Web.HttpException, System.Web", "HttpException"),
             )
         if request.method != "GET":
-            return self._ado_error(
-                405,
-                f"The requested resource does not support http method '{request.method}'.",
-                ("System.Web.Http.HttpResponseException", "HttpException"),
-            )
-        self._check_scope(who, probe, org)
-        name = None
-        if project is not None:
-            name = next((p for p in org.projects if p.lower() == project.lower()), None)
-            if name is None:
-                return self._ado_error(
-                    404,
-                    f"VS800075: The project with id 'vstfs:///Classification/TeamProject/"
-                    f"{project}' does not exist, or you do not have permission to access it.",
-                    (
-                        "Microsoft.TeamFoundation.Core.WebApi.ProjectDoesNotExistException, "
-                        "Microsoft.TeamFoundation.Core.WebApi",
-                        "ProjectDoesNotExistException",
-                    ),
-                )
+            return method_not_allowed(request)
+        check_scope(who, "projects" if probe == "project" else probe, org)
+        name = None if project is None else resolve_project(org, who, project)
         if probe in org.denied.get(who.oid, set()):
-            display, _ = self.world.identity_name(who.oid)
-            return self._ado_error(
-                403,
-                f"Access Denied: {display} needs the following permission(s) on the "
-                f"resource {name or org.name} to perform this action: View project-level "
-                "information",
-                UNAUTHORIZED_TYPE,
-            )
+            return probe_denied(self.world.identity_name(who.oid)[0], name or org.name)
         base = f"{self.release_url if release else self.devops_url}/{org.name}"
         if probe == "connectiondata":
-            return self._json(200, self._connection_data(org, who))
+            return ado_json(200, self._connection_data(org, who))
         if probe == "projects":
-            return self._json(200, self._projects(org, request.query.get("$top")))
+            return self._projects(org, who, request.query)
+        if probe == "project":
+            return self._project(org, who, rest[2])
         assert name is not None
-        items = {
-            "variablegroups": self._variable_groups,
-            "serviceendpoints": self._service_endpoints,
-            "release": self._release_definitions,
-        }[probe](org, name, base)
-        return self._json(200, {"count": len(items), "value": items})
+        items = {"serviceendpoints": self._service_endpoints, "release": self._release_definitions}[probe](
+            org, name, base
+        )
+        return ado_json(200, {"count": len(items), "value": items})
 
     # --- authentication --------------------------------------------------------------------------
     def _authenticate(self, request: RecordedRequest, org: Organization) -> Identity:
@@ -194,12 +158,10 @@ class DevOpsSimulator(SimServer):
         elif scheme.lower() == "bearer" and credential:
             identity = self._from_jwt(credential)
         if identity is None:
-            raise _Refusal(self._anonymous(request, org))
+            raise Refusal(self._anonymous(request, org))
         if identity.kind != "pat" and identity.tid != org.tenant_id:
-            raise _Refusal(
-                self._unauthorized(
-                    org, f"TF400813: The user '{identity.oid}' is not authorized to access this resource."
-                )
+            raise Refusal(
+                unauthorized(org, f"TF400813: The user '{identity.oid}' is not authorized to access this resource.")
             )
         if identity.oid not in org.members:
             if identity.kind == "app":
@@ -210,7 +172,7 @@ class DevOpsSimulator(SimServer):
                 )
             else:
                 message = f"TF400813: The user '{identity.oid}' is not authorized to access this resource."
-            raise _Refusal(self._unauthorized(org, message))
+            raise Refusal(unauthorized(org, message))
         return identity
 
     def _from_pat(self, credential: str, org: Organization) -> Identity | None:
@@ -223,8 +185,8 @@ class DevOpsSimulator(SimServer):
         if pat is None:
             return None
         if pat.expired:
-            raise _Refusal(
-                self._unauthorized(org, "Access Denied: The Personal Access Token used has expired.", ACCESS_CHECK_TYPE)
+            raise Refusal(
+                unauthorized(org, "Access Denied: The Personal Access Token used has expired.", ACCESS_CHECK_TYPE)
             )
         tid = next((u.tenant_id for u in self.world.users.values() if u.oid == pat.user_oid), "")
         return Identity(pat.user_oid, "pat", tid, set(pat.scopes))
@@ -243,52 +205,13 @@ class DevOpsSimulator(SimServer):
         kind = "app" if claims.get("idtyp") == "app" else "user"
         return Identity(str(claims["oid"]), kind, str(claims["tid"]), set(str(claims.get("scp", "")).split()))
 
-    def _check_scope(self, who: Identity, probe: str, org: Organization) -> None:
-        if probe not in READ_SCOPES or who.kind == "app":
-            return  # connectionData needs no scope; service principals get ADO permissions, not scopes
-        if FULL_ACCESS in who.scopes or "user_impersonation" in who.scopes:
-            return  # a full-access PAT, or an OAuth token with user_impersonation
-        if who.scopes.isdisjoint(READ_SCOPES[probe]):
-            # ADO reports a scope the PAT lacks exactly like a credential it refuses.
-            raise _Refusal(
-                self._unauthorized(org, f"TF400813: The user '{who.oid}' is not authorized to access this resource.")
-            )
-
     # --- answers ---------------------------------------------------------------------------------
-    def _json(self, status: int, obj: object, headers: dict[str, str] | None = None) -> Response:
-        return json_response(status, obj, headers, content_type=ADO_JSON)
-
-    def _ado_error(
-        self, status: int, message: str, kind: tuple[str, str], headers: dict[str, str] | None = None
-    ) -> Response:
-        body = {
-            "$id": "1",
-            "innerException": None,
-            "message": message,
-            "typeName": kind[0],
-            "typeKey": kind[1],
-            "errorCode": 0,
-            "eventId": 3000,
-        }
-        return self._json(status, body, headers)
-
-    def _challenge(self, org: Organization) -> dict[str, str]:
-        return {
-            "WWW-Authenticate": f"Bearer authorization_uri=https://login.microsoftonline.com/{org.tenant_id}, "
-            'Basic realm="https://tfsprod.visualstudio.com/", TFS-Federated',
-            "X-TFS-FedAuthRealm": "https://tfsprod.visualstudio.com/",
-            "X-TFS-FedAuthIssuer": "https://spsprodweu5.vssps.visualstudio.com/",
-        }
-
-    def _unauthorized(self, org: Organization, message: str, kind: tuple[str, str] = UNAUTHORIZED_TYPE) -> Response:
-        return self._ado_error(401, message, kind, self._challenge(org))
-
     def _anonymous(self, request: RecordedRequest, org: Organization) -> Response:
         if request.headers.get("x-tfs-fedauthredirect", "").lower() == "suppress":
             # URL-encoded the .NET way: '+' for spaces, lower-case escapes.
             encoded = quote_plus(ANONYMOUS, safe="").replace("%3A", "%3a")
-            headers = self._challenge(org) | {"X-TFS-ServiceError": encoded}
-            return self._ado_error(401, ANONYMOUS, UNAUTHORIZED_TYPE, headers)
+            headers = challenge(org) | {"X-TFS-ServiceError": encoded}
+            return ado_error(401, ANONYMOUS, UNAUTHORIZED_TYPE, headers)
         if self.redirect_unauthenticated:
             reply = quote(f"{self.url}{request.path}", safe="")
             return redirect(
@@ -319,8 +242,8 @@ class DevOpsSimulator(SimServer):
         return {
             "authenticatedUser": user,
             "authorizedUser": dict(user),
-            "instanceId": _stable_id("org", org.name),
-            "deploymentId": _stable_id("deployment", org.name),
+            "instanceId": stable_id("org", org.name),
+            "deploymentId": stable_id("deployment", org.name),
             "deploymentType": "hosted",
             "locationServiceData": {
                 "serviceOwner": "00025394-6065-48ca-87d9-7f5672854ef7",
@@ -330,43 +253,58 @@ class DevOpsSimulator(SimServer):
             },
         }
 
-    def _projects(self, org: Organization, top: str | None) -> dict[str, object]:
-        names = org.projects[: int(top)] if top and top.isdigit() else org.projects
-        value = [
-            {
-                "id": _stable_id("project", org.name, n),
-                "name": n,
-                "description": f"{n} services",
-                "url": f"{self.devops_url}/{org.name}/_apis/projects/{_stable_id('project', org.name, n)}",
-                "state": "wellFormed",
-                "revision": 11,
-                "visibility": "private",
-                "lastUpdateTime": "2025-11-03T09:12:44.137Z",
-            }
-            for n in names
-        ]
-        return {"count": len(value), "value": value}
+    def _project_item(self, org: Organization, name: str) -> dict[str, object]:
+        pid = org.project_id(name)
+        return {
+            "id": pid,
+            "name": name,
+            "description": f"{name} services",
+            "url": f"{self.devops_url}/{org.name}/_apis/projects/{pid}",
+            "state": "wellFormed",
+            "revision": 11,
+            "visibility": "private",
+            "lastUpdateTime": "2025-11-03T09:12:44.137Z",
+        }
 
-    def _variable_groups(self, org: Organization, project: str, base: str) -> list[dict[str, object]]:
-        return [
-            {
-                "id": i,
-                "name": f"{project.lower()}-settings-{i}",
-                "type": "Vsts",
-                "description": "",
-                # A secret variable comes back without a value, as in ADO.
-                "variables": {"ENVIRONMENT": {"value": f"env-{i}"}, "API_KEY": {"isSecret": True, "value": None}},
-                "isShared": False,
-                "createdOn": "2025-10-01T08:00:00Z",
-                "modifiedOn": "2025-10-02T08:00:00Z",
-            }
-            for i in range(1, org.variable_groups + 1)
-        ]
+    def _projects(self, org: Organization, who: Identity, query: dict[str, str]) -> Response:
+        """One page of the projects the caller is in, and the next page's token in a header while
+        there are more (the .NET client's IPagedList; Microsoft's REST page: `continuationToken`,
+        "Pointer that shows how many projects already been fetched")."""
+        names = visible_projects(org, who.oid)
+        try:
+            # unverified: the token's form (an int, the count fetched so far, as the docs' words say),
+            # and that $skip counts from it.
+            start = int(query.get("continuationToken") or 0) + int(query.get("$skip") or 0)
+            top = int(query.get("$top") or PROJECTS_PAGE)
+        except ValueError:
+            start = top = -1
+        if start < 0 or top < 0:
+            # unverified: the answer to a malformed $top, $skip or token.
+            return ado_error(400, "The value of a paging parameter is not valid.", ARGUMENT_TYPE)
+        page = names[start : start + top]
+        value = [self._project_item(org, n) for n in page]
+        more = start + len(page) < len(names)
+        headers = {"x-ms-continuationtoken": str(start + len(page))} if more and page else {}
+        return ado_json(200, {"count": len(value), "value": value}, headers)
+
+    def _project(self, org: Organization, who: Identity, key: str) -> Response:
+        """`_apis/projects/{name or id}`: one project, or TF200016 for one the caller cannot see."""
+        name = org.find_project(key)
+        if name is None or name not in visible_projects(org, who.oid):
+            # Reports quote "TF200016: The following project does not exist: <name>."; the rest of the
+            # sentence is unverified.
+            return ado_error(
+                404,
+                f"TF200016: The following project does not exist: {key}. Verify that the name of the project "
+                "is correct and that the project exists on the specified Azure DevOps Server.",
+                PROJECT_NAME_MISSING_TYPE,
+            )
+        return ado_json(200, self._project_item(org, name) | {"defaultTeam": {"name": f"{name} Team"}})
 
     def _service_endpoints(self, org: Organization, project: str, base: str) -> list[dict[str, object]]:
         return [
             {
-                "id": _stable_id("endpoint", org.name, project, str(i)),
+                "id": stable_id("endpoint", org.name, project, str(i)),
                 "name": f"{project}-azure-{i}",
                 "type": "azurerm",
                 "url": "https://management.azure.com/",
@@ -385,7 +323,7 @@ class DevOpsSimulator(SimServer):
                 "name": f"{project} release {i}",
                 "path": "\\",
                 "revision": 3,
-                "url": f"{base}/{_stable_id('project', org.name, project)}/_apis/Release/definitions/{i}",
+                "url": f"{base}/{stable_id('project', org.name, project)}/_apis/Release/definitions/{i}",
             }
             for i in range(1, org.release_definitions + 1)
         ]

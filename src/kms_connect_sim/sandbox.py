@@ -3,7 +3,8 @@
 Tests use `Sandbox` through the fixtures in tests/sim_fixtures.py; the demo mode points the app at
 `config_toml()`. `sample_world()` is the believable scenario both use: a tenant with an Azure
 DevOps organization, users in and out of it, app registrations that pass and fail in each
-documented way, and PATs with and without the needed scopes.
+documented way, PATs with and without the needed scopes, and identities whose variable-group
+writes pass or are refused each way a secret sync meets (issue 18).
 """
 
 from __future__ import annotations
@@ -16,7 +17,20 @@ from typing import Self
 from .devops import DevOpsSimulator
 from .entra import EntraSimulator
 from .tls import TlsFiles, make_tls
-from .world import ALL_READ, FULL_ACCESS, AppRegistration, Organization, Pat, Tenant, User, World
+from .world import (
+    ADMINISTRATOR,
+    ALL_READ,
+    FULL_ACCESS,
+    READER,
+    VARIABLE_GROUPS_MANAGE,
+    VARIABLE_GROUPS_WRITE,
+    AppRegistration,
+    Organization,
+    Pat,
+    Tenant,
+    User,
+    World,
+)
 
 # Fixed, recognisably made-up ids, so logs and screenshots read the same on every run.
 CONTOSO_TENANT = "c0a75050-1d2e-4f60-8a9b-5e6f7a8b9c01"
@@ -27,12 +41,35 @@ NO_PUBLIC_FLOWS_APP = "a0a71e00-0003-4000-8000-00000000a003"
 SP_APP = "5e0a7100-0001-4000-8000-00000000b001"
 SP_EXPIRED_APP = "5e0a7100-0002-4000-8000-00000000b002"
 SP_OUTSIDER_APP = "5e0a7100-0003-4000-8000-00000000b003"
+SP_LIBRARY_READER_APP = "5e0a7100-0004-4000-8000-00000000b004"
+SP_PLATFORM_ONLY_APP = "5e0a7100-0005-4000-8000-00000000b005"
+SP_LIBRARY_ADMIN_APP = "5e0a7100-0006-4000-8000-00000000b006"
+PLATFORM, PAYMENTS = "Platform", "Payments"  # contoso-dev's projects
+MANY_PROJECTS = 250  # in contoso-many: three pages of `_apis/projects` at its default 100
 KMS_CALLBACK = "https://kms.example.test/organization/app-connections/azure/oauth/callback"
 
 
 @dataclass
 class Sample:
-    """Handles on the parts of `sample_world()` that tests refer to. Secrets are the values."""
+    """Handles on the parts of `sample_world()` that tests refer to. Secrets are the values.
+
+    Writing variable groups (issue 18's write proof), in contoso-dev's projects "Platform" and
+    "Payments", each holding two groups made by someone else (`world.SEED_OWNER`):
+    - `pat_vg_manage`: alice with `vso.variablegroups_manage`, Creator in both Libraries (an org
+      member's default): creates, reads back (secrets null), updates and deletes its own group.
+      Changing a group someone else made is refused (403): she is only Reader on it.
+    - `pat_vg_write`: alice with `vso.variablegroups_write` only: creates, then the update and the
+      delete are refused with 401 (the missing scope), so the group would be left behind.
+    - `pat_vg_read` (and `pat_ok`): every read scope, no write one: the create is refused with 401.
+    - `sp_app`: a service principal (no scopes), Creator in both: the whole proof passes.
+    - `sp_library_reader`: Library role Reader in Platform, so the create there is refused with
+      403 (AccessCheckException); Creator in Payments, where it passes.
+    - `sp_platform_only`: added to Platform only: Payments answers 404 (VS800075), as for a
+      project that does not exist, and `_apis/projects` lists Platform alone.
+    - `sp_library_admin`: Administrator in both Libraries: may update and delete any group there.
+    - `many_projects_org` (contoso-many, alice and `sp_app` members): 250 projects "proj-001"...,
+      three pages of `_apis/projects` at the default $top of 100.
+    """
 
     tenant: Tenant
     other_tenant: Tenant
@@ -56,6 +93,16 @@ class Sample:
     pat_expired: Pat
     pat_bob: Pat  # bob, who is not an org member
     pat_full: Pat  # "Full access"
+    pat_vg_manage: Pat  # alice, every read scope and vso.variablegroups_manage
+    pat_vg_write: Pat  # alice, every read scope and vso.variablegroups_write (not _manage)
+    pat_vg_read: Pat  # alice, every read scope (vso.variablegroups_read), no write scope
+    sp_library_reader: AppRegistration  # Library Reader in Platform, Creator in Payments
+    sp_library_reader_secret: str
+    sp_platform_only: AppRegistration  # in contoso-dev, but added to Platform only
+    sp_platform_only_secret: str
+    sp_library_admin: AppRegistration  # Library Administrator in Platform and Payments
+    sp_library_admin_secret: str
+    many_projects_org: Organization  # contoso-many: 250 projects
 
 
 def sample_world() -> tuple[World, Sample]:
@@ -121,10 +168,16 @@ def sample_world() -> tuple[World, Sample]:
     )
     outsider_secret = sp_outsider.add_secret()
 
-    org = world.add_org(
-        "contoso-dev", contoso, projects=["Platform", "Payments"], members={alice.oid, sp_app.sp_object_id}
-    )
+    org = world.add_org("contoso-dev", contoso, projects=[PLATFORM, PAYMENTS], members={alice.oid, sp_app.sp_object_id})
     msa_org = world.add_org("contoso-msa", None, projects=["Sandbox"], members={alice.oid})
+    writers = _variable_group_writers(world, contoso, org)
+    many = world.add_org(
+        "contoso-many",
+        contoso,
+        projects=[f"proj-{i:03d}" for i in range(1, MANY_PROJECTS + 1)],
+        members={alice.oid, sp_app.sp_object_id},
+        seed_groups=0,
+    )
 
     world.browser_user = alice.upn
     sample = Sample(
@@ -150,8 +203,43 @@ def sample_world() -> tuple[World, Sample]:
         pat_expired=world.add_pat(alice, expired=True),
         pat_bob=world.add_pat(bob),
         pat_full=world.add_pat(alice, {FULL_ACCESS}),
+        pat_vg_manage=world.add_pat(alice, {*ALL_READ, VARIABLE_GROUPS_MANAGE}),
+        pat_vg_write=world.add_pat(alice, {*ALL_READ, VARIABLE_GROUPS_WRITE}),
+        pat_vg_read=world.add_pat(alice),
+        sp_library_reader=writers[0][0],
+        sp_library_reader_secret=writers[0][1],
+        sp_platform_only=writers[1][0],
+        sp_platform_only_secret=writers[1][1],
+        sp_library_admin=writers[2][0],
+        sp_library_admin_secret=writers[2][1],
+        many_projects_org=many,
     )
     return world, sample
+
+
+def _variable_group_writers(world: World, tenant: Tenant, org: Organization) -> list[tuple[AppRegistration, str]]:
+    """Service principals in `org` whose variable-group writes pass or fail by Library role or
+    project membership: (app, secret value) for the reader, the Platform-only one, the administrator."""
+    made = []
+    for client_id, display, n in (
+        (SP_LIBRARY_READER_APP, "kms-sync-library-reader", 4),
+        (SP_PLATFORM_ONLY_APP, "kms-sync-platform-only", 5),
+        (SP_LIBRARY_ADMIN_APP, "kms-sync-library-admin", 6),
+    ):
+        app = world.add_app(
+            tenant,
+            client_id,
+            display_name=display,
+            public_client_flows=False,
+            sp_object_id=f"5e0b1ec7-000{n}-4000-8000-00000000c00{n}",
+        )
+        org.members.add(app.sp_object_id)
+        made.append((app, app.add_secret().value))
+    reader, platform_only, admin = (app.sp_object_id for app, _ in made)
+    org.library_roles[(reader, PLATFORM)] = READER  # Payments: the default, Creator
+    org.project_members[platform_only] = {PLATFORM}
+    org.library_roles |= {(admin, PLATFORM): ADMINISTRATOR, (admin, PAYMENTS): ADMINISTRATOR}
+    return made
 
 
 def _toml_string(value: str) -> str:

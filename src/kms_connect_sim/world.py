@@ -8,10 +8,12 @@ before the simulators start: the servers' handler threads read it under `lock`.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
+from datetime import UTC, datetime
 
 ADO_RESOURCE = "499b84ac-1321-427f-aa17-267ca6975798"
 MSA_TENANT = "00000000-0000-0000-0000-000000000000"
@@ -25,10 +27,36 @@ READ_SCOPES: dict[str, tuple[str, ...]] = {
 }
 ALL_READ = ("vso.project", "vso.variablegroups_read", "vso.serviceendpoint", "vso.release")
 FULL_ACCESS = "app_token"  # a PAT created with "Full access"
+VARIABLE_GROUPS_READ = "vso.variablegroups_read"
+VARIABLE_GROUPS_WRITE = "vso.variablegroups_write"
+VARIABLE_GROUPS_MANAGE = "vso.variablegroups_manage"
+# The scopes a variable-group write needs (reads: READ_SCOPES["variablegroups"]). Microsoft's scopes page:
+# _write "read and create", _manage "read, create and manage".
+# unverified: that _write may create. The REST 7.1 reference lists only _manage for Add, the scopes page
+# says _write creates; modelled as the scopes page says, so a _write PAT creates a group and is then
+# refused its update and delete (the trap of terraform-provider-azuredevops#314).
+WRITE_SCOPES: dict[str, tuple[str, ...]] = {
+    "variablegroups.create": (VARIABLE_GROUPS_WRITE, VARIABLE_GROUPS_MANAGE),
+    "variablegroups.manage": (VARIABLE_GROUPS_MANAGE,),
+}
+SCOPES = READ_SCOPES | WRITE_SCOPES  # every operation that needs a scope -> the scopes that allow it
+
+# The roles of Pipelines -> Library -> Security, weakest first (Microsoft's "Library asset security roles").
+READER, USER, CREATOR, ADMINISTRATOR = "Reader", "User", "Creator", "Administrator"
+LIBRARY_ROLES = (READER, USER, CREATOR, ADMINISTRATOR)
+# Who made the sample data's variable groups: nobody the sample's identities are, so they are
+# Administrator on none of them unless given the role.
+SEED_OWNER = "0a0a0a0a-0000-4000-8000-00000000a0a0"
+_NS = uuid.UUID("6d1a3c42-0b7e-4f58-9a51-2c8e7f1b4d90")  # stable, made-up ids per org / project
 
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+@functools.lru_cache(maxsize=4096)  # uuid5 hashes: asked for on every answer, the same few each time
+def stable_id(*parts: str) -> str:
+    return str(uuid.uuid5(_NS, "/".join(p.lower() for p in parts)))
 
 
 @dataclass
@@ -85,6 +113,36 @@ class Pat:
 
 
 @dataclass
+class Variable:
+    value: str | None
+    is_secret: bool = False
+
+
+@dataclass
+class ProjectReference:
+    project: str  # the project's name, as spelled in Organization.projects
+    name: str  # the group's name in that project (ADO asks for it in each reference)
+    description: str = ""
+
+
+@dataclass
+class VariableGroup:
+    id: int  # unique in the organization: PUT and DELETE name a group by id alone
+    name: str
+    variables: dict[str, Variable]
+    references: list[ProjectReference]  # the projects it is in (more than one: a shared group)
+    created_by: str  # oid; the creator is always the group's Administrator
+    created_on: str
+    modified_by: str
+    modified_on: str
+    description: str = ""
+    type: str = "Vsts"
+
+    def in_project(self, project: str) -> bool:
+        return any(r.project == project for r in self.references)
+
+
+@dataclass
 class Organization:
     name: str
     tenant_id: str  # MSA_TENANT for a Microsoft-account-backed organization
@@ -92,9 +150,46 @@ class Organization:
     members: set[str] = field(default_factory=set)  # user oids and service principal object ids
     # identity oid -> probe names ("projects", "variablegroups", ...) answered with 403
     denied: dict[str, set[str]] = field(default_factory=dict)
-    variable_groups: int = 2
+    variable_groups: list[VariableGroup] = field(default_factory=list)
+    seed_groups: InitVar[int] = 2  # groups made in each project at creation: the sample data's two
     service_endpoints: int = 1
     release_definitions: int = 1
+    # identity oid -> the only projects it was added to; a member not listed is in every project
+    project_members: dict[str, set[str]] = field(default_factory=dict)
+    # (oid, project) -> its role in that project's Library (every group); not listed: Creator, what
+    # Contributors get by default (see library.py)
+    library_roles: dict[tuple[str, str], str] = field(default_factory=dict)
+    group_roles: dict[tuple[str, int], str] = field(default_factory=dict)  # (oid, group id) -> role in its Security
+    next_group_id: int = 1
+
+    def __post_init__(self, seed_groups: int) -> None:
+        for project in self.projects:
+            for i in range(1, seed_groups + 1):
+                variables = {"ENVIRONMENT": Variable(f"env-{i}"), "API_KEY": Variable(secrets.token_hex(8), True)}
+                group = self.add_group(project, f"{project.lower()}-settings-{i}", variables, SEED_OWNER)
+                group.created_on, group.modified_on = "2025-10-01T08:00:00Z", "2025-10-02T08:00:00Z"
+
+    def project_id(self, project: str) -> str:
+        return stable_id("project", self.name, project)
+
+    def find_project(self, key: str) -> str | None:
+        """The project named `key` (any case) or whose id it is."""
+        key = key.lower()
+        return next((p for p in self.projects if key in (p.lower(), self.project_id(p))), None)
+
+    def add_group(
+        self, project: str, name: str, variables: dict[str, Variable], creator: str, description: str = ""
+    ) -> VariableGroup:
+        """A group in one project, made by `creator` (an oid) now."""
+        now = iso_now()
+        references = [ProjectReference(project, name)]
+        group = VariableGroup(self.next_group_id, name, variables, references, creator, now, creator, now, description)
+        self.next_group_id += 1
+        self.variable_groups.append(group)
+        return group
+
+    def group(self, group_id: int) -> VariableGroup | None:
+        return next((g for g in self.variable_groups if g.id == group_id), None)
 
 
 @dataclass
@@ -167,6 +262,12 @@ class World:
         self.orgs[name.lower()] = org
         return org
 
+    def revoke_pat(self, pat: Pat) -> None:
+        """Revoked in the portal. unverified: that ADO then answers as to no credential at all (401
+        TF400813 "anonymous", or the 203 sign-in page), as it does for a token it never issued."""
+        with self.lock:
+            self.pats.pop(pat.token, None)
+
     def add_pat(self, user: User, scopes: set[str] | None = None, *, expired: bool = False) -> Pat:
         # 52 characters, the length of a classic Azure DevOps PAT.
         token = secrets.token_urlsafe(39)[:52]
@@ -204,3 +305,8 @@ class World:
             if app.sp_object_id == oid:
                 return app.display_name, app.client_id
         return "Unknown", oid
+
+
+def iso_now() -> str:
+    """Now, as ADO writes times: UTC, milliseconds, Z."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
