@@ -328,7 +328,7 @@ class _Run:
             return
         seen = {p.name.lower(): p for p in listed}
         targets = [
-            Target(seen[p.lower()].name, seen[p.lower()].id, self.existing.get(seen[p.lower()].name))
+            Target(seen[p.lower()].name, seen[p.lower()].id, self.existing.get(seen[p.lower()].name), key=p)
             for p in self.t.target_projects
             if p.lower() in seen
         ]

@@ -99,6 +99,11 @@ class Target:
     name: str  # as Azure DevOps spells it
     id: str
     existing_groups: int | None = None  # groups it already holds (the check's reads), None: not known
+    key: str = ""  # as the connection's targets spell it (its checklist lines' keys); "": `name`
+
+    @property
+    def step(self) -> str:
+        return f"proof:{self.key or self.name}"
 
 
 class WriteProof:
@@ -142,7 +147,7 @@ class WriteProof:
             await self._remember(where)  # before asking: a kill from here on still leaves its name
             sent[0] = True
             resp = await self.api.send(
-                "POST", self._groups_url(), step=f"proof:{t.name}:create", body=self._body(name, t, 1)
+                "POST", self._groups_url(), step=f"{t.step}:create", body=self._body(name, t, 1)
             )
             if resp.status_code not in (200, 201):
                 await self._forget(name)  # refused: nothing was made
@@ -154,7 +159,7 @@ class WriteProof:
 
         async def read() -> tuple[StepState, str, str]:
             url = f"{self.api.base}/{quote(t.name)}/_apis/distributedtask/variablegroups/{where.group_id}"
-            resp = await self.api.get(f"{url}?api-version={API_VERSION}", step=f"proof:{t.name}:read")
+            resp = await self.api.get(f"{url}?api-version={API_VERSION}", step=f"{t.step}:read")
             if resp.status_code != 200:
                 raise refused("read", self._refusal(resp, "read", t))
             value = ((resp.json().get("variables") or {}).get("KMS_CONNECT_PROBE") or {}).get("value")
@@ -163,14 +168,14 @@ class WriteProof:
 
         async def update() -> tuple[StepState, str, str]:
             resp = await self.api.send(
-                "PUT", self._group_url(where.group_id), step=f"proof:{t.name}:update", body=self._body(name, t, 2)
+                "PUT", self._group_url(where.group_id), step=f"{t.step}:update", body=self._body(name, t, 2)
             )
             if resp.status_code != 200:
                 raise refused("update", self._refusal(resp, "update", t))
             return StepState.OK, f"Updated {name} with a second variable", ""
 
         async def delete() -> tuple[StepState, str, str]:
-            await self._delete(where, t, f"proof:{t.name}:delete")
+            await self._delete(where, t, f"{t.step}:delete")
             return StepState.OK, f"Deleted {name}", ""
 
         try:
@@ -192,13 +197,13 @@ class WriteProof:
         return proof
 
     async def _outcome(self, t: Target, op: str, work: Work) -> ProofOutcome:
-        ok = await self.step(f"proof:{t.name}:{op}", work)
+        ok = await self.step(f"{t.step}:{op}", work)
         return "ok" if ok else "refused"
 
     async def _clean_up_after_cancel(self, where: LeftBehind, t: Target) -> None:
         try:
             async with asyncio.timeout(CLEANUP_LIMIT):
-                await self._delete(where, t, f"proof:{t.name}:delete")
+                await self._delete(where, t, f"{t.step}:delete")
         except Exception as exc:  # noqa: BLE001 - the record keeps it: the next proof tries again
             log.warning("could not delete probe group %s after a cancel: %s", where.group, type(exc).__name__)
 
