@@ -146,9 +146,7 @@ class WriteProof:
         async def create() -> tuple[StepState, str, str]:
             await self._remember(where)  # before asking: a kill from here on still leaves its name
             sent[0] = True
-            resp = await self.api.send(
-                "POST", self._groups_url(), step=f"{t.step}:create", body=self._body(name, t, 1)
-            )
+            resp = await self.api.send("POST", self._groups_url(), step=f"{t.step}:create", body=self._body(name, t, 1))
             if resp.status_code not in (200, 201):
                 await self._forget(name)  # refused: nothing was made
                 sent[0] = False

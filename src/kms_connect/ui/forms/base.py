@@ -32,6 +32,7 @@ from kms_connect.ui.forms.fields import (  # re-exported: the method forms impor
     check_name,
     use_name_suggestion,
 )
+from kms_connect.ui.forms.write_offer import WriteOffer
 from kms_connect.ui.modals.discard import ask_to_discard
 from kms_connect.ui.widgets.checklist import Checklist
 from kms_connect.ui.widgets.form_field import FieldSpec, FormField
@@ -51,7 +52,7 @@ __all__ = [
 ]
 
 
-class ConnectionForm(CheckView):
+class ConnectionForm(WriteOffer, CheckView):
     """Base of the method forms: each names its METHOD, whose spec gives the fields and their rules.
     Dismisses with the saved connection, or None."""
 
@@ -62,6 +63,8 @@ class ConnectionForm(CheckView):
         Binding("ctrl+r", "toggle_mask", "Show/hide secret", show=False, id="form.reveal"),
         Binding("ctrl+s", "submit", "Connect", id="form.submit"),
         Binding("ctrl+o", "save_anyway", "Save anyway (not checked)", show=False, id="form.save_anyway"),
+        Binding("ctrl+l", "targets", "Target projects", show=False, id="form.targets"),
+        Binding("ctrl+b", "prove_write", "Prove write access", show=False, id="form.prove_write"),
     ]
     app: KmsConnectApp
 
@@ -75,6 +78,8 @@ class ConnectionForm(CheckView):
         self.status_text = ""
         self.draft: ConnectionDraft | None = None  # what the running/last check was about
         self.failed_check: CheckResult | None = None  # set while "Save anyway" is on offer
+        self.targets: list[str] = list(existing.target_projects) if existing else []
+        self.passed: CheckResult | None = None  # a passing check waiting for ^s or ^b (write_offer.py)
 
     # --- layout -------------------------------------------------------------------------------
     @property
@@ -94,6 +99,7 @@ class ConnectionForm(CheckView):
             with FieldsScroll(id="fields"):
                 for spec in self.specs:
                     yield FormField(spec, self._initial(spec.key))
+                yield from self.compose_targets()
             yield from self.compose_extra()
             with VerticalScroll(id="check-scroll"):
                 yield Checklist(id="checklist")
@@ -101,12 +107,15 @@ class ConnectionForm(CheckView):
             with Horizontal(classes="buttons", id="buttons-row"):
                 yield Static(self.KEYS, classes="form-keys", id="form-keys")
                 yield Button("Save anyway", id="save-anyway", compact=True)
-                label = self.SUBMIT_LABEL or ("Reconnect to Azure" if self.existing else "Connect to Azure")
-                yield Button(label, variant="primary", id="submit", compact=True)
+                yield Button("Prove write access", id="prove-write", compact=True)
+                yield Button(self.submit_label(), variant="primary", id="submit", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
 
     KEYS = "^s connect · ^r show · esc cancel"
     SUBMIT_LABEL = ""
+
+    def submit_label(self) -> str:
+        return self.SUBMIT_LABEL or ("Reconnect to Azure" if self.existing else "Connect to Azure")
 
     def compose_extra(self) -> ComposeResult:
         """Method forms add widgets between the fields and the checklist (the OAuth sign-in)."""
@@ -121,6 +130,7 @@ class ConnectionForm(CheckView):
         self.query(Input).first().focus()
         self.query_one("#check-scroll").display = False
         self.query_one("#save-anyway").display = False
+        self.query_one("#prove-write").display = False
         self._fit()
 
     def field(self, key: str) -> FormField:
@@ -164,6 +174,10 @@ class ConnectionForm(CheckView):
         pasted = len(event.value) - len(field.last_value) > 1
         field.last_value = event.value
         self._validate(field, final=False, pasted=pasted)
+        if self.passed is not None:  # what passed is not what is typed now: check again before saving
+            self.passed = None
+            self.query_one("#prove-write").display = False
+            self.query_one("#submit", Button).label = self.submit_label()
 
     @on(Input.Blurred)
     def _left(self, event: Input.Blurred) -> None:
@@ -194,7 +208,13 @@ class ConnectionForm(CheckView):
 
     # --- actions ------------------------------------------------------------------------------
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        actions = {"submit": self.action_submit, "cancel": self.action_cancel, "save-anyway": self.action_save_anyway}
+        actions = {
+            "submit": self.action_submit,
+            "cancel": self.action_cancel,
+            "save-anyway": self.action_save_anyway,
+            "pick-targets": self.action_targets,
+            "prove-write": self.action_prove_write,
+        }
         if event.button.id in actions:
             event.stop()
             actions[event.button.id]()
@@ -239,6 +259,9 @@ class ConnectionForm(CheckView):
         return self.to_draft(self.values())
 
     def action_submit(self) -> None:
+        if self.passed is not None and self.draft is not None and not self.saving:  # ^s after a pass: save it
+            self.save_checked_draft(self.draft, self.passed)
+            return
         if self.saving or self.check_running():
             return
         draft = self.validated_draft()
@@ -255,6 +278,7 @@ class ConnectionForm(CheckView):
             tenant_id=values.get("tenant_id") or None,
             client_id=values.get("client_id") or None,
             secrets=secrets,
+            target_projects=list(self.targets),
         )
 
     def submit_valid(self, draft: ConnectionDraft) -> None:

@@ -103,6 +103,7 @@ class CheckView(ModalScreen["Connection | None"]):
         """Fields locked, checklist shown: what the form looks like while its check runs."""
         self.failed_check, self.failure_field = None, None
         self.query_one("#save-anyway").display = False
+        self.query_one("#prove-write").display = False
         self.query_one("#form-keys").display = True
         self.query_one("#submit", Button).disabled = True
         self.query_one("#fields").disabled = True  # what is checked is what gets saved
@@ -112,6 +113,14 @@ class CheckView(ModalScreen["Connection | None"]):
         self.query_one("#check-scroll").display = True
         self.query_one(Checklist).reset(CHECKING)
         self.status("")
+
+    def offer_proof(self, result: CheckResult) -> bool:
+        """After a passing check: True when the form stays to offer the write proof (write_offer.py)."""
+        return False
+
+    def proof_refused(self, result: CheckResult) -> bool:
+        """After a write proof: True when it was refused and the form stays (write_offer.py)."""
+        return False
 
     def run_check(self, target: CheckTarget) -> None:
         """The form's own check, as a worker of the form: it shows every step as it happens, and
@@ -161,7 +170,8 @@ class CheckView(ModalScreen["Connection | None"]):
         if token_cache is not None and "token_cache" in self.draft.secrets:
             self.draft.secrets["token_cache"] = token_cache  # keep the refreshed sign-in
         if result.status not in BLOCKING:
-            self.save_checked_draft(self.draft, result)
+            if not (self.proof_refused(result) or self.offer_proof(result)):  # write_offer.py
+                self.save_checked_draft(self.draft, result)
             self._fit()
             return
         self.failed_check = result
