@@ -109,3 +109,16 @@ async def test_w_without_targets_says_where_to_set_them(sim_app, sample) -> None
         await pilot.press("w")
         await wait_until(pilot, lambda: any("first: e (Edit) → Target projects" in n for n in notices(app)), "why")
         assert not isinstance(app.screen, ConfirmModal)
+
+
+async def test_the_start_reports_probe_groups_an_earlier_run_may_have_left(sim_app) -> None:  # noqa: F811
+    from kms_connect.core.models import LeftBehind
+
+    url = "https://dev.azure.com/contoso-dev/Platform/_library?itemType=VariableGroups"
+    sim_app.store.probe_record.add(
+        "conn-1", LeftBehind(group="kms-connect-probe-0a1b2c3d", project="Platform", url=url)
+    )
+    app = sim_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await wait_until(pilot, lambda: any("kms-connect-probe-0a1b2c3d" in n for n in notices(app)), "the report")
+        assert any(url in n for n in notices(app))

@@ -138,3 +138,17 @@ async def test_a_cancel_after_the_create_still_deletes_the_group(sandbox, sample
         await asyncio.wait([task])
     assert task.cancelled()
     assert probes(sandbox) == [] and record.of("conn-1") == []
+
+
+def test_what_a_killed_proof_may_have_left_is_said(tmp_path: Path) -> None:
+    from kms_connect.core.models import LeftBehind
+
+    record = ProbeRecord(tmp_path / "probe-groups.json")
+    assert record.notice() == ""
+    url = "https://dev.azure.com/contoso-dev/Platform/_library?itemType=VariableGroups"
+    # Recorded before the create was asked for: the answer never came (a kill), so no id.
+    record.add("conn-1", LeftBehind(group="kms-connect-probe-0a1b2c3d", project="Platform", url=url))
+    said = ProbeRecord(tmp_path / "probe-groups.json").notice()  # the next start, another process
+    assert "kms-connect-probe-0a1b2c3d in Platform" in said and url in said and "deletes it first" in said
+    assert oct((tmp_path / "probe-groups.json").stat().st_mode & 0o777) == "0o600"
+    assert "secret" not in (tmp_path / "probe-groups.json").read_text().lower()

@@ -32,6 +32,20 @@ class ProbeRecord:
     def of(self, connection_id: str) -> list[LeftBehind]:
         return list(self.file.read().get(connection_id, []))
 
+    def everything(self) -> list[LeftBehind]:
+        return [group for groups in self.file.read().values() for group in groups]
+
+    def notice(self) -> str:
+        """What an earlier run may have left (a kill or a cancel during a proof), in words; "" if nothing."""
+        left = self.everything()
+        if not left:
+            return ""
+        groups = "; ".join(f"{g.group} in {g.project} ({g.url})" for g in left)
+        return (
+            f"A write proof may have left {len(left)} probe variable group{'s' if len(left) != 1 else ''} in Azure "
+            f"DevOps: {groups}. The next write proof of its connection deletes it first; or delete it by hand there."
+        )
+
     def add(self, connection_id: str, group: LeftBehind) -> None:
         self._change(connection_id, lambda groups: [*[g for g in groups if g.group != group.group], group])
 

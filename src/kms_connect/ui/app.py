@@ -264,9 +264,20 @@ class KmsConnectApp(RedactedCrashes):
             self.sub_title = self.backend.label + self.banner
         if self.settings is not None:
             self.periodic.configure(self.settings.status.interval)  # a switched source starts afresh
+        if self.workspace is not None and self.workspace.backend.probe_record is not None:
+            self.run_worker(self._report_left_groups, thread=True, exit_on_error=False, name="probe groups")
         for screen in self.screen_stack if reload else ():
             if isinstance(screen, ProjectsScreen):
                 screen.reload()
+
+    def _report_left_groups(self) -> None:
+        """Probe groups a write proof may have left (killed, cancelled, refused): said at the start."""
+        record = self.ws.backend.probe_record
+        said = record.notice() if record is not None else ""
+        if said:
+            self.call_from_thread(
+                self.notify, said, markup=False, title="Probe groups may be left", severity="warning", timeout=20
+            )
 
     def get_checker(self) -> Checker:
         """The checker; the live one is made on first use (its imports are not needed to start)."""
