@@ -161,7 +161,6 @@ async def under_load(
     from kms_connect.core.live_check import LiveChecker
     from kms_connect.core.paths import Paths
     from kms_connect.core.status import Status
-    from kms_connect.heap import pause_for_startup
     from kms_connect.ui.app import KmsConnectApp
     from kms_connect.ui.screens.connections import ConnectionsScreen
 
@@ -169,7 +168,6 @@ async def under_load(
         paths = Paths(config_file=Path(tmp) / "c.toml", data_dir=Path(tmp) / "d", state_dir=Path(tmp) / "s")
         settings = settings_for(box, concurrency)
         store, project = seed(paths, settings, box, n)
-        pause_for_startup()  # as `kms-connect` starts the TUI: collector off until the first rows, then frozen
         app = KmsConnectApp(paths=paths, settings=settings, backend=store, checker=LiveChecker(settings))
         async with app.run_test(size=(80, 24)) as pilot:
             app.push_screen(ConnectionsScreen(project))

@@ -21,7 +21,7 @@ import subprocess
 import sys
 
 # What the TUI loads before its first frame (kms-connect with no subcommand, up to App.run()).
-FIRST_FRAME = ["kms_connect.cli", "kms_connect.core.paths", "kms_connect.heap", "kms_connect.ui.app"]
+FIRST_FRAME = ["kms_connect.cli", "kms_connect.core.paths", "kms_connect.ui.app"]
 # ... and, in the loader thread, before the Projects screen shows its rows.
 ROWS_SHOWN = [*FIRST_FRAME, "kms_connect.core.workspace"]
 # ... and right after, still in the loader thread: the live checks, warmed for the first `v`.

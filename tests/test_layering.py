@@ -31,7 +31,7 @@ def test_the_first_frame_waits_for_no_data_or_network_code() -> None:
     HTTP, msal, the keyring and the simulators to later: they load in the app's loader thread or on
     first use (figures: benchmarks/imports.py and benchmarks/startup.py)."""
     code = (
-        "import sys, kms_connect.cli, kms_connect.core.paths, kms_connect.heap, kms_connect.ui.app\n"
+        "import sys, kms_connect.cli, kms_connect.core.paths, kms_connect.ui.app\n"
         "late = ('pydantic', 'httpx', 'aiohttp', 'msal', 'keyring', 'segno', 'kms_connect_sim',"
         " 'kms_connect.core.local_store')\n"
         "print(','.join(m for m in late if m in sys.modules))\n"

@@ -205,51 +205,25 @@ async def test_cached_reads_see_changes_made_elsewhere(store: LocalStore, paths:
     assert {s.project.name for s in await store.list_projects()} == {"Mine", "Theirs"}
 
 
-async def test_json_copy_and_index_are_used_only_while_they_match_the_toml(store: LocalStore, paths: Paths) -> None:
-    created = await store.create_project("Written", "kept in the index too")
+async def test_json_copy_is_used_only_while_it_matches_the_toml(store: LocalStore, paths: Paths) -> None:
+    created = await store.create_project("Written", "kept in the copy too")
     digest = hashlib.sha256(paths.store_file.read_bytes()).hexdigest()
-    copy, index = json.loads(paths.store_copy.read_bytes()), json.loads(paths.store_index.read_bytes())
-    assert copy["toml_sha256"] == index["toml_sha256"] == digest
-    assert stat.S_IMODE(paths.store_copy.stat().st_mode) == stat.S_IMODE(paths.store_index.stat().st_mode) == 0o600
-    # While the tags match, a fresh process lists projects from the index and reads the rest from
-    # the copy, not the TOML.
+    copy = json.loads(paths.store_copy.read_bytes())
+    assert copy["toml_sha256"] == digest
+    assert stat.S_IMODE(paths.store_copy.stat().st_mode) == 0o600
     [listed] = LocalStore(paths, Settings()).list_projects_sync()
     assert (listed.name, listed.connection_count) == ("Written", 0) and listed.project == created
+    # While the tag matches, a fresh process reads the copy, not the TOML.
     copy["data"]["projects"][0]["name"] = "From the copy"
     paths.store_copy.write_text(json.dumps(copy))
-    index["projects"][0][1] = "From the index"
-    paths.store_index.write_text(json.dumps(index))
-    fresh = LocalStore(paths, Settings())
-    assert [s.name for s in fresh.list_projects_sync()] == ["From the index"]
-    assert [p.name for p in fresh.snapshot().projects] == ["From the copy"]
-    # A hand edit of the TOML changes its hash: the stale copy and index are ignored, then replaced.
+    assert [s.name for s in LocalStore(paths, Settings()).list_projects_sync()] == ["From the copy"]
+    # A hand edit of the TOML changes its hash: the stale copy is ignored, then replaced.
     toml = paths.store_file.read_text().replace('name = "Written"', 'name = "Edited by hand"')
     paths.store_file.write_text(toml)
-    assert [s.project.name for s in LocalStore(paths, Settings()).list_projects_sync()] == ["Edited by hand"]
-    digest = hashlib.sha256(toml.encode()).hexdigest()
-    assert json.loads(paths.store_copy.read_bytes())["toml_sha256"] == digest
-    assert json.loads(paths.store_index.read_bytes())["toml_sha256"] == digest
-
-
-@pytest.mark.parametrize(
-    "junk",
-    [
-        b"",
-        b"{not json",
-        b"[]",
-        b'{"toml_sha256": "x"}',
-        b'{"projects": [[1]]}',
-        b'{"projects": [["id", "name", "slug", "", "not a date", 1]]}',
-    ],
-)
-async def test_damaged_index_only_costs_time(store: LocalStore, paths: Paths, junk: bytes) -> None:
-    project = await store.create_project("Kept")
-    await store.create_connection(project.id, pat_draft())
-    digest = hashlib.sha256(paths.store_file.read_bytes()).hexdigest()
-    paths.store_index.write_bytes(junk.replace(b'{"projects"', b'{"toml_sha256": "%s", "projects"' % digest.encode()))
-    listed = LocalStore(paths, Settings()).list_projects_sync()
-    assert [(s.name, s.connection_count) for s in listed] == [("Kept", 1)]
-    assert json.loads(paths.store_index.read_bytes())["toml_sha256"] == digest  # rewritten for next time
+    fresh = LocalStore(paths, Settings())
+    assert [s.project.name for s in fresh.list_projects_sync()] == ["Edited by hand"]
+    assert [p.description for p in fresh.snapshot().projects] == ["kept in the copy too"]
+    assert json.loads(paths.store_copy.read_bytes())["toml_sha256"] == hashlib.sha256(toml.encode()).hexdigest()
 
 
 @pytest.mark.parametrize("junk", [b"", b"{not json", b'{"toml_sha256": "x", "data": {"projects": 7}}'])
@@ -359,32 +333,6 @@ async def test_damaged_results_file_is_moved_aside_and_reported(store: LocalStor
     await fresh.record_check(conn.id, CheckResult(status=Status.FAILED, summary="again"))
     assert json.loads(paths.check_results.read_bytes())[conn.id]["summary"] == "again"
     assert aside.read_bytes() == junk
-
-
-async def test_reading_ahead_gives_what_a_read_gives(
-    store: LocalStore, paths: Paths, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name in ("A", "B", "C"):
-        project = await store.create_project(name)
-        for i in range(3):
-            conn = await store.create_connection(project.id, pat_draft(f"c{i}"))
-    await store.record_check(conn.id, CheckResult(status=Status.FAILED, summary="expired"))
-    expected = LocalStore(paths, Settings()).file.read()
-    fresh = LocalStore(paths, Settings())
-    monkeypatch.setattr("kms_connect.core.store_file.WARM_SLICE", 2)  # several slices even here
-    fresh.file.warm()
-
-    def no_parse() -> None:
-        raise AssertionError("read again")
-
-    monkeypatch.setattr(fresh.file, "read", no_parse)
-    assert fresh.snapshot() == expected
-    monkeypatch.undo()
-    # A copy that no longer matches the TOML is not used: the TOML is read instead.
-    paths.store_file.write_text(paths.store_file.read_text().replace('name = "A"', 'name = "A by hand"'))
-    again = LocalStore(paths, Settings())
-    again.file.warm()
-    assert sorted(p.name for p in again.snapshot().projects) == ["A by hand", "B", "C"]
 
 
 async def test_target_projects_are_kept_with_the_connection_and_replaced_with_its_credentials(store) -> None:

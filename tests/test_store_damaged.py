@@ -94,7 +94,7 @@ async def test_a_damaged_store_is_refused_and_nothing_is_written(
     raw, named = damage(paths, doc)
     paths.store_file.write_bytes(raw)
     before = checksums(paths.data_dir)
-    assert {"store.toml", "store.json", "store.index.json", "checks.json", "plaintext-secrets.json"} <= before.keys()
+    assert {"store.toml", "store.json", "checks.json", "plaintext-secrets.json"} <= before.keys()
 
     fresh = LocalStore(paths, store.settings)  # the next start
     with pytest.raises(StoreDamaged) as refused:
@@ -109,7 +109,6 @@ async def test_a_damaged_store_is_refused_and_nothing_is_written(
     # Every way to write, from the fresh process and from one that was running all along.
     attempts: list[Callable[[LocalStore], Any]] = [
         lambda s: s.list_projects(),
-        lambda s: s.warm(),
         lambda s: s.list_connections(payments_id),
         lambda s: s.create_project("New"),
         lambda s: s.create_connection(payments_id, pat_draft("delta")),
@@ -129,23 +128,21 @@ async def test_a_damaged_store_is_refused_and_nothing_is_written(
     assert checksums(paths.data_dir) == before
 
 
-async def test_an_older_copy_and_index_of_a_damaged_file_are_not_trusted(store: LocalStore, paths: Paths) -> None:
-    """An older kms-connect checked less, and may have left a copy and index of an inconsistent file
-    (tagged with its hash): they carry no rules version, so the TOML is read, and refused."""
+async def test_an_older_copy_of_a_damaged_file_is_not_trusted(store: LocalStore, paths: Paths) -> None:
+    """An older kms-connect checked less, and may have left a copy of an inconsistent file (tagged
+    with its hash): it carries no rules version, so the TOML is read, and refused."""
     doc = await seed(store)
     raw, _ = DAMAGES["duplicate connection ids"](paths, doc)
     paths.store_file.write_bytes(raw)
     digest = hashlib.sha256(raw).hexdigest()
     copy = json.loads(paths.store_copy.read_bytes())
     paths.store_copy.write_text(json.dumps({"toml_sha256": digest, "data": copy["data"]}))
-    index = json.loads(paths.store_index.read_bytes())
-    paths.store_index.write_text(json.dumps({"toml_sha256": digest, "projects": index["projects"]}))
     before = checksums(paths.data_dir)
     fresh = LocalStore(paths, store.settings)
     with pytest.raises(StoreDamaged, match="appears 2 times"):
         fresh.list_projects_sync()
     with pytest.raises(StoreDamaged):
-        fresh.file.warm()
+        fresh.snapshot()
     assert checksums(paths.data_dir) == before
 
 

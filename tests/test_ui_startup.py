@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from textual.widgets import Input, Static
@@ -64,26 +63,6 @@ async def test_damaged_store_is_named_and_left_alone(paths: Paths, tmp_path: Pat
         assert "is damaged" in screen_text(app)  # said in the dialog, which stays open
         assert app.screen.query_one("#input-name").value == "New"
     assert paths.store_file.read_bytes() == b"version = 1\n[[projects]\n"
-
-
-async def test_reading_ahead_starts_even_when_a_dialog_covers_the_first_listing(make_app, store) -> None:
-    """The first listing's read-ahead waits for the rows to be painted, or for Projects to be covered."""
-    from kms_connect.ui.modals.help import HelpScreen
-
-    warmed = asyncio.Event()
-    real_warm = store.warm
-
-    async def warm() -> None:
-        await real_warm()
-        warmed.set()
-
-    store.warm = warm
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        app.push_screen(HelpScreen.for_screen(app.screen))  # before Projects has painted its rows
-        await asyncio.wait_for(warmed.wait(), timeout=10)
-        assert isinstance(app.screen, HelpScreen)
-        await pilot.press("escape")
 
 
 async def test_a_damaged_store_is_named_with_its_ids_and_new_project_typed_at_launch_cannot_save(

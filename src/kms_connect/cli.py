@@ -9,7 +9,6 @@ import sys
 from kms_connect import APP_NAME, __version__
 from kms_connect.core.paths import default_paths
 from kms_connect.core.redact import setup_debug_log
-from kms_connect.heap import pause_for_startup
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,7 +120,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from kms_connect.ui.app import KmsConnectApp  # noqa: PLC0415
 
-    pause_for_startup()  # until the Projects screen has its rows (see heap.py)
     app = KmsConnectApp(paths=paths, source=args.instance)
     app.run()
     # App.run() returns normally even after a crash: pass its return code on.

@@ -115,9 +115,6 @@ class Backend(ABC):
     async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing by default
         """Release connections (an instance's HTTP client) when the app leaves this source."""
 
-    async def warm(self) -> None:  # noqa: B027 - optional hook, nothing by default
-        """Read ahead what the next screens will need, once the first one shows (nothing by default)."""
-
     def retry_login(self) -> None:  # noqa: B027 - optional hook, nothing by default
         """The operator asked to try again (r) after a failed login; never done automatically."""
 

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import os
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -84,7 +85,7 @@ class LocalStore(Backend):
         no record refers to. The log says how many of each."""
         if self._opened:
             return
-        self.file.listing()  # the consistency check (and the first screen's listing, kept)
+        self.file.snapshot()  # the consistency check (and the first screen's data, kept)
         recover(self.paths, self.journal, self.secrets, self.snapshot, self._locked)
         self._opened = True
 
@@ -119,11 +120,9 @@ class LocalStore(Backend):
         return await asyncio.to_thread(self.list_projects_sync)
 
     def list_projects_sync(self) -> list[ProjectSummary]:
-        return self.file.listing()
-
-    async def warm(self) -> None:
-        # The listing came from the index; parse the rest now rather than when a project opens.
-        await asyncio.to_thread(self.file.warm)
+        data = self.snapshot()
+        counts = Counter(c.project_id for c in data.connections)
+        return [ProjectSummary(p, counts[p.id]) for p in data.projects]
 
     async def create_project(self, name: str, description: str = "") -> Project:
         def create(data: StoreData) -> Project:

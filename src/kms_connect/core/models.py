@@ -36,41 +36,16 @@ class Project(BaseModel):
 class ProjectSummary:
     """A row of the Projects screen: a project and how many connections it has.
 
-    Not a model: 10,000 are built for every listing (a model costs ~7 µs each here). A listing read
-    from the store's index (store_file.py) keeps the project's fields as read and builds the
-    Project only when something asks for it (opening or deleting that one project).
+    Not a model: 10,000 are built for every listing (a model costs ~7 µs each here).
     """
 
-    __slots__ = ("_fields", "_project", "connection_count", "id", "name", "slug")
-    _project: Project | None
-    _fields: tuple[str, str, str, str, int, int] | None  # an index row: ..., created_at (epoch s), count
+    __slots__ = ("connection_count", "id", "name", "project", "slug")
 
     def __init__(self, project: Project, connection_count: int | None = 0) -> None:
-        self._project, self._fields = project, None
+        self.project = project
         self.id, self.name, self.slug = project.id, project.name, project.slug
         self.connection_count = connection_count  # None: not visible to this identity (an instance
         # without org permission)
-
-    @classmethod
-    def from_index(cls, row: tuple[str, str, str, str, int, int]) -> ProjectSummary:
-        summary = cls.__new__(cls)  # the quick way: 10,000 of these for every start at that size
-        summary._project, summary._fields = None, row
-        summary.id, summary.name, summary.slug, summary.connection_count = row[0], row[1], row[2], row[5]
-        return summary
-
-    @property
-    def project(self) -> Project:
-        if self._project is None:
-            assert self._fields is not None
-            pid, name, slug, description, created, _ = self._fields
-            self._project = Project(
-                id=pid,
-                name=name,
-                slug=slug,
-                description=description,
-                created_at=datetime.fromtimestamp(created, UTC),
-            )
-        return self._project
 
     def __repr__(self) -> str:
         return f"ProjectSummary({self.name!r}, {self.connection_count!r})"

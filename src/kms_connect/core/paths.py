@@ -37,14 +37,9 @@ class Paths:
 
     @property
     def store_copy(self) -> Path:
-        """A JSON copy of store.toml that opens quicker; ignored unless it matches the TOML."""
+        """A JSON copy of store.toml that opens quicker; ignored unless it matches the TOML (why:
+        store_file.py)."""
         return self.data_dir / "store.json"
-
-    @property
-    def store_index(self) -> Path:
-        """Each project with its connection count, for the first screen; also used only while it
-        matches store.toml."""
-        return self.data_dir / "store.index.json"
 
     @property
     def check_results(self) -> Path:

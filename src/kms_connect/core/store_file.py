@@ -1,48 +1,57 @@
 """The local store's file: TOML is the record, a JSON copy beside it makes big stores quick to open.
 
-TOML is what an operator reads, diffs and fixes by hand, but parsing it is slow (≈0.5 s for
-10,000 projects with the compiled parser, 1.5 s with the standard library's). So each write also
-leaves a JSON copy of the same data, tagged with the SHA-256 of the TOML bytes it mirrors. A read
-uses the copy only when that tag matches the TOML on disk, so a hand edit (or an older copy) is
-simply ignored, never trusted. The copy holds no secrets: neither does the TOML. A smaller index,
-tagged the same way, lists each project with its number of connections: the first screen needs
-nothing else, and reading it skips building 15,000 objects at 10,000 projects.
+TOML is what an operator reads, diffs and fixes by hand, but parsing it is slow. So each write
+also leaves a JSON copy of the same data (store.json), tagged with the SHA-256 of the TOML bytes it
+mirrors. A read uses the copy only when that tag matches the TOML on disk, so a hand edit (or an
+older copy) is simply ignored, never trusted, and the copy is made again. The copy holds no
+secrets: neither does the TOML.
 
 Check results are not in either: they change far more often and live in their own file
 (results_file.py); a read puts them back on the connections.
 
 A damaged file (unparsable, emptied, or inconsistent: store_check.py) is refused with StoreDamaged
-before anything is written: not the file, not the copy or index (which may still hold what the
-file lost), not the results. The copy and index carry the version of the consistency rules their
-data passed, so one written by an older kms-connect is re-made, never trusted.
+before anything is written: not the file, not the copy (which may still hold what the file lost),
+not the results. The copy carries the version of the consistency rules its data passed, so one
+written by an older kms-connect is re-made, never trusted.
+
+What is kept for speed, and why (the one place that says it). Each mechanism stays only while it
+pays at least 2x at 10,000 projects / 5,000 connections in benchmarks/tables.py, measured with and
+without it, all else equal (medians of 15 runs on a 2-core box; targets: Projects ready under
+0.5 s, each filter key under 50 ms):
+- the JSON copy: the store read takes 72 ms with it, 254 ms from the TOML alone (3.5x). (Start to
+  Projects ready: 212 ms with it, 357 ms without, 1.7x.)
+- the compiled TOML parser (tomli; the standard library's tomllib is the same parser in pure
+  Python): a read from the TOML alone (after a hand edit) takes 276 ms with it, 645 ms without (2.3x).
+- freezing what start-up built once the first listing is shown (heap.py): a full garbage
+  collection then takes 6 ms, 64 ms without (10x). The collector starts one now and then; a key
+  press it lands on would wait past the 50 ms target.
+Measured and removed: an index of projects with their connection counts for the first screen
+(ready 102 ms with it, 123 ms without, measured before the others went: 1.2x); reading the rest
+ahead while the first screen shows (it only made up for what the index left unread); pausing the
+collector during start-up (ready 135 ms with it, 212 ms without: 1.6x) and while reading the
+store (read 56 ms with it, 72 ms without: 1.3x).
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
-import json
 import logging
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
-import tomli as toml_parser  # the compiled build of the parser the standard library's tomllib vendors
+import tomli as toml_parser  # the compiled build of the standard library's pure-Python tomllib: see above
 import tomli_w
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from pydantic.main import IncEx
 
 from kms_connect.core.errors import NotFoundError, StoreDamaged, StoreError
 from kms_connect.core.files import StatKey, atomic_write, stat_key
-from kms_connect.core.models import CheckResult, Connection, Project, ProjectSummary, SecretLocation
+from kms_connect.core.models import CheckResult, Connection, Project, SecretLocation
 from kms_connect.core.paths import Paths
 from kms_connect.core.results_file import ResultsFile
 from kms_connect.core.store_check import RULES, empty_file_problem, store_problems
 
 FORMAT_VERSION = 1
-T = TypeVar("T")
 _NO_RESULTS: IncEx = {"connections": {"__all__": {"last_check"}}}  # kept in the results file instead
 log = logging.getLogger(__name__)
 
@@ -75,31 +84,21 @@ class _Copy(BaseModel):
     data: StoreData
 
 
-class _Index(BaseModel):
-    """Validated as a whole (~9 ms at 10,000 rows), so a row that is not ours never reaches a screen."""
-
-    toml_sha256: str
-    rules: int = 0  # as in _Copy
-    projects: list[tuple[str, str, str, str, int, int]]  # id, name, slug, description, created_at (epoch s), count
-
-
 class StoreFile:
     """Reads and writes one store file, its JSON copy and its check results (results_file.py); no
     locking here, the caller holds the lock."""
 
-    def __init__(self, path: Path, copy_path: Path, results_path: Path, index_path: Path) -> None:
+    def __init__(self, path: Path, copy_path: Path, results_path: Path) -> None:
         self.path = path
         self.copy_path = copy_path
-        self.index_path = index_path
         self.results = ResultsFile(results_path)
         # Parsed data keyed by the files' (inode, size, mtime): every atomic write makes a new
         # inode, so a changed file is never mistaken for the one parsed.
         self._parsed: tuple[tuple[StatKey, StatKey], StoreData] | None = None
-        self._listed: tuple[tuple[StatKey, StatKey], list[ProjectSummary]] | None = None  # as _parsed
 
     @classmethod
     def of(cls, paths: Paths) -> StoreFile:
-        return cls(paths.store_file, paths.store_copy, paths.check_results, paths.store_index)
+        return cls(paths.store_file, paths.store_copy, paths.check_results)
 
     def read(self) -> StoreData:
         """A fresh copy of the file's data, for changing; a missing file is an empty store."""
@@ -112,35 +111,15 @@ class StoreFile:
         if problem := empty_file_problem(raw):
             raise StoreDamaged(self.path, [problem])
         digest = hashlib.sha256(raw).hexdigest()
-        with _no_gc():
-            data = self._from_copy(digest)
-            parsed = data is None
-            if data is None:
-                data = self._parse(raw)
+        data = self._from_copy(digest)
+        parsed = data is None
+        if data is None:
+            data = self._parse(raw)
         results = self.results.read()  # not before the records passed: a refusal touches nothing
         if parsed:  # so the next start is quick again after a hand edit (results as the TOML has them)
             self._write_copy(digest, data, exclude=None)
         _put_results(data, results)
         return data
-
-    def warm(self) -> None:
-        """Make the snapshot ahead of need, while a screen is in use: like snapshot(), but the JSON
-        copy is validated in slices. In one piece it holds the interpreter for ~0.1 s at 10,000
-        projects, and a key pressed meanwhile waits for all of it; between slices the UI gets in."""
-        key = (stat_key(self.path), self.results.key())
-        if key[0] is None or (self._parsed is not None and self._parsed[0] == key):
-            return
-        try:
-            digest = hashlib.sha256(self.path.read_bytes()).hexdigest()
-            doc = json.loads(self.copy_path.read_bytes())
-            if doc["toml_sha256"] == digest and doc.get("rules") == RULES:
-                data = _in_slices(doc["data"])
-                _put_results(data, self.results.read())
-                self._parsed = (key, data)
-                return
-        except (OSError, ValueError, KeyError, TypeError):  # no usable copy: the full read says why
-            pass
-        self.snapshot()
 
     def snapshot(self) -> StoreData:
         """The file's data for reading only (shared: callers must not change it)."""
@@ -155,27 +134,6 @@ class StoreFile:
         if self._parsed is None or self._parsed[0] != key:
             self._parsed = (key, self.read())
         return self._parsed[1]
-
-    def listing(self) -> list[ProjectSummary]:
-        """Each project with its number of connections: all the first screen needs.
-
-        Until something needs the connections themselves, this comes from the index beside the
-        copy, without building 15,000 objects (~15 ms instead of ~100 ms at 10,000 projects).
-        """
-        key = (stat_key(self.path), self.results.key())
-        if self._listed is not None and self._listed[0] == key:
-            return list(self._listed[1])  # e.g. the store's open, then the first screen
-        stale = self._parsed is None or self._parsed[0] != key
-        listed = self._from_index() if stale else None
-        if listed is None:
-            data = self.snapshot()
-            if stale and data.projects:  # the index was missing, damaged or older: quick again next time
-                with contextlib.suppress(OSError):
-                    self._write_index(hashlib.sha256(self.path.read_bytes()).hexdigest(), data)
-            counts = Counter(c.project_id for c in data.connections)
-            listed = [ProjectSummary(p, counts[p.id]) for p in data.projects]
-        self._listed = (key, listed)
-        return list(listed)
 
     def write(self, data: StoreData) -> None:
         """Write `data` (the caller holds the lock); it becomes the shared snapshot, so the next read
@@ -238,28 +196,6 @@ class StoreFile:
             return None
         return copy.data if copy.toml_sha256 == digest and copy.rules == RULES else None
 
-    def _from_index(self) -> list[ProjectSummary] | None:
-        try:
-            raw = self.path.read_bytes()
-            if empty_file_problem(raw):
-                return None  # the full read refuses it
-            digest = hashlib.sha256(raw).hexdigest()
-            index = _Index.model_validate_json(self.index_path.read_bytes())
-        except (OSError, ValueError):  # missing, damaged or not ours: the full read
-            return None
-        if index.toml_sha256 != digest or index.rules != RULES:
-            return None
-        return [ProjectSummary.from_index(row) for row in index.projects]
-
-    def _write_index(self, digest: str, data: StoreData) -> None:
-        counts = Counter(c.project_id for c in data.connections)
-        rows = [
-            [p.id, p.name, p.slug, p.description, int(p.created_at.timestamp()), counts[p.id]]
-            for p in sorted(data.projects, key=lambda p: p.name.lower())
-        ]  # as shown: sorting it again is quick
-        doc = {"toml_sha256": digest, "rules": RULES, "projects": rows}
-        atomic_write(self.index_path, json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
-
     def _write_copy(self, digest: str, data: StoreData, exclude: IncEx | None = _NO_RESULTS) -> None:
         try:
             copy = _Copy(toml_sha256=digest, rules=RULES, data=data)
@@ -269,43 +205,8 @@ class StoreFile:
                     exclude_none=True, exclude={"data": exclude} if exclude is not None else None
                 ).encode(),
             )
-            self._write_index(digest, data)
         except OSError as exc:
             log.debug("could not write %s: %s", self.copy_path, exc.strerror or exc)
-
-
-@contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
-    """Reading a big store makes ~100,000 objects that all live on: collecting while they are
-    made only rescans them (≈40% of the read time at 10,000 projects)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-_PROJECTS, _CONNECTIONS = TypeAdapter(list[Project]), TypeAdapter(list[Connection])
-WARM_SLICE = 500  # objects validated at a time while reading ahead (~3 ms)
-
-
-def _in_slices(raw: dict[str, object]) -> StoreData:
-    """StoreData from the copy's parsed JSON, validated WARM_SLICE objects at a time."""
-    size = WARM_SLICE
-
-    def each(adapter: TypeAdapter[list[T]], items: object) -> list[T]:
-        if not isinstance(items, list):
-            raise TypeError("not a list")
-        return [x for i in range(0, len(items), size) for x in adapter.validate_python(items[i : i + size])]
-
-    data = StoreData.model_validate({**raw, "projects": [], "connections": []})
-    data.projects, data.connections = (
-        each(_PROJECTS, raw.get("projects", [])),
-        each(_CONNECTIONS, raw.get("connections", [])),
-    )
-    return data
 
 
 def _put_results(data: StoreData, results: dict[str, CheckResult]) -> None:

@@ -190,7 +190,7 @@ def recover(
     temp files of interrupted writes, unfinished changes, and the store's secrets in the plaintext
     file that no record refers to. The log says how many of each."""
     p = paths
-    owned = (p.store_file, p.store_copy, p.store_index, p.check_results, p.secrets_file, journal.path)
+    owned = (p.store_file, p.store_copy, p.check_results, p.secrets_file, journal.path)
     temps = remove_stale_temps((*owned, p.instances_file))  # each temp's own lock says if it is abandoned
     entries: list[Pending] = []
     left: list[Pending] = []

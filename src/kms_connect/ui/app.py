@@ -22,7 +22,6 @@ from kms_connect import APP_NAME
 from kms_connect.core.errors import StoreError
 from kms_connect.core.keymap import read_keys, with_twins
 from kms_connect.core.paths import default_paths
-from kms_connect.heap import startup_done
 from kms_connect.ui.check_updates import CheckUpdates
 from kms_connect.ui.errors import describe, write_crash_report
 from kms_connect.ui.exit_signals import ExitSignals, hold_exit_signals
@@ -207,9 +206,6 @@ class KmsConnectApp(RedactedCrashes):
             self.set_keymap(with_twins(read_keys((self.paths or default_paths()).config_file)))
             # Paint first, then load config and store in a thread (pydantic, keyring, the TOML).
             self.call_after_refresh(self.start_loading)
-        # The collector comes back with the first rows; this is for a start-up that never shows
-        # them (a login that hangs until its timeout, a keyring that does not answer).
-        self.set_timer(10, startup_done, name="gc after start-up")
 
     def start_loading(self) -> None:
         """Load config and store in a thread; the Projects screen hears back either way."""

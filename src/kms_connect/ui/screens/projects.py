@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -15,8 +14,6 @@ from kms_connect.ui.modals.confirm import ConfirmModal, if_confirmed
 from kms_connect.ui.modals.new_project import NewProjectModal
 from kms_connect.ui.screens.table_screen import TableScreen
 from kms_connect.ui.widgets.virtual_table import Column, VirtualTable
-
-log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from kms_connect.core.models import ProjectSummary
@@ -77,7 +74,6 @@ class ProjectsScreen(TableScreen):
         super().__init__()
         self.summaries: dict[str, ProjectSummary] = {}
         self.loaded = False
-        self.warmed = False  # the backend read ahead after the first listing
         self.selecting: str | None = None  # the row the next listing puts the cursor on
 
     def on_mount(self) -> None:
@@ -120,18 +116,9 @@ class ProjectsScreen(TableScreen):
         ]
         select, self.selecting = self.selecting, None
         self.show_rows(rows, select)
-        try:
-            if not self.warmed:  # the connections too, while the operator reads the list
-                self.warmed = True
-                await self.painted()  # not before the rows are on screen: the read would hold them up
-                await self.app.backend.warm()
-        except Exception as exc:  # said again, where it matters, when a screen needs the data
-            log.debug("reading ahead failed: %s", exc)
-        finally:
-            startup_done()  # then freeze what was read with the rest (heap.py)
+        startup_done()  # the session's long-lived objects are built: freeze them (why: core/store_file.py)
 
     def show_error(self, message: str) -> None:
-        startup_done()
         where = self.app.backend.label if self.app.backend is not None else "the local store"
         self.show_problem(f"Cannot open {where}.", message)
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.markup import escape
@@ -41,28 +40,9 @@ class TableScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self._unpainted: set[asyncio.Event] = set()
         self._cut_shown = False  # the info line spells out cells of the cursor row cut short
         self._info_shown = ""
         self._elapsed_shown: dict[str, int | None] = {}  # the seconds each running check's row shows
-
-    def painted(self) -> Awaitable[object]:
-        """Ends once what this screen shows now is on the terminal, or once it is not shown any more.
-
-        Textual refreshes only the current screen: a wait for the refresh of a screen covered
-        meanwhile by another could last forever (wait_for_refresh does that). Registered at once,
-        before the caller awaits."""
-        done = asyncio.Event()
-        if self.is_current:
-            self._unpainted.add(done)
-            self.call_after_refresh(self._paint_done, done)
-        else:
-            done.set()
-        return done.wait()
-
-    def _paint_done(self, done: asyncio.Event) -> None:
-        done.set()
-        self._unpainted.discard(done)
 
     def hold_keys(self, why: str = "rows") -> None:
         """Keys wait until release_keys(why): while the rows (re)load, they are meant for the rows
@@ -91,13 +71,6 @@ class TableScreen(Screen[None]):
         for reason in self.app.gate.holding:
             if reason.endswith(f":{id(self)}"):
                 self.app.gate.release(reason)
-
-    @on(events.ScreenSuspend)
-    @on(events.Unmount)
-    def _no_more_paint(self) -> None:
-        for done in self._unpainted:
-            done.set()
-        self._unpainted.clear()
 
     def compose(self) -> ComposeResult:
         yield Header()
