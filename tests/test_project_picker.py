@@ -87,3 +87,38 @@ async def test_a_listing_that_fails_says_why_and_takes_typed_names(make_app) -> 
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: bool(answers), "the answer")
     assert answers == [["infra"]]
+
+
+async def test_the_edit_dialog_keeps_target_projects_typed_when_they_cannot_be_listed(make_app, store) -> None:  # type: ignore[no-untyped-def]
+    from pydantic import SecretStr
+
+    from kms_connect.core.models import ConnectionDraft
+    from kms_connect.core.status import Method
+    from kms_connect.ui.modals.edit_connection import EditConnectionModal
+    from kms_connect.ui.screens.connections import ConnectionsScreen
+
+    project = await store.create_project("Payments")
+    draft = ConnectionDraft(
+        name="ado", method=Method.ACCESS_TOKEN, org_name="contoso", secrets={"access_token": SecretStr("pat")}
+    )
+    await store.create_connection(project.id, draft)
+    app = make_app()  # live checks off: the projects cannot be listed
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.push_screen(ConnectionsScreen(project))
+        await wait_for_screen(pilot, ConnectionsScreen)
+        await settle(pilot)
+        await pilot.press("e")
+        dialog = await wait_for_screen(pilot, EditConnectionModal)
+        await pilot.press("ctrl+l")
+        picker = await wait_for_screen(pilot, ProjectPickerModal)
+        await wait_until(pilot, lambda: bool(picker.problem), "the failure")
+        await type_text(pilot, "infra")
+        await pilot.press("enter", "ctrl+s")
+        await wait_for_screen(pilot, EditConnectionModal)
+        assert "Target projects: infra" in static_text(dialog.query_one("#targets"))
+        await pilot.press("ctrl+s")
+        await wait_for_screen(pilot, ConnectionsScreen)
+        await settle(pilot)
+    [conn] = await store.list_connections(project.id)
+    assert conn.target_projects == ["infra"]

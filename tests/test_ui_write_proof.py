@@ -91,7 +91,7 @@ async def test_w_on_a_row_proves_after_asking_and_the_refusal_shows_in_the_row_a
         await pilot.press("enter")
         details = await wait_for_screen(pilot, ConnectionDetailsModal)
         shown = screen_text(app)
-        assert "Writes in Platform" in shown and "update ✗ refused" in shown
+        assert "Write proof" in shown and "Platform: Variable Groups: create ✓ ok, update ✗ refused" in shown
         assert details is app.screen
 
 

@@ -37,7 +37,7 @@ class WriteOffer:
     def compose_targets(self) -> ComposeResult:
         with Horizontal(classes="targets-row"):
             yield Static(targets_text(self.targets), id="targets", classes="targets", markup=False)
-            yield Button("Target projects…", id="pick-targets", compact=True)
+            yield Button("Pick… ^l", id="pick-targets", compact=True)
 
     def action_targets(self) -> None:
         form: Any = self

@@ -65,9 +65,7 @@ class ConnectionDetailsModal(ModalScreen[str | None]):
         ]
         if c.last_check and c.last_check.summary:
             rows.append(("Result", with_key_hints(self, c.last_check.summary)))
-        rows.append(("Target projects", ", ".join(c.target_projects) or "none"))
-        for proof in c.last_check.write_proof or [] if c.last_check else []:
-            rows.append((f"Writes in {proof.project}", " ".join((proof.permissions() + ".", proof.explanation))))
+        rows.append(("Targets", ", ".join(c.target_projects) or "none (the projects its syncs will write to)"))
         backend = getattr(self.app, "backend", None)
         reason = backend.not_checkable(c) if backend is not None else ""
         if reason and c.last_check is None:
@@ -79,6 +77,12 @@ class ConnectionDetailsModal(ModalScreen[str | None]):
             yield Static(Text(f"Connection · {c.name}"), classes="dialog-title")
             with VerticalScroll():
                 yield Static(grid)
+                if c.last_check and c.last_check.write_proof:  # each project: each permission, then what to do
+                    yield Static(Text("Write proof", style="bold"), classes="details-heading")
+                    lines = [
+                        f"{p.project}: {p.permissions()}. {p.explanation}".strip() for p in c.last_check.write_proof
+                    ]
+                    yield Static(Text("\n".join(lines)), classes="details-steps")
                 if c.last_check and c.last_check.steps:
                     yield Static(Text("Last check", style="bold"), classes="details-heading")
                     steps = step_lines(c.last_check.steps, hints=lambda text: with_key_hints(self, text))

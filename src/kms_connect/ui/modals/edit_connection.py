@@ -29,6 +29,7 @@ class EditConnectionModal(ModalScreen["Connection | None"]):
     BINDINGS = [
         Binding("escape,ctrl+g", "cancel", "Cancel", id="edit.cancel"),
         Binding("ctrl+s", "submit", "Save", id="edit.save"),
+        Binding("ctrl+l", "targets", "Target projects", show=False, id="edit.targets"),
     ]
     app: KmsConnectApp
 
@@ -49,7 +50,7 @@ class EditConnectionModal(ModalScreen["Connection | None"]):
             )
             with Horizontal(classes="targets-row"):
                 yield Static(targets_text(self.targets), id="targets", classes="targets", markup=False)
-                yield Button("Target projects…", id="pick-targets", compact=True)
+                yield Button("Pick… ^l", id="pick-targets", compact=True)
             yield Static("", id="form-status", classes="form-status", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Save", variant="primary", id="submit", compact=True)

@@ -27,7 +27,7 @@ from kms_connect.ui.modals.discard import ask_to_discard
 def targets_text(targets: list[str]) -> str:
     """A connection's target projects in a line, for its dialogs."""
     if not targets:
-        return "Target projects: none (checks read the first project; no write proof)"
+        return "Target projects: none (optional)"
     return f"Target projects: {', '.join(targets)}"
 
 
