@@ -64,17 +64,22 @@ class WriteOffer:
         """After a passing check: True when the form offers the proof instead of saving at once."""
         if not self.targets or result.write_proof is not None:
             return False
+        self._waiting(
+            result,
+            f"✓ The check passed. ^b proves write access in {', '.join(self.targets)} first (asks before it "
+            "changes anything), ^s saves now.",
+        )
+        return True
+
+    def _waiting(self, result: CheckResult, said: str) -> None:
+        """The form stays after a check: ^s saves `result` as it is, ^b (the button) proves."""
         form: Any = self
         self.passed = result
         form.query_one("#prove-write").display = True
         form.query_one("#submit", Button).label = "Save"
         form.query_one("#form-keys").display = False
-        form.status(
-            f"✓ The check passed. ^b proves write access in {', '.join(self.targets)} first (asks before it "
-            "changes anything), ^s saves now."
-        )
+        form.status(said)
         form.query_one("#submit", Button).focus()
-        return True
 
     def action_prove_write(self) -> None:
         form: Any = self
@@ -103,10 +108,7 @@ class WriteOffer:
         proofs = result.write_proof or []
         if not any(p.refused for p in proofs):
             return False
-        form: Any = self
-        self.passed = result
-        form.query_one("#prove-write").display = True
-        form.query_one("#submit", Button).label = "Save"
-        form.query_one("#form-keys").display = False
-        form.status(f"! {result.summary}. The checklist says what to change. ^s saves as it is, ^b proves again.")
+        self._waiting(
+            result, f"! {result.summary}. The checklist says what to change. ^s saves as it is, ^b proves again."
+        )
         return True
