@@ -76,7 +76,7 @@ async def test_the_demo_rechecks_by_itself_and_an_instance_says_why_not(tmp_path
         app = build_demo(tmp_path, stack)
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for_screen(pilot, DashboardScreen)
-            await wait_until(pilot, lambda: len(app.checks.live) == 7 and app.checks.idle(), "the checks", 3000)
+            await wait_until(pilot, lambda: len(app.checks.live) == 9 and app.checks.idle(), "the checks", 3000)
             assert app.periodic.interval == 60
             app.switch_source("demo-kms")
             await wait_until(pilot, lambda: app.source == "demo-kms", "the switch", 3000)

@@ -5,6 +5,7 @@ membership deciding, and `_apis/projects` in pages. Over real HTTPS, against the
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,7 +24,7 @@ from kms_connect_sim.world import (
     Pat,
     World,
 )
-from sim_fixtures import sample, sandbox, sim_http, sim_tls
+from sim_fixtures import sample, sandbox, sim_http, sim_ssl_context, sim_tls
 
 # The fixtures, imported by name until conftest star-imports them (named so pyflakes sees them used).
 SIM_FIXTURES = (sample, sandbox, sim_http, sim_tls)
@@ -457,3 +458,49 @@ def test_projects_come_in_pages(sandbox: Sandbox, sim_http: httpx.Client, sample
     refused(
         sim_http.get(f"{many.org_url}/_apis/projects", params={"$top": "many"}, headers=me), 400, "ArgumentException"
     )
+
+
+# --- more projects, for benchmarks ---------------------------------------------------------------
+def test_the_simulators_process_adds_an_organization_of_n_projects_on_request(tmp_path) -> None:
+    """`python -m kms_connect_sim --projects 3`: contoso-bench's bench-01…03, where the sample's
+    manage PAT writes; the sample's own organization keeps its two projects."""
+    import json
+    import select
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "kms_connect_sim", "--projects", "3", str(tmp_path)]
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        assert ready, "the simulators printed nothing in 30 s"
+        box = json.loads(proc.stdout.readline())
+        assert (box["bench_org"], box["bench_projects"]) == ("contoso-bench", ["bench-01", "bench-02", "bench-03"])
+        auth = base64.b64encode(f":{box['pat_vg_manage']}".encode()).decode()
+        headers = {"Authorization": f"Basic {auth}", **SUPPRESS}
+        with httpx.Client(verify=sim_ssl_context(Path(box["ca_bundle"])), timeout=10) as http:
+
+            def projects(org: str) -> list[dict[str, Any]]:
+                answer = http.get(f"{box['devops_url']}/{org}/_apis/projects", params=VERSION, headers=headers)
+                assert answer.status_code == 200, answer.text
+                return answer.json()["value"]
+
+            bench = projects("contoso-bench")
+            assert [p["name"] for p in bench] == box["bench_projects"]
+            assert [p["name"] for p in projects("contoso-dev")] == [PLATFORM, PAYMENTS]
+            body = {
+                "name": "kms-connect-probe-bench",
+                "type": "Vsts",
+                "variables": {"A": {"value": "x", "isSecret": True}},
+                "variableGroupProjectReferences": [
+                    {"name": "kms-connect-probe-bench", "projectReference": {"id": bench[2]["id"], "name": "bench-03"}}
+                ],
+            }
+            url = f"{box['devops_url']}/contoso-bench/_apis/distributedtask/variablegroups"
+            created = http.post(url, params=VERSION, json=body, headers=headers)
+            assert created.status_code == 200, created.text
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(10)

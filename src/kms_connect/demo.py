@@ -5,6 +5,12 @@ sample of connections of each method, some healthy and some failing the way real
 expired PAT, a PAT without the Release scope, a secret ID pasted as the secret, a service principal
 not added to the organization). Nothing touches your real config, store or keyring.
 
+Two connections name target projects, and the demo proves their write access once at the start
+(issue 18), in place of their plain re-check: `sync-pat` may create, update and delete variable
+groups in Platform and Payments; `sync-reader-sp` is only a Reader in Platform's Library, so its
+create is refused there. The simulators' groups are pretend ones, so no confirmation is asked; `w`
+on App Connections runs the proof again, after the app's own confirmation.
+
 Every sign-in finishes by itself, the way a person would finish it, and says so: device codes are
 approved by the Entra simulator after a few polls (the pretend phone), and a sign-in address the
 app shows (browser redirect, OAuth on the instance) is opened by a simulated browser that pastes
@@ -17,7 +23,7 @@ import asyncio
 import contextlib
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -28,7 +34,7 @@ from kms_connect.core.azure.sign_in import start_device_flow
 from kms_connect.core.config import load_settings
 from kms_connect.core.instances import Instance
 from kms_connect.core.local_store import LocalStore
-from kms_connect.core.models import ConnectionDraft
+from kms_connect.core.models import Connection, ConnectionDraft
 from kms_connect.core.paths import Paths
 from kms_connect.core.sources import save_instance
 from kms_connect.core.status import Method
@@ -39,7 +45,10 @@ from kms_connect.ui.widgets.redirect_panel import RedirectPanel
 from kms_connect_sim.browser import SimulatedBrowser
 from kms_connect_sim.kms import KmsSimulator
 from kms_connect_sim.kms_world import SAMPLE_PAYMENTS, sample_kms_world
-from kms_connect_sim.sandbox import Sandbox
+from kms_connect_sim.sandbox import PAYMENTS, PLATFORM, Sandbox
+
+if TYPE_CHECKING:
+    from kms_connect.core.check_runner import LiveCheck
 
 TITLE = "kms-connect · SIMULATED DEMO (nothing here is real)"
 BROWSER = "SIMULATED browser"  # how every line about the pretend browser starts
@@ -52,10 +61,36 @@ class DemoApp(KmsConnectApp):
 
     BROWSER_DELAY = 2.0  # seconds, a person's pace: the address stays on screen before the paste
     kms: KmsSimulator | None = None  # the simulated instance, for tests and scripts to look into
+    sandbox: Sandbox | None = None  # the simulated Entra ID and Azure DevOps, likewise
 
-    def __init__(self, *args: Any, browser: SimulatedBrowser, browser_user: str, **kw: Any) -> None:
+    def __init__(
+        self, *args: Any, browser: SimulatedBrowser, browser_user: str, provers: list[Connection], **kw: Any
+    ) -> None:
         super().__init__(*args, **kw)
         self.browser, self.browser_user = browser, browser_user
+        self.provers = provers  # the connections whose write access the first check of all proves
+        self._to_prove: dict[str, Connection] = {}
+
+    def prove_at_first_check(self) -> None:
+        """The first re-check of all (the dashboard's) proves the write access of `provers` in place
+        of their plain check: each replaced at once, as a second `v` replaces a check under way.
+        Every later check is plain, as the operator's are."""
+        self._to_prove = {c.id: c for c in self.provers}
+        self.checks.listen(self._first_check)
+
+    def _first_check(self, live: LiveCheck) -> None:
+        if not self._to_prove:
+            return
+        loop = asyncio.get_running_loop()
+        conn = self._to_prove.pop(live.key, None)
+        if conn is not None:  # next, not from inside the runner's own call
+            loop.call_soon(self._prove, self.backend, conn)
+        # Only the round that brought this news: it starts every row's check in one go.
+        loop.call_soon(self._to_prove.clear)
+
+    def _prove(self, backend: Any, conn: Connection) -> None:
+        if backend is self.backend and backend is not None:  # a switch to the instance drops it
+            self.checks.recheck(backend, conn, prove_in=[])  # []: its own target projects
 
     def on_redirect_panel_ready(self, message: RedirectPanel.Ready) -> None:
         # Exclusive: a sign-in started again replaces the one still waiting to be pasted.
@@ -89,19 +124,21 @@ def _landed_line(address: str, user: str) -> str:
     return f"{BROWSER}: signed in as {user} and pasted the address it landed on ({where}?code=…)."
 
 
-async def _seed(store: Any, sample: Any, box: Any) -> None:
+async def _seed(store: Any, sample: Any, box: Any) -> list[Connection]:
+    """The demo's projects and connections; returns those whose write access the demo proves."""
     org, tenant = sample.org.name, sample.tenant.id
 
-    def pat(name: str, token: str, description: str = "") -> ConnectionDraft:
+    def pat(name: str, token: str, description: str = "", targets: tuple[str, ...] = ()) -> ConnectionDraft:
         return ConnectionDraft(
             name=name,
             description=description,
             method=Method.ACCESS_TOKEN,
             org_name=org,
             secrets={"access_token": SecretStr(token)},
+            target_projects=list(targets),
         )
 
-    def sp(name: str, app: Any, secret: str, description: str = "") -> ConnectionDraft:
+    def sp(name: str, app: Any, secret: str, description: str = "", targets: tuple[str, ...] = ()) -> ConnectionDraft:
         return ConnectionDraft(
             name=name,
             description=description,
@@ -110,6 +147,7 @@ async def _seed(store: Any, sample: Any, box: Any) -> None:
             tenant_id=tenant,
             client_id=app.client_id,
             secrets={"client_secret": SecretStr(secret)},
+            target_projects=list(targets),
         )
 
     payments = await store.create_project("Payments Platform", "Card and ledger services")
@@ -122,6 +160,22 @@ async def _seed(store: Any, sample: Any, box: Any) -> None:
         sp("pipelines-sp", sample.sp_app, sample.sp_secret, "Service principal"),
     ):
         await store.create_connection(payments.id, draft)
+    # The write proof (issue 18): variable groups in contoso-dev's Platform and Payments.
+    provers = [
+        await store.create_connection(payments.id, draft)
+        for draft in (
+            pat(
+                "sync-pat", sample.pat_vg_manage.token, "Syncs secrets into Platform and Payments", (PLATFORM, PAYMENTS)
+            ),
+            sp(
+                "sync-reader-sp",
+                sample.sp_library_reader,
+                sample.sp_library_reader_secret,
+                "Only a Reader in the Library of Platform",
+                (PLATFORM,),
+            ),
+        )
+    ]
     for draft in (
         sp("lake-sp", sample.sp_app, sample.sp_app.secrets[0].id, "The secret ID was pasted, not its value"),
         sp("lake-new-sp", sample.sp_outsider, sample.sp_outsider_secret, "Not added to the organization"),
@@ -145,6 +199,7 @@ async def _seed(store: Any, sample: Any, box: Any) -> None:
                 secrets={"token_cache": token.cache_blob},
             ),
         )
+    return provers
 
 
 def build_demo(root: Path, stack: contextlib.ExitStack, *, open_dashboard: bool = True) -> Any:
@@ -179,7 +234,7 @@ def build_demo(root: Path, stack: contextlib.ExitStack, *, open_dashboard: bool 
     paths = Paths(config_file=config, data_dir=root / "data", state_dir=root / "state")
     settings = load_settings(config)
     store = LocalStore(paths, settings)
-    _in_own_loop(_seed(store, sample, box))
+    provers = _in_own_loop(_seed(store, sample, box))
     # Pretend secrets in a throwaway workspace's file, on purpose: its plaintext notice is not for the demo.
     store.take_notice()
     save_instance(
@@ -197,19 +252,22 @@ def build_demo(root: Path, stack: contextlib.ExitStack, *, open_dashboard: bool 
         on_ready=_show_status if open_dashboard else None,
         browser=SimulatedBrowser(box.authority_host, box.ca_bundle),
         browser_user=box.world.browser_user or "",
+        provers=provers,
     )
-    app.title, app.banner, app.kms = TITLE, " · SIMULATED", kms
+    app.title, app.banner, app.kms, app.sandbox = TITLE, " · SIMULATED", kms, box
     return app
 
 
-def _in_own_loop(coro: Any) -> None:
-    """Run `coro` to the end in a thread with its own event loop (callers may already have one)."""
+def _in_own_loop(coro: Any) -> Any:
+    """Run `coro` to the end in a thread with its own event loop (callers may already have one);
+    returns what it returns."""
 
     errors: list[BaseException] = []
+    results: list[Any] = []
 
     def run() -> None:
         try:
-            asyncio.run(coro)
+            results.append(asyncio.run(coro))
         except BaseException as exc:  # noqa: BLE001 - re-raised below, in the caller's thread
             errors.append(exc)
 
@@ -218,6 +276,7 @@ def _in_own_loop(coro: Any) -> None:
     thread.join()
     if errors:
         raise errors[0]
+    return results[0]
 
 
 def run_demo() -> int:
@@ -232,5 +291,7 @@ def run_demo() -> int:
 
 
 def _show_status(app: Any) -> None:
-    """Open on the status dashboard and check everything, so the demo is live from the first second."""
+    """Open on the status dashboard and check everything, so the demo is live from the first second;
+    the connections with target projects prove their write access instead (DemoApp.provers)."""
+    app.prove_at_first_check()
     app.action_dashboard(check_all=True)  # once the rows are listed: a refresh later may be too soon
