@@ -137,9 +137,10 @@ async def test_the_demo_proves_the_write_access_of_two_connections_once(tmp_path
             details = _text_of(await wait_for_screen(pilot, ConnectionDetailsModal))
             assert "Result Reads work, writes refused: Create a probe variable group · Platform: No Creator" in details
             assert (
-                "Writes in Platform Variable Groups: create ✗ refused, update – not tried, delete – not tried."
+                "Write proof Platform: Variable Groups: create ✗ refused, update – not tried, delete – not tried."
                 in details
             )
+            assert "waiting" not in details  # the steps after the refusal say they were not tried
             # Once: a check of everything afterwards is read-only, as the operator's checks are.
             await pilot.press("escape")
             await wait_for_screen(pilot, DashboardScreen)

@@ -152,3 +152,24 @@ def test_what_a_killed_proof_may_have_left_is_said(tmp_path: Path) -> None:
     assert "kms-connect-probe-0a1b2c3d in Platform" in said and url in said and "deletes it first" in said
     assert oct((tmp_path / "probe-groups.json").stat().st_mode & 0o777) == "0o600"
     assert "secret" not in (tmp_path / "probe-groups.json").read_text().lower()
+
+
+def test_a_plain_check_keeps_the_last_write_proof_and_a_refusal_keeps_the_warning() -> None:
+    from kms_connect.core.check_steps import with_last_proof
+    from kms_connect.core.models import CheckResult, ProjectProof, utcnow
+
+    refused = ProjectProof(project="Platform", create="ok", update="refused", explanation="lacks _manage")
+    proven = CheckResult(
+        status=Status.WARNING, checked_at=utcnow(), summary="Reads work, writes refused", write_proof=[refused]
+    )
+    plain = CheckResult(status=Status.VALID, checked_at=utcnow(), summary="All reads work, as Alice")
+    kept = with_last_proof(plain, proven)
+    assert kept.status is Status.WARNING and kept.write_proof == [refused]
+    assert kept.summary.startswith("Reads work; the last write proof was refused in Platform: Variable Groups:")
+    fine = proven.model_copy(
+        update={"write_proof": [ProjectProof(project="Platform", create="ok", update="ok", delete="ok")]}
+    )
+    assert with_last_proof(plain, fine).status is Status.VALID and with_last_proof(plain, fine).write_proof
+    failed = CheckResult(status=Status.FAILED, checked_at=utcnow(), summary="Credentials accepted: Token expired")
+    assert with_last_proof(failed, proven).write_proof is None  # refused now: the old word on writes is moot
+    assert with_last_proof(plain, None) == plain

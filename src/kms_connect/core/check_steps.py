@@ -52,6 +52,21 @@ def out_of_time(step: CheckStep, limit: float) -> tuple[str, str]:
     )
 
 
+def with_last_proof(result: CheckResult, last: CheckResult | None) -> CheckResult:
+    """A plain check keeps the write proof of the check before it (same credentials): the last word on
+    writes stands until the next proof. A refused one keeps the connection a Warning."""
+    proofs = last.write_proof if last is not None else None
+    if result.write_proof is not None or not proofs or result.status not in (Status.VALID, Status.WARNING):
+        return result  # a proof of its own, none before, or the credentials refused now: nothing to keep
+    if result.status is Status.WARNING:
+        return result.model_copy(update={"write_proof": proofs})
+    refused = next((p for p in proofs if p.refused), None)
+    if refused is None:
+        return result.model_copy(update={"write_proof": proofs})
+    summary = f"Reads work; the last write proof was refused in {refused.project}: {refused.permissions()}"
+    return result.model_copy(update={"write_proof": proofs, "status": Status.WARNING, "summary": summary})
+
+
 def summarize(steps: list[CheckStep], duration_ms: int, proofs: list[ProjectProof] | None = None) -> CheckResult:
     failed = [s for s in steps if s.state is StepState.FAILED]
     if any(s.key in ACCEPTANCE for s in failed):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kms_connect.core.backend import Backend
+from kms_connect.core.check_steps import with_last_proof
 from kms_connect.core.check_target import CheckRun, CheckTarget
 from kms_connect.core.errors import KmsConnectError, SecretError
 from kms_connect.core.models import CheckResult, Connection, ConnectionDraft
@@ -94,6 +95,7 @@ async def check_stored(
     if prove_in is not None:  # the write proof too, in these projects (empty: the connection's targets)
         target = target.model_copy(update={"prove_write": True, "target_projects": prove_in or conn.target_projects})
     done = await run(target)
+    result = with_last_proof(done.result, conn.last_check) if prove_in is None else done.result
     if done.token_cache is not None:
         await backend.update_secret(conn.id, "token_cache", done.token_cache, as_of=conn.updated_at)
-    return done.result
+    return result

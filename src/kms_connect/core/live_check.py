@@ -349,6 +349,7 @@ class _Run:
         if self.recorded:
             await proof.clean_up(self.recorded, {k: v.id for k, v in seen.items()})
         self.proofs = await proof.run(targets)
+        self.skip(keys, "Not tried: a step before it was refused")
 
     def _demote(self, keys: tuple[str, ...], why: str) -> None:
         # These ran concurrently with the step that explains the real cause; don't repeat it.
