@@ -144,6 +144,10 @@ async def test_what_this_box_cannot_check_exits_3(workspace, kms, kms_identity) 
     assert "Replace its credentials in kms-connect (App Connections → Credentials)" in text.stdout
     for key_talk in ("(c)", "key c", "press r", "Press r"):
         assert key_talk not in text.stdout + text.stderr + row["summary"]
+    # The write proof too: its credential is not held here (exit 3), even without target projects.
+    proof = run("check", "--instance", "prod", "--prove-write", "--json")
+    assert proof.returncode == 3, proof.stderr
+    assert json.loads(proof.stdout)["results"][0]["status"] == "not-checkable"
 
 
 async def test_a_refused_instance_login_is_a_usage_error_and_not_retried(workspace, kms, kms_identity) -> None:
