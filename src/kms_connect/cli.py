@@ -58,6 +58,23 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="with --prove-write: an Azure DevOps project to prove in, in place of the connection's targets (repeat)",
     )
+    syncs = sub.add_parser(
+        "syncs", parents=[instance], help="list an instance's Azure DevOps Secret Syncs and their status"
+    )
+    syncs.add_argument("--project", metavar="P", help="only this project's syncs")
+    syncs.add_argument("--json", action="store_true", help="print a JSON document on stdout (format: README)")
+    sync = sub.add_parser(
+        "sync",
+        parents=[instance],
+        help="run an instance's Secret Sync now; exit 0 succeeded (or accepted), 1 failed, 2 usage, 3 not followed",
+    )
+    sync.add_argument("name", metavar="NAME", help="the sync's name (project/name when several projects have it)")
+    sync.add_argument("--project", metavar="P", help="the sync's project")
+    sync.add_argument("--wait", action="store_true", help="follow the job to its end (backing off 0.5 s to 5 s)")
+    sync.add_argument(
+        "--timeout", type=float, default=900.0, metavar="S", help="with --wait: stop following after S seconds (900)"
+    )
+    sync.add_argument("--json", action="store_true", help="print a JSON document on stdout (format: README)")
     sub.add_parser("demo", help="the whole app against simulated Azure and KMS services (nothing real is touched)")
     oauth = sub.add_parser(
         "oauth-secret",
@@ -109,6 +126,17 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         prove = ProveWrite(args.devops_project) if args.prove_write else None
         return run_check(paths, args.instance, args.names, args.project, args.json, quiet=args.quiet, prove=prove)
+    if args.command == "syncs":
+        from kms_connect.headless_syncs import run_syncs  # noqa: PLC0415
+
+        return run_syncs(paths, args.instance, args.project, args.json)
+    if args.command == "sync":
+        from kms_connect.headless_syncs import run_sync  # noqa: PLC0415
+
+        if args.timeout <= 0:
+            print("kms-connect: sync: --timeout must be more than 0 seconds.", file=sys.stderr)
+            return 2
+        return run_sync(paths, args.instance, args.name, args.project, args.json, wait=args.wait, timeout=args.timeout)
     if args.command == "demo":
         from kms_connect.demo import run_demo  # noqa: PLC0415
 

@@ -1,5 +1,6 @@
-"""A loopback Hanzo KMS (Infisical) instance: Universal Auth, projects and the Azure DevOps App
-Connections API (the kms-api.md reference, §1, §2, §4), over plain HTTP or HTTPS.
+"""A loopback Hanzo KMS (Infisical) instance: Universal Auth, projects, the Azure DevOps App
+Connections API (the kms-api.md reference, §1, §2, §4) and the Azure DevOps Secret Syncs with their
+jobs (issue 19: kms_syncs.py, kms_sync_jobs.py), over plain HTTP or HTTPS.
 
 Like the real server it checks a new connection's credentials itself, by calling Entra ID and
 Azure DevOps: here the Entra and Azure DevOps simulators, over HTTPS from the handler thread.
@@ -40,6 +41,8 @@ from .kms_rules import (
     token_answer,
     unauthorized,
 )
+from .kms_sync_jobs import SyncJobRunner
+from .kms_syncs import SecretSyncRoutes
 from .kms_validation import project_type, string_field, update_credentials, validate_create, validate_update
 from .kms_world import (
     AZURE_DEVOPS,
@@ -63,7 +66,7 @@ def _req_id() -> str:
     return "req-" + "".join(secrets.choice(_REQ_ALPHABET) for _ in range(14))
 
 
-class KmsSimulator(AzureCredentialChecks, SimServer):
+class KmsSimulator(SecretSyncRoutes, SyncJobRunner, AzureCredentialChecks, SimServer):
     def __init__(
         self,
         kms_world: KmsWorld,
@@ -93,8 +96,10 @@ class KmsSimulator(AzureCredentialChecks, SimServer):
         except BaseException:
             self._http.close()
             raise
+        self._start_job_worker()
 
     def stop(self) -> None:
+        self._stop_job_worker()
         super().stop()
         if self._http is not None:
             self._http.close()
@@ -122,6 +127,8 @@ class KmsSimulator(AzureCredentialChecks, SimServer):
             if route == ["projects"] and self.kms_world.legacy_projects_route:
                 raise self._no_route(request)
             return self._projects(request, route[0])
+        if route[:2] == ["secret-syncs", AZURE_DEVOPS]:
+            return self._secret_syncs(request, method, route[2:])
         if route[:1] != ["app-connections"]:
             raise self._no_route(request)
         rest = route[1:]
@@ -162,7 +169,7 @@ class KmsSimulator(AzureCredentialChecks, SimServer):
         with self.kms_world.lock:
             conn = self._connection(identity, connection_id, "read" if method == "GET" else "delete")
             if method == "DELETE":
-                if conn.in_use:
+                if conn.in_use or any(s.connection_id == conn.id for s in self.kms_world.syncs.values()):
                     raise bad_request(
                         "Cannot delete App Connection with existing connections. Remove all "
                         "existing connections and try again."

@@ -124,10 +124,7 @@ def sanitize(world: KmsWorld, conn: KmsConnection) -> dict[str, Any]:
 
 
 def project_item(world: KmsWorld, project: KmsProject) -> dict[str, Any]:
-    envs = [
-        {"name": name, "slug": slug, "id": str(uuid.uuid5(_NS, f"{project.id}/{slug}"))}
-        for name, slug in (("Development", "dev"), ("Staging", "staging"), ("Production", "prod"))
-    ]
+    envs = [{"name": e.name, "slug": e.slug, "id": e.id} for e in project.environments]
     return {
         "id": project.id,
         "_id": project.id,

@@ -15,6 +15,7 @@ CREATE_KEYS = ("name", "description", "projectId", "method", "credentials", "isP
 UPDATE_KEYS = ("name", "description", "credentials", "isPlatformManagedCredentials", "gatewayId")
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # what @sindresorhus/slugify leaves unchanged
 _MISSING = object()
+MISSING = _MISSING  # a key not in the body (Zod: "undefined"), for the other validators
 
 
 def _zod_type(value: Any) -> str:

@@ -1,5 +1,6 @@
 """The pretend Hanzo KMS (Infisical) instance the KMS simulator serves: one organization, its
-projects, machine identities (Universal Auth), their access tokens and the App Connections.
+projects (with their environments, folders and secrets), machine identities (Universal Auth), their
+access tokens, the App Connections and the Azure DevOps Secret Syncs with their jobs (issue 19).
 
 Like `world.World`, tests describe a scenario by building a KmsWorld; the simulator's handler
 threads read and write it under `lock`. Connections keep their full credentials (PAT, client
@@ -26,6 +27,14 @@ SAMPLE_ORG_ID = "0c9a0000-0001-4000-8000-00000000d001"
 SAMPLE_PAYMENTS = "9f0e0000-0001-4000-8000-00000000e001"
 SAMPLE_PLATFORM = "9f0e0000-0002-4000-8000-00000000e002"
 SAMPLE_SITE_URL = "https://kms.example.test"
+# Every project's environments, as a new project gets them (name, slug).
+DEFAULT_ENVIRONMENTS = (("Development", "dev"), ("Staging", "staging"), ("Production", "prod"))
+_NS = uuid.UUID("3b5e7c10-9d2a-4f64-8e1b-6a0c2d4f8e21")  # stable ids of environments and folders
+# How sync jobs run (KmsWorld.sync_jobs; kms_sync_jobs.py): "manual", only when a test calls the
+# simulator's start_jobs() / run_jobs(); "on-poll", one step each time that one sync is read (by id
+# or name: queued -> running -> done), so a client following it sees pending, running, then the
+# end; "auto", by themselves in a worker thread, `job_delay` seconds per step (the demo).
+JOB_MODES = ("manual", "on-poll", "auto")
 
 
 def new_id() -> str:
@@ -41,12 +50,38 @@ def slugify(name: str) -> str:
 
 
 @dataclass
+class KmsEnvironment:
+    id: str
+    name: str  # the display name: a sync's variable group is named after it
+    slug: str
+
+
+@dataclass
 class KmsProject:
     id: str
     name: str
     slug: str
     description: str = ""
     type: str = "secret-manager"  # ProjectType: secret-manager, cert-manager, kms, ssh, ...
+    environments: list[KmsEnvironment] = field(default_factory=list)
+    # (environment slug, folder path) -> secrets {key: value}; "/" of every environment always exists
+    secrets: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.environments:
+            self.environments = [
+                KmsEnvironment(str(uuid.uuid5(_NS, f"{self.id}/{slug}")), name, slug)
+                for name, slug in DEFAULT_ENVIRONMENTS
+            ]
+
+    def environment(self, slug: str) -> KmsEnvironment | None:
+        return next((e for e in self.environments if e.slug == slug), None)
+
+    def folder_id(self, env: str, path: str) -> str | None:
+        """The folder's id, or None when the environment has no such folder."""
+        if self.environment(env) is None or (path != "/" and (env, path) not in self.secrets):
+            return None
+        return str(uuid.uuid5(_NS, f"{self.id}/{env}{path}"))
 
 
 @dataclass
@@ -85,6 +120,42 @@ class KmsConnection:
 
 
 @dataclass
+class KmsSync:
+    """An Azure DevOps Secret Sync: a project environment's folder pushed into a variable group."""
+
+    id: str
+    name: str
+    project_id: str
+    environment: str  # slug
+    secret_path: str  # no trailing slash, "/" for the root
+    connection_id: str
+    destination_config: dict[str, Any]  # {devopsProjectId, devopsProjectName?}
+    sync_options: dict[str, Any]  # {initialSyncBehavior, keySchema?, disableSecretDeletion?}
+    description: str | None = None
+    auto_sync: bool = True
+    version: int = 1
+    created_at: dt.datetime = field(default_factory=now_utc)
+    updated_at: dt.datetime = field(default_factory=now_utc)
+    sync_status: str | None = None  # None: never run; pending | running | succeeded | failed
+    last_sync_job_id: str | None = None
+    last_sync_message: str | None = None
+    last_synced_at: dt.datetime | None = None  # written on success only
+    remove_status: str | None = None
+    last_remove_job_id: str | None = None
+    last_remove_message: str | None = None
+    last_removed_at: dt.datetime | None = None
+
+
+@dataclass
+class SyncJob:
+    id: str
+    sync_id: str
+    action: str  # "sync" (push the secrets) | "remove" (delete the variable group)
+    state: str = "queued"  # queued | running (the sync's lock is held) | working (its calls out are under way)
+    delete_on_complete: bool = False  # a DELETE ?removeSecrets=true: the sync goes once the group is removed
+
+
+@dataclass
 class KmsWorld:
     org_id: str = field(default_factory=new_id)
     org_slug: str = "hanzo"
@@ -100,6 +171,12 @@ class KmsWorld:
     # Older instances offer fewer Azure DevOps methods (client-secret came later): None = all.
     devops_methods: list[str] | None = None
     legacy_projects_route: bool = False  # True: /api/v1/projects is 404, only /api/v1/workspace answers
+    secret_syncs_routes: bool = True  # False: an instance older than Secret Syncs (every route is 404)
+    syncs: dict[str, KmsSync] = field(default_factory=dict)  # by id
+    jobs: list[SyncJob] = field(default_factory=list)  # queued and running, oldest first
+    next_job_id: int = 1
+    sync_jobs: str = "manual"  # one of JOB_MODES
+    job_delay: float = 1.0  # "auto" mode: seconds before a queued job starts, and before it ends
     signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)  # AUTH_SECRET
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
@@ -138,6 +215,70 @@ class KmsWorld:
             )
             self.connections[conn.id] = conn
             return conn
+
+    def add_secrets(self, project_id: str, environment: str, path: str, values: dict[str, str]) -> None:
+        """Secrets in a folder of a project's environment (the folder is made if missing)."""
+        with self.lock:
+            folder = self.projects[project_id].secrets.setdefault((environment, path), {})
+            folder.update(values)
+
+    def add_sync(
+        self,
+        name: str,
+        project_id: str,
+        environment: str,
+        connection_id: str,
+        devops_project_id: str,
+        *,
+        devops_project_name: str | None = None,
+        secret_path: str = "/",
+        auto_sync: bool = True,
+        key_schema: str | None = None,
+    ) -> KmsSync:
+        """A sync that exists already, as if created earlier; with auto-sync on, its first job is queued."""
+        with self.lock:
+            destination: dict[str, Any] = {"devopsProjectId": devops_project_id}
+            if devops_project_name is not None:
+                destination["devopsProjectName"] = devops_project_name
+            options: dict[str, Any] = {"initialSyncBehavior": "overwrite-destination"}
+            if key_schema is not None:
+                options["keySchema"] = key_schema
+            sync = KmsSync(
+                new_id(),
+                name,
+                project_id,
+                environment,
+                secret_path,
+                connection_id,
+                destination,
+                options,
+                auto_sync=auto_sync,
+            )
+            self.syncs[sync.id] = sync
+            if auto_sync:
+                self.queue_job(sync, "sync")
+            return sync
+
+    def queue_job(self, sync: KmsSync, action: str, *, delete_on_complete: bool = False) -> SyncJob:
+        """A job for the sync (one queued job of an action at a time: a second trigger joins it)."""
+        with self.lock:
+            for job in self.jobs:
+                if job.sync_id == sync.id and job.action == action and job.state == "queued":
+                    job.delete_on_complete = job.delete_on_complete or delete_on_complete
+                    return job
+            job = SyncJob(str(self.next_job_id), sync.id, action, delete_on_complete=delete_on_complete)
+            self.next_job_id += 1
+            self.jobs.append(job)
+            if action == "sync":
+                sync.sync_status = "pending"
+            else:
+                sync.remove_status = "pending"
+            return job
+
+    def job_running(self, sync_id: str) -> bool:
+        """The sync's lock: held from a job's start to its end (queued jobs do not hold it)."""
+        with self.lock:
+            return any(j.sync_id == sync_id and j.state != "queued" for j in self.jobs)
 
     def visible_project_ids(self, identity: KmsIdentity) -> set[str]:
         with self.lock:
