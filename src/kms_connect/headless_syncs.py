@@ -27,6 +27,7 @@ from kms_connect.core.kms.backend import KmsBackend
 from kms_connect.core.kms.client import KmsApiError, KmsOutcomeUnknown
 from kms_connect.core.kms.syncs import (
     FOLLOW_BUDGET,
+    LOCAL_HAS_NONE,
     SecretSync,
     SecretSyncs,
     SyncFollowLost,
@@ -36,11 +37,6 @@ from kms_connect.core.kms.syncs import (
 from kms_connect.core.paths import Paths
 from kms_connect.core.sources import LOCAL
 from kms_connect.headless import FAILED, JSON_VERSION, OK, UNCHECKED, USAGE, UsageError, _drain, _open
-
-LOCAL_HAS_NONE = (
-    "The local store has no Secret Syncs: they live on a Hanzo KMS instance, which runs them. Name one with "
-    "--instance NAME (`kms-connect config` lists the instances)."
-)
 
 
 def _syncs_of(backend: Any) -> SecretSyncs:

@@ -14,15 +14,17 @@ from typing import TYPE_CHECKING
 
 from kms_connect.core.backend import Backend
 from kms_connect.core.config import Settings
+from kms_connect.core.errors import KmsConnectError
 from kms_connect.core.instances import Instance
 from kms_connect.core.local_store import LocalStore
 from kms_connect.core.paths import Paths
 from kms_connect.core.sources import LOCAL, instance_store, open_source, remove_instance, save_instance
 
 if TYPE_CHECKING:
+    from kms_connect.core.kms.syncs import SecretSync, SecretSyncs
     from kms_connect.core.sign_ins import SignIns
 
-__all__ = ["LOCAL", "Workspace"]
+__all__ = ["LOCAL", "SecretSync", "SecretSyncs", "Workspace"]  # the syncs' types, for the UI's hints
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,16 @@ class Workspace:
 
         # The OAuth app's secret is a local setting, whichever source is shown.
         return SignIns(self.settings, self.local.oauth_app_secret)
+
+    def syncs(self) -> SecretSyncs:
+        """The instance's Secret Syncs (core/kms/syncs). The local store has none: KmsConnectError, saying so."""
+        # The KMS clients load with an instance, not before the first rows of the local store.
+        from kms_connect.core.kms.backend import KmsBackend  # noqa: PLC0415
+        from kms_connect.core.kms.syncs import LOCAL_HAS_NONE, SecretSyncs  # noqa: PLC0415
+
+        if not isinstance(self.backend, KmsBackend):
+            raise KmsConnectError(LOCAL_HAS_NONE)
+        return SecretSyncs(self.backend.client)
 
     def instances(self) -> list[Instance]:
         return instance_store(self.paths, self.settings).list()

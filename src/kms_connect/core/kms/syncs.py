@@ -35,6 +35,13 @@ FOLLOW_BUDGET = 900.0  # seconds a `sync --wait` follows a job at most (the real
 FIRST_DELAY, MAX_DELAY = 0.5, 5.0
 
 
+# Said where syncs are asked for on the local store (the TUI's `y`, `kms-connect syncs`).
+LOCAL_HAS_NONE = (
+    "The local store has no Secret Syncs: they live on a Hanzo KMS instance, which runs them. Open one as "
+    "the source (Projects → Source), or name it with --instance NAME (`kms-connect config` lists them)."
+)
+
+
 class SyncStatus(str, Enum):
     """A sync's last job: always shown as a glyph and a word."""
 
@@ -302,6 +309,13 @@ class SecretSyncs:
                 ) from None
             raise
         return await self._parsed(answer, sync.project)
+
+    async def run(self, sync: SecretSync) -> SecretSync:
+        """Trigger the sync; when one of its jobs runs already, that job is the one to follow."""
+        try:
+            return await self.trigger(sync)
+        except SyncInProgress:
+            return sync
 
     async def _parsed(self, answer: Any, project: str) -> SecretSync:
         raw = answer.get("secretSync") if isinstance(answer, dict) else None

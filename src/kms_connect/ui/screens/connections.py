@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.binding import Binding
 
+from kms_connect.core.errors import KmsConnectError
 from kms_connect.core.status import APP_LABEL, Method
 from kms_connect.core.write_proof import proof_plan
 from kms_connect.ui.errors import describe
@@ -76,6 +77,7 @@ class ConnectionsScreen(TableScreen):
         Binding("v", "not_checkable", show=False, id="connections.check-read-only"),
         Binding("V", "not_checkable", show=False, id="connections.check_all-read-only"),
         Binding("x", "cancel_check", "Cancel check", show=False, id="connections.cancel_check"),
+        Binding("y", "syncs", "Secret Syncs", show=False, id="connections.syncs"),
         Binding(
             "w",
             "prove_write",
@@ -228,6 +230,17 @@ class ConnectionsScreen(TableScreen):
             ),
             if_confirmed(lambda: self.app.checks.recheck(backend, conn, prove_in=[])),
         )
+
+    def action_syncs(self) -> None:
+        """The project's Secret Syncs, on an instance (the local store has none, and says so)."""
+        try:
+            self.app.ws.syncs()
+        except KmsConnectError as exc:
+            self.notify(str(exc), markup=False, title="No Secret Syncs here", severity="warning", timeout=10)
+            return
+        from kms_connect.ui.screens.syncs import SyncsScreen  # noqa: PLC0415 - only on an instance, when asked
+
+        self.app.push_screen(SyncsScreen(self.project))
 
     def action_cancel_check(self) -> None:
         conn = self._selected()
