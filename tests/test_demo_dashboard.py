@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 from textual.widgets import Static
@@ -56,6 +57,26 @@ async def test_demo_opens_a_live_dashboard_labelled_as_simulated(tmp_path) -> No
             await settle(pilot)
             assert "ado-release" in " ".join(data_lines(board.table))
             assert "SIMULATED" in screen_text(app)
+            # The instance's two Secret Syncs: their jobs run by themselves; one succeeds, one is refused.
+            from kms_connect.ui.screens.connections import ConnectionsScreen
+            from kms_connect.ui.screens.syncs import SyncsScreen
+            from kms_connect_sim.kms_world import SAMPLE_PLATFORM
+
+            await pilot.press("escape")
+            await settle(pilot)
+            projects = app.screen
+            assert projects.table.move_cursor_to_key(SAMPLE_PLATFORM)
+            await pilot.press("enter")
+            await wait_for_screen(pilot, ConnectionsScreen)
+            await settle(pilot)
+            await pilot.press("y")
+            syncs = await wait_for_screen(pilot, SyncsScreen)
+            await wait_until(pilot, lambda: bool(syncs.syncs), "the syncs", 3000)
+            assert await asyncio.to_thread(app.kms.wait_for_jobs, 30)  # bounded: the instance's own jobs end
+            await pilot.press("r")  # the job may still have been under way at the first listing
+            await wait_until(
+                pilot, lambda: any("✗ Failed" in line for line in data_lines(syncs.table)), "the refused job", 3000
+            )
 
 
 async def test_the_demo_checks_everything_even_when_the_listing_comes_late(tmp_path) -> None:

@@ -44,6 +44,7 @@ from kms_connect.ui.exit_signals import hold_exit_signals
 from kms_connect.ui.widgets.redirect_panel import RedirectPanel
 from kms_connect_sim.browser import SimulatedBrowser
 from kms_connect_sim.kms import KmsSimulator
+from kms_connect_sim.kms_sync_sample import add_sample_syncs
 from kms_connect_sim.kms_world import SAMPLE_PAYMENTS, sample_kms_world
 from kms_connect_sim.sandbox import PAYMENTS, PLATFORM, Sandbox
 
@@ -222,6 +223,10 @@ def build_demo(root: Path, stack: contextlib.ExitStack, *, open_dashboard: bool 
         project_id=SAMPLE_PAYMENTS,
         description="Created in the web UI",
     )
+    # Two Secret Syncs on the instance, one healthy and one refused a Library role; their jobs run by
+    # themselves, as a server's do (`y` on the instance's App Connections, `t` runs one again).
+    add_sample_syncs(kms_world, sample)
+    kms_world.sync_jobs = "auto"
     kms = stack.enter_context(
         KmsSimulator(kms_world, box.world, entra_url=box.entra.url, devops_url=box.devops_url, ca_bundle=box.ca_bundle)
     )
