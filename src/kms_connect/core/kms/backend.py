@@ -79,13 +79,7 @@ class KmsBackend(Backend):
 
     # --- projects -----------------------------------------------------------------------------
     async def _projects(self) -> list[dict[str, Any]]:
-        try:
-            return list((await self.client.call("GET", "/api/v1/projects")).get("projects") or [])
-        except KmsApiError as exc:
-            if exc.status != 404:
-                raise
-        # Older instances only know the deprecated name.
-        return list((await self.client.call("GET", "/api/v1/workspace")).get("workspaces") or [])
+        return await self.client.projects()
 
     async def _all_connections(self) -> list[dict[str, Any]] | None:
         """Every Azure DevOps connection of the organization; None when the identity may not see them."""

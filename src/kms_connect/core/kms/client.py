@@ -292,3 +292,13 @@ class KmsClient:
             if exc.status == 401 or exc.error == "TokenError":
                 self._token, self._expires_at = None, 0.0  # dead token: the next action logs in afresh
             raise
+
+    async def projects(self) -> list[dict[str, Any]]:
+        """The instance's projects ({id, name, slug, environments, …}); older instances only know the
+        deprecated name of the route."""
+        try:
+            return list((await self.call("GET", "/api/v1/projects")).get("projects") or [])
+        except KmsApiError as exc:
+            if exc.status != 404:
+                raise
+        return list((await self.call("GET", "/api/v1/workspace")).get("workspaces") or [])

@@ -211,12 +211,7 @@ class SecretSyncs:
         """The instance's projects ({id, name, slug, …}); an instance without Secret Syncs says so
         here when it refuses the project list as old instances do."""
         try:
-            try:
-                return list((await self.client.call("GET", "/api/v1/projects")).get("projects") or [])
-            except KmsApiError as exc:
-                if exc.status != 404:
-                    raise
-            return list((await self.client.call("GET", "/api/v1/workspace")).get("workspaces") or [])
+            return await self.client.projects()
         except KmsApiError as exc:
             if exc.status not in (403, 404):
                 raise
