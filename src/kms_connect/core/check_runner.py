@@ -46,13 +46,17 @@ class LiveCheck:
     as_of: datetime  # the credentials it checks (the connection's updated_at)
     status: Status = Status.CHECKING
     result: CheckResult | None = None
-    queued: bool = True  # waiting for a slot
     running_since: float | None = None  # time.monotonic() when it got its slot
     saved: bool = False  # the store holds its result
 
     @property
     def done(self) -> bool:
         return self.result is not None
+
+    @property
+    def queued(self) -> bool:
+        """Waiting for a slot."""
+        return self.running_since is None and not self.done
 
 
 @dataclass(frozen=True)
@@ -234,7 +238,7 @@ class CheckRunner:
 
         try:
             async with self.slots:
-                live.queued, live.running_since = False, time.monotonic()
+                live.running_since = time.monotonic()
                 self._changed(live)
                 result = await check_stored(backend, conn, run, prove_in)
         except asyncio.CancelledError:
@@ -250,7 +254,7 @@ class CheckRunner:
         return result
 
     def _finish(self, live: LiveCheck, result: CheckResult) -> None:
-        live.result, live.status, live.queued = result, result.status, False
+        live.result, live.status = result, result.status
         if self.live.get(live.key) is live:
             self._running.discard(live.key)
             if not self._running:
