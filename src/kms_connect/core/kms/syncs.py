@@ -17,16 +17,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import datetime
-from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-from kms_connect.core.errors import KmsConnectError
+from kms_connect.core.errors import FieldError, KmsConnectError
 from kms_connect.core.kms.client import KmsApiError, KmsClient
-from kms_connect.core.kms.sync_explain import SyncContext, explain_failure
+from kms_connect.core.kms.sync_model import SecretSync, SyncStatus, parse_sync
 from kms_connect.core.status import Method
+from kms_connect.core.sync_drafts import SyncChoices, SyncDraft
+
+__all__ = ["LOCAL_HAS_NONE", "SecretSync", "SecretSyncs", "SyncStatus", "parse_sync"]
 
 ROUTE = "/api/v1/secret-syncs/azure-devops"
 CONNECTIONS = "/api/v1/app-connections/azure-devops"
@@ -42,74 +41,6 @@ LOCAL_HAS_NONE = (
 )
 
 
-class SyncStatus(str, Enum):
-    """A sync's last job: always shown as a glyph and a word."""
-
-    NEVER_RUN = "never-run"
-    PENDING = "pending"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-    @property
-    def glyph(self) -> str:
-        return {"never-run": "–", "pending": "…", "running": "↻", "succeeded": "✓", "failed": "✗"}[self.value]
-
-    @property
-    def word(self) -> str:
-        return self.value.replace("-", " ").capitalize()
-
-    @property
-    def label(self) -> str:
-        return f"{self.glyph} {self.word}"
-
-    @property
-    def done(self) -> bool:
-        """The job ended (or none was ever asked for)."""
-        return self not in (SyncStatus.PENDING, SyncStatus.RUNNING)
-
-
-class SecretSync(BaseModel):
-    """One Azure DevOps sync as kms-connect shows it (no secret is ever part of it)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    project: str  # the KMS project's name
-    project_id: str
-    name: str
-    id: str
-    environment: str  # its slug ("" when the environment is gone)
-    environment_name: str  # its display name: the variable group's name in Azure DevOps
-    secret_path: str
-    devops_project: str  # the Azure DevOps project's name when the sync has it, else its id
-    devops_project_id: str
-    connection: str
-    connection_id: str
-    auto_sync: bool
-    status: SyncStatus
-    last_synced_at: datetime | None = None
-    last_message: str | None = None
-    last_job_id: str | None = None
-    explanation: str = ""  # the last message in words ("" without one)
-
-    def as_json(self) -> dict[str, Any]:
-        """The headless JSON object (README): fields are only ever added."""
-        return {
-            "project": self.project,
-            "name": self.name,
-            "id": self.id,
-            "environment": self.environment,
-            "secret_path": self.secret_path,
-            "devops_project": self.devops_project,
-            "connection": self.connection,
-            "auto_sync": self.auto_sync,
-            "status": self.status.value,
-            "last_synced_at": self.last_synced_at.isoformat() if self.last_synced_at else None,
-            "last_message": self.last_message,
-            "explanation": self.explanation,
-        }
-
-
 class SyncsUnsupported(KmsApiError):
     """The instance has no Secret Sync routes: it is older than them."""
 
@@ -120,6 +51,32 @@ class SyncNotFound(KmsConnectError):
 
 class SyncInProgress(KmsApiError):
     """The trigger was refused: a job of this sync is running."""
+
+
+class SyncFieldError(KmsApiError, FieldError):
+    """The instance refused a write because of one field (a taken name, a missing folder, a
+    connection it cannot use): shown under that field."""
+
+    def __init__(self, exc: KmsApiError, field: str) -> None:
+        KmsApiError.__init__(self, exc.server_message or str(exc), status=exc.status, req_id=exc.req_id)
+        self.detail, self.field = exc.server_message or str(exc), field
+
+
+# The instance's 400/404 words about one field of a create or an edit (the sim keeps to them).
+_REFUSED_FIELDS = (
+    ("already exists", "name"),
+    ("Could not find folder", "secret_path"),
+    ("App Connection", "connection"),
+    ("Could not find environment", "environment"),
+)
+
+
+def _field_refusal(exc: KmsApiError) -> KmsApiError:
+    if exc.status in (400, 404):
+        for words, field in _REFUSED_FIELDS:
+            if words in exc.server_message:
+                return SyncFieldError(exc, field)
+    return exc
 
 
 class SyncFollowLost(KmsConnectError):
@@ -133,55 +90,6 @@ def backoff() -> Iterator[float]:
     while True:
         yield delay
         delay = min(delay * 2, MAX_DELAY)
-
-
-def _time(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
-    except ValueError:
-        return None
-
-
-def _status(value: Any) -> SyncStatus:
-    if value is None:
-        return SyncStatus.NEVER_RUN
-    try:
-        return SyncStatus(str(value))
-    except ValueError:
-        return SyncStatus.PENDING  # a state this version does not know: not an end (following is bounded)
-
-
-def parse_sync(raw: dict[str, Any], project: str, connections: dict[str, tuple[Method | None, str]]) -> SecretSync:
-    """A sync from the instance's answer; `connections`: id -> (method, organization), as far as known."""
-    env = raw.get("environment") or {}
-    folder = raw.get("folder") or {}
-    dest = raw.get("destinationConfig") or {}
-    conn = raw.get("connection") or {}
-    conn_id = str(conn.get("id") or raw.get("connectionId") or "")
-    method, org = connections.get(conn_id, (None, ""))
-    devops_id = str(dest.get("devopsProjectId") or "")
-    sync = SecretSync(
-        project=project,
-        project_id=str(raw.get("projectId") or ""),
-        name=str(raw.get("name") or ""),
-        id=str(raw.get("id") or ""),
-        environment=str(env.get("slug") or ""),
-        environment_name=str(env.get("name") or ""),
-        secret_path=str(folder.get("path") or ""),
-        devops_project=str(dest.get("devopsProjectName") or devops_id),
-        devops_project_id=devops_id,
-        connection=str(conn.get("name") or ""),
-        connection_id=conn_id,
-        auto_sync=bool(raw.get("isAutoSyncEnabled")),
-        status=_status(raw.get("syncStatus")),
-        last_synced_at=_time(raw.get("lastSyncedAt")),
-        last_message=raw.get("lastSyncMessage") or None,
-        last_job_id=raw.get("lastSyncJobId") or None,
-    )
-    source = f"{sync.environment_name or sync.environment} ({sync.environment}) {sync.secret_path}".strip()
-    ctx = SyncContext(sync.devops_project, org, sync.connection, method, source)
-    explained = explain_failure(sync.last_message, ctx)
-    return sync.model_copy(update={"explanation": explained.text() if explained else ""})
 
 
 class SecretSyncs:
@@ -311,6 +219,74 @@ class SecretSyncs:
             return await self.trigger(sync)
         except SyncInProgress:
             return sync
+
+    # --- writes (the form's create, edit and delete) ------------------------------------------------
+    async def create(self, project: dict[str, Any], draft: SyncDraft) -> SecretSync:
+        """`project`: as projects() lists it. An auto-syncing sync starts its first job at once."""
+        try:
+            answer = await self._call("POST", ROUTE, json=draft.create_body(str(project.get("id"))))
+        except KmsApiError as exc:
+            raise _field_refusal(exc) from None
+        return await self._parsed(answer, str(project.get("name")))
+
+    async def update(self, sync: SecretSync, draft: SyncDraft) -> SecretSync:
+        """Sends only what changed (nothing changed: nothing sent). With auto-sync on, the instance
+        runs the sync at once."""
+        body = draft.update_body(sync)
+        if not body:
+            return sync
+        try:
+            answer = await self._call("PATCH", f"{ROUTE}/{sync.id}", json=body)
+        except KmsApiError as exc:
+            raise _field_refusal(exc) from None
+        return await self._parsed(answer, sync.project)
+
+    async def delete(self, sync: SecretSync, *, remove_secrets: bool) -> SecretSync:
+        """With `remove_secrets` the instance first deletes the variable group in Azure DevOps, then
+        the sync (a job: the sync is listed until it ends)."""
+        flag = "true" if remove_secrets else "false"
+        answer = await self._call("DELETE", f"{ROUTE}/{sync.id}", params={"removeSecrets": flag})
+        return await self._parsed(answer, sync.project)
+
+    async def check_destination(self, project_id: str, draft: SyncDraft, exclude: str = "") -> bool | None:
+        """The instance's own duplicate check (newer servers): True when another sync writes there;
+        None when the instance has no such route or cannot say."""
+        body: dict[str, Any] = {"destinationConfig": draft.destination(), "projectId": project_id}
+        if draft.connection_id:
+            body["connectionId"] = draft.connection_id
+        if exclude:
+            body["excludeSyncId"] = exclude
+        try:
+            answer = await self.client.call("POST", f"{ROUTE}/check-destination", json=body)
+        except KmsApiError:  # older servers: 404; the form's own comparison still warns
+            return None
+        return bool(answer.get("hasDuplicate")) if isinstance(answer, dict) else None
+
+    async def connections(self, project_id: str) -> list[tuple[str, str, str]]:
+        """(id, name, organization) of the Azure DevOps connections a sync of the project may use:
+        the project's own and the organization's."""
+        answer = await self.client.call("GET", CONNECTIONS, params={"projectId": project_id})
+        rows = list(answer.get("appConnections") or [])
+        try:  # organization-wide ones, where this identity may read them
+            org = (await self.client.call("GET", CONNECTIONS)).get("appConnections") or []
+            rows += [r for r in org if not r.get("projectId")]
+        except KmsApiError:
+            pass
+        found = {str(r.get("id")): r for r in rows}
+        return [
+            (i, str(r.get("name")), str((r.get("credentials") or {}).get("orgName") or "")) for i, r in found.items()
+        ]
+
+    async def choices(self, project_id: str, targets: dict[str, list[str]]) -> SyncChoices:
+        """The sync form's environments, connections and the instance's syncs, read together."""
+        projects, connections = await asyncio.gather(self.client.projects(), self.connections(project_id))
+        project: dict[str, Any] = next((p for p in projects if p.get("id") == project_id), {})
+        envs = [(str(e.get("slug")), str(e.get("name") or e.get("slug"))) for e in project.get("environments") or []]
+        try:
+            syncs = await self.list_syncs()
+        except KmsApiError:  # only a warning rests on them: the form goes on without
+            syncs = []
+        return SyncChoices(environments=envs, connections=connections, syncs=syncs, targets=targets)
 
     async def _parsed(self, answer: Any, project: str) -> SecretSync:
         raw = answer.get("secretSync") if isinstance(answer, dict) else None

@@ -25,7 +25,24 @@ def if_confirmed(action: Callable[[], object]) -> Callable[[bool | None], None]:
     return done
 
 
-class ConfirmModal(ModalScreen[bool]):
+class AsksFirst:
+    """A question answered only by keys typed once it showed: the input gate drops (and says) the
+    keys typed before, through `typed_before`, so a `y` typed ahead never deletes anything."""
+
+    seen_at: float | None = None  # when the question was first on the terminal
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._seen)  # type: ignore[attr-defined]
+
+    def _seen(self) -> None:
+        self.seen_at = event_clock()
+
+    def typed_before(self, event: events.Key | events.Paste) -> bool:
+        """Whether `event` was typed before this question showed."""
+        return self.seen_at is None or event.time < self.seen_at
+
+
+class ConfirmModal(AsksFirst, ModalScreen[bool]):
     AUTO_FOCUS = "#cancel"  # focused as the dialog settles (a query in on_mount fails if the app quits first)
     BINDINGS = [
         Binding("y", "confirm", "Yes", id="confirm.yes"),
@@ -37,17 +54,6 @@ class ConfirmModal(ModalScreen[bool]):
     def __init__(self, title: str, body: str, confirm_label: str = "Delete", cancel_label: str = "Cancel") -> None:
         super().__init__()
         self._title, self._body, self._confirm_label, self._cancel_label = title, body, confirm_label, cancel_label
-        self.seen_at: float | None = None  # when the question was first on the terminal
-
-    def on_mount(self) -> None:
-        self.call_after_refresh(self._seen)
-
-    def _seen(self) -> None:
-        self.seen_at = event_clock()
-
-    def typed_before(self, event: events.Key | events.Paste) -> bool:
-        """Whether `event` was typed before this question showed (the input gate drops it, and says so)."""
-        return self.seen_at is None or event.time < self.seen_at
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog confirm"):

@@ -19,8 +19,11 @@ from textual import on, work
 from textual.binding import Binding
 
 from kms_connect.core.errors import KmsConnectError
+from kms_connect.core.sync_drafts import replace_warning
 from kms_connect.ui.errors import describe
+from kms_connect.ui.forms.sync_form import SyncFormModal
 from kms_connect.ui.modals.confirm import ConfirmModal, if_confirmed
+from kms_connect.ui.modals.delete_sync import DeleteSyncModal
 from kms_connect.ui.modals.notice import NoticeModal
 from kms_connect.ui.screens.table_screen import TableScreen
 from kms_connect.ui.widgets.status_text import ago
@@ -34,7 +37,7 @@ PACE = 0.25  # seconds between two reads of this screen's watched syncs: at most
 EMPTY_TEXT = """[b]No Azure DevOps Secret Syncs in this project yet.[/b]
 
 A sync pushes a project environment's secrets into an Azure DevOps variable group, through one of
-the project's App Connections. Create one on the instance; it shows here with its status."""
+the project's App Connections. Press a to create one; it shows here with its status."""
 
 
 class SyncsTable(VirtualTable):
@@ -47,6 +50,9 @@ class SyncsScreen(TableScreen):
     HELP = "The Azure DevOps Secret Syncs of this project on the instance, with how their last run went."
     BINDINGS = [
         Binding("t", "trigger", "Sync now", id="syncs.trigger"),
+        Binding("a", "add", "New", id="syncs.add"),
+        Binding("e", "edit", "Edit", id="syncs.edit"),
+        Binding("d", "delete", "Delete", id="syncs.delete"),
         Binding("x", "stop_watching", "Stop watching", show=False, id="syncs.stop"),
         Binding("escape,ctrl+g", "back", "Back", id="syncs.back"),
         Binding("slash", "filter", "Filter", show=False, id="syncs.filter", key_display="/"),
@@ -113,7 +119,7 @@ class SyncsScreen(TableScreen):
         return self.syncs.get(key) if key and self.table.display else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("trigger", "details") and self._selected() is None:
+        if action in ("trigger", "details", "edit", "delete") and self._selected() is None:
             return False
         if action == "stop_watching":
             sync = self._selected()
@@ -144,23 +150,74 @@ class SyncsScreen(TableScreen):
         self.app.push_screen(
             ConfirmModal(
                 f"Sync “{sync.name}” now?",
-                f"The variable group «{group}» in {sync.devops_project} will be created, or replaced with exactly "
-                f"the secrets of {sync.environment}{sync.secret_path}. Variables in it that are not in KMS will be "
-                "deleted.",
+                replace_warning(group, sync.devops_project, f"{sync.environment}{sync.secret_path}"),
                 "Sync now",
             ),
             if_confirmed(lambda: self._run(sync)),
         )
 
-    def _run(self, sync: SecretSync) -> None:
+    def action_add(self) -> None:
+        if self._api is not None:
+            self.app.push_screen(SyncFormModal(self._api, self.project), self._saved)
+
+    def action_edit(self) -> None:
+        sync = self._selected()
+        if sync is not None and self._api is not None:
+            self.app.push_screen(SyncFormModal(self._api, self.project, sync), self._saved)
+
+    def _saved(self, sync: SecretSync | None) -> None:
+        """A created or edited sync; with auto-sync on the instance runs it at once: follow that job."""
+        if sync is None:
+            return
+        if sync.id not in self.syncs:
+            self.syncs[sync.id] = sync
+            self.show_rows([(s.id, self._cells(s)) for s in self._sorted()], sync.id)
+        self._show(sync)
+        self.notify(f"Saved {sync.name}.", markup=False)
+        if sync.auto_sync or not sync.status.done:
+            self._run(sync, trigger=False)
+
+    def _sorted(self) -> list[SecretSync]:
+        return sorted(self.syncs.values(), key=lambda s: (s.project.lower(), s.name))
+
+    def action_delete(self) -> None:
+        sync = self._selected()
+        if sync is not None:
+
+            def answered(remove: bool | None) -> None:
+                if remove is not None:
+                    self._delete(sync, remove)
+
+            self.app.push_screen(DeleteSyncModal(sync), answered)
+
+    @work(group="syncs-delete", exit_on_error=False)
+    async def _delete(self, sync: SecretSync, remove: bool) -> None:
+        if self._api is None:
+            return
+        self.workers.cancel_group(self, f"watch:{sync.id}")
+        try:
+            left = await self._api.delete(sync, remove_secrets=remove)
+        except KmsConnectError as exc:
+            self.notify(describe(exc), markup=False, title="Not deleted", severity="error", timeout=10)
+            return
+        if remove:  # the instance removes the variable group first, then the sync: r shows how far
+            self._show(left)
+            self.notify(f"Removing {sync.name}'s secrets from Azure DevOps, then the sync.", markup=False)
+            return
+        del self.syncs[sync.id]
+        self.show_rows([(s.id, self._cells(s)) for s in self._sorted()], None)
+        self.notify(f"Deleted {sync.name}.", markup=False)
+
+    def _run(self, sync: SecretSync, *, trigger: bool = True) -> None:
         self.watching.add(sync.id)
         self._show(sync)
-        self.run_worker(self._trigger_and_watch(sync), group=f"watch:{sync.id}", exclusive=True, exit_on_error=False)
+        watch = self._trigger_and_watch(sync, trigger)
+        self.run_worker(watch, group=f"watch:{sync.id}", exclusive=True, exit_on_error=False)
 
-    async def _trigger_and_watch(self, sync: SecretSync) -> None:
+    async def _trigger_and_watch(self, sync: SecretSync, trigger: bool) -> None:
         assert self._api is not None
         try:
-            started = await self._api.run(sync)  # a job under way already is followed instead
+            started = await self._api.run(sync) if trigger else sync  # a job under way already is followed
             self._show(started)
             done = await self._api.follow(started, on_change=self._show, sleep=self._paced)
             self._show(done)
