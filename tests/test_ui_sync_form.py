@@ -3,13 +3,18 @@ simulator whose jobs really write the simulated Azure DevOps variable groups."""
 
 from __future__ import annotations
 
-from textual.widgets import Select
+from textual.widgets import Input, Select
+from textual.widgets._select import SelectOverlay
 
 from kms_connect.ui.forms.sync_form import SyncFormModal
 from kms_connect.ui.modals.confirm import ConfirmModal
+from kms_connect.ui.modals.delete_sync import DeleteSyncModal
 from kms_connect.ui.screens.syncs import SyncsScreen
+from kms_connect.ui.widgets.form_field import FormField
+from kms_connect.ui.widgets.select_field import SelectField
 from kms_connect_sim.kms_sync_sample import add_sample_syncs
 from kms_connect_sim.kms_world import SAMPLE_PAYMENTS
+from kms_connect_sim.sandbox import PAYMENTS
 from test_ui_instances import add_instance, make_app, world  # noqa: F401 - the fixture, by name
 from test_ui_syncs import SIZE, flat, open_syncs
 from ui_helpers import data_lines, notices, settle, wait_for_screen, wait_until
@@ -23,32 +28,243 @@ async def open_form(pilot, app, syncs: SyncsScreen, key: str = "a") -> SyncFormM
     return form
 
 
-async def choose(pilot, form: SyncFormModal, key: str, shown: str) -> None:  # type: ignore[no-untyped-def]
-    """Pick an option of a Select from the keyboard: focus it, open it, move to it, Enter."""
+async def choose(pilot, form: SyncFormModal, key: str, value: str) -> None:  # type: ignore[no-untyped-def]
+    """Pick an option of a Select from the keyboard: focus it, open it, move down to it, Enter."""
     select = form.query_one(f"#select-{key}", Select)
     select.focus()
     await pilot.press("enter")
     await pilot.pause()
-    labels = [str(prompt) for prompt, _ in select._options]
-    for _ in range(len(labels)):
-        highlighted = select.query_one("SelectOverlay").highlighted_option  # type: ignore[attr-defined]
-        if highlighted is not None and shown in str(highlighted.prompt):
+    overlay = select.query_one(SelectOverlay)
+    for _ in range(overlay.option_count):
+        if overlay.highlighted is not None and select._options[overlay.highlighted][1] == value:
             break
         await pilot.press("down")
     await pilot.press("enter")
     await pilot.pause()
-    assert shown in str(select.selection and dict((v, str(p)) for p, v in select._options)[select.selection]), labels
+    assert select.value == value
 
 
-async def test_probe(world, paths, kms, kms_identity, sample) -> None:  # noqa: F811
+async def type_into(pilot, form: SyncFormModal, key: str, text: str) -> None:  # type: ignore[no-untyped-def]
+    field = form.query_one(f"#input-{key}", Input)
+    field.focus()
+    field.value = ""
+    await pilot.press(*text)
+
+
+def group(sample, project: str, name: str):  # type: ignore[no-untyped-def]
+    org = sample[0].orgs["contoso-dev"]
+    return next((g for g in org.variable_groups if g.in_project(project) and g.name == name), None)
+
+
+async def started(world, paths, kms, kms_identity, sample, jobs: str = "on-poll"):  # type: ignore[no-untyped-def]  # noqa: F811
     settings, local = world
     add_instance(paths, settings, local, kms, kms_identity)
     add_sample_syncs(kms.kms_world, sample[1])
-    kms.run_jobs()
-    app = make_app(paths, settings, local, "prod")
+    kms.run_jobs()  # the sample's first runs: payments-prod succeeded, platform-dev failed
+    kms.kms_world.sync_jobs = jobs  # "on-poll": each read of one sync moves its job a step
+    return make_app(paths, settings, local, "prod")
+
+
+# --- create ----------------------------------------------------------------------------------------
+async def test_a_sync_made_from_the_keyboard_lands_its_secrets_in_azure_devops(
+    world,
+    paths,
+    kms,
+    kms_identity,
+    sample,  # noqa: F811
+) -> None:
+    kms.kms_world.add_secrets(SAMPLE_PAYMENTS, "staging", "/", {"DB_URL": "postgres://staging", "API_KEY": "k"})
+    app = await started(world, paths, kms, kms_identity, sample)
     async with app.run_test(size=SIZE) as pilot:
         syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
         form = await open_form(pilot, app, syncs)
-        app.save_screenshot("/tmp/x/form.svg")
-        print(flat(app))
-        print(form.choices)
+        await pilot.press(*"payments-staging")
+        await choose(pilot, form, "environment", "staging")
+        await type_into(pilot, form, "devops_project", PAYMENTS)
+        await type_into(pilot, form, "key_schema", "KMS_{{secretKey}}")
+        said = flat(app)
+        assert "The variable group «Staging» in Payments will be created, or replaced with exactly" in said
+        assert "Variables in it that are not in KMS will be deleted." in said
+        assert "A secret EXAMPLE_KEY arrives as the variable KMS_EXAMPLE_KEY." in said
+        assert "writes this variable group too" not in said
+        await pilot.press("enter")  # Enter in a field: save, which asks first
+        ask = await wait_for_screen(pilot, ConfirmModal)
+        assert "Auto-sync is on: the instance runs it at once." in ask._body
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.screen is syncs, "the form closing", 3000)
+        await wait_until(pilot, lambda: any("payments-staging" in r for r in data_lines(syncs.table)), "its row")
+        await wait_until(pilot, lambda: not syncs.watching, "its first job followed to its end", 8000)
+        row = next(r for r in data_lines(syncs.table) if "payments-staging" in r)
+        assert "✓ Succeeded" in row, row
+        assert ask.is_attached is False
+    landed = group(sample, PAYMENTS, "Staging")
+    assert landed is not None and set(landed.variables) == {"KMS_DB_URL", "KMS_API_KEY"}
+    assert all(v.is_secret for v in landed.variables.values())
+
+
+async def test_a_shared_variable_group_is_warned_of_before_and_when_saving(
+    world,
+    paths,
+    kms,
+    kms_identity,
+    sample,  # noqa: F811
+) -> None:
+    app = await started(world, paths, kms, kms_identity, sample)
+    async with app.run_test(size=SIZE) as pilot:
+        syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
+        form = await open_form(pilot, app, syncs)
+        await pilot.press(*"prod-again")
+        await choose(pilot, form, "environment", "prod")
+        await type_into(pilot, form, "devops_project", "payments")  # the name as typed: case aside
+        assert "Payments/payments-prod writes this variable group too" in flat(app)
+        await pilot.press("ctrl+s")
+        ask = await wait_for_screen(pilot, ConfirmModal)
+        assert "payments-prod writes this group too: the two would overwrite each other." in ask._body
+        await pilot.press("n")  # not created: the form is back, as typed
+        await wait_until(pilot, lambda: app.screen is form, "the form again")
+        assert form.query_one("#input-name", Input).value == "prod-again"
+        assert kms.kms_world.syncs and all(s.name != "prod-again" for s in kms.kms_world.syncs.values())
+
+
+async def test_a_refusal_shows_under_its_field_and_keeps_what_was_typed(
+    world,
+    paths,
+    kms,
+    kms_identity,
+    sample,  # noqa: F811
+) -> None:
+    app = await started(world, paths, kms, kms_identity, sample)
+    async with app.run_test(size=SIZE) as pilot:
+        syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
+        form = await open_form(pilot, app, syncs)
+        await pilot.press(*"payments-prod")  # taken in this project
+        await choose(pilot, form, "environment", "dev")
+        await type_into(pilot, form, "secret_path", "/no/such/folder")
+        await type_into(pilot, form, "devops_project", PAYMENTS)
+        await type_into(pilot, form, "key_schema", "{{secretKey}}-dev")
+        await pilot.press("ctrl+s")
+        await wait_for_screen(pilot, ConfirmModal)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: "Not saved" in flat(app), "the refusal")
+        assert "✗ Not saved: see the fields above" in flat(app)
+        path_error = form.query_one("#field-secret_path", FormField).error or ""
+        assert 'Could not find folder with path "/no/such/folder"' in path_error
+        values = {k: form.query_one(f"#input-{k}", Input).value for k in ("name", "secret_path", "key_schema")}
+        assert values == {"name": "payments-prod", "secret_path": "/no/such/folder", "key_schema": "{{secretKey}}-dev"}
+        await type_into(pilot, form, "secret_path", "/")  # the folder fixed, the name is the next refusal
+        await pilot.press("ctrl+s")
+        await wait_for_screen(pilot, ConfirmModal)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: bool(form.query_one("#field-name", FormField).error), "the name refused")
+        assert 'A Secret Sync with the name "payments-prod" already exists' in (
+            form.query_one("#field-name", FormField).error or ""
+        )
+        assert form.query_one("#field-secret_path", FormField).error is None
+
+
+async def test_mistakes_are_shown_before_anything_is_sent(world, paths, kms, kms_identity, sample) -> None:  # noqa: F811
+    app = await started(world, paths, kms, kms_identity, sample)
+    async with app.run_test(size=SIZE) as pilot:
+        syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
+        form = await open_form(pilot, app, syncs)
+        await pilot.press(*"Prod Sync")
+        await type_into(pilot, form, "key_schema", "KMS.{{secretKey}}")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is form  # nothing asked, nothing sent
+        name = form.query_one("#field-name", FormField).error or ""
+        assert "lowercase letters" in name
+        assert "Not allowed: ." in (form.query_one("#field-key_schema", FormField).error or "")
+        assert form.query_one("#field-environment", SelectField).error == "Choose the environment to sync."
+        assert app.focused is form.query_one("#input-name", Input)  # the first mistake has the focus
+        posted = [r for r in kms.requests if r.method == "POST" and r.path.endswith("/secret-syncs/azure-devops")]
+        assert posted == []
+
+
+async def test_esc_asks_before_throwing_away_what_was_typed(world, paths, kms, kms_identity, sample) -> None:  # noqa: F811
+    app = await started(world, paths, kms, kms_identity, sample)
+    async with app.run_test(size=SIZE) as pilot:
+        syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
+        form = await open_form(pilot, app, syncs)
+        await pilot.press(*"half-typed")
+        await pilot.press("escape")
+        ask = await wait_for_screen(pilot, ConfirmModal)
+        assert "Name: lost if you discard" in ask._body
+        await pilot.press("escape")  # Esc again keeps editing
+        await wait_until(pilot, lambda: app.screen is form, "the form again")
+        assert form.query_one("#input-name", Input).value == "half-typed"
+
+
+# --- edit and delete ---------------------------------------------------------------------------------
+async def test_an_edit_with_auto_sync_warns_then_the_instance_runs_it(
+    world,
+    paths,
+    kms,
+    kms_identity,
+    sample,  # noqa: F811
+) -> None:
+    app = await started(world, paths, kms, kms_identity, sample)
+    async with app.run_test(size=SIZE) as pilot:
+        syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
+        form = await open_form(pilot, app, syncs, "e")
+        assert form.query_one("#input-name", Input).disabled  # an edit changes path, schema, auto-sync
+        assert app.focused is form.query_one("#input-secret_path", Input)
+        await type_into(pilot, form, "key_schema", "APP_{{secretKey}}")
+        await pilot.press("enter")
+        ask = await wait_for_screen(pilot, ConfirmModal)
+        assert "The variable group «Production» in Payments will be created, or replaced" in ask._body
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.screen is syncs, "the form closing", 3000)
+        await wait_until(pilot, lambda: not syncs.watching, "the job the edit started", 8000)
+    landed = group(sample, PAYMENTS, "Production")
+    assert landed is not None and landed.variables and all(k.startswith("APP_") for k in landed.variables)
+
+
+async def test_an_edit_without_auto_sync_saves_without_asking(world, paths, kms, kms_identity, sample) -> None:  # noqa: F811
+    app = await started(world, paths, kms, kms_identity, sample)
+    async with app.run_test(size=SIZE) as pilot:
+        syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
+        form = await open_form(pilot, app, syncs, "e")
+        form.query_one("#auto-sync").focus()
+        await pilot.press("space")  # auto-sync off
+        jobs = len(kms.kms_world.jobs)
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is syncs, "saved at once", 3000)
+        [sync] = [s for s in kms.kms_world.syncs.values() if s.name == "payments-prod"]
+        assert sync.auto_sync is False and len(kms.kms_world.jobs) == jobs  # nothing ran
+
+
+async def test_delete_keeps_the_group_unless_asked_to_remove_it(world, paths, kms, kms_identity, sample) -> None:  # noqa: F811
+    app = await started(world, paths, kms, kms_identity, sample, jobs="manual")
+    async with app.run_test(size=SIZE) as pilot:
+        syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
+        await pilot.press("d")
+        await wait_for_screen(pilot, DeleteSyncModal)
+        said = flat(app)
+        assert "that deletes the whole variable group «Production» in Payments" in said and "[ ]" in said
+        await pilot.press("enter")  # Cancel has the focus
+        await wait_until(pilot, lambda: app.screen is syncs, "kept")
+        assert any(s.name == "payments-prod" for s in kms.kms_world.syncs.values())
+        await pilot.press("d")
+        await wait_for_screen(pilot, DeleteSyncModal)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: not data_lines(syncs.table) or syncs.table.display is False, "the row going")
+        assert not any(s.name == "payments-prod" for s in kms.kms_world.syncs.values())
+        assert "Deleted payments-prod." in notices(app)
+    assert group(sample, PAYMENTS, "Production") is not None  # left as the last run left it
+
+
+async def test_delete_with_remove_secrets_deletes_the_variable_group(world, paths, kms, kms_identity, sample) -> None:  # noqa: F811
+    app = await started(world, paths, kms, kms_identity, sample, jobs="manual")
+    async with app.run_test(size=SIZE) as pilot:
+        syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
+        await pilot.press("d")
+        await wait_for_screen(pilot, DeleteSyncModal)
+        await pilot.press("t")
+        assert "[x]" in flat(app)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.screen is syncs, "the dialog closing")
+        await settle(pilot)
+        kms.run_jobs()
+    assert group(sample, PAYMENTS, "Production") is None
+    assert not any(s.name == "payments-prod" for s in kms.kms_world.syncs.values())

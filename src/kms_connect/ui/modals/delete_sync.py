@@ -26,6 +26,7 @@ class DeleteSyncModal(AsksFirst, ModalScreen[bool | None]):
     BINDINGS = [
         Binding("escape,ctrl+g,n", "cancel", "Cancel", id="delete_sync.cancel"),
         Binding("y", "delete", "Delete", id="delete_sync.yes"),
+        Binding("t", "tick", "Remove secrets too", id="delete_sync.remove"),
     ]
 
     def __init__(self, sync: SecretSync) -> None:
@@ -39,17 +40,18 @@ class DeleteSyncModal(AsksFirst, ModalScreen[bool | None]):
             yield Static(f"Delete Secret Sync “{s.project}/{s.name}”?", classes="dialog-title", markup=False)
             yield Static(
                 f"It stops pushing {s.environment}{s.secret_path} to {s.devops_project}. The variable group "
-                f"«{group}» stays in Azure DevOps as the last run left it, unless you tick below.",
+                f"«{group}» stays in Azure DevOps as the last run left it. Ticked below, the instance first "
+                f"removes the synced secrets: that deletes the whole variable group «{group}» in {s.devops_project}.",
                 classes="dialog-body",
                 markup=False,
             )
             yield TextCheckbox(
-                f"Also remove the synced secrets: deletes the whole variable group «{group}» in {s.devops_project}",
+                "Also remove the synced secrets (deletes the group)",
                 False,
                 id="remove-secrets",
                 compact=True,
             )
-            yield Static("y deletes · n or esc cancels · space ticks", classes="dialog-hint", markup=False)
+            yield Static("y deletes · n or esc cancels · t ticks the box", classes="dialog-hint", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Delete sync", variant="error", id="confirm", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
@@ -62,6 +64,9 @@ class DeleteSyncModal(AsksFirst, ModalScreen[bool | None]):
 
     def action_delete(self) -> None:
         self.dismiss(self.query_one("#remove-secrets", TextCheckbox).value)
+
+    def action_tick(self) -> None:
+        self.query_one("#remove-secrets", TextCheckbox).toggle()
 
     def action_cancel(self) -> None:
         self.dismiss(None)
