@@ -110,6 +110,20 @@ async def test_add_an_instance_and_switch_to_it(world, paths, kms, kms_identity,
         assert any("would delete its secrets" in n.message for n in app._notifications)
 
 
+async def test_a_progress_notice_ended_before_it_showed_never_shows(world, paths) -> None:
+    """A source opened in a thread can be done before the app handles the message that shows its
+    "Opening …" notice: ending it then must still take it away (it stayed 30 s over the title)."""
+    settings, local = world
+    app = make_app(paths, settings, local)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        notice = app.progress_notice("Opening instance prod…")
+        app.end_notice(notice)  # before the Notify message is handled: the order a fast switch can take
+        await pilot.pause()
+        await pilot.pause()
+        assert not any(n.message == "Opening instance prod…" for n in app._notifications)
+
+
 async def open_payments(pilot, app) -> ConnectionsScreen:  # type: ignore[no-untyped-def]
     await settle(pilot)
     screen = app.screen

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the fixtures (world, seeded, syncs) are imported by name
 """Creating, editing and deleting a Secret Sync from the keyboard (issue 19), against the KMS
 simulator whose jobs really write the simulated Azure DevOps variable groups."""
 
@@ -56,7 +57,7 @@ def group(sample, project: str, name: str):  # type: ignore[no-untyped-def]
     return next((g for g in org.variable_groups if g.in_project(project) and g.name == name), None)
 
 
-async def started(world, paths, kms, kms_identity, sample, jobs: str = "on-poll"):  # type: ignore[no-untyped-def]  # noqa: F811
+async def started(world, paths, kms, kms_identity, sample, jobs: str = "on-poll"):  # type: ignore[no-untyped-def]
     settings, local = world
     add_instance(paths, settings, local, kms, kms_identity)
     add_sample_syncs(kms.kms_world, sample[1])
@@ -71,7 +72,7 @@ async def test_a_sync_made_from_the_keyboard_lands_its_secrets_in_azure_devops(
     paths,
     kms,
     kms_identity,
-    sample,  # noqa: F811
+    sample,
 ) -> None:
     kms.kms_world.add_secrets(SAMPLE_PAYMENTS, "staging", "/", {"DB_URL": "postgres://staging", "API_KEY": "k"})
     app = await started(world, paths, kms, kms_identity, sample)
@@ -107,7 +108,7 @@ async def test_a_shared_variable_group_is_warned_of_before_and_when_saving(
     paths,
     kms,
     kms_identity,
-    sample,  # noqa: F811
+    sample,
 ) -> None:
     app = await started(world, paths, kms, kms_identity, sample)
     async with app.run_test(size=SIZE) as pilot:
@@ -131,7 +132,7 @@ async def test_a_refusal_shows_under_its_field_and_keeps_what_was_typed(
     paths,
     kms,
     kms_identity,
-    sample,  # noqa: F811
+    sample,
 ) -> None:
     app = await started(world, paths, kms, kms_identity, sample)
     async with app.run_test(size=SIZE) as pilot:
@@ -162,7 +163,7 @@ async def test_a_refusal_shows_under_its_field_and_keeps_what_was_typed(
         assert form.query_one("#field-secret_path", FormField).error is None
 
 
-async def test_mistakes_are_shown_before_anything_is_sent(world, paths, kms, kms_identity, sample) -> None:  # noqa: F811
+async def test_mistakes_are_shown_before_anything_is_sent(world, paths, kms, kms_identity, sample) -> None:
     app = await started(world, paths, kms, kms_identity, sample)
     async with app.run_test(size=SIZE) as pilot:
         syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
@@ -181,7 +182,7 @@ async def test_mistakes_are_shown_before_anything_is_sent(world, paths, kms, kms
         assert posted == []
 
 
-async def test_esc_asks_before_throwing_away_what_was_typed(world, paths, kms, kms_identity, sample) -> None:  # noqa: F811
+async def test_esc_asks_before_throwing_away_what_was_typed(world, paths, kms, kms_identity, sample) -> None:
     app = await started(world, paths, kms, kms_identity, sample)
     async with app.run_test(size=SIZE) as pilot:
         syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
@@ -201,7 +202,7 @@ async def test_an_edit_with_auto_sync_warns_then_the_instance_runs_it(
     paths,
     kms,
     kms_identity,
-    sample,  # noqa: F811
+    sample,
 ) -> None:
     app = await started(world, paths, kms, kms_identity, sample)
     async with app.run_test(size=SIZE) as pilot:
@@ -220,7 +221,7 @@ async def test_an_edit_with_auto_sync_warns_then_the_instance_runs_it(
     assert landed is not None and landed.variables and all(k.startswith("APP_") for k in landed.variables)
 
 
-async def test_an_edit_without_auto_sync_saves_without_asking(world, paths, kms, kms_identity, sample) -> None:  # noqa: F811
+async def test_an_edit_without_auto_sync_saves_without_asking(world, paths, kms, kms_identity, sample) -> None:
     app = await started(world, paths, kms, kms_identity, sample)
     async with app.run_test(size=SIZE) as pilot:
         syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
@@ -234,7 +235,7 @@ async def test_an_edit_without_auto_sync_saves_without_asking(world, paths, kms,
         assert sync.auto_sync is False and len(kms.kms_world.jobs) == jobs  # nothing ran
 
 
-async def test_delete_keeps_the_group_unless_asked_to_remove_it(world, paths, kms, kms_identity, sample) -> None:  # noqa: F811
+async def test_delete_keeps_the_group_unless_asked_to_remove_it(world, paths, kms, kms_identity, sample) -> None:
     app = await started(world, paths, kms, kms_identity, sample, jobs="manual")
     async with app.run_test(size=SIZE) as pilot:
         syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
@@ -254,7 +255,7 @@ async def test_delete_keeps_the_group_unless_asked_to_remove_it(world, paths, km
     assert group(sample, PAYMENTS, "Production") is not None  # left as the last run left it
 
 
-async def test_delete_with_remove_secrets_deletes_the_variable_group(world, paths, kms, kms_identity, sample) -> None:  # noqa: F811
+async def test_delete_with_remove_secrets_deletes_the_variable_group(world, paths, kms, kms_identity, sample) -> None:
     app = await started(world, paths, kms, kms_identity, sample, jobs="manual")
     async with app.run_test(size=SIZE) as pilot:
         syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)

@@ -152,8 +152,13 @@ class KmsConnectApp(RedactedCrashes):
         return notice
 
     def end_notice(self, notice: Notification) -> None:
-        """The work is done: its notice goes now, rather than cover the screen for its full timeout."""
+        """The work is done: its notice goes now, rather than cover the screen for its full timeout.
+
+        Work done in a thread can end before the app has handled the Notify message that shows the
+        notice (both wait on the loop, in no set order): withdrawn again after the messages queued
+        so far, it cannot come up after its work is over."""
         withdraw_notification(self, notice)
+        self.call_later(withdraw_notification, self, notice)
 
     def get_default_screen(self) -> Screen[Any]:
         screen = ProjectsScreen()

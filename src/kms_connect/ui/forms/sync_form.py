@@ -297,7 +297,7 @@ class SyncFormModal(ModalScreen["SecretSync | None"]):
         sharing = self._sharing(env_name, draft.devops_project)
         parts += [f"{o.project}/{o.name} writes this group too: the two would overwrite each other." for o in sharing]
         if not sharing and await self._server_says_shared(draft):
-            parts.append(f"The instance reports another sync that writes to {draft.devops_project}.")
+            parts.append(f"The instance's own duplicate check reports another sync into {draft.devops_project}.")
         title = f"Save “{draft.name}”?" if self.sync else f"Create “{draft.name}”?"
         label = "Save" if self.sync else "Create sync"
         answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
