@@ -156,6 +156,24 @@ async def _run(out: Path) -> list[Path]:
     await shoot("edit-connection", [*payments, "e"])
     await shoot("replace-credentials", [*payments, "c"])
     await shoot("sources", ["i"])
+
+    async def jobs_done(pilot) -> None:  # type: ignore[no-untyped-def]
+        """The demo instance's sync jobs run by themselves: the shot shows where they end."""
+        await asyncio.to_thread(pilot.app.kms.wait_for_jobs, 30)
+        await pilot.press("r")
+        await idle(pilot)
+
+    instance = ["i", "down", "enter", idle]  # the demo instance, its Payments project first by name
+    syncs = [*instance, "enter", "y", idle, jobs_done]
+    await shoot("syncs", syncs, dashboard=False)
+    await shoot(
+        "sync-form",
+        [*syncs, "a", idle, *"payments-staging", "tab", "enter", "down", "down", "enter", "tab", "tab", "tab"]
+        + [*"Payments", "tab", *"KMS_{{secretKey}}", "tab", "tab"],
+        dashboard=False,
+    )
+    await shoot("sync-delete", [*syncs, "d"], dashboard=False)
+    await shoot("sync-failed", [*instance, "down", "enter", "y", idle, jobs_done, "enter"], dashboard=False)
     await shoot("help", ["question_mark"])
     return written
 
