@@ -1,9 +1,9 @@
-# ruff: noqa: F811 - the fixtures (world, seeded, syncs) are imported by name
 """Creating, editing and deleting a Secret Sync from the keyboard (issue 19), against the KMS
 simulator whose jobs really write the simulated Azure DevOps variable groups."""
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Input, Select
 from textual.widgets._select import SelectOverlay
 
@@ -57,28 +57,28 @@ def group(sample, project: str, name: str):  # type: ignore[no-untyped-def]
     return next((g for g in org.variable_groups if g.in_project(project) and g.name == name), None)
 
 
-async def started(world, paths, kms, kms_identity, sample, jobs: str = "on-poll"):  # type: ignore[no-untyped-def]
+@pytest.fixture
+def app(world, paths, kms, kms_identity, sample):  # type: ignore[no-untyped-def]  # noqa: F811
+    """The app on the instance `prod`, whose sample syncs ran once (payments-prod succeeded,
+    platform-dev failed); from then on each read of one sync moves its job a step ("on-poll")."""
     settings, local = world
     add_instance(paths, settings, local, kms, kms_identity)
     add_sample_syncs(kms.kms_world, sample[1])
-    kms.run_jobs()  # the sample's first runs: payments-prod succeeded, platform-dev failed
-    kms.kms_world.sync_jobs = jobs  # "on-poll": each read of one sync moves its job a step
+    kms.run_jobs()
+    kms.kms_world.sync_jobs = "on-poll"
     return make_app(paths, settings, local, "prod")
 
 
+async def payments_form(pilot, app, key: str = "a") -> tuple[SyncsScreen, SyncFormModal]:  # type: ignore[no-untyped-def]
+    syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
+    return syncs, await open_form(pilot, app, syncs, key)
+
+
 # --- create ----------------------------------------------------------------------------------------
-async def test_a_sync_made_from_the_keyboard_lands_its_secrets_in_azure_devops(
-    world,
-    paths,
-    kms,
-    kms_identity,
-    sample,
-) -> None:
+async def test_a_sync_made_from_the_keyboard_lands_its_secrets_in_azure_devops(app, kms, sample) -> None:
     kms.kms_world.add_secrets(SAMPLE_PAYMENTS, "staging", "/", {"DB_URL": "postgres://staging", "API_KEY": "k"})
-    app = await started(world, paths, kms, kms_identity, sample)
     async with app.run_test(size=SIZE) as pilot:
-        syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
-        form = await open_form(pilot, app, syncs)
+        syncs, form = await payments_form(pilot, app)
         await pilot.press(*"payments-staging")
         await choose(pilot, form, "environment", "staging")
         await type_into(pilot, form, "devops_project", PAYMENTS)
@@ -103,17 +103,9 @@ async def test_a_sync_made_from_the_keyboard_lands_its_secrets_in_azure_devops(
     assert all(v.is_secret for v in landed.variables.values())
 
 
-async def test_a_shared_variable_group_is_warned_of_before_and_when_saving(
-    world,
-    paths,
-    kms,
-    kms_identity,
-    sample,
-) -> None:
-    app = await started(world, paths, kms, kms_identity, sample)
+async def test_a_shared_variable_group_is_warned_of_before_and_when_saving(app, kms, sample) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
-        form = await open_form(pilot, app, syncs)
+        _, form = await payments_form(pilot, app)
         await pilot.press(*"prod-again")
         await choose(pilot, form, "environment", "prod")
         await type_into(pilot, form, "devops_project", "payments")  # the name as typed: case aside
@@ -127,17 +119,9 @@ async def test_a_shared_variable_group_is_warned_of_before_and_when_saving(
         assert kms.kms_world.syncs and all(s.name != "prod-again" for s in kms.kms_world.syncs.values())
 
 
-async def test_a_refusal_shows_under_its_field_and_keeps_what_was_typed(
-    world,
-    paths,
-    kms,
-    kms_identity,
-    sample,
-) -> None:
-    app = await started(world, paths, kms, kms_identity, sample)
+async def test_a_refusal_shows_under_its_field_and_keeps_what_was_typed(app, kms, sample) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
-        form = await open_form(pilot, app, syncs)
+        _, form = await payments_form(pilot, app)
         await pilot.press(*"payments-prod")  # taken in this project
         await choose(pilot, form, "environment", "dev")
         await type_into(pilot, form, "secret_path", "/no/such/folder")
@@ -163,11 +147,9 @@ async def test_a_refusal_shows_under_its_field_and_keeps_what_was_typed(
         assert form.query_one("#field-secret_path", FormField).error is None
 
 
-async def test_mistakes_are_shown_before_anything_is_sent(world, paths, kms, kms_identity, sample) -> None:
-    app = await started(world, paths, kms, kms_identity, sample)
+async def test_mistakes_are_shown_before_anything_is_sent(app, kms, sample) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
-        form = await open_form(pilot, app, syncs)
+        _, form = await payments_form(pilot, app)
         await pilot.press(*"Prod Sync")
         await type_into(pilot, form, "key_schema", "KMS.{{secretKey}}")
         await pilot.press("ctrl+s")
@@ -182,11 +164,9 @@ async def test_mistakes_are_shown_before_anything_is_sent(world, paths, kms, kms
         assert posted == []
 
 
-async def test_esc_asks_before_throwing_away_what_was_typed(world, paths, kms, kms_identity, sample) -> None:
-    app = await started(world, paths, kms, kms_identity, sample)
+async def test_esc_asks_before_throwing_away_what_was_typed(app, kms, sample) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
-        form = await open_form(pilot, app, syncs)
+        _, form = await payments_form(pilot, app)
         await pilot.press(*"half-typed")
         await pilot.press("escape")
         ask = await wait_for_screen(pilot, ConfirmModal)
@@ -197,17 +177,9 @@ async def test_esc_asks_before_throwing_away_what_was_typed(world, paths, kms, k
 
 
 # --- edit and delete ---------------------------------------------------------------------------------
-async def test_an_edit_with_auto_sync_warns_then_the_instance_runs_it(
-    world,
-    paths,
-    kms,
-    kms_identity,
-    sample,
-) -> None:
-    app = await started(world, paths, kms, kms_identity, sample)
+async def test_an_edit_with_auto_sync_warns_then_the_instance_runs_it(app, kms, sample) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
-        form = await open_form(pilot, app, syncs, "e")
+        syncs, form = await payments_form(pilot, app, "e")
         assert form.query_one("#input-name", Input).disabled  # an edit changes path, schema, auto-sync
         assert app.focused is form.query_one("#input-secret_path", Input)
         await type_into(pilot, form, "key_schema", "APP_{{secretKey}}")
@@ -221,11 +193,9 @@ async def test_an_edit_with_auto_sync_warns_then_the_instance_runs_it(
     assert landed is not None and landed.variables and all(k.startswith("APP_") for k in landed.variables)
 
 
-async def test_an_edit_without_auto_sync_saves_without_asking(world, paths, kms, kms_identity, sample) -> None:
-    app = await started(world, paths, kms, kms_identity, sample)
+async def test_an_edit_without_auto_sync_saves_without_asking(app, kms, sample) -> None:
     async with app.run_test(size=SIZE) as pilot:
-        syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
-        form = await open_form(pilot, app, syncs, "e")
+        syncs, form = await payments_form(pilot, app, "e")
         form.query_one("#auto-sync").focus()
         await pilot.press("space")  # auto-sync off
         jobs = len(kms.kms_world.jobs)
@@ -235,8 +205,8 @@ async def test_an_edit_without_auto_sync_saves_without_asking(world, paths, kms,
         assert sync.auto_sync is False and len(kms.kms_world.jobs) == jobs  # nothing ran
 
 
-async def test_delete_keeps_the_group_unless_asked_to_remove_it(world, paths, kms, kms_identity, sample) -> None:
-    app = await started(world, paths, kms, kms_identity, sample, jobs="manual")
+async def test_delete_keeps_the_group_unless_asked_to_remove_it(app, kms, sample) -> None:
+    kms.kms_world.sync_jobs = "manual"
     async with app.run_test(size=SIZE) as pilot:
         syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
         await pilot.press("d")
@@ -255,8 +225,8 @@ async def test_delete_keeps_the_group_unless_asked_to_remove_it(world, paths, km
     assert group(sample, PAYMENTS, "Production") is not None  # left as the last run left it
 
 
-async def test_delete_with_remove_secrets_deletes_the_variable_group(world, paths, kms, kms_identity, sample) -> None:
-    app = await started(world, paths, kms, kms_identity, sample, jobs="manual")
+async def test_delete_with_remove_secrets_deletes_the_variable_group(app, kms, sample) -> None:
+    kms.kms_world.sync_jobs = "manual"
     async with app.run_test(size=SIZE) as pilot:
         syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
         await pilot.press("d")

@@ -121,6 +121,8 @@ class SyncsScreen(TableScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("trigger", "details", "edit", "delete") and self._selected() is None:
             return False
+        if action == "add":
+            return self._api is not None  # the local store (or a source that failed to open) has no syncs
         if action == "stop_watching":
             sync = self._selected()
             return sync is not None and sync.id in self.watching
