@@ -42,6 +42,11 @@ class ConflictError(KmsConnectError):
     """A name is taken, or the thing changed or vanished under us (another process)."""
 
 
+class InUse(ConflictError):
+    """A server refused to delete something because something else uses it (an App Connection that
+    Secret Syncs use)."""
+
+
 class FieldError(KmsConnectError):
     """A value typed in one field cannot be used. `field` names the form field; `detail` is the
     sentence to show under it (str(exc) may add more, e.g. a server's request ID)."""

@@ -21,10 +21,13 @@ from kms_connect.core.paths import Paths
 from kms_connect.core.sources import LOCAL, instance_store, open_source, remove_instance, save_instance
 
 if TYPE_CHECKING:
+    from kms_connect.core.kms.sync_users import SyncUsers
     from kms_connect.core.kms.syncs import SecretSync, SecretSyncs
+    from kms_connect.core.models import Connection
     from kms_connect.core.sign_ins import SignIns
 
-__all__ = ["LOCAL", "SecretSync", "SecretSyncs", "Workspace"]  # the syncs' types, for the UI's hints
+# The syncs' types, for the UI's hints (it may not import core/kms itself).
+__all__ = ["LOCAL", "SecretSync", "SecretSyncs", "SyncUsers", "Workspace"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,13 @@ class Workspace:
         if not isinstance(self.backend, KmsBackend):
             raise KmsConnectError(LOCAL_HAS_NONE)
         return SecretSyncs(self.backend.client)
+
+    async def syncs_using(self, connection: Connection) -> SyncUsers:
+        """The instance's Secret Syncs that use `connection`, within a deadline (core/kms/sync_users).
+        The local store has none: KmsConnectError, saying so, as syncs() does."""
+        from kms_connect.core.kms.sync_users import syncs_using  # noqa: PLC0415 - with an instance only
+
+        return await syncs_using(self.syncs(), connection)
 
     def instances(self) -> list[Instance]:
         return instance_store(self.paths, self.settings).list()

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from kms_connect.core import advice
 from kms_connect.core.azure.explain import is_transient, not_sent, transport_problem
-from kms_connect.core.errors import FieldErrors, KmsConnectError, NameTaken
+from kms_connect.core.errors import FieldErrors, InUse, KmsConnectError, NameTaken
 from kms_connect.core.http import async_client
 from kms_connect.core.instances import TOKEN_ENV, Instance
 from kms_connect.core.redact import register_secret
@@ -79,9 +79,16 @@ class KmsNameTaken(KmsApiError, NameTaken):
         self.detail, self.field, self.name = message, "name", name
 
 
+class KmsInUse(KmsApiError, InUse):
+    """The instance keeps the App Connection: something on it (a Secret Sync) uses it."""
+
+
 # The instance says a name is taken only in words, a 400 BadRequest (kms-api.md, section 1): this is
 # the one place that reads them.
 _NAME_TAKEN = re.compile(r'An App Connection with the name "(?P<name>.*)" already exists')
+# Its answer to deleting a connection a sync uses: a foreign key refused the delete, and the message
+# says "connections" for what uses it (Infisical, app-connection-service deleteAppConnection).
+_IN_USE = "Cannot delete App Connection with existing connections"
 
 
 def _issues(message: Any) -> list[tuple[str, str]]:
@@ -128,6 +135,11 @@ def api_error(status: int, body: Any, *, during: str) -> KmsApiError:
         )
     elif status == 404:
         text = f"Not found on the instance: {server or 'unknown path'}. Is this a Hanzo KMS / Infisical API URL?"
+    elif status == 400 and _IN_USE in server:
+        text = (
+            f"The instance refused the delete: “{server}” It keeps an App Connection while anything on it uses "
+            "it (Secret Syncs, for one): delete those syncs or move them to another connection, then delete it."
+        )
     elif status >= 500:
         text = f"The instance failed ({status}): {server or error}."
     else:
@@ -135,6 +147,8 @@ def api_error(status: int, body: Any, *, during: str) -> KmsApiError:
     answer: dict[str, Any] = {"status": status, "req_id": req_id, "error": error, "server_message": server}
     if status == 422 and issues:
         return KmsFieldErrors(text, issues=issues, **answer)
+    if status == 400 and _IN_USE in server:
+        return KmsInUse(text, **answer)
     if status == 400 and (taken := _NAME_TAKEN.fullmatch(server)):
         return KmsNameTaken(text, name=taken["name"], **answer)
     return KmsApiError(text, issues=issues, **answer)

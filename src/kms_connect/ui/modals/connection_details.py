@@ -1,4 +1,9 @@
-"""A connection's details: every non-secret field and the last check result."""
+"""A connection's details: every non-secret field, the Secret Syncs that use it (on an instance) and
+the last check result.
+
+The syncs are read from the instance after the dialog opens (a worker, bounded by the core's
+deadline): the details never wait for them, and a failure is one line in their place.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -14,14 +20,18 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from kms_connect.core.status import APP_LABEL
+from kms_connect.ui.connection_syncs import details_text
+from kms_connect.ui.errors import describe
 from kms_connect.ui.key_display import with_key_hints, with_keys
 from kms_connect.ui.widgets.checklist import step_lines
 from kms_connect.ui.widgets.status_text import ago, status_text
 
 if TYPE_CHECKING:
     from kms_connect.core.models import Connection, Project
+    from kms_connect.ui.app import KmsConnectApp
 
 
+SYNCS_LOADING = "Loading Secret Syncs…"
 DETAILS_HINT = (
     "{details.edit} edit · {details.credentials} replace credentials · {details.check} check · {details.close} closes"
 )
@@ -29,6 +39,8 @@ DETAILS_HINT = (
 
 class ConnectionDetailsModal(ModalScreen[str | None]):
     """Dismisses with an action name for the connections screen (edit, credentials) or None."""
+
+    app: KmsConnectApp
 
     BINDINGS = [
         Binding("escape,ctrl+g,enter,q", "close", "Close", id="details.close"),
@@ -77,6 +89,9 @@ class ConnectionDetailsModal(ModalScreen[str | None]):
             yield Static(Text(f"Connection · {c.name}"), classes="dialog-title")
             with VerticalScroll():
                 yield Static(grid)
+                if self._on_instance():  # the local store has no syncs: nothing to say here
+                    yield Static(Text("Secret Syncs", style="bold"), classes="details-heading")
+                    yield Static(Text(SYNCS_LOADING), id="details-syncs", classes="details-steps")
                 if c.last_check and c.last_check.write_proof:  # each project: each permission, then what to do
                     yield Static(Text("Write proof", style="bold"), classes="details-heading")
                     lines = [
@@ -91,6 +106,23 @@ class ConnectionDetailsModal(ModalScreen[str | None]):
                 with_keys(self, DETAILS_HINT),
                 classes="dialog-hint",
             )
+
+    def on_mount(self) -> None:
+        if self._on_instance():
+            self._load_syncs()
+
+    def _on_instance(self) -> bool:
+        workspace = getattr(self.app, "workspace", None)  # as backend and settings above: any App may show it
+        return workspace is not None and not workspace.is_local
+
+    @work(exclusive=True, group="details-syncs", exit_on_error=False)
+    async def _load_syncs(self) -> None:
+        try:
+            text = details_text(await self.app.ws.syncs_using(self.connection))
+        except Exception as exc:  # in words, in the block's place: the rest of the details stand
+            text = f"Cannot list them: {describe(exc)}"
+        for block in self.query("#details-syncs").results(Static):  # none once the dialog has closed
+            block.update(Text(text))
 
     def _devops_url(self) -> str:
         settings = getattr(self.app, "settings", None)

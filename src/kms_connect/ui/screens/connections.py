@@ -12,6 +12,7 @@ from textual.binding import Binding
 from kms_connect.core.errors import KmsConnectError
 from kms_connect.core.status import APP_LABEL, Method
 from kms_connect.core.write_proof import proof_plan
+from kms_connect.ui.connection_syncs import delete_warning
 from kms_connect.ui.errors import describe
 from kms_connect.ui.forms.base import method_forms
 from kms_connect.ui.key_display import with_keys
@@ -340,17 +341,39 @@ class ConnectionsScreen(TableScreen):
         self.app.push_screen(form, self._saved)
 
     def action_delete(self) -> None:
+        """On an instance, the Secret Syncs that use the connection are looked up first (within the
+        core's deadline) and named in the confirmation; keys typed meanwhile wait for it."""
         conn = self._selected()
         if conn is None:
             return
+        if self.app.ws.is_local:  # the local store has no syncs
+            self._confirm_delete(conn, "", strong=False)
+            return
+        self.hold_keys("delete")
+        self._ask_delete(conn)
 
+    @work(exclusive=True, group="connections-delete-ask", exit_on_error=False)
+    async def _ask_delete(self, conn: Connection) -> None:
+        try:
+            users = await self.app.ws.syncs_using(conn)
+        except Exception as exc:  # the delete is still offered: the instance has the last word
+            warning, strong = f"The Secret Syncs that use it could not be listed: {describe(exc)}", False
+        else:
+            warning, strong = delete_warning(users), bool(users.syncs)
+        finally:
+            self.release_keys("delete")  # the next key waits for the dialog pushed below to settle
+        self._confirm_delete(conn, warning, strong=strong)
+
+    def _confirm_delete(self, conn: Connection, warning: str, *, strong: bool) -> None:
         secrets = " and its stored credentials" if conn.secrets else ""
+        removed = f"The {conn.method.label} connection to {conn.org_name}{secrets} will be removed."
+        # With what the instance said of its syncs, that in place of the general sentence.
+        said = f"{warning}\n\n{removed}" if warning else f"{removed} Secret syncs that use it stop working."
         self.app.push_screen(
             ConfirmModal(
                 f"Delete connection “{conn.name}”?",
-                f"The {conn.method.label} connection to {conn.org_name}{secrets} will be removed. "
-                "Secret syncs that use it stop working. This cannot be undone.",
-                "Delete connection",
+                f"{said} This cannot be undone.",
+                "Delete anyway" if strong else "Delete connection",
             ),
             if_confirmed(lambda: self._delete(conn.id)),
         )
@@ -360,8 +383,8 @@ class ConnectionsScreen(TableScreen):
         self.app.checks.forget(connection_id)
         try:
             await self.app.ws.backend.delete_connection(connection_id)
-        except Exception as exc:
-            self.notify(describe(exc), markup=False, title="Not deleted", severity="error", timeout=10)
+        except Exception as exc:  # a refusal (syncs use it) in the instance's words and ours
+            self.notify(describe(exc), markup=False, title="Not deleted", severity="error", timeout=15)
             return
         self.notify("Connection deleted.", markup=False)
         self.app.show_notice()
