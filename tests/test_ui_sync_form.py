@@ -239,3 +239,22 @@ async def test_delete_with_remove_secrets_deletes_the_variable_group(app, kms, s
         kms.run_jobs()
     assert group(sample, PAYMENTS, "Production") is None
     assert not any(s.name == "payments-prod" for s in kms.kms_world.syncs.values())
+
+
+async def test_the_instances_422_lands_under_each_field_it_names(app, kms, sample, monkeypatch) -> None:
+    """A newer instance may refuse what this version's checks let through: its 422, field by field."""
+    monkeypatch.setattr(SyncFormModal, "_check", lambda self, key, value: None)  # this version's checks: none
+    async with app.run_test(size=SIZE) as pilot:
+        _, form = await payments_form(pilot, app)
+        await pilot.press(*"Not A Slug")
+        await choose(pilot, form, "environment", "dev")
+        await type_into(pilot, form, "devops_project", PAYMENTS)
+        await type_into(pilot, form, "key_schema", "no-placeholder")
+        await pilot.press("ctrl+s")
+        await wait_for_screen(pilot, ConfirmModal)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: "Not saved" in flat(app), "the refusal")
+        assert "lowercase letters, numbers, and hyphens" in (form.query_one("#field-name", FormField).error or "")
+        assert "{{secretKey}}" in (form.query_one("#field-key_schema", FormField).error or "")
+        assert form.query_one("#input-name", Input).value == "Not A Slug"  # nothing typed is lost
+        assert form.query_one("#input-key_schema", Input).value == "no-placeholder"
