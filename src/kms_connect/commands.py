@@ -131,6 +131,7 @@ def _instance_lines(paths: Paths, settings: Settings, store: LocalStore, name: s
         f"  machine identity   {inst.client_id or '(not set)'}",
         f"  client secret      {secret}",
         f"  organization slug  {inst.organization_slug or '(not set)'}",
+        f"  organization ID    {inst.org_id or '(not set: only older instances need it)'}",
         f"  CA bundle          {inst.ca_bundle or '(system)'}",
         f"  plain http         {'allowed' if inst.allow_http else 'loopback only'}",
         f"  local checks       {paths.instance_checks(inst.name)}",

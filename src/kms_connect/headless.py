@@ -4,7 +4,7 @@ Exit codes (stable, documented in the README):
   0  everything selected was checked and is valid (warnings are noted, not failures)
   1  something failed its check
   2  usage or configuration error: unknown or ambiguous name, empty selection, bad or missing config,
-     a store refused (damaged, newer), refused login
+     a store refused (damaged, newer), refused login, an instance without App Connections
   3  something selected could not be checked (no credentials held here, keyring unreachable, cancelled)
 Never green for what was not checked. With --json, stdout holds only the JSON document. stderr gets a
 line per finished check (unless --quiet), the one-time notices the TUI would show, and errors.

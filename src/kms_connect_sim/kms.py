@@ -23,6 +23,7 @@ from urllib.parse import unquote
 import httpx
 
 from .kms_azure_checks import AzureCredentialChecks
+from .kms_older import OlderInstanceRoutes
 from .kms_rules import (
     EXPIRED,
     LOCKED_OUT,
@@ -66,7 +67,7 @@ def _req_id() -> str:
     return "req-" + "".join(secrets.choice(_REQ_ALPHABET) for _ in range(14))
 
 
-class KmsSimulator(SecretSyncRoutes, SyncJobRunner, AzureCredentialChecks, SimServer):
+class KmsSimulator(OlderInstanceRoutes, SecretSyncRoutes, SyncJobRunner, AzureCredentialChecks, SimServer):
     def __init__(
         self,
         kms_world: KmsWorld,
@@ -109,13 +110,21 @@ class KmsSimulator(SecretSyncRoutes, SyncJobRunner, AzureCredentialChecks, SimSe
         try:
             return json_response(200, self._route(request))
         except KmsError as exc:
-            return json_response(
-                exc.status, {"reqId": _req_id(), "statusCode": exc.status, "message": exc.message, "error": exc.error}
-            )
+            body = {"statusCode": exc.status, "message": exc.message, "error": exc.error}
+            if not self.kms_world.september_2024:  # whose answers carried no reqId (kms_older.py)
+                body = {"reqId": _req_id(), **body}
+            return json_response(exc.status, body)
 
     def _route(self, request: RecordedRequest) -> _Json:
         parts = [unquote(p) for p in request.path.split("/") if p]
         method = request.method
+        if (
+            method == "GET"
+            and len(parts) == 5
+            and parts[:3] == ["api", "v2", "organizations"]
+            and parts[4] == "workspaces"
+        ):
+            return self._org_workspaces(request, parts[3])
         if parts[:2] != ["api", "v1"]:
             raise self._no_route(request)
         route = parts[2:]
@@ -123,9 +132,13 @@ class KmsSimulator(SecretSyncRoutes, SyncJobRunner, AzureCredentialChecks, SimSe
             return self._login(request)
         if method == "POST" and route in (["auth", "token", "renew"], ["auth", "token", "revoke"]):
             return self._renew_or_revoke(request, route[2])
+        if self._absent(route):
+            raise self._no_route(request)
         if method == "GET" and route in (["projects"], ["workspace"]):
             if route == ["projects"] and self.kms_world.legacy_projects_route:
                 raise self._no_route(request)
+            if route == ["workspace"] and self.kms_world.september_2024:
+                self._workspace_refused(request)
             return self._projects(request, route[0])
         if route[:2] == ["secret-syncs", AZURE_DEVOPS]:
             return self._secret_syncs(request, method, route[2:])
@@ -176,10 +189,6 @@ class KmsSimulator(SecretSyncRoutes, SyncJobRunner, AzureCredentialChecks, SimSe
                     )
                 del self.kms_world.connections[conn.id]
             return {"appConnection": sanitize(self.kms_world, conn)}
-
-    @staticmethod
-    def _no_route(request: RecordedRequest) -> KmsError:
-        return not_found(f"Route {request.method}:{request.path} not found")
 
     @staticmethod
     def _body(request: RecordedRequest) -> Any:

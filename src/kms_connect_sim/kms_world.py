@@ -172,6 +172,10 @@ class KmsWorld:
     devops_methods: list[str] | None = None
     legacy_projects_route: bool = False  # True: /api/v1/projects is 404, only /api/v1/workspace answers
     secret_syncs_routes: bool = True  # False: an instance older than Secret Syncs (every route is 404)
+    # An Infisical of September 2024 (kms_older.py): no /api/v1/projects, App Connections or Secret
+    # Syncs (404), /api/v1/workspace refused to machine identities (403), projects listed by
+    # /api/v2/organizations/{org_id}/workspaces only; its error bodies carry no reqId.
+    september_2024: bool = False
     syncs: dict[str, KmsSync] = field(default_factory=dict)  # by id
     jobs: list[SyncJob] = field(default_factory=list)  # queued and running, oldest first
     next_job_id: int = 1

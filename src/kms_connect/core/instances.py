@@ -19,11 +19,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from kms_connect.core.errors import ConfigError, ConflictError, NameTaken, NotFoundError, StoreError, name_error
 from kms_connect.core.files import atomic_write, file_lock
-from kms_connect.core.validation import check_slug_name
+from kms_connect.core.validation import check_slug_name, is_guid
 
 TOKEN_ENV = "KMS_CONNECT_TOKEN"
 CALLBACK_PATH = "/organization/app-connections/azure/oauth/callback"
 FILE_VERSION = 1
+ORG_ID_WHERE = "the instance's web UI, Organization Settings"
 
 
 def secret_key(name: str) -> str:
@@ -51,6 +52,9 @@ class Instance(BaseModel):
     site_url: str | None = None  # the instance's public SITE_URL, for the OAuth redirect URI
     client_id: str | None = None  # the Universal Auth machine identity
     organization_slug: str | None = None
+    # Only for an instance that lists a machine identity's projects by organization alone (an
+    # Infisical of September 2024): core/kms/client.KmsClient.projects says why it is asked for.
+    org_id: str | None = None
     ca_bundle: Path | None = None
     allow_http: bool = False
     source: Literal["store", "config"] = "store"
@@ -65,6 +69,17 @@ class Instance(BaseModel):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"must be an http(s) URL such as https://kms.example.com, not {value!r}")
         return value.strip().rstrip("/")
+
+    @field_validator("org_id")
+    @classmethod
+    def _org_id(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if value and not is_guid(value):
+            raise ValueError(
+                f"must be the organization's ID, a GUID like 00000000-0000-0000-0000-000000000000 ({ORG_ID_WHERE}), "
+                f"not {value!r}"
+            )
+        return value.lower() or None
 
     @property
     def public_url(self) -> str:

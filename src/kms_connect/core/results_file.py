@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from kms_connect.core.errors import StoreError
-from kms_connect.core.files import StatKey, atomic_write, stat_key
+from kms_connect.core.files import StatKey, atomic_write, file_lock, stat_key
 from kms_connect.core.models import CheckResult
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,19 @@ class MapFile(Generic[V]):
             return  # nothing recorded yet: no empty file either
         atomic_write(self.path, self._adapter.dump_json(results, exclude_none=True))
         self._parsed = (self.key(), results)
+
+    def put(self, lock: Path, key: str, value: V | None) -> None:
+        """Set one entry (None: forget it) under the store's `lock`; nothing is written for no change."""
+        if value is None and key not in self.read():
+            return  # nothing to forget: no file (nor lock) made for it
+        with file_lock(lock):
+            entries = dict(self.read())
+            if value is None:
+                if entries.pop(key, None) is None:
+                    return
+            else:
+                entries[key] = value
+            self.write(entries)
 
     def _move_aside(self, key: StatKey) -> None:
         aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")

@@ -23,9 +23,16 @@ from pydantic import SecretStr
 from kms_connect.core import advice
 from kms_connect.core.backend import Backend, Notice
 from kms_connect.core.errors import ConflictError, SecretUnavailable
-from kms_connect.core.files import file_lock
 from kms_connect.core.instances import Instance
 from kms_connect.core.kms.client import KmsApiError, KmsClient, KmsOutcomeUnknown
+from kms_connect.core.kms.oauth import availability
+from kms_connect.core.kms.older import (
+    APP_CONNECTIONS,
+    DEVOPS_CONNECTIONS,
+    AppConnectionsUnsupported,
+    app_connections_missing,
+    route_missing,
+)
 from kms_connect.core.models import (
     CheckResult,
     Connection,
@@ -40,7 +47,7 @@ from kms_connect.core.results_file import ResultsFile, TargetsFile
 from kms_connect.core.status import Method
 
 ORG_SCOPE = "__organization__"  # the pseudo-project holding organization-scoped connections
-BASE = "/api/v1/app-connections/azure-devops"
+BASE = DEVOPS_CONNECTIONS
 READ_ONLY = (
     "Projects on a Hanzo KMS instance are read-only here: deleting one would delete its secrets. "
     "Manage projects in the instance's web UI."
@@ -74,30 +81,60 @@ class KmsBackend(Backend):
         self._targets = TargetsFile(checks_file.with_name(f"{checks_file.stem}.targets.json"))
         self.probe_record = ProbeRecord(checks_file.with_name(f"{checks_file.stem}.probes.json"))
         self.label = f"Instance {instance.name}"
-        self.hidden_note = ""  # what this identity cannot see (org-scoped connections without permission)
+        self.connections_note = ""  # what it cannot see of the connections (no organization-level permission)
+        self.org_note = ""  # an organization that lists no project: a wrong organization ID is not refused
         self._known: dict[str, Connection] = {}  # the last seen state of each connection
+
+    async def _call(self, method: str, path: str, **kw: Any) -> Any:
+        """A call on the App Connections routes: an instance older than them says so in one sentence
+        (core/kms/older), never with its raw 404."""
+        try:
+            return await self.client.call(method, path, **kw)
+        except KmsApiError as exc:
+            if route_missing(exc, APP_CONNECTIONS):
+                raise app_connections_missing(self.instance.name) from None
+            raise
 
     # --- projects -----------------------------------------------------------------------------
     async def _projects(self) -> list[dict[str, Any]]:
-        return await self.client.projects()
+        projects = await self.client.projects()
+        if not projects and self.client.listed_by_org:  # a wrong organization ID is not refused: it lists nothing
+            self.org_note = (
+                f"The instance lists no project of the organization {self.instance.org_id} to this machine "
+                "identity: check the organization ID and that the identity is a member of the projects."
+            )
+        else:
+            self.org_note = ""
+        return projects
 
-    async def _all_connections(self) -> list[dict[str, Any]] | None:
-        """Every Azure DevOps connection of the organization; None when the identity may not see them."""
+    @property
+    def hidden_note(self) -> str:
+        """What this identity cannot see here, in words ("" when nothing is hidden)."""
+        return " ".join(note for note in (self.org_note, self.connections_note) if note)
+
+    async def _all_connections(self, *, missing_ok: bool = False) -> list[dict[str, Any]] | None:
+        """Every Azure DevOps connection of the organization; None when the identity may not see them
+        (or, with `missing_ok`, when the instance has no App Connections: `hidden_note` says which)."""
         try:
-            answer = await self.client.call("GET", BASE)
+            answer = await self._call("GET", BASE)
+        except AppConnectionsUnsupported as exc:
+            if not missing_ok:
+                raise
+            self.connections_note = str(exc)
+            return None
         except KmsApiError as exc:
             if exc.status == 403 and exc.error == "PermissionDenied":
-                self.hidden_note = (
+                self.connections_note = (
                     "Connection counts and organization-scoped connections are not visible: the "
                     "machine identity has no organization-level app-connections permission."
                 )
                 return None
             raise
-        self.hidden_note = ""
+        self.connections_note = ""
         return list(answer.get("appConnections") or [])
 
     async def list_projects(self) -> list[ProjectSummary]:
-        return self._summaries(*await asyncio.gather(self._projects(), self._all_connections()))
+        return self._summaries(*await asyncio.gather(self._projects(), self._all_connections(missing_ok=True)))
 
     def _summaries(
         self,
@@ -132,7 +169,11 @@ class KmsBackend(Backend):
         return out
 
     async def list_all_connections(self) -> list[tuple[Project, Connection]]:
-        projects, raw = await asyncio.gather(self._projects(), self._all_connections())
+        raw, projects = await asyncio.gather(self._all_connections(), self._projects(), return_exceptions=True)
+        if isinstance(raw, BaseException):  # first: an instance without App Connections says so, whatever else
+            raise raw
+        if isinstance(projects, BaseException):
+            raise projects
         if raw is None:  # no organization-level permission: project by project, as far as allowed
             return await self._project_by_project(self._summaries(projects, None))
         by_id = {s.project.id: s.project for s in self._summaries(projects, raw)}
@@ -188,9 +229,7 @@ class KmsBackend(Backend):
         if project_id == ORG_SCOPE:
             raw = [c for c in await self._all_connections() or [] if not c.get("projectId")]
         else:
-            raw = list(
-                (await self.client.call("GET", BASE, params={"projectId": project_id})).get("appConnections") or []
-            )
+            raw = list((await self._call("GET", BASE, params={"projectId": project_id})).get("appConnections") or [])
         checks = await asyncio.to_thread(self._read_checks)
         return [self._connection(c, checks) for c in raw if c.get("method") in METHODS]
 
@@ -214,7 +253,7 @@ class KmsBackend(Backend):
         if project_id != ORG_SCOPE:
             body["projectId"] = project_id
         try:
-            answer = await self.client.call("POST", BASE, json=body)
+            answer = await self._call("POST", BASE, json=body)
         except KmsOutcomeUnknown as lost:
             answer = await self._created_after_all(project_id, draft, lost)
         conn_id = str(answer["appConnection"]["id"])
@@ -227,7 +266,7 @@ class KmsBackend(Backend):
         name = draft.name
         params = {} if project_id == ORG_SCOPE else {"projectId": project_id}
         try:
-            found = await self.client.call("GET", f"{BASE}/connection-name/{quote(name, safe='')}", params=params)
+            found = await self._call("GET", f"{BASE}/connection-name/{quote(name, safe='')}", params=params)
         except KmsApiError as exc:
             if exc.status == 404:
                 raise KmsOutcomeUnknown(
@@ -257,7 +296,7 @@ class KmsBackend(Backend):
     async def update_connection(self, connection_id: str, name: str, description: str) -> Connection:
         change = {"name": name, "description": description or None}
         try:
-            answer = await self.client.call("PATCH", f"{BASE}/{connection_id}", json=change)
+            answer = await self._call("PATCH", f"{BASE}/{connection_id}", json=change)
         except KmsOutcomeUnknown as lost:
             answer = await self._lookup_after(connection_id, lost, "the edit")
             now = answer["appConnection"]
@@ -271,7 +310,7 @@ class KmsBackend(Backend):
 
     async def replace_credentials(self, connection_id: str, draft: ConnectionDraft) -> Connection:
         try:
-            answer = await self.client.call(
+            answer = await self._call(
                 "PATCH", f"{BASE}/{connection_id}", json={"credentials": self._credentials(draft)}
             )
         except KmsOutcomeUnknown as lost:
@@ -290,12 +329,12 @@ class KmsBackend(Backend):
         known = self._known.get(connection_id)
         if known is not None:
             return known.model_copy(update={"target_projects": list(projects)})
-        answer = await self.client.call("GET", f"{BASE}/{connection_id}")
+        answer = await self._call("GET", f"{BASE}/{connection_id}")
         return self._connection(answer["appConnection"], await asyncio.to_thread(self._read_checks))
 
     async def delete_connection(self, connection_id: str) -> None:
         try:
-            await self.client.call("DELETE", f"{BASE}/{connection_id}")
+            await self._call("DELETE", f"{BASE}/{connection_id}")
         except KmsOutcomeUnknown as lost:
             try:
                 await self._lookup_after(connection_id, lost, "the delete")
@@ -316,7 +355,7 @@ class KmsBackend(Backend):
         """The connection as the instance has it now, after `what` lost its answer. A 404 is raised
         as it is (the caller knows what it means); any other failure leaves the outcome unknown."""
         try:
-            return await self.client.call("GET", f"{BASE}/{connection_id}")
+            return await self._call("GET", f"{BASE}/{connection_id}")
         except KmsApiError as exc:
             if exc.status == 404:
                 raise
@@ -334,44 +373,14 @@ class KmsBackend(Backend):
         known = self._known.get(connection_id)
         if known is not None:  # just created or listed: no second request that could fail after a save
             return known.model_copy(update={"last_check": result})
-        answer = await self.client.call("GET", f"{BASE}/{connection_id}")
+        answer = await self._call("GET", f"{BASE}/{connection_id}")
         return self._connection(answer["appConnection"], {connection_id: result})
 
     async def aclose(self) -> None:
         await self.client.aclose()
 
     async def oauth_availability(self) -> OAuthAvailability:
-        answer = await self.client.call("GET", "/api/v1/app-connections/options")
-        option: dict[str, Any] = next(
-            (o for o in answer.get("appConnectionOptions") or [] if o.get("app") == "azure-devops"), {}
-        )
-        client_id = option.get("oauthClientId")
-        redirect = self.instance.redirect_uri
-        offered = [str(m) for m in option.get("methods") or []]
-        # A method that signs in through the instance's OAuth app is usable once it is configured.
-        signs_in = any(m.value in offered and m.spec.needs_oauth_app for m in Method)
-        if signs_in and client_id:
-            return OAuthAvailability(
-                available=True,
-                client_id=client_id,
-                source=f"instance {self.instance.name}",
-                has_client_secret=True,
-                redirect_uri=redirect,
-                redeemed_by_instance=True,
-                methods=offered,
-            )
-        return OAuthAvailability(
-            available=False,
-            redirect_uri=redirect,
-            redeemed_by_instance=True,
-            methods=offered,
-            reason=f"The instance {self.instance.name} has no Azure DevOps OAuth app configured.",
-            fix=(
-                "On the instance, set INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_ID and "
-                f"INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_SECRET, and SITE_URL={self.instance.public_url}, then "
-                f"restart it. Register {redirect} as a Web redirect URI of that Entra app registration."
-            ),
-        )
+        return availability(self.instance, await self._call("GET", f"{APP_CONNECTIONS}/options"))
 
     def retry_login(self) -> None:
         self.client.reset_login()
@@ -384,25 +393,10 @@ class KmsBackend(Backend):
         return self._results.read()
 
     def _write_check(self, connection_id: str, result: CheckResult | None) -> None:
-        with file_lock(self.checks_file.with_suffix(".lock")):
-            checks = dict(self._results.read())
-            if result is None:
-                if checks.pop(connection_id, None) is None:
-                    return
-            else:
-                checks[connection_id] = result
-            self._results.write(checks)
+        self._results.put(self.checks_file.with_suffix(".lock"), connection_id, result)
 
     def _write_targets(self, connection_id: str, projects: list[str]) -> None:
-        if not projects and connection_id not in self._targets.read():
-            return  # nothing to forget: no file (nor lock) made for it
-        with file_lock(self.checks_file.with_suffix(".lock")):
-            targets = dict(self._targets.read())
-            if projects:
-                targets[connection_id] = list(projects)
-            elif targets.pop(connection_id, None) is None:
-                return
-            self._targets.write(targets)
+        self._targets.put(self.checks_file.with_suffix(".lock"), connection_id, list(projects) or None)
 
     def take_notice(self) -> Notice | None:
         problem, self._results.problem = self._results.problem, None

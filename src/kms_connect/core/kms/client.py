@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from kms_connect.core import advice
 from kms_connect.core.azure.explain import is_transient, not_sent, transport_problem
@@ -29,6 +29,8 @@ from kms_connect.core.redact import register_secret
 from kms_connect.core.retry import DEFAULT_RETRY, GaveUp, RetryPolicy, retrying
 
 RENEW_MARGIN = 300.0  # renew when less than this many seconds are left (or 10% of the lifetime)
+PROJECTS, WORKSPACES = "/api/v1/projects", "/api/v1/workspace"  # the second: its name before the rename
+ORG_WORKSPACES = "/api/v2/organizations/{}/workspaces"
 
 
 class KmsApiError(KmsConnectError):
@@ -61,6 +63,18 @@ class KmsOutcomeUnknown(KmsApiError):
     def __init__(self, message: str, *, failure: str) -> None:
         super().__init__(message)
         self.failure = failure
+
+
+class OrgIdNeeded(KmsApiError):
+    """The instance lists a machine identity's projects by organization only, and its organization ID
+    is not set here (KmsClient.projects). `status` is the 403 that led there."""
+
+
+def org_id_where(instance: Instance) -> str:
+    """Where the operator sets an instance's organization ID, in words (a sentence's start)."""
+    if instance.source == "config":
+        return 'Add org_id = "…" to its [[instances]] table in the config file'
+    return f"Enter it in kms-connect ({advice.EDIT_INSTANCE}), field Organization ID"
 
 
 # What each write would have done, for the message when its answer is lost.
@@ -175,6 +189,7 @@ class KmsClient:
         self._login_error: KmsApiError | None = None
         self._login_lock: asyncio.Lock | None = None
         self.logged_in_as = ""
+        self.listed_by_org = False  # projects() found only the organization's route answers (kept)
 
     # --- plumbing -----------------------------------------------------------------------------
     def http(self) -> Any:
@@ -308,11 +323,41 @@ class KmsClient:
             raise
 
     async def projects(self) -> list[dict[str, Any]]:
-        """The instance's projects ({id, name, slug, environments, …}); older instances only know the
-        deprecated name of the route."""
-        try:
-            return list((await self.call("GET", "/api/v1/projects")).get("projects") or [])
-        except KmsApiError as exc:
-            if exc.status != 404:
-                raise
-        return list((await self.call("GET", "/api/v1/workspace")).get("workspaces") or [])
+        """The instance's projects ({id, name, slug, environments, …}), from the first route that answers:
+        /api/v1/projects; when it is 404, /api/v1/workspace (its name before); when that refuses a
+        machine identity (403: an Infisical of September 2024 takes only a user's login there),
+        /api/v2/organizations/{org_id}/workspaces, which is then asked straight away (`listed_by_org`).
+
+        That last route needs the organization's ID, and on such an instance the identity cannot
+        learn it, so the operator sets it (`Instance.org_id`, from the instance's Organization
+        Settings); without it, `OrgIdNeeded` says so and where. Why it cannot be learnt: the access
+        token's payload holds identityId, clientSecretId, identityAccessTokenId and authTokenType, no
+        organization, and neither does the login's answer; GET /api/v1/organization takes a user's
+        login only; the one route from an identity to its organization, GET /api/v1/identities/{id},
+        needs the organization-level permission to read identities, which an identity made for syncs
+        should not need. (Infisical's Raycast extension, on this same route, asks for the ID too.)
+        The server does not refuse a wrong ID: it lists nothing, which the caller says.
+        """
+        if not self.listed_by_org:
+            try:
+                return list((await self.call("GET", PROJECTS)).get("projects") or [])
+            except KmsApiError as exc:
+                if exc.status != 404:
+                    raise
+            try:
+                return list((await self.call("GET", WORKSPACES)).get("workspaces") or [])
+            except KmsApiError as exc:
+                if exc.status != 403 or exc.error in ("TokenError", "PermissionDenied"):
+                    raise  # an expired token or a missing permission is not the route's age
+            self.listed_by_org = True
+        org = self.instance.org_id
+        if not org:
+            raise OrgIdNeeded(
+                f"The instance {self.instance.name} lists a machine identity's projects only by organization, "
+                f"as instances of September 2024 do ({WORKSPACES} refuses the identity), and does not tell the "
+                "identity which organization it is in: this older instance needs its organization ID set here. "
+                f"{org_id_where(self.instance)}; the instance's web UI shows it under Organization Settings.",
+                status=403,
+            )
+        answer = await self.call("GET", ORG_WORKSPACES.format(quote(org, safe="")))
+        return list(answer.get("workspaces") or [])

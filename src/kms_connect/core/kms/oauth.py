@@ -8,7 +8,12 @@ instance redeems the code without a verifier, and a challenge would make Entra r
 from __future__ import annotations
 
 import secrets
+from typing import Any
 from urllib.parse import urlencode
+
+from kms_connect.core.instances import Instance
+from kms_connect.core.models import OAuthAvailability
+from kms_connect.core.status import Method
 
 ADO_SCOPE = "499b84ac-1321-427f-aa17-267ca6975798/.default offline_access"
 
@@ -27,3 +32,37 @@ def authorize_url(authority_host: str, tenant: str, client_id: str, redirect_uri
         }
     )
     return f"{authority_host.rstrip('/')}/{tenant or 'organizations'}/oauth2/v2.0/authorize?{query}", state
+
+
+def availability(instance: Instance, options: Any) -> OAuthAvailability:
+    """Whether the instance can redeem sign-ins, from its answer to /api/v1/app-connections/options."""
+    option: dict[str, Any] = next(
+        (o for o in options.get("appConnectionOptions") or [] if o.get("app") == "azure-devops"), {}
+    )
+    client_id = option.get("oauthClientId")
+    redirect = instance.redirect_uri
+    offered = [str(m) for m in option.get("methods") or []]
+    # A method that signs in through the instance's OAuth app is usable once it is configured.
+    signs_in = any(m.value in offered and m.spec.needs_oauth_app for m in Method)
+    if signs_in and client_id:
+        return OAuthAvailability(
+            available=True,
+            client_id=client_id,
+            source=f"instance {instance.name}",
+            has_client_secret=True,
+            redirect_uri=redirect,
+            redeemed_by_instance=True,
+            methods=offered,
+        )
+    return OAuthAvailability(
+        available=False,
+        redirect_uri=redirect,
+        redeemed_by_instance=True,
+        methods=offered,
+        reason=f"The instance {instance.name} has no Azure DevOps OAuth app configured.",
+        fix=(
+            "On the instance, set INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_ID and "
+            f"INF_APP_CONNECTION_AZURE_DEVOPS_CLIENT_SECRET, and SITE_URL={instance.public_url}, then "
+            f"restart it. Register {redirect} as a Web redirect URI of that Entra app registration."
+        ),
+    )

@@ -21,6 +21,7 @@ from typing import Any
 
 from kms_connect.core.errors import FieldError, KmsConnectError
 from kms_connect.core.kms.client import KmsApiError, KmsClient
+from kms_connect.core.kms.older import DEVOPS_CONNECTIONS, FeatureMissing, missing, route_missing
 from kms_connect.core.kms.sync_model import SecretSync, SyncStatus, parse_sync
 from kms_connect.core.status import Method
 from kms_connect.core.sync_drafts import SyncChoices, SyncDraft
@@ -28,7 +29,7 @@ from kms_connect.core.sync_drafts import SyncChoices, SyncDraft
 __all__ = ["LOCAL_HAS_NONE", "SecretSync", "SecretSyncs", "SyncStatus", "parse_sync"]
 
 ROUTE = "/api/v1/secret-syncs/azure-devops"
-CONNECTIONS = "/api/v1/app-connections/azure-devops"
+CONNECTIONS = DEVOPS_CONNECTIONS
 IN_PROGRESS = "A job for this sync is already in progress"
 FOLLOW_BUDGET = 900.0  # seconds a `sync --wait` follows a job at most (the real queue retries for minutes)
 FIRST_DELAY, MAX_DELAY = 0.5, 5.0
@@ -41,8 +42,8 @@ LOCAL_HAS_NONE = (
 )
 
 
-class SyncsUnsupported(KmsApiError):
-    """The instance has no Secret Sync routes: it is older than them."""
+class SyncsUnsupported(FeatureMissing):
+    """The instance has no Secret Sync routes: it is older than them (core/kms/older)."""
 
 
 class SyncNotFound(KmsConnectError):
@@ -100,36 +101,36 @@ class SecretSyncs:
         self.hidden: list[str] = []  # projects whose syncs this identity may not read
         self._connections: dict[str, tuple[Method | None, str]] | None = None
 
-    def _unsupported(self) -> SyncsUnsupported:
-        return SyncsUnsupported(
-            f"The instance {self.client.instance.name} has no Secret Syncs: it answers {ROUTE} with 404, as "
-            "instances older than Secret Syncs for Azure DevOps do. Upgrade the instance to use them.",
-            status=404,
-        )
-
     async def _call(self, method: str, path: str, **kw: Any) -> Any:
         try:
             return await self.client.call(method, path, **kw)
         except KmsApiError as exc:
-            if exc.status == 404 and exc.server_message.startswith("Route ") and ROUTE in exc.server_message:
-                raise self._unsupported() from None
+            if route_missing(exc, ROUTE):
+                raise missing(SyncsUnsupported, self.client.instance.name, "Secret Syncs", ROUTE) from None
             raise
+
+    async def _probe(self) -> None:
+        """`SyncsUnsupported` from an instance without the routes; nothing from one with them."""
+        try:  # a current instance answers 422 (projectId required); an old one 404 "Route … not found"
+            await self._call("GET", ROUTE)
+        except SyncsUnsupported:
+            raise
+        except KmsApiError:
+            pass
 
     async def projects(self) -> list[dict[str, Any]]:
         """The instance's projects ({id, name, slug, …}); an instance without Secret Syncs says so
-        here when it refuses the project list as old instances do."""
+        here when it refuses the project list (an older one, its organization ID not set) or lists none."""
         try:
-            return await self.client.projects()
+            projects = await self.client.projects()
         except KmsApiError as exc:
             if exc.status not in (403, 404):
                 raise
-            try:  # a current instance answers 422 (projectId required); an old one 404 "Route … not found"
-                await self._call("GET", ROUTE)
-            except SyncsUnsupported:
-                raise
-            except KmsApiError:
-                pass
+            await self._probe()
             raise exc from None
+        if not projects:  # no project to ask: the instance still says whether it has syncs at all
+            await self._probe()
+        return projects
 
     async def connection_methods(self, project_ids: list[str]) -> dict[str, tuple[Method | None, str]]:
         """id -> (method, organization) of the Azure DevOps connections this identity can read: the

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Static
 
-from kms_connect.core.instances import TOKEN_ENV, Instance
+from kms_connect.core.instances import ORG_ID_WHERE, TOKEN_ENV, Instance
 from kms_connect.core.validation import check_guid, check_slug_name
 from kms_connect.ui.errors import describe
 from kms_connect.ui.modals.discard import ask_to_discard
@@ -33,6 +33,8 @@ FIELDS = (
     FieldSpec("client_id", "Machine identity Client ID", "Universal Auth client ID (a GUID)"),
     FieldSpec("client_secret", "Machine identity Client Secret", "kept in the secret store", secret=True),
     FieldSpec("organization_slug", "Organization slug", "only if the identity belongs to several", optional=True),
+    # Older instances list projects by organization only, and cannot tell an identity its own (core/kms/client).
+    FieldSpec("org_id", "Organization ID", "only if the instance asks for it (a GUID)", optional=True),
     FieldSpec("ca_bundle", "CA bundle", "PEM file for a private CA", optional=True),
 )
 # [x] / [ ] tells the state (no colour needed): the label stays the same.
@@ -101,6 +103,8 @@ class InstanceFormModal(ModalScreen[str | None]):
             errors["client_id"] = error
         if not v["client_id"] and not os.environ.get(TOKEN_ENV):
             errors["client_id"] = f"Client ID is required (or set {TOKEN_ENV} for scripts)."
+        if v["org_id"] and (error := check_guid(v["org_id"], "Organization ID", ORG_ID_WHERE)):
+            errors["org_id"] = error
         if v["client_id"] and not v["client_secret"] and not (self.existing and self.existing.client_secret_at):
             errors["client_secret"] = "Client Secret is required: it is shown once, when it is created."
         return errors
@@ -141,6 +145,7 @@ class InstanceFormModal(ModalScreen[str | None]):
                     site_url=v["site_url"] or None,
                     client_id=v["client_id"] or None,
                     organization_slug=v["organization_slug"] or None,
+                    org_id=v["org_id"] or None,
                     ca_bundle=v["ca_bundle"] or None,
                     allow_http=self.query_one(Checkbox).value,
                 )

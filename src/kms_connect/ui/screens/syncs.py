@@ -93,8 +93,9 @@ class SyncsScreen(TableScreen):
     @work(exclusive=True, group="syncs-load", exit_on_error=False)
     async def _load(self, select: str | None) -> None:
         try:
-            self._api = self.app.ws.syncs()
-            listed = await self._api.list_syncs(self.project.id)
+            api = self.app.ws.syncs()
+            listed = await api.list_syncs(self.project.id)
+            self._api = api  # only once listed: an instance without syncs offers no new one
         except Exception as exc:  # an older instance says what it lacks, in words (core/kms/syncs)
             self.show_problem("Cannot list the Secret Syncs.", describe(exc))
             return
