@@ -97,3 +97,16 @@ async def test_the_local_store_says_it_has_no_syncs(world, paths) -> None:  # no
         await pilot.press("y")
         await wait_until(pilot, lambda: any("The local store has no Secret Syncs" in n for n in notices(app)), "why")
         assert not isinstance(app.screen, SyncsScreen)
+
+
+async def test_a_job_under_way_when_listed_is_followed_to_its_end(world, paths, kms, kms_identity, sample) -> None:  # noqa: F811
+    settings, local = world
+    add_instance(paths, settings, local, kms, kms_identity)
+    add_sample_syncs(kms.kms_world, sample[1])  # its first job queued, not run
+    kms.kms_world.sync_jobs = "on-poll"  # each read of the sync moves its job a step
+    app = make_app(paths, settings, local, "prod")
+    async with app.run_test(size=SIZE) as pilot:
+        syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)  # listed pending (a listing moves no job)
+        await wait_until(  # nothing pressed: followed
+            pilot, lambda: not syncs.watching and "✓ Succeeded" in data_lines(syncs.table)[0], "its end", 8000
+        )

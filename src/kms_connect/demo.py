@@ -226,6 +226,9 @@ def build_demo(root: Path, stack: contextlib.ExitStack, *, open_dashboard: bool 
     # Two Secret Syncs on the instance, one healthy and one refused a Library role; their jobs run by
     # themselves, as a server's do (`y` on the instance's App Connections, `t` runs one again).
     add_sample_syncs(kms_world, sample)
+    # Secrets in Payments' Staging too, so a sync made with `a` there has something to push.
+    staging = {"DB_PASSWORD": "sim-staging-db-password", "STRIPE_API_KEY": "sim_sk_test_staging"}
+    kms_world.add_secrets(SAMPLE_PAYMENTS, "staging", "/", staging)
     kms_world.sync_jobs = "auto"
     kms = stack.enter_context(
         KmsSimulator(kms_world, box.world, entra_url=box.entra.url, devops_url=box.devops_url, ca_bundle=box.ca_bundle)

@@ -101,6 +101,9 @@ class SyncsScreen(TableScreen):
             return
         self.syncs = {s.id: s for s in listed}
         self.show_rows([(s.id, self._cells(s)) for s in listed], select)
+        for sync in listed:  # a job under way (the instance's own, or auto-sync's) is followed to its end
+            if not sync.status.done and sync.id not in self.watching:
+                self._run(sync, trigger=False)
 
     def _cells(self, sync: SecretSync) -> list[Cell]:
         status = sync.status.label + (" ⟳" if sync.id in self.watching else "")
