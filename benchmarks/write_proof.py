@@ -50,9 +50,11 @@ PROJECTS = 5
 
 
 @contextlib.contextmanager
-def simulators(latency_ms: float, projects: int) -> Iterator[dict[str, Any]]:
-    """The simulators in their own process (as Azure would be), with the benchmark organization."""
+def simulators(latency_ms: float, projects: int, *, kms: bool = False) -> Iterator[dict[str, Any]]:
+    """The simulators in their own process (as Azure would be), with the benchmark organization
+    (and a KMS instance, `kms`)."""
     command = [sys.executable, "-m", "kms_connect_sim", "--latency", str(latency_ms), "--projects", str(projects)]
+    command += ["--kms"] if kms else []
     proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

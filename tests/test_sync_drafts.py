@@ -133,7 +133,10 @@ async def test_shared_groups_are_found_by_project_and_environment_name(syncs: Se
 
 
 async def test_the_forms_choices_come_from_the_instance(syncs: SecretSyncs, seeded: SampleSyncs) -> None:  # noqa: F811
-    choices = await syncs.choices(SAMPLE_PAYMENTS, {seeded.healthy_connection.id: ["Payments-Web"]})
+    async def targets() -> dict[str, list[str]]:
+        return {seeded.healthy_connection.id: ["Payments-Web"]}
+
+    choices = await syncs.choices(SAMPLE_PAYMENTS, targets())
     assert ("prod", "Production") in choices.environments
     assert [c[1] for c in choices.connections] == ["ado-sync-pat"]
     assert choices.suggestions(seeded.healthy_connection.id) == ["Payments-Web", PAYMENTS, "Platform"]

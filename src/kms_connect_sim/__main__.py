@@ -5,7 +5,8 @@ credentials), then serves until stdin closes or the process is stopped. Benchmar
 their own process so the simulators' CPU does not compete with the app's; the same line lets an
 operator point kms-connect at them by hand (`--auto-approve` approves device codes by itself).
 
-`--projects N` adds an organization of its own, BENCH_ORG, with N projects (bench-01…), for
+`--kms` also runs a Hanzo KMS instance (plain HTTP) with the sample's two Secret Syncs (jobs run
+when a test says so: they stay as created). `--projects N` adds an organization of its own, BENCH_ORG, with N projects (bench-01…), for
 benchmarks that need more projects than the sample's two (benchmarks/write_proof.py); the sample
 itself is left as it is.
 """
@@ -20,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from kms_connect_sim.kms import KmsSimulator
+from kms_connect_sim.kms_sync_sample import add_sample_syncs
 from kms_connect_sim.kms_world import sample_kms_world
 from kms_connect_sim.sandbox import Sample, Sandbox
 from kms_connect_sim.world import Organization, World
@@ -91,16 +93,19 @@ def _serve(box: Sandbox, args: argparse.Namespace, stack: contextlib.ExitStack) 
         kms_world, identity = sample_kms_world(
             oauth_client_id=sample.oauth_web_app.client_id, oauth_client_secret=sample.web_secret
         )
+        syncs = add_sample_syncs(kms_world, sample)  # one healthy, one refused a Library role (never run)
         kms = stack.enter_context(
             KmsSimulator(
                 kms_world, box.world, entra_url=box.entra.url, devops_url=box.devops_url, ca_bundle=box.ca_bundle
             )
         )
+        kms.latency = box.latency
         info.update(
             kms_url=kms.url,
             kms_site_url=kms_world.site_url,
             kms_client_id=identity.client_id,
             kms_client_secret=identity.client_secret,
+            kms_sync_connection=syncs.healthy_connection.id,
         )
     print(json.dumps(info), flush=True)
     with contextlib.suppress(KeyboardInterrupt):

@@ -157,9 +157,14 @@ class SecretSyncs:
             }
         return self._connections
 
-    async def list_syncs(self, project: str | None = None) -> list[SecretSync]:
-        """Every sync of the instance, or of one project (its name, slug or id), sorted by project and name."""
-        projects = await self.projects()
+    async def list_syncs(
+        self, project: str | None = None, *, projects: list[dict[str, Any]] | None = None, explain: bool = True
+    ) -> list[SecretSync]:
+        """Every sync of the instance, or of one project (its name, slug or id), sorted by project and name.
+        `projects`: the instance's, when just read; `explain` False: last messages not put in words (one
+        request less, for callers that only compare destinations)."""
+        if projects is None:
+            projects = await self.projects()
         if project is not None:
             projects = [p for p in projects if project in (p.get("name"), p.get("slug"), p.get("id"))]
             if not projects:
@@ -180,7 +185,7 @@ class SecretSyncs:
         self.hidden = []
         found = [pair for pairs in await asyncio.gather(*(of(p) for p in projects)) for pair in pairs]
         failed = [str(raw.get("projectId")) for _, raw in found if raw.get("lastSyncMessage")]
-        conns = await self.connection_methods(failed) if failed else {}
+        conns = await self.connection_methods(failed) if failed and explain else {}
         syncs = [parse_sync(raw, name, conns) for name, raw in found]
         return sorted(syncs, key=lambda s: (s.project.lower(), s.name))
 
@@ -266,28 +271,46 @@ class SecretSyncs:
     async def connections(self, project_id: str) -> list[tuple[str, str, str]]:
         """(id, name, organization) of the Azure DevOps connections a sync of the project may use:
         the project's own and the organization's."""
-        answer = await self.client.call("GET", CONNECTIONS, params={"projectId": project_id})
-        rows = list(answer.get("appConnections") or [])
-        try:  # organization-wide ones, where this identity may read them
-            org = (await self.client.call("GET", CONNECTIONS)).get("appConnections") or []
-            rows += [r for r in org if not r.get("projectId")]
-        except KmsApiError:
-            pass
+
+        async def of_org() -> list[dict[str, Any]]:  # organization-wide ones, where this identity may read them
+            try:
+                return list((await self.client.call("GET", CONNECTIONS)).get("appConnections") or [])
+            except KmsApiError:
+                return []
+
+        mine, org = await asyncio.gather(
+            self.client.call("GET", CONNECTIONS, params={"projectId": project_id}), of_org()
+        )
+        rows = [*(mine.get("appConnections") or []), *(r for r in org if not r.get("projectId"))]
         found = {str(r.get("id")): r for r in rows}
         return [
             (i, str(r.get("name")), str((r.get("credentials") or {}).get("orgName") or "")) for i, r in found.items()
         ]
 
-    async def choices(self, project_id: str, targets: dict[str, list[str]]) -> SyncChoices:
-        """The sync form's environments, connections and the instance's syncs, read together."""
-        projects, connections = await asyncio.gather(self.client.projects(), self.connections(project_id))
+    async def choices(self, project_id: str, targets: Awaitable[dict[str, list[str]]] | None = None) -> SyncChoices:
+        """The sync form's environments, connections and the instance's syncs; `targets`: each
+        connection's target projects (kept on this machine), read meanwhile. Two round trips: the
+        projects, then the syncs of each beside the connections (benchmarks/syncs.py)."""
+
+        async def projects_and_syncs() -> tuple[list[dict[str, Any]], list[SecretSync]]:
+            projects = await self.client.projects()
+            try:
+                return projects, await self.list_syncs(projects=projects, explain=False)
+            except KmsApiError:  # only a warning rests on them: the form goes on without
+                return projects, []
+
+        async def targets_or_none() -> dict[str, list[str]]:
+            try:
+                return await targets if targets is not None else {}
+            except KmsConnectError:  # suggestions only
+                return {}
+
+        (projects, syncs), connections, found = await asyncio.gather(
+            projects_and_syncs(), self.connections(project_id), targets_or_none()
+        )
         project: dict[str, Any] = next((p for p in projects if p.get("id") == project_id), {})
         envs = [(str(e.get("slug")), str(e.get("name") or e.get("slug"))) for e in project.get("environments") or []]
-        try:
-            syncs = await self.list_syncs()
-        except KmsApiError:  # only a warning rests on them: the form goes on without
-            syncs = []
-        return SyncChoices(environments=envs, connections=connections, syncs=syncs, targets=targets)
+        return SyncChoices(environments=envs, connections=connections, syncs=syncs, targets=found)
 
     async def _parsed(self, answer: Any, project: str) -> SecretSync:
         raw = answer.get("secretSync") if isinstance(answer, dict) else None

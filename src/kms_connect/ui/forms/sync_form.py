@@ -116,9 +116,7 @@ class SyncFormModal(ModalScreen["SecretSync | None"]):
     async def _load(self) -> None:
         try:
             async with asyncio.timeout(LOAD_TIMEOUT):
-                connections = await self.app.ws.backend.list_connections(self.project.id)
-                targets = {c.id: list(c.target_projects) for c in connections}
-                self.choices = await self.api.choices(self.project.id, targets)
+                self.choices = await self.api.choices(self.project.id, self._targets())
         except Exception as exc:  # the reason where the operator looks; what is typed stays
             reason = "the instance took too long" if isinstance(exc, TimeoutError) else describe(exc)
             self._status(f"✗ Could not read the project's environments and connections: {reason}. Esc, then r.")
@@ -141,6 +139,10 @@ class SyncFormModal(ModalScreen["SecretSync | None"]):
         )
         self._suggest()
         self._explain()
+
+    async def _targets(self) -> dict[str, list[str]]:
+        """Each connection's target projects (issue 18), kept on this machine: suggestions."""
+        return {c.id: list(c.target_projects) for c in await self.app.ws.backend.list_connections(self.project.id)}
 
     # --- what the operator sees as they type ------------------------------------------------------
     def _suggest(self) -> None:
