@@ -47,7 +47,10 @@ class SyncsTable(VirtualTable):
 class SyncsScreen(TableScreen):
     AUTO_FOCUS = "#syncs-table"
     PALETTE_GROUP = "Secret Syncs"
-    HELP = "The Azure DevOps Secret Syncs of this project on the instance, with how their last run went."
+    HELP = (
+        "The Azure DevOps Secret Syncs of this project on the instance, with how their last run went: "
+        "a new one (a), edited (e), run now (t) or deleted (d); each says what it replaces before it does."
+    )
     BINDINGS = [
         Binding("t", "trigger", "Sync now", id="syncs.trigger"),
         Binding("a", "add", "New", id="syncs.add"),
