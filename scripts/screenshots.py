@@ -166,10 +166,10 @@ async def _run(out: Path) -> list[Path]:
     instance = ["i", "down", "enter", idle]  # the demo instance, its Payments project first by name
     syncs = [*instance, "enter", "y", idle, jobs_done]
     await shoot("syncs", syncs, dashboard=False)
+    new_sync_rest = ["tab", "tab", "tab", *"Payments", "tab", *"KMS_{{secretKey}}", "tab", "tab"]
     await shoot(
         "sync-form",
-        [*syncs, "a", idle, *"payments-staging", "tab", "enter", "down", "down", "enter", "tab", "tab", "tab"]
-        + [*"Payments", "tab", *"KMS_{{secretKey}}", "tab", "tab"],
+        [*syncs, "a", idle, *"payments-staging", "tab", "enter", "down", "down", "enter", *new_sync_rest],
         dashboard=False,
     )
     await shoot("sync-delete", [*syncs, "d"], dashboard=False)

@@ -258,3 +258,25 @@ async def test_the_instances_422_lands_under_each_field_it_names(app, kms, sampl
         assert "{{secretKey}}" in (form.query_one("#field-key_schema", FormField).error or "")
         assert form.query_one("#input-name", Input).value == "Not A Slug"  # nothing typed is lost
         assert form.query_one("#input-key_schema", Input).value == "no-placeholder"
+
+
+async def test_a_save_typed_while_the_choices_load_waits_for_them(app, kms, sample) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        syncs = await open_syncs(pilot, app, SAMPLE_PAYMENTS)
+        gate = kms.hold("/api/v1/projects")  # the form's first read waits
+        try:
+            await pilot.press("a")
+            form = await wait_for_screen(pilot, SyncFormModal)
+            await pilot.press(*"early-bird", "ctrl+s")  # typed ahead of the choices
+            await wait_until(pilot, lambda: "Reading the project's environments" in flat(app), "the wait said")
+            assert not form._loaded.is_set() and app.screen is form
+        finally:
+            gate.set()
+        await wait_until(pilot, lambda: form._loaded.is_set() and not form.saving, "the save going on")
+        # The save went on with the choices in place: the one connection is chosen, the environment asked for.
+        assert form.query_one("#field-environment", SelectField).error == "Choose the environment to sync."
+        assert form.query_one("#field-connection", SelectField).error is None
+        choose_it = form.query_one("#select-environment", Select)
+        await wait_until(pilot, lambda: app.focused is choose_it, "the focus on the environment")  # focus() is queued
+        assert form.query_one("#input-name", Input).value == "early-bird"
+        assert syncs.is_attached

@@ -5,10 +5,10 @@ credentials), then serves until stdin closes or the process is stopped. Benchmar
 their own process so the simulators' CPU does not compete with the app's; the same line lets an
 operator point kms-connect at them by hand (`--auto-approve` approves device codes by itself).
 
-`--kms` also runs a Hanzo KMS instance (plain HTTP) with the sample's two Secret Syncs (jobs run
-when a test says so: they stay as created). `--projects N` adds an organization of its own, BENCH_ORG, with N projects (bench-01…), for
-benchmarks that need more projects than the sample's two (benchmarks/write_proof.py); the sample
-itself is left as it is.
+`--kms` also runs a Hanzo KMS instance (plain HTTP) with the sample's two Secret Syncs (their jobs
+run when a test says so: they stay as created), at the same latency. `--projects N` adds an
+organization of its own, BENCH_ORG, with N projects (bench-01…), for benchmarks that need more
+projects than the sample's two (benchmarks/write_proof.py); the sample itself is left as it is.
 """
 
 from __future__ import annotations

@@ -54,10 +54,9 @@ if TYPE_CHECKING:
     from kms_connect.core.workspace import SecretSync, SecretSyncs
     from kms_connect.ui.app import KmsConnectApp
 
+CHOOSE = {"environment": "Choose the environment to sync.", "connection": "Choose a connection."}
 LOAD_TIMEOUT = 20.0  # seconds for the environments, connections and syncs the form offers
 SAVE_TIMEOUT = 30.0
-# The fields an edit may change (the issue's list, and the description).
-EDITABLE = ("secret_path", "key_schema", "auto_sync", "description")
 
 
 class SyncFormModal(ModalScreen["SecretSync | None"]):
@@ -118,14 +117,18 @@ class SyncFormModal(ModalScreen["SecretSync | None"]):
             async with asyncio.timeout(LOAD_TIMEOUT):
                 self.choices = await self.api.choices(self.project.id, self._targets())
         except Exception as exc:  # the reason where the operator looks; what is typed stays
-            reason = "the instance took too long" if isinstance(exc, TimeoutError) else describe(exc)
+            reason = "the instance took too long" if isinstance(exc, TimeoutError) else describe(exc).rstrip(".")
             self._status(f"✗ Could not read the project's environments and connections: {reason}. Esc, then r.")
-            for key in ("environment", "connection"):
-                self.query_one(f"#field-{key}", SelectField).fill([], empty="Not listed (see below).")
-            return
-        finally:
+            if self.start is None:  # an edit keeps its own (they cannot change)
+                for key in ("environment", "connection"):
+                    self.query_one(f"#field-{key}", SelectField).fill([], empty="Not listed (see below).")
             self._loaded.set()
-        c, s = self.choices, self.start
+            return
+        self._fill(self.choices)
+        self._loaded.set()  # a save waiting for the choices goes on with them in place
+
+    def _fill(self, c: SyncChoices) -> None:
+        s = self.start
         self.query_one("#field-environment", SelectField).fill(
             [(f"{name} ({slug})", slug) for slug, name in c.environments],
             s.environment if s else "",
@@ -157,8 +160,9 @@ class SyncFormModal(ModalScreen["SecretSync | None"]):
 
     def _values(self) -> dict[str, str]:
         out = {f.spec.key: f.value for f in self.query(FormField)}
-        out["environment"] = self.query_one("#field-environment", SelectField).value
-        out["connection"] = self.query_one("#field-connection", SelectField).value
+        s = self.start  # an edit cannot change these: its own stand when they could not be listed
+        out["environment"] = self.query_one("#field-environment", SelectField).value or (s.environment if s else "")
+        out["connection"] = self.query_one("#field-connection", SelectField).value or (s.connection_id if s else "")
         return out
 
     def _explain(self) -> None:
@@ -234,13 +238,13 @@ class SyncFormModal(ModalScreen["SecretSync | None"]):
         """The draft, or None after showing each mistake under its field (focus on the first)."""
         v = self._values()
         first: Widget | None = None
-        for field in self.query(FormField):
-            field.show(self._check(field.spec.key, field.value))
-            first = first or (field.input if field.error else None)
-        for key, empty in (("environment", "Choose the environment to sync."), ("connection", "Choose a connection.")):
-            select = self.query_one(f"#field-{key}", SelectField)
-            select.show(None if v[key] else empty)
-            first = first or (select.select if select.error else None)
+        for field in self.query(".form-field"):  # in the order shown: the first mistake gets the focus
+            if isinstance(field, FormField):
+                field.show(self._check(field.spec.key, field.value))
+                first = first or (field.input if field.error else None)
+            elif isinstance(field, SelectField):
+                field.show(None if v[field.key] else CHOOSE[field.key])
+                first = first or (field.select if field.error else None)
         if first is not None:
             first.focus()
             return None
