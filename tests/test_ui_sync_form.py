@@ -4,12 +4,16 @@ simulator whose jobs really write the simulated Azure DevOps variable groups."""
 from __future__ import annotations
 
 import pytest
+from pydantic import SecretStr
 from textual.widgets import Input, Select
 from textual.widgets._select import SelectOverlay
 
+from kms_connect.core.models import ConnectionDraft
+from kms_connect.core.status import Method
 from kms_connect.ui.forms.sync_form import SyncFormModal
 from kms_connect.ui.modals.confirm import ConfirmModal
 from kms_connect.ui.modals.delete_sync import DeleteSyncModal
+from kms_connect.ui.modals.project_picker import ProjectPickerModal
 from kms_connect.ui.screens.syncs import SyncsScreen
 from kms_connect.ui.widgets.form_field import FormField
 from kms_connect.ui.widgets.select_field import SelectField
@@ -280,3 +284,39 @@ async def test_a_save_typed_while_the_choices_load_waits_for_them(app, kms, samp
         await wait_until(pilot, lambda: app.focused is choose_it, "the focus on the environment")  # focus() is queued
         assert form.query_one("#input-name", Input).value == "early-bird"
         assert syncs.is_attached
+
+
+async def test_ctrl_l_lists_the_projects_with_a_credential_kept_here(app, kms, sample, world) -> None:  # noqa: F811
+    """The instance refuses its projects route to a machine identity: a local-store connection of the
+    same organization lists them, and the pick carries the project's id."""
+    _, local = world
+    ops = await local.create_project("Ops")
+    token = SecretStr(sample[1].pat_ok.token)
+    await local.create_connection(
+        ops.id,
+        ConnectionDraft(
+            name="ops-pat", method=Method.ACCESS_TOKEN, org_name="contoso-dev", secrets={"access_token": token}
+        ),
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        _, form = await payments_form(pilot, app)
+        await pilot.press("ctrl+l")
+        picker = await wait_for_screen(pilot, ProjectPickerModal)
+        await wait_until(pilot, lambda: picker.projects is not None, "the listing", 3000)
+        assert set(picker.projects or []) >= {PAYMENTS, "Platform"}
+        await pilot.press(*"Plat", "enter")  # one left by the filter: Enter picks it
+        await wait_until(pilot, lambda: app.screen is form, "the form again")
+        assert form.query_one("#input-devops_project", Input).value == "Platform"
+        assert form.picked_ids["Platform"] == sample[0].orgs["contoso-dev"].project_id("Platform")
+
+
+async def test_ctrl_l_without_a_credential_here_says_to_type_the_name(app, kms, sample) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        _, form = await payments_form(pilot, app)
+        await pilot.press("ctrl+l")
+        picker = await wait_for_screen(pilot, ProjectPickerModal)
+        await wait_until(pilot, lambda: bool(picker.problem), "the reason")
+        assert "No connection of contoso-dev in the local store" in picker.problem
+        await pilot.press(*"Payments", "enter")  # not listed: the name as typed
+        await wait_until(pilot, lambda: app.screen is form, "the form again")
+        assert form.query_one("#input-devops_project", Input).value == PAYMENTS

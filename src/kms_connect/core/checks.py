@@ -27,6 +27,8 @@ class Checker(Protocol):
 
     async def projects(self, target: CheckTarget) -> list[str]: ...
 
+    async def project_ids(self, target: CheckTarget) -> dict[str, str]: ...
+
 
 class NoLiveChecks:
     """Records connections as `Not checked`: makes no calls to Azure."""
@@ -38,6 +40,9 @@ class NoLiveChecks:
 
     async def projects(self, target: CheckTarget) -> list[str]:
         raise KmsConnectError("Live checks are off, so the projects cannot be listed.")
+
+    async def project_ids(self, target: CheckTarget) -> dict[str, str]:
+        return dict.fromkeys(await self.projects(target), "")
 
 
 # Statuses that stop a save unless the operator explicitly chooses "Save anyway".

@@ -117,12 +117,16 @@ class LiveChecker:
     async def projects(self, target: CheckTarget) -> list[str]:
         """Every project the credentials see (all pages), for the target-project picker. Raises
         ProblemError, in words, when they cannot be listed."""
+        return list(await self.project_ids(target))
+
+    async def project_ids(self, target: CheckTarget) -> dict[str, str]:
+        """name -> id of every project the credentials see (a sync's destination names both)."""
         run = _Run(self, target, None)
         async with asyncio.timeout(self.check_timeout):
             if run.spec.token is not None:
                 await run._token()  # the check's own way to its token
             auth, bearer = run.auth()
-            return [p.name for p in await run.client(self.http(), auth, bearer=bearer).projects()]
+            return {p.name: p.id for p in await run.client(self.http(), auth, bearer=bearer).projects()}
 
     async def run(
         self,

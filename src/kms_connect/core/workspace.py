@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from kms_connect.core.backend import Backend
+from kms_connect.core.check_target import CheckTarget
 from kms_connect.core.config import Settings
 from kms_connect.core.errors import KmsConnectError
 from kms_connect.core.instances import Instance
@@ -21,6 +22,7 @@ from kms_connect.core.paths import Paths
 from kms_connect.core.sources import LOCAL, instance_store, open_source, remove_instance, save_instance
 
 if TYPE_CHECKING:
+    from kms_connect.core.checks import Checker
     from kms_connect.core.kms.sync_users import SyncUsers
     from kms_connect.core.kms.syncs import SecretSync, SecretSyncs
     from kms_connect.core.models import Connection
@@ -77,6 +79,26 @@ class Workspace:
         from kms_connect.core.kms.sync_users import syncs_using  # noqa: PLC0415 - with an instance only
 
         return await syncs_using(self.syncs(), connection)
+
+    async def devops_projects(self, org: str, checker: Checker) -> dict[str, str]:
+        """The Azure DevOps projects of `org` (name -> id), listed with a credential kept on this
+        machine: a local-store connection of that organization (an instance gives none out, and
+        refuses its own projects route to a machine identity). KmsConnectError, in words, when none can."""
+        mine = [c for _, c in await self.local.list_all_connections() if c.org_name.casefold() == org.casefold()]
+        usable = [c for c in mine if not self.local.not_checkable(c)]
+        if not usable:
+            raise KmsConnectError(
+                f"No connection of {org} in the local store to list its projects with. Type the project's name "
+                "as Azure DevOps shows it (or add and check a connection of that organization in the local store)."
+            )
+        reasons = []
+        for conn in usable[:3]:  # a few tries, not every connection of a large store
+            try:
+                target = CheckTarget.of(conn, await self.local.read_secrets(conn.id))
+                return await checker.project_ids(target)
+            except KmsConnectError as exc:
+                reasons.append(f"{conn.name}: {exc}")
+        raise KmsConnectError("The projects could not be listed. " + " ".join(reasons))
 
     def instances(self) -> list[Instance]:
         return instance_store(self.paths, self.settings).list()

@@ -44,6 +44,7 @@ from kms_connect.ui.errors import describe
 from kms_connect.ui.forms.check_view import FieldsScroll
 from kms_connect.ui.modals.confirm import ConfirmModal
 from kms_connect.ui.modals.discard import ask_to_discard
+from kms_connect.ui.modals.project_picker import ProjectPickerModal
 from kms_connect.ui.widgets.choices import TextCheckbox
 from kms_connect.ui.widgets.form_field import FieldSpec, FormField
 from kms_connect.ui.widgets.select_field import SelectField
@@ -62,6 +63,7 @@ SAVE_TIMEOUT = 30.0
 class SyncFormModal(ModalScreen["SecretSync | None"]):
     BINDINGS = [
         Binding("ctrl+s", "submit", "Save", id="syncform.save"),
+        Binding("ctrl+l", "pick_project", "Azure DevOps projects", id="syncform.projects"),
         Binding("escape,ctrl+g", "cancel", "Cancel", id="syncform.cancel"),
     ]
     app: KmsConnectApp
@@ -73,6 +75,7 @@ class SyncFormModal(ModalScreen["SecretSync | None"]):
         self.choices: SyncChoices | None = None
         self._loaded = asyncio.Event()
         self.saving = False
+        self.picked_ids: dict[str, str] = {}  # Azure DevOps project name -> id, as a listing gave them
 
     # --- layout ---------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -102,7 +105,7 @@ class SyncFormModal(ModalScreen["SecretSync | None"]):
             yield Static("", id="sync-what", classes="dialog-body", markup=False)
             yield Static("", id="form-status", classes="form-status", markup=False)
             with Horizontal(classes="buttons"):
-                yield Static("^s save · esc cancel", classes="form-keys")
+                yield Static("^s save · ^l projects · esc cancel", classes="form-keys")
                 yield Button("Save" if editing else "Create", variant="primary", id="submit", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
 
@@ -143,6 +146,34 @@ class SyncFormModal(ModalScreen["SecretSync | None"]):
         self._suggest()
         self._explain()
 
+    def action_pick_project(self) -> None:
+        """The projects of the chosen connection's organization, listed with a credential kept here."""
+        if self.sync is not None:
+            return  # an edit cannot change the destination
+        chosen = self.query_one("#field-connection", SelectField).value
+        org = next((o for i, _, o in self.choices.connections if i == chosen), "") if self.choices else ""
+        if not org:
+            self.query_one("#field-connection", SelectField).show(
+                "Choose the connection first: ^l lists its organization's projects."
+            )
+            self.query_one("#field-connection", SelectField).select.focus()
+            return
+
+        async def listed() -> list[str]:
+            found = await self.app.ws.devops_projects(org, self.app.get_checker())
+            self.picked_ids.update(found)
+            return list(found)
+
+        current = self.query_one("#input-devops_project", Input).value.strip()
+        intro = "The project the sync writes to. Listed with a connection of this organization kept here."
+        self.app.push_screen(ProjectPickerModal(org, [current] if current else [], listed, single=intro), self._picked)
+
+    def _picked(self, names: list[str] | None) -> None:
+        if names:
+            field = self.query_one("#input-devops_project", Input)
+            field.value = names[0]
+            field.focus()
+
     async def _targets(self) -> dict[str, list[str]]:
         """Each connection's target projects (issue 18), kept on this machine: suggestions."""
         return {c.id: list(c.target_projects) for c in await self.app.ws.backend.list_connections(self.project.id)}
@@ -154,9 +185,9 @@ class SyncFormModal(ModalScreen["SecretSync | None"]):
         names = self.choices.suggestions(self.query_one("#field-connection", SelectField).value)
         field = self.query_one("#field-devops_project", FormField)
         field.input.suggester = SuggestFromList(names, case_sensitive=False)
-        if names and not self.sync:
-            shown = ", ".join(names[:4]) + (" …" if len(names) > 4 else "")
-            field.show(field.error, hint=f"Known: {shown}")
+        if not self.sync:
+            shown = (" · known: " + ", ".join(names[:3]) + (" …" if len(names) > 3 else "")) if names else ""
+            field.show(field.error, hint=f"^l lists them{shown}")
 
     def _values(self) -> dict[str, str]:
         out = {f.spec.key: f.value for f in self.query(FormField)}
@@ -249,7 +280,7 @@ class SyncFormModal(ModalScreen["SecretSync | None"]):
             first.focus()
             return None
         devops = v["devops_project"].strip()
-        known = known_project_id(self.choices.syncs, devops) if self.choices else ""
+        known = self.picked_ids.get(devops) or (known_project_id(self.choices.syncs, devops) if self.choices else "")
         return SyncDraft(
             name=v["name"].strip(),
             description=v["description"].strip(),

@@ -32,6 +32,7 @@ def targets_text(targets: list[str]) -> str:
 
 
 HINT = "type to filter · {picker.toggle} picks · {picker.done} done · {picker.cancel} cancels"
+SINGLE_HINT = "type to filter · Enter picks · {picker.cancel} cancels"
 
 
 class ProjectPickerModal(ModalScreen[list[str] | None]):
@@ -42,9 +43,18 @@ class ProjectPickerModal(ModalScreen[list[str] | None]):
         Binding("space", "pick", "Pick", show=False, id="picker.toggle"),
     ]
 
-    def __init__(self, org: str, chosen: list[str], load: Callable[[], Awaitable[list[str]]]) -> None:
-        """`load` lists the organization's projects with the credential (raises what went wrong)."""
+    def __init__(
+        self,
+        org: str,
+        chosen: list[str],
+        load: Callable[[], Awaitable[list[str]]],
+        *,
+        single: str = "",
+    ) -> None:
+        """`load` lists the organization's projects with the credential (raises what went wrong).
+        `single`: pick one project, for what it is said here (Enter on it closes the picker)."""
         super().__init__()
+        self.single = single
         self.org = org
         self.initial = list(chosen)
         self.chosen: list[str] = list(chosen)  # in the order picked
@@ -54,9 +64,14 @@ class ProjectPickerModal(ModalScreen[list[str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker-dialog"):
-            yield Static(f"Target projects · {self.org}", classes="dialog-title", markup=False)
             yield Static(
-                "The Azure DevOps projects this connection's syncs will write to: checks read each, and "
+                f"{'Azure DevOps project' if self.single else 'Target projects'} · {self.org}",
+                classes="dialog-title",
+                markup=False,
+            )
+            yield Static(
+                self.single
+                or "The Azure DevOps projects this connection's syncs will write to: checks read each, and "
                 "a write proof runs in each.",
                 classes="dialog-body",
                 markup=False,
@@ -67,7 +82,7 @@ class ProjectPickerModal(ModalScreen[list[str] | None]):
             yield Static("", id="picker-hint", classes="dialog-hint")
 
     def on_mount(self) -> None:
-        self.query_one("#picker-hint", Static).update(with_keys(self, HINT))
+        self.query_one("#picker-hint", Static).update(with_keys(self, SINGLE_HINT if self.single else HINT))
         self._fill()
         self._list()
 
@@ -99,7 +114,8 @@ class ProjectPickerModal(ModalScreen[list[str] | None]):
         picked = {n.lower() for n in self.chosen}
         menu.clear_options()
         shown = self._shown()
-        menu.add_options([Option(Text(f"{'[x]' if n.lower() in picked else '[ ]'} {n}"), id=n) for n in shown])
+        on, off = ("(•)", "( )") if self.single else ("[x]", "[ ]")  # one project, or several: the glyphs say
+        menu.add_options([Option(Text(f"{on if n.lower() in picked else off} {n}"), id=n) for n in shown])
         if shown:
             menu.highlighted = shown.index(keep) if keep in shown else 0
 
@@ -136,6 +152,9 @@ class ProjectPickerModal(ModalScreen[list[str] | None]):
             self.focused.insert_text_at_cursor(" ")  # a space in the filter is a space
 
     def _toggle(self, name: str) -> None:
+        if self.single:
+            self.dismiss([name])
+            return
         lowered = [n.lower() for n in self.chosen]
         if name.lower() in lowered:
             del self.chosen[lowered.index(name.lower())]
