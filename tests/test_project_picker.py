@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from textual.widgets import OptionList
+
 from kms_connect.core.errors import KmsConnectError
 from kms_connect.ui.modals.confirm import ConfirmModal
 from kms_connect.ui.modals.project_picker import ProjectPickerModal
@@ -122,3 +124,24 @@ async def test_the_edit_dialog_keeps_target_projects_typed_when_they_cannot_be_l
         await settle(pilot)
     [conn] = await store.list_connections(project.id)
     assert conn.target_projects == ["infra"]
+
+
+async def test_one_project_mode_down_from_the_filter_then_enter_picks(make_app) -> None:  # type: ignore[no-untyped-def]
+    """The sync form's picker: one project, (•) / ( ); Down leaves the filter for the list."""
+
+    async def load() -> list[str]:
+        return ["Payments", "Platform"]
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        picker = ProjectPickerModal("contoso-dev", ["Payments"], load, single="The project the sync writes to.")
+        answers = opened(app, picker)
+        await wait_for_screen(pilot, ProjectPickerModal)
+        await wait_until(pilot, lambda: picker.projects is not None, "the listing")
+        assert "(•) Payments" in screen_text(app) and "( ) Platform" in screen_text(app)
+        await pilot.press("down")
+        await wait_until(pilot, lambda: isinstance(app.focused, OptionList), "the list focused")
+        await pilot.press("down", "enter")  # the second project: one pick closes the picker
+        await wait_until(pilot, lambda: bool(answers), "the pick")
+    assert answers == [["Platform"]]

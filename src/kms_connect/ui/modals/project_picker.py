@@ -41,6 +41,8 @@ class ProjectPickerModal(ModalScreen[list[str] | None]):
         Binding("ctrl+s", "done", "Done", id="picker.done"),
         Binding("escape", "cancel", "Cancel", id="picker.cancel"),
         Binding("space", "pick", "Pick", show=False, id="picker.toggle"),
+        # From the filter into the list (the list's own Down moves in it: the focused widget goes first).
+        Binding("down", "to_list", "To the list", show=False, id="picker.to_list"),
     ]
 
     def __init__(
@@ -165,6 +167,11 @@ class ProjectPickerModal(ModalScreen[list[str] | None]):
         self._status(
             f"{count} picked: {', '.join(self.chosen)}" if count else "None picked: checks read the first project."
         )
+
+    def action_to_list(self) -> None:
+        menu = self.query_one(OptionList)
+        if menu.option_count:
+            menu.focus()
 
     def action_done(self) -> None:
         self.dismiss(self.chosen)
