@@ -141,3 +141,18 @@ async def test_the_forms_choices_come_from_the_instance(syncs: SecretSyncs, seed
     assert [c[1] for c in choices.connections] == ["ado-sync-pat"]
     assert choices.suggestions(seeded.healthy_connection.id) == ["Payments-Web", PAYMENTS, "Platform"]
     assert choices.environment_name("staging") == "Staging"
+
+
+async def test_a_removal_is_followed_until_the_sync_is_gone(syncs: SecretSyncs, seeded: SampleSyncs, kms) -> None:  # noqa: F811
+    kms.run_jobs()  # the sample's first runs: payments-prod's group exists
+    kms.kms_world.sync_jobs = "on-poll"  # each read moves the removal a step
+    [healthy] = [s for s in await syncs.list_syncs() if s.name == "payments-prod"]
+    reads: list[float] = []
+
+    async def no_wait(delay: float) -> None:  # the backoff's delays, recorded rather than slept
+        reads.append(delay)
+
+    left = await syncs.delete(healthy, remove_secrets=True)
+    assert left.id == healthy.id and healthy.id in kms.kms_world.syncs  # removed only once its group is
+    assert await syncs.follow_removal(left, sleep=no_wait) == ""
+    assert healthy.id not in kms.kms_world.syncs and reads[:2] == [0.5, 1.0]

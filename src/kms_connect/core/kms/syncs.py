@@ -22,6 +22,7 @@ from typing import Any
 from kms_connect.core.errors import FieldError, KmsConnectError
 from kms_connect.core.kms.client import KmsApiError, KmsClient
 from kms_connect.core.kms.older import DEVOPS_CONNECTIONS, FeatureMissing, missing, route_missing
+from kms_connect.core.kms.sync_explain import SyncContext, explain_failure
 from kms_connect.core.kms.sync_model import SecretSync, SyncStatus, parse_sync
 from kms_connect.core.status import Method
 from kms_connect.core.sync_drafts import SyncChoices, SyncDraft
@@ -253,6 +254,36 @@ class SecretSyncs:
         flag = "true" if remove_secrets else "false"
         answer = await self._call("DELETE", f"{ROUTE}/{sync.id}", params={"removeSecrets": flag})
         return await self._parsed(answer, sync.project)
+
+    async def follow_removal(
+        self,
+        sync: SecretSync,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        budget: float = FOLLOW_BUDGET,
+    ) -> str:
+        """After `delete(remove_secrets=True)`: reads the sync with the backoff until the instance has
+        deleted it ("" : gone, its variable group removed first) or its removal failed (the failure in
+        words: the sync stays). `SyncFollowLost` when it cannot tell."""
+        deadline = clock() + budget
+        for delay in backoff():
+            if clock() + delay > deadline:
+                raise SyncFollowLost(f"{sync.project}/{sync.name} was still being removed after {budget:.0f} s.")
+            await sleep(delay)
+            try:
+                answer = await self._call("GET", f"{ROUTE}/{sync.id}")
+            except KmsApiError as exc:
+                if exc.status == 404:
+                    return ""
+                raise SyncFollowLost(f"{sync.project}/{sync.name} could not be followed: {exc}") from None
+            raw = answer.get("secretSync") if isinstance(answer, dict) else None
+            if isinstance(raw, dict) and raw.get("removeStatus") == "failed":
+                message = str(raw.get("lastRemoveMessage") or "")
+                ctx = SyncContext(sync.devops_project, connection=sync.connection)
+                explained = explain_failure(message, ctx)
+                return explained.text() if explained else "the instance gave no reason"
+        raise AssertionError("backoff() never ends")  # pragma: no cover
 
     async def check_destination(self, project_id: str, draft: SyncDraft, exclude: str = "") -> bool | None:
         """The instance's own duplicate check (newer servers): True when another sync writes there;

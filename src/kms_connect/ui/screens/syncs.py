@@ -209,13 +209,26 @@ class SyncsScreen(TableScreen):
         except KmsConnectError as exc:
             self.notify(describe(exc), markup=False, title="Not deleted", severity="error", timeout=10)
             return
-        if remove:  # the instance removes the variable group first, then the sync: r shows how far
+        group = f"«{sync.environment_name or sync.environment}» in {sync.devops_project}"
+        if remove:  # the instance removes the variable group first, then the sync: followed to its end
+            self.watching.add(sync.id)
             self._show(left)
-            self.notify(f"Removing {sync.name}'s secrets from Azure DevOps, then the sync.", markup=False)
-            return
-        del self.syncs[sync.id]
+            self.notify(f"Removing the variable group {group}, then {sync.name}…", markup=False)
+            try:
+                failure = await self._api.follow_removal(left, sleep=self._paced)
+            except KmsConnectError as exc:
+                self.notify(describe(exc), markup=False, title=f"Delete {sync.name}", severity="warning", timeout=10)
+                return
+            finally:
+                self.watching.discard(sync.id)
+            if failure:
+                self.notify(failure, markup=False, title=f"{sync.name} kept", severity="error", timeout=15)
+                self.reload(sync.id)
+                return
+        self.syncs.pop(sync.id, None)  # a reload meanwhile may have taken it already
         self.show_rows([(s.id, self._cells(s)) for s in self._sorted()], None)
-        self.notify(f"Deleted {sync.name}.", markup=False)
+        gone = f" and the variable group {group}" if remove else ""
+        self.notify(f"Deleted {sync.name}{gone}.", markup=False)
 
     def _run(self, sync: SecretSync, *, trigger: bool = True) -> None:
         self.watching.add(sync.id)
