@@ -87,6 +87,7 @@ async def test_selection_by_name_project_and_their_errors(workspace, sample) -> 
 async def test_an_empty_selection_is_a_usage_error(workspace) -> None:
     done = run("check", "--json")
     assert done.returncode == 2 and "Nothing to check" in done.stderr and done.stdout == ""
+    assert "To create the first, run `kms-connect`" in done.stderr  # how to get something to check
 
 
 async def test_list_json_shape(workspace, sample) -> None:

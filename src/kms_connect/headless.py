@@ -78,10 +78,11 @@ async def _connections(backend: Any, project: str | None) -> list[Selected]:
     return sorted(out, key=lambda s: (s.project.lower(), s.conn.name))
 
 
-def _select(all_: list[Selected], names: list[str]) -> list[Selected]:
+def _select(all_: list[Selected], names: list[str], empty: str) -> list[Selected]:
+    """`empty`: what to say when there is nothing at all to check."""
     if not names:
         if not all_:
-            raise UsageError("Nothing to check: no connections in the selection.")
+            raise UsageError(f"Nothing to check: {empty}")
         return all_
     chosen: list[Selected] = []
     for name in names:
@@ -201,7 +202,8 @@ def run_check(
     async def main() -> tuple[list[Selected], list[Any]]:
         settings, local, backend = _open(paths, source)
         try:
-            selected = _select(await _connections(backend, project), names)
+            empty = f"no App Connections in the project {project}." if project else nothing_yet(source)
+            selected = _select(await _connections(backend, project), names, empty)
             if prove is not None:
                 _plan(selected, prove, quiet, backend)
             _drain(notices, local, backend)  # said before the progress lines: e.g. why nothing shows as checked
