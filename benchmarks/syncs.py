@@ -59,10 +59,11 @@ async def run(box: dict[str, Any], latency: float, runs: int, state: Path) -> No
     from kms_connect.core.kms.backend import KmsBackend
     from kms_connect.core.kms.client import KmsClient
     from kms_connect.core.kms.syncs import CONNECTIONS, SecretSyncs
+    from kms_connect.core.paths import InstanceFiles
 
     inst = Instance(name="bench", url=box["kms_url"], client_id=box["kms_client_id"])
     client = KmsClient(inst, lambda: box["kms_client_secret"])
-    backend = KmsBackend(inst, client, state / "bench.json")
+    backend = KmsBackend(inst, client, InstanceFiles.beside(state / "bench.json"))
     api = SecretSyncs(client)
     try:
 

@@ -21,6 +21,7 @@ from kms_connect.core.kms.backend import KmsBackend
 from kms_connect.core.kms.client import KmsApiError, KmsClient, KmsOutcomeUnknown
 from kms_connect.core.live_check import LiveChecker
 from kms_connect.core.models import CheckStep, ConnectionDraft
+from kms_connect.core.paths import InstanceFiles
 from kms_connect.core.retry import RetryPolicy
 from kms_connect.core.status import Method, Status, StepState
 from kms_connect_sim.kms_world import SAMPLE_PAYMENTS
@@ -214,7 +215,7 @@ def test_a_token_request_that_never_left_this_box_is_sent_again() -> None:
 def instance(kms, kms_identity, tmp_path: Path) -> KmsBackend:
     inst = Instance(name="prod", url=kms.url, site_url="https://kms.example.test", client_id=kms_identity.client_id)
     client = KmsClient(inst, lambda: kms_identity.client_secret, retry=FAST)
-    return KmsBackend(inst, client, tmp_path / "checks" / "prod.json")
+    return KmsBackend(inst, client, InstanceFiles.beside(tmp_path / "checks" / "prod.json"))
 
 
 def draft(sample, name: str = "ado-prod") -> ConnectionDraft:

@@ -17,6 +17,7 @@ from kms_connect.core.kms.backend import ORG_SCOPE, KmsBackend
 from kms_connect.core.kms.client import KmsApiError, KmsClient
 from kms_connect.core.methods import field_of
 from kms_connect.core.models import CheckResult, ConnectionDraft, utcnow
+from kms_connect.core.paths import InstanceFiles
 from kms_connect.core.status import Method, Status
 from kms_connect_sim.kms_world import SAMPLE_PAYMENTS
 from kms_connect_sim.sandbox import CONTOSO_TENANT
@@ -26,7 +27,9 @@ def backend_for(kms, identity, tmp_path: Path, **instance: object) -> KmsBackend
     inst = Instance(
         name="prod", url=kms.url, site_url="https://kms.example.test", client_id=identity.client_id, **instance
     )
-    return KmsBackend(inst, KmsClient(inst, lambda: identity.client_secret), tmp_path / "checks" / "prod.json")
+    return KmsBackend(
+        inst, KmsClient(inst, lambda: identity.client_secret), InstanceFiles.beside(tmp_path / "checks" / "prod.json")
+    )
 
 
 @pytest.fixture
@@ -234,7 +237,9 @@ async def test_token_renewed_before_expiry(backend, kms) -> None:
 
 async def test_plain_http_to_another_host_is_refused(kms_identity, tmp_path) -> None:
     inst = Instance(name="far", url="http://kms.example.com", client_id=kms_identity.client_id)
-    backend = KmsBackend(inst, KmsClient(inst, lambda: kms_identity.client_secret), tmp_path / "c.json")
+    backend = KmsBackend(
+        inst, KmsClient(inst, lambda: kms_identity.client_secret), InstanceFiles.beside(tmp_path / "c.json")
+    )
     with pytest.raises(KmsApiError, match="plain HTTP to another host"):
         await backend.list_projects()
     assert Instance(name="far", url="http://kms.example.com", allow_http=True).transport_problem() is None

@@ -17,6 +17,7 @@ from kms_connect.core.kms.backend import KmsBackend
 from kms_connect.core.kms.client import KmsApiError, KmsClient, OrgIdNeeded
 from kms_connect.core.kms.older import AppConnectionsUnsupported
 from kms_connect.core.kms.syncs import SecretSyncs, SyncsUnsupported
+from kms_connect.core.paths import InstanceFiles
 from kms_connect_sim.kms import KmsSimulator
 from kms_connect_sim.kms_world import SAMPLE_ORG_ID, SAMPLE_PAYMENTS, KmsIdentity
 from test_kms_simulator import token_for
@@ -38,7 +39,7 @@ def client_for(kms: KmsSimulator, identity: KmsIdentity, **instance: object) -> 
 
 def backend_for(kms: KmsSimulator, identity: KmsIdentity, tmp_path: Path, **instance: object) -> KmsBackend:
     client = client_for(kms, identity, **instance)
-    return KmsBackend(client.instance, client, tmp_path / "checks" / "prod.json")
+    return KmsBackend(client.instance, client, InstanceFiles.beside(tmp_path / "checks" / "prod.json"))
 
 
 def asked(kms: KmsSimulator) -> list[str]:

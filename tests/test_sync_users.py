@@ -13,6 +13,7 @@ from kms_connect.core.kms.client import KmsClient
 from kms_connect.core.kms.sync_users import syncs_using
 from kms_connect.core.kms.syncs import SecretSyncs
 from kms_connect.core.models import Connection
+from kms_connect.core.paths import InstanceFiles
 from kms_connect.core.status import Method
 from kms_connect_sim.kms_sync_sample import SampleSyncs, add_sample_syncs
 from kms_connect_sim.kms_world import SAMPLE_PAYMENTS, SAMPLE_PLATFORM
@@ -70,7 +71,7 @@ async def test_an_older_instance_has_none_and_a_silent_one_has_a_deadline(client
 
 
 async def test_the_refused_delete_is_the_instances_words_and_ours(client, seeded, kms, tmp_path) -> None:
-    backend = KmsBackend(client.instance, client, tmp_path / "checks.json")
+    backend = KmsBackend(client.instance, client, InstanceFiles.beside(tmp_path / "checks.json"))
     with pytest.raises(InUse) as refused:
         await backend.delete_connection(seeded.healthy_connection.id)
     said = str(refused.value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import platformdirs
 
@@ -72,9 +73,28 @@ class Paths:
         """The local checks made before sending credentials to an instance (no secrets)."""
         return self.data_dir / "instance-checks" / f"{name}.json"
 
+    def instance_files(self, name: str) -> InstanceFiles:
+        """What this machine keeps of an instance, in one place: renamed and removed together."""
+        return InstanceFiles.beside(self.instance_checks(name))
+
     @property
     def debug_log(self) -> Path:
         return self.state_dir / "debug.log"
+
+
+class InstanceFiles(NamedTuple):
+    """An instance's files here (no secrets): its connections' check results, their target projects
+    (the instance's schema has no field for them) and the probe groups a write proof may have left."""
+
+    checks: Path
+    targets: Path
+    probes: Path
+
+    @classmethod
+    def beside(cls, checks: Path) -> InstanceFiles:
+        return cls(
+            checks, checks.with_name(f"{checks.stem}.targets.json"), checks.with_name(f"{checks.stem}.probes.json")
+        )
 
 
 def default_paths() -> Paths:

@@ -7,6 +7,7 @@ import logging
 from kms_connect.core.backend import Backend
 from kms_connect.core.config import Settings
 from kms_connect.core.errors import SecretError
+from kms_connect.core.files import remove_stale_temps
 from kms_connect.core.instances import Instance, InstanceStore, configured_instances, secret_key
 from kms_connect.core.local_store import LocalStore
 from kms_connect.core.models import SecretLocation
@@ -48,7 +49,9 @@ def open_source(name: str, paths: Paths, settings: Settings, local: LocalStore) 
     from kms_connect.core.kms.backend import KmsBackend  # noqa: PLC0415 - the local store opens sooner: ~90 ms
     from kms_connect.core.kms.client import KmsClient  # noqa: PLC0415 - with KmsBackend
 
-    return KmsBackend(instance, KmsClient(instance, client_secret), paths.instance_checks(instance.name))
+    files = paths.instance_files(instance.name)
+    remove_stale_temps(files)  # what a write killed midway left (each temp's own lock says if it is abandoned)
+    return KmsBackend(instance, KmsClient(instance, client_secret), files)
 
 
 def save_instance(
@@ -81,9 +84,9 @@ def save_instance(
     if old is not None and old.name != instance.name:
         if old.client_secret_at:
             _forget_secret(local, old.name, old.client_secret_at)
-        checks = paths.instance_checks(old.name)
-        if checks.exists():  # the local check results follow the instance
-            checks.replace(paths.instance_checks(instance.name))
+        for was, now in zip(paths.instance_files(old.name), paths.instance_files(instance.name), strict=True):
+            if was.exists():  # the check results, target projects and probe groups follow the instance
+                was.replace(now)
     return saved
 
 
@@ -96,6 +99,7 @@ def _forget_secret(local: LocalStore, name: str, where: str) -> None:
 
 def remove_instance(paths: Paths, settings: Settings, local: LocalStore, name: str) -> None:
     gone = instance_store(paths, settings).remove(name)
-    paths.instance_checks(name).unlink(missing_ok=True)
+    for path in paths.instance_files(name):
+        path.unlink(missing_ok=True)
     if gone.client_secret_at:
         _forget_secret(local, name, gone.client_secret_at)

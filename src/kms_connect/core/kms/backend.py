@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -42,6 +41,7 @@ from kms_connect.core.models import (
     ProjectSummary,
     utcnow,
 )
+from kms_connect.core.paths import InstanceFiles
 from kms_connect.core.probe_record import ProbeRecord
 from kms_connect.core.results_file import ResultsFile, TargetsFile
 from kms_connect.core.status import Method
@@ -74,12 +74,12 @@ class KmsBackend(Backend):
     can_manage_projects = False
     not_checkable_reason = NOT_CHECKABLE
 
-    def __init__(self, instance: Instance, client: KmsClient, checks_file: Path) -> None:
-        self.instance, self.client, self.checks_file = instance, client, checks_file
-        self._results = ResultsFile(checks_file)  # the checks made here, before sending credentials
+    def __init__(self, instance: Instance, client: KmsClient, files: InstanceFiles) -> None:
+        self.instance, self.client, self.checks_file = instance, client, files.checks
+        self._results = ResultsFile(files.checks)  # the checks made here, before sending credentials
         # The target projects: the instance's schema has no field for them (results_file.TargetsFile).
-        self._targets = TargetsFile(checks_file.with_name(f"{checks_file.stem}.targets.json"))
-        self.probe_record = ProbeRecord(checks_file.with_name(f"{checks_file.stem}.probes.json"))
+        self._targets = TargetsFile(files.targets)
+        self.probe_record = ProbeRecord(files.probes)
         self.label = f"Instance {instance.name}"
         self.connections_note = ""  # what it cannot see of the connections (no organization-level permission)
         self.org_note = ""  # an organization that lists no project: a wrong organization ID is not refused
