@@ -367,8 +367,8 @@ class ConnectionsScreen(TableScreen):
     def _confirm_delete(self, conn: Connection, warning: str, *, strong: bool) -> None:
         secrets = " and its stored credentials" if conn.secrets else ""
         removed = f"The {conn.method.label} connection to {conn.org_name}{secrets} will be removed."
-        # With what the instance said of its syncs, that in place of the general sentence.
-        said = f"{warning}\n\n{removed}" if warning else f"{removed} Secret syncs that use it stop working."
+        # An instance's syncs as it named them; the local store has none (its connections feed no sync).
+        said = f"{warning}\n\n{removed}" if warning else removed
         self.app.push_screen(
             ConfirmModal(
                 f"Delete connection “{conn.name}”?",
