@@ -145,3 +145,26 @@ async def test_one_project_mode_down_from_the_filter_then_enter_picks(make_app) 
         await pilot.press("down", "enter")  # the second project: one pick closes the picker
         await wait_until(pilot, lambda: bool(answers), "the pick")
     assert answers == [["Platform"]]
+
+
+async def test_enter_while_listing_takes_no_partial_name(make_app) -> None:  # type: ignore[no-untyped-def]
+    listed = asyncio.Event()
+
+    async def load() -> list[str]:
+        await listed.wait()
+        return ["Payments", "Platform"]
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        picker = ProjectPickerModal("contoso-dev", [], load, single="The project the sync writes to.")
+        answers = opened(app, picker)
+        await wait_for_screen(pilot, ProjectPickerModal)
+        await type_text(pilot, "Plat")
+        await pilot.press("enter")  # still listing: "Plat" is not a project
+        assert answers == [] and "Still listing the projects of contoso-dev" in screen_text(app)
+        listed.set()
+        await wait_until(pilot, lambda: picker.projects is not None, "the listing")
+        await pilot.press("enter")  # one project left by the filter: picked
+        await wait_until(pilot, lambda: bool(answers), "the pick")
+    assert answers == [["Platform"]]

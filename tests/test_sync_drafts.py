@@ -18,6 +18,7 @@ from kms_connect.core.sync_drafts import (
     draft_of,
     field_of_issue,
     known_project_id,
+    path_as_kept,
     preview_key,
     same_group,
 )
@@ -70,6 +71,10 @@ def test_checks_say_what_to_type() -> None:
     assert check_secret_path("/") is None and "starts with /" in (check_secret_path("app") or "")
     assert "Not allowed: ." in (check_key_schema("KMS.{{secretKey}}") or "")
     assert "Must contain {{secretKey}}" in (check_key_schema("KMS_") or "")
+
+
+def test_a_path_is_compared_as_the_instance_keeps_it() -> None:
+    assert [path_as_kept(p) for p in (" /app/ ", "/", "/app", "/a//")] == ["/app", "/", "/app", "/a/"]
 
 
 def test_the_preview_applies_the_schema_to_the_typed_key() -> None:
@@ -156,3 +161,20 @@ async def test_a_removal_is_followed_until_the_sync_is_gone(syncs: SecretSyncs, 
     assert left.id == healthy.id and healthy.id in kms.kms_world.syncs  # removed only once its group is
     assert await syncs.follow_removal(left, sleep=no_wait) == ""
     assert healthy.id not in kms.kms_world.syncs and reads[:2] == [0.5, 1.0]
+
+
+async def test_an_edit_of_the_key_schema_keeps_the_other_options(syncs: SecretSyncs, seeded: SampleSyncs, kms) -> None:  # noqa: F811
+    """The instance replaces syncOptions whole: an edit sends back what it did not change."""
+    project = {"id": SAMPLE_PAYMENTS, "name": PAYMENTS}
+    made = await syncs.create(project, draft(seeded.healthy_connection.id, auto_sync=False))
+    stored = kms.kms_world.syncs[made.id]
+    stored.sync_options = {**stored.sync_options, "recursive": True, "disableSecretDeletion": True}  # set on the web
+    [listed] = [s for s in await syncs.list_syncs() if s.id == made.id]
+    edited = await syncs.update(listed, draft_of(listed).model_copy(update={"key_schema": "KMS_{{secretKey}}"}))
+    assert kms.kms_world.syncs[made.id].sync_options == {
+        "initialSyncBehavior": "overwrite-destination",
+        "keySchema": "KMS_{{secretKey}}",
+        "recursive": True,
+        "disableSecretDeletion": True,
+    }
+    assert edited.key_schema == "KMS_{{secretKey}}"

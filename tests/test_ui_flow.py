@@ -519,8 +519,7 @@ async def test_delete_connection_confirm_and_cancel(make_app, store, memory_keyr
         confirm = await wait_for_screen(pilot, ConfirmModal)
         assert static_text(confirm.query_one(".dialog-title", Static)) == "Delete connection “keep-me”?"
         assert static_text(confirm.query_one(".dialog-body", Static)) == (
-            "The Access Token connection to contoso and its stored credentials will be removed. "
-            "This cannot be undone."
+            "The Access Token connection to contoso and its stored credentials will be removed. This cannot be undone."
         )
         assert app.focused is confirm.query_one("#cancel", Button)  # Enter is safe
         await answer(pilot, "n")

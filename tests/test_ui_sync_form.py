@@ -20,6 +20,7 @@ from kms_connect.ui.widgets.select_field import SelectField
 from kms_connect_sim.kms_sync_sample import add_sample_syncs
 from kms_connect_sim.kms_world import SAMPLE_PAYMENTS
 from kms_connect_sim.sandbox import PAYMENTS
+from test_type_ahead import burst
 from test_ui_instances import add_instance, make_app, world  # noqa: F401 - the fixture, by name
 from test_ui_syncs import SIZE, flat, open_syncs
 from ui_helpers import data_lines, notices, settle, wait_for_screen, wait_until
@@ -333,3 +334,84 @@ async def test_ctrl_l_without_a_credential_here_says_to_type_the_name(app, kms, 
         await pilot.press(*"Payments", "enter")  # not listed: the name as typed
         await wait_until(pilot, lambda: app.screen is form, "the form again")
         assert form.query_one("#input-devops_project", Input).value == PAYMENTS
+
+
+async def test_a_y_typed_with_the_save_is_no_answer_nor_text(app, kms, sample) -> None:
+    """^s then y at once: the y was typed before the question showed; it lands in no field."""
+    async with app.run_test(size=SIZE) as pilot:
+        _, form = await payments_form(pilot, app)
+        await pilot.press(*"quick-one")
+        await choose(pilot, form, "environment", "staging")
+        await type_into(pilot, form, "devops_project", PAYMENTS)
+        burst(app, "ctrl+s", "y")  # both posted at once, as a fast typist's (Pilot.press waits between keys)
+        ask = await wait_for_screen(pilot, ConfirmModal)
+        await wait_until(pilot, lambda: any("Ignored y, typed before this question" in n for n in notices(app)), "said")
+        assert app.screen is ask and form.query_one("#input-devops_project", Input).value == PAYMENTS
+        assert not any(s.name == "quick-one" for s in kms.kms_world.syncs.values())  # not answered for them
+
+
+async def test_esc_while_saving_waits_for_the_save(app, kms, sample) -> None:
+    """Esc typed while the instance saves: the save ends first (no question over a sync already sent)."""
+    async with app.run_test(size=SIZE) as pilot:
+        syncs, form = await payments_form(pilot, app)
+        await pilot.press(*"held-one")
+        await choose(pilot, form, "environment", "staging")
+        await type_into(pilot, form, "devops_project", PAYMENTS)
+        await pilot.press("ctrl+s")
+        await wait_for_screen(pilot, ConfirmModal)
+        gate = kms.hold("/api/v1/secret-syncs/azure-devops")  # the create's answer waits
+        try:
+            await pilot.press("y")
+            await wait_until(pilot, lambda: "Saving on the instance" in flat(app), "the save under way")
+            await pilot.press("escape")
+            for _ in range(5):
+                await pilot.pause()
+            assert app.screen is form and form.saving  # no "Discard?" over a save already sent
+        finally:
+            gate.set()
+        await wait_until(pilot, lambda: app.screen is not form, "the form closing", 3000)
+        assert any(s.name == "held-one" for s in kms.kms_world.syncs.values())
+        assert not isinstance(app.screen, ConfirmModal)
+        assert (
+            "held-one"
+            in syncs.syncs.get(next(iter(k for k, s in syncs.syncs.items() if s.name == "held-one")), None).name
+        )
+
+
+async def test_a_typed_project_gets_its_id_quietly_or_the_question_says_it_has_none(app, kms, sample, world) -> None:  # noqa: F811
+    for sync in [s for s in kms.kms_world.syncs.values() if s.name == "platform-dev"]:
+        del kms.kms_world.syncs[sync.id]  # no other sync names Platform's id
+    async with app.run_test(size=SIZE) as pilot:
+        _, form = await payments_form(pilot, app)
+        await pilot.press(*"to-platform")
+        await choose(pilot, form, "environment", "staging")
+        await type_into(pilot, form, "devops_project", "platform")
+        await pilot.press("ctrl+s")
+        ask = await wait_for_screen(pilot, ConfirmModal)
+        assert "The id of platform is not known here" in ask._body  # no credential of contoso-dev kept here
+        await pilot.press("n")
+        await wait_until(pilot, lambda: app.screen is form, "the form again")
+        _, local = world  # now one is: the same save looks the id up, and says nothing of it
+        ops = await local.create_project("Ops")
+        secrets = {"access_token": SecretStr(sample[1].pat_ok.token)}
+        kept = ConnectionDraft(name="ops-pat", method=Method.ACCESS_TOKEN, org_name="contoso-dev", secrets=secrets)
+        await local.create_connection(ops.id, kept)
+        await pilot.press("ctrl+s")
+        ask = await wait_for_screen(pilot, ConfirmModal)
+        assert "not known here" not in ask._body and "«Staging» in Platform" in ask._body
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.screen is not form, "saved", 3000)
+    [made] = [s for s in kms.kms_world.syncs.values() if s.name == "to-platform"]
+    assert made.destination_config == {
+        "devopsProjectId": sample[0].orgs["contoso-dev"].project_id("Platform"),
+        "devopsProjectName": "Platform",
+    }
+
+
+async def test_esc_after_choices_only_asks_too(app, kms, sample) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        _, form = await payments_form(pilot, app)
+        await choose(pilot, form, "environment", "prod")
+        await pilot.press("escape")
+        ask = await wait_for_screen(pilot, ConfirmModal)
+        assert "Environment: lost if you discard" in ask._body

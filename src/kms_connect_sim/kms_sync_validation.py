@@ -134,6 +134,7 @@ def _options(value: Any, issues: list[dict[str, Any]]) -> dict[str, Any] | None:
     if schema and not (_KEY_SCHEMA.match(schema) and "{{secretKey}}" in schema):
         issues.append({"code": "custom", "message": KEY_SCHEMA_MESSAGE, "path": [*path, "keySchema"]})
     keep_deleted = _boolean(value, "disableSecretDeletion", path, issues)
+    recursive = _boolean(value, "recursive", path, issues)  # BaseSyncOptionsSchema: sub-folders too
     if len(issues) != before:
         return None
     out: dict[str, Any] = {"initialSyncBehavior": OVERWRITE}
@@ -141,6 +142,8 @@ def _options(value: Any, issues: list[dict[str, Any]]) -> dict[str, Any] | None:
         out["keySchema"] = schema
     if keep_deleted is not None:
         out["disableSecretDeletion"] = keep_deleted
+    if recursive is not None:
+        out["recursive"] = recursive
     return out
 
 

@@ -88,7 +88,9 @@ class SyncDraft(BaseModel):
         if self.auto_sync != sync.auto_sync:
             body["isAutoSyncEnabled"] = self.auto_sync
         if self.key_schema != (sync.key_schema or ""):
-            body["syncOptions"] = self.options()  # the whole object: the server checks it whole
+            # The whole object, as the sync has it: the server replaces it, and checks it whole.
+            kept = {k: v for k, v in sync.sync_options.items() if k != "keySchema"}
+            body["syncOptions"] = {**kept, **self.options()}
         if self.description != sync.description:
             body["description"] = self.description or None
         return body
@@ -175,6 +177,33 @@ def replace_warning(environment_name: str, devops_project: str, source: str) -> 
         f"The variable group «{environment_name}» in {devops_project} will be created, or replaced with exactly "
         f"the secrets of {source}. Variables in it that are not in KMS will be deleted."
     )
+
+
+def before_saving(draft: SyncDraft, env_name: str, sharing: list[str], said_shared: bool, org: str) -> list[str]:
+    """What the question before a save says: what it replaces, when it runs, whom it would overwrite
+    (`sharing`: project/name of the syncs of the same group; `said_shared`: the instance's own check)."""
+    parts = [
+        replace_warning(env_name, draft.devops_project, f"{draft.environment}{draft.secret_path}"),
+        "Auto-sync is on: the instance runs it at once."
+        if draft.auto_sync
+        else "Auto-sync is off: it runs when you press t on the Secret Syncs screen.",
+    ]
+    parts += [f"{other} writes this group too: the two would overwrite each other." for other in sharing]
+    if said_shared:
+        parts.append(f"The instance's own duplicate check reports another sync into {draft.devops_project}.")
+    if not draft.devops_project_id:
+        parts.append(
+            f"The id of {draft.devops_project} is not known here, so the instance gets its name in its place: "
+            "Azure DevOps may refuse it when the group is made or removed. ^l in the form lists the projects "
+            f"with their ids where a connection of {org or 'that organization'} is kept here."
+        )
+    return parts
+
+
+def path_as_kept(path: str) -> str:
+    """A secret path as the instance keeps it (it drops one trailing slash): an edit compares alike."""
+    path = path.strip()
+    return path[:-1] if len(path) > 1 and path.endswith("/") else path
 
 
 def same_group(

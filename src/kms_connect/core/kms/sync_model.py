@@ -64,6 +64,9 @@ class SecretSync(BaseModel):
     last_job_id: str | None = None
     explanation: str = ""  # the last message in words ("" without one)
     key_schema: str | None = None
+    # The instance's syncOptions as it sent them: an edit sends them back whole, with only the key
+    # schema changed (the instance replaces them, and would drop `recursive`, `disableSecretDeletion`…).
+    sync_options: dict[str, Any] = {}
     description: str = ""
 
     def as_json(self) -> dict[str, Any]:
@@ -127,6 +130,7 @@ def parse_sync(raw: dict[str, Any], project: str, connections: dict[str, tuple[M
         last_message=raw.get("lastSyncMessage") or None,
         last_job_id=raw.get("lastSyncJobId") or None,
         key_schema=(raw.get("syncOptions") or {}).get("keySchema") or None,
+        sync_options=dict(raw.get("syncOptions") or {}),
         description=str(raw.get("description") or ""),
     )
     source = f"{sync.environment_name or sync.environment} ({sync.environment}) {sync.secret_path}".strip()

@@ -30,12 +30,14 @@ from kms_connect.core.sync_drafts import (
     DESCRIPTION_MAX,
     PREVIEW_KEY,
     SyncDraft,
+    before_saving,
     check_key_schema,
     check_secret_path,
     check_slug,
     draft_of,
     field_of_issue,
     known_project_id,
+    path_as_kept,
     preview_key,
     replace_warning,
     same_group,
@@ -56,6 +58,8 @@ if TYPE_CHECKING:
     from kms_connect.ui.app import KmsConnectApp
 
 CHOOSE = {"environment": "Choose the environment to sync.", "connection": "Choose a connection."}
+HOLD = "sync-form-save"  # the input gate's hold while the form saves or is about to ask
+RESOLVE_TIMEOUT = 10.0  # seconds to look up a typed project's id before asking
 LOAD_TIMEOUT = 20.0  # seconds for the environments, connections and syncs the form offers
 SAVE_TIMEOUT = 30.0
 
@@ -105,7 +109,8 @@ class SyncFormModal(ModalScreen["SecretSync | None"]):
             yield Static("", id="sync-what", classes="dialog-body", markup=False)
             yield Static("", id="form-status", classes="form-status", markup=False)
             with Horizontal(classes="buttons"):
-                yield Static("^s save · ^l projects · esc cancel", classes="form-keys")
+                keys = "^s save · esc cancel" if editing else "^s save · ^l projects · esc cancel"
+                yield Static(keys, classes="form-keys")
                 yield Button("Save" if editing else "Create", variant="primary", id="submit", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
 
@@ -146,12 +151,21 @@ class SyncFormModal(ModalScreen["SecretSync | None"]):
         self._suggest()
         self._explain()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pick_project":
+            return self.sync is None  # an edit cannot change the destination
+        if action == "cancel":
+            return not self.saving  # the question, then the save: Esc waits for them (keys are held)
+        return True
+
+    def _org(self) -> str:
+        """The Azure DevOps organization of the connection chosen ("" before one is)."""
+        chosen = self.query_one("#field-connection", SelectField).value
+        return next((o for i, _, o in self.choices.connections if i == chosen), "") if self.choices else ""
+
     def action_pick_project(self) -> None:
         """The projects of the chosen connection's organization, listed with a credential kept here."""
-        if self.sync is not None:
-            return  # an edit cannot change the destination
-        chosen = self.query_one("#field-connection", SelectField).value
-        org = next((o for i, _, o in self.choices.connections if i == chosen), "") if self.choices else ""
+        org = self._org()
         if not org:
             self.query_one("#field-connection", SelectField).show(
                 "Choose the connection first: ^l lists its organization's projects."
@@ -263,6 +277,7 @@ class SyncFormModal(ModalScreen["SecretSync | None"]):
     def action_submit(self) -> None:
         if not self.saving:
             self.saving = True  # a second Enter while asking or saving does nothing twice
+            self.app.gate.hold(HOLD)  # keys typed from here wait: for the question, or for the form again
             self._submit()
 
     def _draft(self) -> SyncDraft | None:
@@ -285,7 +300,7 @@ class SyncFormModal(ModalScreen["SecretSync | None"]):
             name=v["name"].strip(),
             description=v["description"].strip(),
             environment=v["environment"],
-            secret_path=v["secret_path"].strip(),
+            secret_path=path_as_kept(v["secret_path"]),
             connection_id=v["connection"],
             devops_project=devops,
             devops_project_id=self.start.devops_project_id if self.start else known,
@@ -295,11 +310,15 @@ class SyncFormModal(ModalScreen["SecretSync | None"]):
 
     @work(exclusive=True, group="sync-form-save", exit_on_error=False)
     async def _submit(self) -> None:
+        saved = None
         try:
             if not self._loaded.is_set():
                 self._status("… Reading the project's environments and connections")
                 await asyncio.wait_for(self._loaded.wait(), LOAD_TIMEOUT + 1)
             draft = self._draft()
+            if draft is not None and not draft.devops_project_id:
+                self._status("… Looking up the Azure DevOps project")
+                draft = await self._resolved(draft)
             if draft is None or not await self._confirmed(draft):
                 self._status("")
                 return
@@ -312,10 +331,28 @@ class SyncFormModal(ModalScreen["SecretSync | None"]):
                 )
         except Exception as exc:
             self._refused(exc)
-            return
         finally:
             self.saving = False
-        self.dismiss(saved)
+            if saved is None:
+                self.app.gate.release(HOLD)
+        if saved is not None:
+            self.dismiss(saved)
+            self.app.gate.release(HOLD)  # after the dismissal: the next key is for the Syncs screen
+
+    async def _resolved(self, draft: SyncDraft) -> SyncDraft:
+        """A typed project's id, looked up quietly with a credential kept here (else the name stands
+        for it, and the question says what that risks)."""
+        org = self._org()
+        try:
+            async with asyncio.timeout(RESOLVE_TIMEOUT):
+                found = await self.app.ws.devops_projects(org, self.app.get_checker()) if org else {}
+        except Exception:  # only a lookup: the question says the id is not known
+            return draft
+        self.picked_ids.update(found)
+        name = next((n for n in found if n.casefold() == draft.devops_project.casefold()), None)
+        if name is None or not found[name]:
+            return draft
+        return draft.model_copy(update={"devops_project": name, "devops_project_id": found[name]})
 
     def _project_raw(self) -> dict[str, str]:
         return {"id": self.project.id, "name": self.project.name}
@@ -325,28 +362,25 @@ class SyncFormModal(ModalScreen["SecretSync | None"]):
         if self.sync is not None and (not draft.auto_sync or not draft.update_body(self.sync)):
             return True  # an edit without auto-sync (or without change) runs nothing
         env_name = self.choices.environment_name(draft.environment) if self.choices else draft.environment
-        parts = [replace_warning(env_name, draft.devops_project, f"{draft.environment}{draft.secret_path}")]
-        parts.append(
-            "Auto-sync is on: the instance runs it at once."
-            if draft.auto_sync
-            else "Auto-sync is off: it runs when you press t on the Secret Syncs screen."
-        )
         sharing = self._sharing(env_name, draft.devops_project)
-        parts += [f"{o.project}/{o.name} writes this group too: the two would overwrite each other." for o in sharing]
-        if not sharing and await self._server_says_shared(draft):
-            parts.append(f"The instance's own duplicate check reports another sync into {draft.devops_project}.")
+        said_shared = not sharing and await self._server_says_shared(draft)
+        parts = before_saving(draft, env_name, [f"{o.project}/{o.name}" for o in sharing], said_shared, self._org())
         title = f"Save “{draft.name}”?" if self.sync else f"Create “{draft.name}”?"
         label = "Save" if self.sync else "Create sync"
         answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        # Keys go on to the question once it settles; those typed before it showed are dropped, and said.
+        self.app.gate.release(HOLD)
         # The dialog always ends with an answer; leaving the app cancels this worker.
         self.app.push_screen(ConfirmModal(title, "\n\n".join(parts), label), lambda ok: answer.set_result(bool(ok)))
-        return await answer
+        if ok := await answer:
+            self.app.gate.hold(HOLD)  # and again while it saves
+        return ok
 
     async def _server_says_shared(self, draft: SyncDraft) -> bool:
         try:
             async with asyncio.timeout(10):
                 return bool(await self.api.check_destination(self.project.id, draft, self.sync.id if self.sync else ""))
-        except TimeoutError:
+        except Exception:  # a warning only: it never stands in the way of the save
             return False
 
     def _refused(self, exc: BaseException) -> None:
@@ -372,6 +406,12 @@ class SyncFormModal(ModalScreen["SecretSync | None"]):
 
     def action_cancel(self) -> None:
         typed = [f.spec.label for f in self.query(FormField) if f.changed and f.spec.key != "preview"]
-        if self.start and self.query_one("#auto-sync", TextCheckbox).value != self.start.auto_sync:
+        if self.query_one("#auto-sync", TextCheckbox).value != (self.start.auto_sync if self.start else True):
             typed.append("Auto-sync")
+        if self.start is None:  # choices made count as typed; a connection chosen for being the only one does not
+            if self.query_one("#field-environment", SelectField).value:
+                typed.append("Environment")
+            several = len(self.choices.connections if self.choices else []) > 1
+            if self.query_one("#field-connection", SelectField).value and several:
+                typed.append("App Connection")
         ask_to_discard(self, typed, lambda: self.dismiss(None))

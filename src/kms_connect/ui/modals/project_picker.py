@@ -131,8 +131,11 @@ class ProjectPickerModal(ModalScreen[list[str] | None]):
         shown = self._shown()
         if len(shown) == 1:
             self._toggle(shown[0])
-        elif not shown and name and self.projects is None:  # not listed: take the name as typed
+        elif not shown and name and self.problem:  # could not be listed: take the name as typed
             self._toggle(name)
+        elif self.projects is None:  # still listing: a partial name is not a choice
+            self._status(f"… Still listing the projects of {self.org}: Enter again once they show.")
+            return
         elif shown:
             self.query_one(OptionList).focus()
             return

@@ -80,6 +80,7 @@ class SyncsScreen(TableScreen):
         self.project = project
         self.syncs: dict[str, SecretSync] = {}
         self.watching: set[str] = set()
+        self.removing: set[str] = set()  # deleted with their secrets: followed until gone (x does not stop it)
         self._api: SecretSyncs | None = None
         self._last_read = 0.0
         self._pace = asyncio.Lock()
@@ -109,7 +110,8 @@ class SyncsScreen(TableScreen):
                 self._run(sync, trigger=False)
 
     def _cells(self, sync: SecretSync) -> list[Cell]:
-        status = sync.status.label + (" ⟳" if sync.id in self.watching else "")
+        status = "⌫ Removing" if sync.id in self.removing else sync.status.label
+        status += " ⟳" if sync.id in self.watching | self.removing else ""
         where = f"{sync.environment_name or sync.environment}{sync.secret_path} → {sync.devops_project}"
         return [sync.name, where, status, ago(sync.last_synced_at, short=True), sync.explanation]
 
@@ -211,7 +213,7 @@ class SyncsScreen(TableScreen):
             return
         group = f"«{sync.environment_name or sync.environment}» in {sync.devops_project}"
         if remove:  # the instance removes the variable group first, then the sync: followed to its end
-            self.watching.add(sync.id)
+            self.removing.add(sync.id)
             self._show(left)
             self.notify(f"Removing the variable group {group}, then {sync.name}…", markup=False)
             try:
@@ -220,7 +222,7 @@ class SyncsScreen(TableScreen):
                 self.notify(describe(exc), markup=False, title=f"Delete {sync.name}", severity="warning", timeout=10)
                 return
             finally:
-                self.watching.discard(sync.id)
+                self.removing.discard(sync.id)
             if failure:
                 self.notify(failure, markup=False, title=f"{sync.name} kept", severity="error", timeout=15)
                 self.reload(sync.id)
