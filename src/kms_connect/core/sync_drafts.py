@@ -186,7 +186,7 @@ def before_saving(draft: SyncDraft, env_name: str, sharing: list[str], said_shar
         replace_warning(env_name, draft.devops_project, f"{draft.environment}{draft.secret_path}"),
         "Auto-sync is on: the instance runs it at once."
         if draft.auto_sync
-        else "Auto-sync is off: it runs when you press t on the Secret Syncs screen.",
+        else "Auto-sync is off: it runs when asked to (Sync now on the Secret Syncs screen, or kms-connect sync).",
     ]
     parts += [f"{other} writes this group too: the two would overwrite each other." for other in sharing]
     if said_shared:
@@ -194,8 +194,8 @@ def before_saving(draft: SyncDraft, env_name: str, sharing: list[str], said_shar
     if not draft.devops_project_id:
         parts.append(
             f"The id of {draft.devops_project} is not known here, so the instance gets its name in its place: "
-            "Azure DevOps may refuse it when the group is made or removed. ^l in the form lists the projects "
-            f"with their ids where a connection of {org or 'that organization'} is kept here."
+            "Azure DevOps may refuse it when the group is made or removed. Picked from the form's list of "
+            f"projects, it has its id (listed where a connection of {org or 'that organization'} is kept here)."
         )
     return parts
 

@@ -44,6 +44,7 @@ from kms_connect.core.sync_drafts import (
 )
 from kms_connect.ui.errors import describe
 from kms_connect.ui.forms.check_view import FieldsScroll
+from kms_connect.ui.key_display import with_keys
 from kms_connect.ui.modals.confirm import ConfirmModal
 from kms_connect.ui.modals.discard import ask_to_discard
 from kms_connect.ui.modals.project_picker import ProjectPickerModal
@@ -109,8 +110,8 @@ class SyncFormModal(ModalScreen["SecretSync | None"]):
             yield Static("", id="sync-what", classes="dialog-body", markup=False)
             yield Static("", id="form-status", classes="form-status", markup=False)
             with Horizontal(classes="buttons"):
-                keys = "^s save · esc cancel" if editing else "^s save · ^l projects · esc cancel"
-                yield Static(keys, classes="form-keys")
+                keys = "{syncform.save} save" + ("" if editing else " · {syncform.projects} projects")
+                yield Static(with_keys(self, keys + " · {syncform.cancel} cancel"), classes="form-keys")
                 yield Button("Save" if editing else "Create", variant="primary", id="submit", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
 
@@ -168,7 +169,7 @@ class SyncFormModal(ModalScreen["SecretSync | None"]):
         org = self._org()
         if not org:
             self.query_one("#field-connection", SelectField).show(
-                "Choose the connection first: ^l lists its organization's projects."
+                "Choose the connection first: its organization's projects are listed."
             )
             self.query_one("#field-connection", SelectField).select.focus()
             return
@@ -201,7 +202,7 @@ class SyncFormModal(ModalScreen["SecretSync | None"]):
         field.input.suggester = SuggestFromList(names, case_sensitive=False)
         if not self.sync:
             shown = (" · known: " + ", ".join(names[:3]) + (" …" if len(names) > 3 else "")) if names else ""
-            field.show(field.error, hint=f"^l lists them{shown}")
+            field.show(field.error, hint=with_keys(self, "{syncform.projects} lists them") + shown)
 
     def _values(self) -> dict[str, str]:
         out = {f.spec.key: f.value for f in self.query(FormField)}

@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from kms_connect.ui.key_display import with_keys
 from kms_connect.ui.modals.confirm import AsksFirst
 from kms_connect.ui.widgets.choices import TextCheckbox
 
@@ -51,7 +52,8 @@ class DeleteSyncModal(AsksFirst, ModalScreen[bool | None]):
                 id="remove-secrets",
                 compact=True,
             )
-            yield Static("y deletes · n or esc cancels · t ticks the box", classes="dialog-hint", markup=False)
+            hint = "{delete_sync.yes} deletes · {delete_sync.cancel} cancels · {delete_sync.remove} ticks the box"
+            yield Static(with_keys(self, hint), classes="dialog-hint")
             with Horizontal(classes="buttons"):
                 yield Button("Delete sync", variant="error", id="confirm", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)

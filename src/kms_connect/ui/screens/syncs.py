@@ -37,7 +37,7 @@ PACE = 0.25  # seconds between two reads of this screen's watched syncs: at most
 EMPTY_TEXT = """[b]No Azure DevOps Secret Syncs in this project yet.[/b]
 
 A sync pushes a project environment's secrets into an Azure DevOps variable group, through one of
-the project's App Connections. Press a to create one; it shows here with its status."""
+the project's App Connections. {syncs.add} creates one; it shows here with its status."""
 
 
 class SyncsTable(VirtualTable):
