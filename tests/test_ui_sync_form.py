@@ -57,6 +57,13 @@ async def type_into(pilot, form: SyncFormModal, key: str, text: str) -> None:  #
     await pilot.press(*text)
 
 
+async def fill(pilot, form: SyncFormModal, name: str, environment: str, project: str) -> None:  # type: ignore[no-untyped-def]
+    """The three fields every sync needs, as typed from the keyboard (the name field has the focus)."""
+    await pilot.press(*name)
+    await choose(pilot, form, "environment", environment)
+    await type_into(pilot, form, "devops_project", project)
+
+
 def group(sample, project: str, name: str):  # type: ignore[no-untyped-def]
     org = sample[0].orgs["contoso-dev"]
     return next((g for g in org.variable_groups if g.in_project(project) and g.name == name), None)
@@ -84,9 +91,7 @@ async def test_a_sync_made_from_the_keyboard_lands_its_secrets_in_azure_devops(a
     kms.kms_world.add_secrets(SAMPLE_PAYMENTS, "staging", "/", {"DB_URL": "postgres://staging", "API_KEY": "k"})
     async with app.run_test(size=SIZE) as pilot:
         syncs, form = await payments_form(pilot, app)
-        await pilot.press(*"payments-staging")
-        await choose(pilot, form, "environment", "staging")
-        await type_into(pilot, form, "devops_project", PAYMENTS)
+        await fill(pilot, form, "payments-staging", "staging", PAYMENTS)
         await type_into(pilot, form, "key_schema", "KMS_{{secretKey}}")
         said = flat(app)
         assert "The variable group «Staging» in Payments will be created, or replaced with exactly" in said
@@ -111,9 +116,7 @@ async def test_a_sync_made_from_the_keyboard_lands_its_secrets_in_azure_devops(a
 async def test_a_shared_variable_group_is_warned_of_before_and_when_saving(app, kms, sample) -> None:
     async with app.run_test(size=SIZE) as pilot:
         _, form = await payments_form(pilot, app)
-        await pilot.press(*"prod-again")
-        await choose(pilot, form, "environment", "prod")
-        await type_into(pilot, form, "devops_project", "payments")  # the name as typed: case aside
+        await fill(pilot, form, "prod-again", "prod", "payments")  # the name as typed: case aside
         assert "Payments/payments-prod writes this variable group too" in flat(app)
         await pilot.press("ctrl+s")
         ask = await wait_for_screen(pilot, ConfirmModal)
@@ -127,10 +130,8 @@ async def test_a_shared_variable_group_is_warned_of_before_and_when_saving(app, 
 async def test_a_refusal_shows_under_its_field_and_keeps_what_was_typed(app, kms, sample) -> None:
     async with app.run_test(size=SIZE) as pilot:
         _, form = await payments_form(pilot, app)
-        await pilot.press(*"payments-prod")  # taken in this project
-        await choose(pilot, form, "environment", "dev")
+        await fill(pilot, form, "payments-prod", "dev", PAYMENTS)  # taken in this project
         await type_into(pilot, form, "secret_path", "/no/such/folder")
-        await type_into(pilot, form, "devops_project", PAYMENTS)
         await type_into(pilot, form, "key_schema", "{{secretKey}}-dev")
         await pilot.press("ctrl+s")
         await wait_for_screen(pilot, ConfirmModal)
@@ -264,9 +265,7 @@ async def test_the_instances_422_lands_under_each_field_it_names(app, kms, sampl
     monkeypatch.setattr(SyncFormModal, "_check", lambda self, key, value: None)  # this version's checks: none
     async with app.run_test(size=SIZE) as pilot:
         _, form = await payments_form(pilot, app)
-        await pilot.press(*"Not A Slug")
-        await choose(pilot, form, "environment", "dev")
-        await type_into(pilot, form, "devops_project", PAYMENTS)
+        await fill(pilot, form, "Not A Slug", "dev", PAYMENTS)
         await type_into(pilot, form, "key_schema", "no-placeholder")
         await pilot.press("ctrl+s")
         await wait_for_screen(pilot, ConfirmModal)
@@ -340,9 +339,7 @@ async def test_a_y_typed_with_the_save_is_no_answer_nor_text(app, kms, sample) -
     """^s then y at once: the y was typed before the question showed; it lands in no field."""
     async with app.run_test(size=SIZE) as pilot:
         _, form = await payments_form(pilot, app)
-        await pilot.press(*"quick-one")
-        await choose(pilot, form, "environment", "staging")
-        await type_into(pilot, form, "devops_project", PAYMENTS)
+        await fill(pilot, form, "quick-one", "staging", PAYMENTS)
         burst(app, "ctrl+s", "y")  # both posted at once, as a fast typist's (Pilot.press waits between keys)
         ask = await wait_for_screen(pilot, ConfirmModal)
         await wait_until(pilot, lambda: any("Ignored y, typed before this question" in n for n in notices(app)), "said")
@@ -354,9 +351,7 @@ async def test_esc_while_saving_waits_for_the_save(app, kms, sample) -> None:
     """Esc typed while the instance saves: the save ends first (no question over a sync already sent)."""
     async with app.run_test(size=SIZE) as pilot:
         syncs, form = await payments_form(pilot, app)
-        await pilot.press(*"held-one")
-        await choose(pilot, form, "environment", "staging")
-        await type_into(pilot, form, "devops_project", PAYMENTS)
+        await fill(pilot, form, "held-one", "staging", PAYMENTS)
         await pilot.press("ctrl+s")
         await wait_for_screen(pilot, ConfirmModal)
         gate = kms.hold("/api/v1/secret-syncs/azure-devops")  # the create's answer waits
@@ -383,9 +378,7 @@ async def test_a_typed_project_gets_its_id_quietly_or_the_question_says_it_has_n
         del kms.kms_world.syncs[sync.id]  # no other sync names Platform's id
     async with app.run_test(size=SIZE) as pilot:
         _, form = await payments_form(pilot, app)
-        await pilot.press(*"to-platform")
-        await choose(pilot, form, "environment", "staging")
-        await type_into(pilot, form, "devops_project", "platform")
+        await fill(pilot, form, "to-platform", "staging", "platform")
         await pilot.press("ctrl+s")
         ask = await wait_for_screen(pilot, ConfirmModal)
         assert "The id of platform is not known here" in ask._body  # no credential of contoso-dev kept here
