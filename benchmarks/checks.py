@@ -35,17 +35,15 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 @contextlib.contextmanager
-def simulators(latency_ms: float) -> Iterator[dict[str, str]]:
-    """The simulators in their own process (as Azure would be), with the latency injected."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kms_connect_sim", "--latency", str(latency_ms), "--auto-approve"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+def simulators(latency_ms: float, *flags: str) -> Iterator[dict[str, Any]]:
+    """The simulators in their own process (as Azure would be), with the latency injected; `flags`:
+    more of `python -m kms_connect_sim`'s options (--auto-approve, --projects N, --kms)."""
+    command = [sys.executable, "-m", "kms_connect_sim", "--latency", str(latency_ms), *flags]
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         box = json.loads(proc.stdout.readline())
@@ -310,7 +308,7 @@ async def main(latency_ms: float, parts: str) -> None:
     if os.environ.get("PROBES") == "httpx":
         probes_through_httpx()
         print("Probes through httpx.AsyncClient (PROBES=httpx)")
-    with simulators(latency_ms) as box:
+    with simulators(latency_ms, "--auto-approve") as box:
         print(f"Injected latency {latency_ms:g} ms per request (Entra and Azure DevOps simulators, own process)")
         if "a" in parts:
             print("\n(a) one check, median of 9 sequential runs")

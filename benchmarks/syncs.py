@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from write_proof import simulators  # this directory: python benchmarks/syncs.py
+from checks import simulators  # this directory: python benchmarks/syncs.py
 
 SAMPLE_PAYMENTS = "9f0e0000-0001-4000-8000-00000000e001"  # the sample instance's Payments (kms_world)
 
@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
     print(f"Secret Syncs, latency {args.latency_ms:.0f} ms, median of {args.runs} runs")
-    with simulators(args.latency_ms, 0, kms=True) as box, tempfile.TemporaryDirectory() as state:
+    with simulators(args.latency_ms, "--kms") as box, tempfile.TemporaryDirectory() as state:
         asyncio.run(run(box, args.latency_ms / 1000, args.runs, Path(state)))
 
 

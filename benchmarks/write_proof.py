@@ -31,40 +31,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import math
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from checks import cpu_seconds, settings_for  # this directory: python benchmarks/write_proof.py
+from checks import cpu_seconds, settings_for, simulators  # this directory: python benchmarks/write_proof.py
 
 PROJECTS = 5
-
-
-@contextlib.contextmanager
-def simulators(latency_ms: float, projects: int, *, kms: bool = False) -> Iterator[dict[str, Any]]:
-    """The simulators in their own process (as Azure would be), with the benchmark organization
-    (and a KMS instance, `kms`)."""
-    command = [sys.executable, "-m", "kms_connect_sim", "--latency", str(latency_ms), "--projects", str(projects)]
-    command += ["--kms"] if kms else []
-    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        box = json.loads(proc.stdout.readline())
-        box["pid"] = proc.pid
-        yield box
-    finally:
-        assert proc.stdin is not None
-        proc.stdin.close()
-        proc.wait(10)
 
 
 @dataclass
@@ -184,7 +163,7 @@ async def main(latency_ms: float, runs: int) -> None:
     latency = latency_ms / 1000
     ideal = 4 * latency
     four = f"4 × {latency_ms:g} ms"
-    with simulators(latency_ms, PROJECTS) as box, tempfile.TemporaryDirectory() as tmp:
+    with simulators(latency_ms, "--projects", str(PROJECTS)) as box, tempfile.TemporaryDirectory() as tmp:
         one, five = box["bench_projects"][:1], box["bench_projects"][:PROJECTS]
         print(
             f"Injected latency {latency_ms:g} ms per request (Azure DevOps simulator, own process); "
