@@ -13,7 +13,7 @@ from typing import Any
 
 from .kms_rules import invalid, is_uuid
 from .kms_validation import MISSING as _MISSING
-from .kms_validation import string_field, type_issue
+from .kms_validation import description_field, string_field, type_issue
 
 OVERWRITE = "overwrite-destination"  # the only initialSyncBehavior for Azure DevOps (it cannot import)
 KEY_SCHEMA_MESSAGE = (
@@ -71,17 +71,7 @@ def _description(body: dict[str, Any], issues: list[dict[str, Any]]) -> tuple[bo
     """(given?, the trimmed description or None)."""
     if "description" not in body:
         return False, None
-    value = string_field(
-        body,
-        "description",
-        [],
-        issues,
-        optional=True,
-        nullable=True,
-        max_len=256,
-        max_msg="Description cannot exceed 256 characters",
-    )
-    return True, value
+    return True, description_field(body, issues)
 
 
 def _destination(value: Any, issues: list[dict[str, Any]]) -> dict[str, Any] | None:

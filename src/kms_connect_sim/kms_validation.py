@@ -144,9 +144,9 @@ def _name(body: dict[str, Any], issues: list[dict[str, Any]], *, optional: bool)
     return name if len(issues) == before else None
 
 
-def _generic_fields(body: dict[str, Any], issues: list[dict[str, Any]]) -> None:
-    """description, isPlatformManagedCredentials and gatewayId, shared by create and update."""
-    string_field(
+def description_field(body: dict[str, Any], issues: list[dict[str, Any]]) -> str | None:
+    """The optional, nullable description of a connection or a sync: one rule for both (max 256)."""
+    return string_field(
         body,
         "description",
         [],
@@ -156,6 +156,11 @@ def _generic_fields(body: dict[str, Any], issues: list[dict[str, Any]]) -> None:
         max_len=256,
         max_msg="Description cannot exceed 256 characters",
     )
+
+
+def _generic_fields(body: dict[str, Any], issues: list[dict[str, Any]]) -> None:
+    """description, isPlatformManagedCredentials and gatewayId, shared by create and update."""
+    description_field(body, issues)
     managed = body.get("isPlatformManagedCredentials", _MISSING)
     if managed is not _MISSING and managed is not False:
         issues.append(
