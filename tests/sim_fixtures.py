@@ -10,12 +10,23 @@ import httpx
 import pytest
 
 from kms_connect_sim.kms import KmsSimulator
+from kms_connect_sim.kms_sync_sample import SampleSyncs, add_sample_syncs
 from kms_connect_sim.kms_world import KmsIdentity, sample_kms_world
 from kms_connect_sim.sandbox import Sample, Sandbox, sample_world
 from kms_connect_sim.tls import TlsFiles, make_tls
 from kms_connect_sim.world import World
 
-__all__ = ["kms", "kms_http", "kms_identity", "sample", "sandbox", "sim_http", "sim_ssl_context", "sim_tls"]
+__all__ = [
+    "kms",
+    "kms_http",
+    "kms_identity",
+    "sample",
+    "sample_syncs",
+    "sandbox",
+    "sim_http",
+    "sim_ssl_context",
+    "sim_tls",
+]
 
 
 def sim_ssl_context(ca_bundle: Path) -> ssl.SSLContext:
@@ -77,3 +88,12 @@ def kms_http(kms: KmsSimulator) -> Iterator[httpx.Client]:
     """An httpx client with `base_url` = the `kms` instance, no proxies, no redirects."""
     with httpx.Client(base_url=kms.url, timeout=10, follow_redirects=False, trust_env=False) as client:
         yield client
+
+
+@pytest.fixture
+def sample_syncs(kms: KmsSimulator, sample: tuple[World, Sample]) -> SampleSyncs:
+    """The `kms` instance's two sample Secret Syncs, their first jobs run: payments-prod succeeded,
+    platform-dev failed for a missing Library role."""
+    made = add_sample_syncs(kms.kms_world, sample[1])
+    kms.run_jobs()
+    return made

@@ -22,7 +22,6 @@ from kms_connect.core.kms.syncs import (
     backoff,
 )
 from kms_connect.core.status import Method
-from kms_connect_sim.kms_sync_sample import SampleSyncs, add_sample_syncs
 from kms_connect_sim.kms_world import SAMPLE_PAYMENTS, SAMPLE_PLATFORM
 
 LIBRARY_REFUSAL = {
@@ -126,11 +125,6 @@ def test_backoff_goes_from_half_a_second_to_five() -> None:
 
 
 # --- against the simulator -----------------------------------------------------------------------
-@pytest.fixture
-def seeded(kms, sample) -> SampleSyncs:
-    made = add_sample_syncs(kms.kms_world, sample[1])
-    kms.run_jobs()
-    return made
 
 
 @pytest.fixture
@@ -141,9 +135,9 @@ async def syncs(kms, kms_identity):  # type: ignore[no-untyped-def]
     await client.aclose()
 
 
-async def test_list_every_project_with_status_and_explanation(syncs, seeded, kms) -> None:
+async def test_list_every_project_with_status_and_explanation(syncs, sample_syncs, kms) -> None:
     kms.kms_world.add_sync(
-        "payments-dev", SAMPLE_PAYMENTS, "dev", seeded.healthy_connection.id, "ado-id", auto_sync=False
+        "payments-dev", SAMPLE_PAYMENTS, "dev", sample_syncs.healthy_connection.id, "ado-id", auto_sync=False
     )
     found = {s.name: s for s in await syncs.list_syncs()}
     assert list(found) == ["payments-dev", "payments-prod", "platform-dev"]
@@ -169,18 +163,20 @@ async def test_list_every_project_with_status_and_explanation(syncs, seeded, kms
         await syncs.list_syncs("Nope")
 
 
-async def test_find_by_name_and_project_slash_name(syncs, seeded, kms) -> None:
-    assert (await syncs.find("payments-prod")).id == seeded.healthy.id
-    kms.kms_world.add_sync("payments-prod", SAMPLE_PLATFORM, "prod", seeded.failing_connection.id, "x", auto_sync=False)
+async def test_find_by_name_and_project_slash_name(syncs, sample_syncs, kms) -> None:
+    assert (await syncs.find("payments-prod")).id == sample_syncs.healthy.id
+    kms.kms_world.add_sync(
+        "payments-prod", SAMPLE_PLATFORM, "prod", sample_syncs.failing_connection.id, "x", auto_sync=False
+    )
     with pytest.raises(SyncNotFound, match="project/name"):
         await syncs.find("payments-prod")
-    assert (await syncs.find("Payments/payments-prod")).id == seeded.healthy.id
-    assert (await syncs.find("payments-prod", "Payments")).id == seeded.healthy.id
+    assert (await syncs.find("Payments/payments-prod")).id == sample_syncs.healthy.id
+    assert (await syncs.find("payments-prod", "Payments")).id == sample_syncs.healthy.id
     with pytest.raises(SyncNotFound, match="No Secret Sync named 'nope'"):
         await syncs.find("nope")
 
 
-async def test_trigger_follow_and_a_job_in_progress(syncs, seeded, kms) -> None:
+async def test_trigger_follow_and_a_job_in_progress(syncs, sample_syncs, kms) -> None:
     kms.kms_world.sync_jobs = "on-poll"  # each read moves the job a step: pending, running, succeeded
     sync = await syncs.find("payments-prod")
     started = await syncs.trigger(sync)
@@ -226,7 +222,7 @@ async def test_an_older_instance_gets_a_plain_message(syncs, kms) -> None:
         await syncs.list_syncs()
 
 
-async def test_an_identity_of_one_project_reads_its_connections_there(kms, sample, seeded) -> None:
+async def test_an_identity_of_one_project_reads_its_connections_there(kms, sample, sample_syncs) -> None:
     member = kms.kms_world.add_identity("platform-only", org_permission=False, project_ids=[SAMPLE_PLATFORM])
     inst = Instance(name="prod", url=kms.url, client_id=member.client_id)
     client = KmsClient(inst, lambda: member.client_secret)
@@ -236,7 +232,7 @@ async def test_an_identity_of_one_project_reads_its_connections_there(kms, sampl
         assert only.name == "platform-dev" and only.explanation.startswith("No Creator role")
         # The organization's connections are refused to it: its project's are read instead.
         assert await syncs.connection_methods([]) == {
-            seeded.failing_connection.id: (Method.CLIENT_SECRET, "contoso-dev")
+            sample_syncs.failing_connection.id: (Method.CLIENT_SECRET, "contoso-dev")
         }
     finally:
         await client.aclose()

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the `syncs` fixture is imported by name from test_kms_syncs
 """A Secret Sync as the form writes it (core/sync_drafts) and its writes through the core client
 (create, edit, delete, check-destination), over real HTTP against the KMS simulator, whose
 validation plays Infisical's Zod schemas."""
@@ -27,7 +28,7 @@ from kms_connect_sim.kms_sync_sample import SampleSyncs
 from kms_connect_sim.kms_sync_validation import validate_sync_create
 from kms_connect_sim.kms_world import SAMPLE_PAYMENTS
 from kms_connect_sim.sandbox import PAYMENTS
-from test_kms_syncs import seeded, syncs  # noqa: F401 - the fixtures, by name
+from test_kms_syncs import syncs  # noqa: F401 - the fixture, by name
 
 SCHEMAS = [
     "",
@@ -90,8 +91,8 @@ def test_issue_paths_land_on_form_fields() -> None:
 
 
 # --- writes through the client ---------------------------------------------------------------------
-async def test_create_edit_and_delete_on_the_instance(syncs: SecretSyncs, seeded: SampleSyncs, kms) -> None:  # noqa: F811
-    conn = seeded.healthy_connection.id
+async def test_create_edit_and_delete_on_the_instance(syncs: SecretSyncs, sample_syncs: SampleSyncs, kms) -> None:
+    conn = sample_syncs.healthy_connection.id
     project = {"id": SAMPLE_PAYMENTS, "name": PAYMENTS}
     made = await syncs.create(project, draft(conn, key_schema="KMS_{{secretKey}}", auto_sync=False))
     assert made.name == "payments-staging" and made.key_schema == "KMS_{{secretKey}}" and not made.auto_sync
@@ -109,46 +110,48 @@ async def test_create_edit_and_delete_on_the_instance(syncs: SecretSyncs, seeded
     assert gone.id == made.id and made.id not in kms.kms_world.syncs
 
 
-async def test_a_422_names_its_fields(syncs: SecretSyncs, seeded: SampleSyncs) -> None:  # noqa: F811
-    bad = draft(seeded.healthy_connection.id, key_schema="no placeholder", name="Bad Name")
+async def test_a_422_names_its_fields(syncs: SecretSyncs, sample_syncs: SampleSyncs) -> None:
+    bad = draft(sample_syncs.healthy_connection.id, key_schema="no placeholder", name="Bad Name")
     with pytest.raises(FieldErrors) as caught:
         await syncs.create({"id": SAMPLE_PAYMENTS, "name": PAYMENTS}, bad)
     fields = {field_of_issue(path) for path, _ in caught.value.issues}
     assert fields == {"name", "key_schema"}
 
 
-async def test_a_taken_name_is_a_field_error(syncs: SecretSyncs, seeded: SampleSyncs) -> None:  # noqa: F811
-    taken = draft(seeded.healthy_connection.id, name="payments-prod")
+async def test_a_taken_name_is_a_field_error(syncs: SecretSyncs, sample_syncs: SampleSyncs) -> None:
+    taken = draft(sample_syncs.healthy_connection.id, name="payments-prod")
     with pytest.raises(SyncFieldError) as caught:
         await syncs.create({"id": SAMPLE_PAYMENTS, "name": PAYMENTS}, taken)
     assert caught.value.field == "name" and "already exists" in caught.value.detail
 
 
-async def test_shared_groups_are_found_by_project_and_environment_name(syncs: SecretSyncs, seeded: SampleSyncs) -> None:  # noqa: F811
+async def test_shared_groups_are_found_by_project_and_environment_name(
+    syncs: SecretSyncs, sample_syncs: SampleSyncs
+) -> None:
     listed = await syncs.list_syncs()
     assert [s.name for s in same_group(listed, "payments", "production")] == ["payments-prod"]
     assert same_group(listed, PAYMENTS, "Staging") == []
     healthy = next(s for s in listed if s.name == "payments-prod")
     assert same_group(listed, healthy.devops_project_id, "Production", exclude=healthy.id) == []
     assert known_project_id(listed, "payments") == healthy.devops_project_id
-    conn = seeded.healthy_connection.id
+    conn = sample_syncs.healthy_connection.id
     same = draft(conn, devops_project_id=healthy.devops_project_id)
     assert await syncs.check_destination(SAMPLE_PAYMENTS, same) is True
     assert await syncs.check_destination(SAMPLE_PAYMENTS, same, exclude=healthy.id) is False
 
 
-async def test_the_forms_choices_come_from_the_instance(syncs: SecretSyncs, seeded: SampleSyncs) -> None:  # noqa: F811
+async def test_the_forms_choices_come_from_the_instance(syncs: SecretSyncs, sample_syncs: SampleSyncs) -> None:
     async def targets() -> dict[str, list[str]]:
-        return {seeded.healthy_connection.id: ["Payments-Web"]}
+        return {sample_syncs.healthy_connection.id: ["Payments-Web"]}
 
     choices = await syncs.choices(SAMPLE_PAYMENTS, targets())
     assert ("prod", "Production") in choices.environments
     assert [c[1] for c in choices.connections] == ["ado-sync-pat"]
-    assert choices.suggestions(seeded.healthy_connection.id) == ["Payments-Web", PAYMENTS, "Platform"]
+    assert choices.suggestions(sample_syncs.healthy_connection.id) == ["Payments-Web", PAYMENTS, "Platform"]
     assert choices.environment_name("staging") == "Staging"
 
 
-async def test_a_removal_is_followed_until_the_sync_is_gone(syncs: SecretSyncs, seeded: SampleSyncs, kms) -> None:  # noqa: F811
+async def test_a_removal_is_followed_until_the_sync_is_gone(syncs: SecretSyncs, sample_syncs: SampleSyncs, kms) -> None:
     kms.run_jobs()  # the sample's first runs: payments-prod's group exists
     kms.kms_world.sync_jobs = "on-poll"  # each read moves the removal a step
     [healthy] = [s for s in await syncs.list_syncs() if s.name == "payments-prod"]
@@ -163,10 +166,12 @@ async def test_a_removal_is_followed_until_the_sync_is_gone(syncs: SecretSyncs, 
     assert healthy.id not in kms.kms_world.syncs and reads[:2] == [0.5, 1.0]
 
 
-async def test_an_edit_of_the_key_schema_keeps_the_other_options(syncs: SecretSyncs, seeded: SampleSyncs, kms) -> None:  # noqa: F811
+async def test_an_edit_of_the_key_schema_keeps_the_other_options(
+    syncs: SecretSyncs, sample_syncs: SampleSyncs, kms
+) -> None:
     """The instance replaces syncOptions whole: an edit sends back what it did not change."""
     project = {"id": SAMPLE_PAYMENTS, "name": PAYMENTS}
-    made = await syncs.create(project, draft(seeded.healthy_connection.id, auto_sync=False))
+    made = await syncs.create(project, draft(sample_syncs.healthy_connection.id, auto_sync=False))
     stored = kms.kms_world.syncs[made.id]
     stored.sync_options = {**stored.sync_options, "recursive": True, "disableSecretDeletion": True}  # set on the web
     [listed] = [s for s in await syncs.list_syncs() if s.id == made.id]

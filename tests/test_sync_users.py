@@ -15,15 +15,7 @@ from kms_connect.core.kms.syncs import SecretSyncs
 from kms_connect.core.models import Connection
 from kms_connect.core.paths import InstanceFiles
 from kms_connect.core.status import Method
-from kms_connect_sim.kms_sync_sample import SampleSyncs, add_sample_syncs
 from kms_connect_sim.kms_world import SAMPLE_PAYMENTS, SAMPLE_PLATFORM
-
-
-@pytest.fixture
-def seeded(kms, sample) -> SampleSyncs:
-    made = add_sample_syncs(kms.kms_world, sample[1])
-    kms.run_jobs()
-    return made
 
 
 @pytest.fixture
@@ -39,8 +31,8 @@ def connection(connection_id: str, project_id: str) -> Connection:
     return Connection(id=connection_id, project_id=project_id, name="c", method=Method.ACCESS_TOKEN, org_name="o")
 
 
-async def test_a_project_connection_is_looked_for_in_its_project_only(client, seeded, kms) -> None:
-    conn = connection(seeded.healthy_connection.id, SAMPLE_PAYMENTS)
+async def test_a_project_connection_is_looked_for_in_its_project_only(client, sample_syncs, kms) -> None:
+    conn = connection(sample_syncs.healthy_connection.id, SAMPLE_PAYMENTS)
     kms.requests.clear()
     users = await syncs_using(SecretSyncs(client), conn)
     assert [s.name for s in users.syncs] == ["payments-prod"] and not users.hidden and not users.unsupported
@@ -48,7 +40,7 @@ async def test_a_project_connection_is_looked_for_in_its_project_only(client, se
     assert asked == {SAMPLE_PAYMENTS}  # Platform's syncs cannot use a Payments connection: not read
 
 
-async def test_an_organization_connection_is_looked_for_in_every_project(client, seeded, kms, sample) -> None:
+async def test_an_organization_connection_is_looked_for_in_every_project(client, sample_syncs, kms, sample) -> None:
     org_conn = kms.kms_world.add_connection("ado-org", "access-token", {"orgName": "o"})
     org = sample[1].org
     for project_id, name in ((SAMPLE_PAYMENTS, "payments-org"), (SAMPLE_PLATFORM, "platform-org")):
@@ -57,8 +49,8 @@ async def test_an_organization_connection_is_looked_for_in_every_project(client,
     assert [(s.project, s.name) for s in users.syncs] == [("Payments", "payments-org"), ("Platform", "platform-org")]
 
 
-async def test_an_older_instance_has_none_and_a_silent_one_has_a_deadline(client, seeded, kms) -> None:
-    conn = connection(seeded.healthy_connection.id, SAMPLE_PAYMENTS)
+async def test_an_older_instance_has_none_and_a_silent_one_has_a_deadline(client, sample_syncs, kms) -> None:
+    conn = connection(sample_syncs.healthy_connection.id, SAMPLE_PAYMENTS)
     gate = kms.hold("secret-syncs/azure-devops")
     try:
         with pytest.raises(KmsConnectError, match=r"did not list its Secret Syncs within 0\.2 s"):
@@ -70,12 +62,12 @@ async def test_an_older_instance_has_none_and_a_silent_one_has_a_deadline(client
     assert users.syncs == [] and "has no Secret Syncs" in users.unsupported
 
 
-async def test_the_refused_delete_is_the_instances_words_and_ours(client, seeded, kms, tmp_path) -> None:
+async def test_the_refused_delete_is_the_instances_words_and_ours(client, sample_syncs, kms, tmp_path) -> None:
     backend = KmsBackend(client.instance, client, InstanceFiles.beside(tmp_path / "checks.json"))
     with pytest.raises(InUse) as refused:
-        await backend.delete_connection(seeded.healthy_connection.id)
+        await backend.delete_connection(sample_syncs.healthy_connection.id)
     said = str(refused.value)
     assert said.startswith("The instance refused the delete: “Cannot delete App Connection with existing connections.")
     assert "delete those syncs or move them to another connection" in said and "(reqId req-" in said
     assert refused.value.status == 400 and refused.value.error == "BadRequest"  # type: ignore[attr-defined]
-    assert seeded.healthy_connection.id in kms.kms_world.connections
+    assert sample_syncs.healthy_connection.id in kms.kms_world.connections
