@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 from kms_connect.core.errors import FieldError, KmsConnectError
@@ -92,6 +92,26 @@ def backoff() -> Iterator[float]:
     while True:
         yield delay
         delay = min(delay * 2, MAX_DELAY)
+
+
+async def _waits(
+    sync: SecretSync,
+    doing: Callable[[], str],
+    sleep: Callable[[float], Awaitable[None]],
+    clock: Callable[[], float],
+    budget: float,
+) -> AsyncIterator[None]:
+    """Each wait of the backoff, for as long as `budget` allows; then `SyncFollowLost`, saying what
+    the sync was still `doing()`. Following never cancels the instance's job (no route can)."""
+    deadline = clock() + budget
+    for delay in backoff():
+        if clock() + delay > deadline:
+            raise SyncFollowLost(
+                f"{sync.project}/{sync.name} was still {doing()} after {budget:.0f} s; "
+                "kms-connect stopped following it (the instance's job goes on)."
+            )
+        await sleep(delay)
+        yield
 
 
 class SecretSyncs:
@@ -266,15 +286,11 @@ class SecretSyncs:
         """After `delete(remove_secrets=True)`: reads the sync with the backoff until the instance has
         deleted it ("" : gone, its variable group removed first) or its removal failed (the failure in
         words: the sync stays). `SyncFollowLost` when it cannot tell."""
-        deadline = clock() + budget
-        for delay in backoff():
-            if clock() + delay > deadline:
-                raise SyncFollowLost(f"{sync.project}/{sync.name} was still being removed after {budget:.0f} s.")
-            await sleep(delay)
+        async for _ in _waits(sync, lambda: "being removed", sleep, clock, budget):
             try:
                 answer = await self._call("GET", f"{ROUTE}/{sync.id}")
-            except KmsApiError as exc:
-                if exc.status == 404:
+            except KmsConnectError as exc:
+                if isinstance(exc, KmsApiError) and exc.status == 404:
                     return ""
                 raise SyncFollowLost(f"{sync.project}/{sync.name} could not be followed: {exc}") from None
             raw = answer.get("secretSync") if isinstance(answer, dict) else None
@@ -361,16 +377,14 @@ class SecretSyncs:
     ) -> SecretSync:
         """Reads the sync until its job ends (succeeded or failed), backing off; `on_change` hears of
         each new status. `SyncFollowLost` when it cannot (the job may still run on the instance)."""
-        deadline, last = clock() + budget, sync
-        for delay in backoff():
-            if last.status.done:
-                return last
-            if clock() + delay > deadline:
-                raise SyncFollowLost(
-                    f"{sync.project}/{sync.name} was still {last.status.word.lower()} after {budget:.0f} s; "
-                    "kms-connect stopped following it (the instance's job goes on)."
-                )
-            await sleep(delay)
+        last = sync
+        if last.status.done:
+            return last
+
+        def doing() -> str:  # the status when the time is up, read then
+            return last.status.word.lower()
+
+        async for _ in _waits(sync, doing, sleep, clock, budget):
             try:
                 current = await self.get(last)
             except KmsConnectError as exc:
@@ -378,4 +392,6 @@ class SecretSyncs:
             if current.status != last.status and on_change is not None:
                 on_change(current)
             last = current
+            if last.status.done:
+                return last
         raise AssertionError("backoff() never ends")  # pragma: no cover
