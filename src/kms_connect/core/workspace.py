@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from kms_connect.core.backend import Backend
-from kms_connect.core.check_target import CheckTarget
 from kms_connect.core.config import Settings
 from kms_connect.core.errors import KmsConnectError
 from kms_connect.core.instances import Instance
@@ -84,6 +83,9 @@ class Workspace:
         """The Azure DevOps projects of `org` (name -> id), listed with a credential kept on this
         machine: a local-store connection of that organization (an instance gives none out, and
         refuses its own projects route to a machine identity). KmsConnectError, in words, when none can."""
+        # Not on the way to the first rows: the sync form asks for it (~3.5 ms, python -X importtime).
+        from kms_connect.core.check_target import CheckTarget  # noqa: PLC0415
+
         mine = [c for _, c in await self.local.list_all_connections() if c.org_name.casefold() == org.casefold()]
         usable = [c for c in mine if not self.local.not_checkable(c)]
         if not usable:
